@@ -313,10 +313,7 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
                 ("longitude", Value::Float(lon)),
                 ("datum", t("wgs84")),
                 ("remote_backup_site", Value::Bool(remote)),
-                (
-                    "carriers",
-                    Value::TextList(carriers.iter().map(|c| c.to_string()).collect()),
-                ),
+                ("carriers", sorted_list(carriers)),
             ]));
             if carriers.len() < 2 {
                 planted.push(PlantedFlaw {
@@ -884,6 +881,12 @@ fn plan_vpc(vpcs: &mut Rows, subnets: &mut Rows, plans: &mut Vec<VpcPlan>, spec:
         next_host: [0; 4],
     });
     plans.len() - 1
+}
+
+fn sorted_list(items: &[&str]) -> Value {
+    let mut items: Vec<String> = items.iter().map(|item| item.to_string()).collect();
+    items.sort();
+    Value::TextList(items)
 }
 
 fn cidr_text(base: [u8; 4], prefix: u8) -> String {

@@ -1,0 +1,21 @@
+//! The only crate that speaks SQL: one concrete [`Store`] over SQLite (embedded default)
+//! or PostgreSQL (scale-out), with the same schema and behaviour.
+//!
+//! Every query is parameterised; identifiers in SQL text come only from the static world
+//! schema, never from input. Every read of world objects takes a [`ReadScope`], so tenant
+//! isolation is part of the `WHERE` clause. Writes happen inside a [`WriteTx`], which
+//! also writes the audit record, so a change and its record commit together or not at all.
+
+mod accounts;
+mod audit;
+mod error;
+mod open;
+mod world;
+
+pub use accounts::{Account, NewAccount, Session};
+pub use audit::{AuditFilter, AuditOutcome, AuditRecord, NewAuditRecord};
+pub use error::StoreError;
+pub use open::{Backend, Store, StoreConfig, WriteTx};
+pub use world::{Filter, ListQuery, Page, SortOrder, WorldObject};
+
+pub use yunjian_core::access::ReadScope;

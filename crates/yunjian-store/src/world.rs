@@ -1,0 +1,666 @@
+//! Generic, scoped persistence of world objects, driven by the schema in yunjian-core.
+
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, Row};
+use yunjian_core::access::ReadScope;
+use yunjian_core::schema::{FieldSpec, FieldType, Kind, KindSpec};
+use yunjian_core::value::{Value, Values};
+
+use crate::error::{Result, StoreError};
+use crate::open::{Backend, Store, WriteTx};
+
+/// One stored world object.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorldObject {
+    pub kind: Kind,
+    pub id: i64,
+    pub values: Values,
+    pub created_at_ns: i64,
+    pub updated_at_ns: i64,
+    pub revision: i64,
+}
+
+impl WorldObject {
+    /// The value of an ownership or reference column, `id` included.
+    pub fn column_int(&self, column: &str) -> Option<i64> {
+        if column == "id" {
+            Some(self.id)
+        } else {
+            self.values.get(column).and_then(Value::as_int)
+        }
+    }
+
+    pub fn display_name(&self) -> String {
+        match self.values.get("name").and_then(Value::as_text) {
+            Some(name) => name.to_owned(),
+            None => format!("{} #{}", self.kind.as_str(), self.id),
+        }
+    }
+
+    pub fn admitted_by(&self, scope: ReadScope) -> bool {
+        scope.admits(|column| self.column_int(column))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortOrder {
+    Ascending,
+    Descending,
+}
+
+/// An equality filter on a field.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Filter {
+    pub field: &'static str,
+    pub value: Value,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListQuery {
+    /// Case-insensitive substring of the name (or description where there is no name).
+    pub search: Option<String>,
+    pub filters: Vec<Filter>,
+    /// A column field, `id`, `created_at_ns` or `updated_at_ns`.
+    pub sort: &'static str,
+    pub order: SortOrder,
+    /// From 1.
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        ListQuery {
+            search: None,
+            filters: Vec::new(),
+            sort: "id",
+            order: SortOrder::Ascending,
+            page: 1,
+            per_page: 50,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page {
+    pub items: Vec<WorldObject>,
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+/// A parameter with its SQL type, so a NULL binds as the column's type (PostgreSQL
+/// refuses a bigint NULL for a text column).
+enum Bind {
+    Int(Option<i64>),
+    Float(Option<f64>),
+    Text(Option<String>),
+}
+
+/// Builds parameter placeholders `$1, $2, …` while collecting the values to bind.
+#[derive(Default)]
+struct Params {
+    values: Vec<Bind>,
+}
+
+impl Params {
+    fn push(&mut self, value: Value) -> String {
+        let bind = match value {
+            Value::Null => Bind::Int(None),
+            Value::Int(number) => Bind::Int(Some(number)),
+            Value::Float(number) => Bind::Float(Some(number)),
+            Value::Bool(flag) => Bind::Int(Some(i64::from(flag))),
+            Value::Text(text) => Bind::Text(Some(text)),
+            Value::TextList(items) => Bind::Text(Some(json_text(&items))),
+            Value::IdList(ids) => Bind::Text(Some(json_text(&ids))),
+        };
+        self.values.push(bind);
+        format!("${}", self.values.len())
+    }
+
+    /// Pushes a field's value; a missing or null value binds as the column's type, and
+    /// a missing list as an empty one.
+    fn push_field(&mut self, field: &FieldSpec, value: Option<&Value>) -> String {
+        match value {
+            Some(value) if !value.is_null() => self.push(value.clone()),
+            _ => {
+                let bind = match field.ty {
+                    FieldType::Integer { .. } | FieldType::Ref(_) => Bind::Int(None),
+                    FieldType::Bool => Bind::Int(Some(0)),
+                    FieldType::Float { .. } => Bind::Float(None),
+                    FieldType::EnumList(_) | FieldType::CidrList | FieldType::IpList => {
+                        Bind::Text(Some("[]".to_owned()))
+                    }
+                    _ => Bind::Text(None),
+                };
+                self.values.push(bind);
+                format!("${}", self.values.len())
+            }
+        }
+    }
+
+    fn bind<'q>(self, mut query: Query<'q, Any, AnyArguments<'q>>) -> Query<'q, Any, AnyArguments<'q>> {
+        for value in self.values {
+            query = match value {
+                Bind::Int(number) => query.bind(number),
+                Bind::Float(number) => query.bind(number),
+                Bind::Text(text) => query.bind(text),
+            };
+        }
+        query
+    }
+}
+
+fn json_text<T: Into<serde_json::Value> + Clone>(items: &[T]) -> String {
+    serde_json::Value::Array(items.iter().cloned().map(Into::into).collect()).to_string()
+}
+
+fn select_columns(spec: &KindSpec) -> String {
+    let mut columns = vec!["id".to_owned()];
+    columns.extend(spec.column_fields().map(|field| field.name.to_owned()));
+    columns.extend(["created_at_ns", "updated_at_ns", "revision"].map(str::to_owned));
+    columns.join(", ")
+}
+
+fn scope_clause(scope: ReadScope, params: &mut Params) -> Option<String> {
+    match scope {
+        ReadScope::All => None,
+        ReadScope::Nothing => Some("1 = 0".to_owned()),
+        ReadScope::Column { column, id } => Some(format!("{column} = {}", params.push(Value::Int(id)))),
+        ReadScope::ColumnOrShared { column, id } => Some(format!(
+            "({column} = {} OR {column} IS NULL)",
+            params.push(Value::Int(id))
+        )),
+    }
+}
+
+fn decode(kind: Kind, row: &AnyRow) -> Result<WorldObject> {
+    let spec = kind.spec();
+    let corrupt = |field: &str, error: &dyn std::fmt::Display| {
+        StoreError::Corrupt(format!("{}.{field}: {error}", spec.table))
+    };
+    let mut values = Values::new();
+    for field in spec.column_fields() {
+        let value = match field.ty {
+            FieldType::Integer { .. } | FieldType::Ref(_) => row
+                .try_get::<Option<i64>, _>(field.name)?
+                .map_or(Value::Null, Value::Int),
+            FieldType::Bool => Value::Bool(row.try_get::<Option<i64>, _>(field.name)?.unwrap_or(0) != 0),
+            FieldType::Float { .. } => row
+                .try_get::<Option<f64>, _>(field.name)?
+                .map_or(Value::Null, Value::Float),
+            FieldType::EnumList(_) | FieldType::CidrList | FieldType::IpList => {
+                let text: String = row.try_get(field.name)?;
+                let items: Vec<String> =
+                    serde_json::from_str(&text).map_err(|error| corrupt(field.name, &error))?;
+                Value::TextList(items)
+            }
+            FieldType::RefList(_) => continue,
+            _ => row
+                .try_get::<Option<String>, _>(field.name)?
+                .map_or(Value::Null, Value::Text),
+        };
+        values.insert(field.name, value);
+    }
+    Ok(WorldObject {
+        kind,
+        id: row.try_get("id")?,
+        values,
+        created_at_ns: row.try_get("created_at_ns")?,
+        updated_at_ns: row.try_get("updated_at_ns")?,
+        revision: row.try_get("revision")?,
+    })
+}
+
+async fn load_links(connection: &mut AnyConnection, objects: &mut [WorldObject]) -> Result<()> {
+    let Some(first) = objects.first() else {
+        return Ok(());
+    };
+    let spec = first.kind.spec();
+    for (field, link) in spec.link_fields() {
+        // One query per page: ids are bound, never spliced.
+        let mut params = Params::default();
+        let placeholders: Vec<String> = objects.iter().map(|object| params.push(Value::Int(object.id))).collect();
+        let sql = format!(
+            "SELECT {owner}, {target} FROM {table} WHERE {owner} IN ({list}) ORDER BY {owner}, {target}",
+            owner = link.owner_column,
+            target = link.target_column,
+            table = link.table,
+            list = placeholders.join(", ")
+        );
+        let rows = params.bind(sqlx::query(&sql)).fetch_all(&mut *connection).await?;
+        for object in objects.iter_mut() {
+            object.values.insert(field.name, Value::IdList(Vec::new()));
+        }
+        for row in rows {
+            let owner: i64 = row.try_get(0)?;
+            let target: i64 = row.try_get(1)?;
+            if let Some(object) = objects.iter_mut().find(|object| object.id == owner) {
+                if let Some(Value::IdList(ids)) = object.values.get_mut(field.name) {
+                    ids.push(target);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn get(
+    connection: &mut AnyConnection,
+    kind: Kind,
+    id: i64,
+    scope: ReadScope,
+) -> Result<Option<WorldObject>> {
+    let spec = kind.spec();
+    let mut params = Params::default();
+    let mut sql = format!(
+        "SELECT {} FROM {} WHERE id = {}",
+        select_columns(spec),
+        spec.table,
+        params.push(Value::Int(id))
+    );
+    if let Some(clause) = scope_clause(scope, &mut params) {
+        sql.push_str(" AND ");
+        sql.push_str(&clause);
+    }
+    let row = params.bind(sqlx::query(&sql)).fetch_optional(&mut *connection).await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let mut objects = vec![decode(kind, &row)?];
+    load_links(connection, &mut objects).await?;
+    Ok(objects.pop())
+}
+
+fn where_clause(spec: &KindSpec, query: &ListQuery, scope: ReadScope, params: &mut Params) -> String {
+    let mut clauses = Vec::new();
+    if let Some(clause) = scope_clause(scope, params) {
+        clauses.push(clause);
+    }
+    if let Some(search) = query.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let column = if spec.field("name").is_some() { "name" } else { "description" };
+        let escaped = search
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        clauses.push(format!(
+            "LOWER({column}) LIKE {} ESCAPE '\\'",
+            params.push(Value::Text(format!("%{escaped}%")))
+        ));
+    }
+    for filter in &query.filters {
+        if let Some(field) = spec.field(filter.field) {
+            if let FieldType::RefList(link) = field.ty {
+                clauses.push(format!(
+                    "id IN (SELECT {owner} FROM {table} WHERE {target} = {value})",
+                    owner = link.owner_column,
+                    table = link.table,
+                    target = link.target_column,
+                    value = params.push(filter.value.clone())
+                ));
+                continue;
+            }
+            match &filter.value {
+                Value::Null => clauses.push(format!("{} IS NULL", field.name)),
+                value => clauses.push(format!("{} = {}", field.name, params.push(value.clone()))),
+            }
+        }
+    }
+    if clauses.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", clauses.join(" AND "))
+    }
+}
+
+pub(crate) async fn list(
+    connection: &mut AnyConnection,
+    kind: Kind,
+    query: &ListQuery,
+    scope: ReadScope,
+) -> Result<Page> {
+    let spec = kind.spec();
+    let mut count_params = Params::default();
+    let count_sql = format!(
+        "SELECT COUNT(*) FROM {}{}",
+        spec.table,
+        where_clause(spec, query, scope, &mut count_params)
+    );
+    let total: i64 = count_params
+        .bind(sqlx::query(&count_sql))
+        .fetch_one(&mut *connection)
+        .await?
+        .try_get(0)?;
+    let sort = if query.sort == "id"
+        || query.sort == "created_at_ns"
+        || query.sort == "updated_at_ns"
+        || spec.column_fields().any(|field| field.name == query.sort)
+    {
+        query.sort
+    } else {
+        "id"
+    };
+    let direction = match query.order {
+        SortOrder::Ascending => "ASC",
+        SortOrder::Descending => "DESC",
+    };
+    let per_page = query.per_page.clamp(1, 500);
+    let page = query.page.max(1);
+    let mut params = Params::default();
+    let mut sql = format!(
+        "SELECT {} FROM {}{}",
+        select_columns(spec),
+        spec.table,
+        where_clause(spec, query, scope, &mut params)
+    );
+    // NULLs sort the same way on both backends; id breaks ties so paging is stable.
+    sql.push_str(&format!(
+        " ORDER BY CASE WHEN {sort} IS NULL THEN 1 ELSE 0 END, {sort} {direction}, id {direction} LIMIT {} OFFSET {}",
+        params.push(Value::Int(i64::from(per_page))),
+        params.push(Value::Int(i64::from(page - 1) * i64::from(per_page)))
+    ));
+    let rows = params.bind(sqlx::query(&sql)).fetch_all(&mut *connection).await?;
+    let mut items = rows.iter().map(|row| decode(kind, row)).collect::<Result<Vec<_>>>()?;
+    load_links(connection, &mut items).await?;
+    Ok(Page {
+        items,
+        total,
+        page,
+        per_page,
+    })
+}
+
+impl Store {
+    pub async fn get(&self, kind: Kind, id: i64, scope: ReadScope) -> Result<Option<WorldObject>> {
+        let mut connection = self.pool.acquire().await?;
+        get(&mut connection, kind, id, scope).await
+    }
+
+    pub async fn list(&self, kind: Kind, query: &ListQuery, scope: ReadScope) -> Result<Page> {
+        let mut connection = self.pool.acquire().await?;
+        list(&mut connection, kind, query, scope).await
+    }
+
+    pub async fn count(&self, kind: Kind, scope: ReadScope) -> Result<i64> {
+        let spec = kind.spec();
+        let mut params = Params::default();
+        let mut sql = format!("SELECT COUNT(*) FROM {}", spec.table);
+        if let Some(clause) = scope_clause(scope, &mut params) {
+            sql.push_str(" WHERE ");
+            sql.push_str(&clause);
+        }
+        let row = params.bind(sqlx::query(&sql)).fetch_one(&self.pool).await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Counts rows per value of an integer or text field (for the overview), largest
+    /// first.
+    pub async fn count_by(&self, kind: Kind, field: &'static str, scope: ReadScope) -> Result<Vec<(Value, i64)>> {
+        let spec = kind.spec();
+        let Some(field_spec) = spec.field(field) else {
+            return Err(StoreError::Config(format!("{} has no field {field}", spec.id)));
+        };
+        let mut params = Params::default();
+        let mut sql = format!("SELECT {field}, COUNT(*) FROM {}", spec.table);
+        if let Some(clause) = scope_clause(scope, &mut params) {
+            sql.push_str(" WHERE ");
+            sql.push_str(&clause);
+        }
+        sql.push_str(&format!(" GROUP BY {field} ORDER BY COUNT(*) DESC, {field}"));
+        let rows = params.bind(sqlx::query(&sql)).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                let value = match field_spec.ty {
+                    FieldType::Integer { .. } | FieldType::Ref(_) | FieldType::Bool => {
+                        row.try_get::<Option<i64>, _>(0)?.map_or(Value::Null, Value::Int)
+                    }
+                    _ => row.try_get::<Option<String>, _>(0)?.map_or(Value::Null, Value::Text),
+                };
+                Ok((value, row.try_get::<i64, _>(1)?))
+            })
+            .collect()
+    }
+
+    /// Names of objects by id, for rendering references. Scoped like every read: an id
+    /// outside the scope has no name.
+    pub async fn names(&self, kind: Kind, ids: &[i64], scope: ReadScope) -> Result<Vec<(i64, String)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let spec = kind.spec();
+        let name_column = if spec.field("name").is_some() { "name" } else { "CAST(id AS TEXT)" };
+        let mut params = Params::default();
+        let placeholders: Vec<String> = ids.iter().map(|id| params.push(Value::Int(*id))).collect();
+        let mut sql = format!(
+            "SELECT id, {name_column} FROM {} WHERE id IN ({})",
+            spec.table,
+            placeholders.join(", ")
+        );
+        if let Some(clause) = scope_clause(scope, &mut params) {
+            sql.push_str(" AND ");
+            sql.push_str(&clause);
+        }
+        let rows = params.bind(sqlx::query(&sql)).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?)))
+            .collect()
+    }
+}
+
+impl WriteTx {
+    pub async fn get(&mut self, kind: Kind, id: i64, scope: ReadScope) -> Result<Option<WorldObject>> {
+        get(&mut self.transaction, kind, id, scope).await
+    }
+
+    pub async fn list(&mut self, kind: Kind, query: &ListQuery, scope: ReadScope) -> Result<Page> {
+        list(&mut self.transaction, kind, query, scope).await
+    }
+
+    /// Whether another row has the same values in `fields` (for a field-level conflict
+    /// message before the unique index would refuse the insert).
+    pub async fn find_duplicate(
+        &mut self,
+        kind: Kind,
+        fields: &[&'static str],
+        values: &Values,
+        except_id: Option<i64>,
+    ) -> Result<Option<i64>> {
+        let spec = kind.spec();
+        let mut params = Params::default();
+        let mut clauses = Vec::new();
+        for field in fields {
+            match values.get(field) {
+                None | Some(Value::Null) => return Ok(None),
+                Some(value) => clauses.push(format!("{field} = {}", params.push(value.clone()))),
+            }
+        }
+        if let Some(id) = except_id {
+            clauses.push(format!("id <> {}", params.push(Value::Int(id))));
+        }
+        let sql = format!("SELECT id FROM {} WHERE {} LIMIT 1", spec.table, clauses.join(" AND "));
+        let row = params.bind(sqlx::query(&sql)).fetch_optional(&mut *self.transaction).await?;
+        Ok(match row {
+            Some(row) => Some(row.try_get(0)?),
+            None => None,
+        })
+    }
+
+    /// How many rows of `kind` reference `id` through `field`.
+    pub async fn count_references(&mut self, kind: Kind, field: &FieldSpec, id: i64) -> Result<i64> {
+        let spec = kind.spec();
+        let sql = match field.ty {
+            FieldType::RefList(link) => format!(
+                "SELECT COUNT(*) FROM {} WHERE {} = $1",
+                link.table, link.target_column
+            ),
+            _ => format!("SELECT COUNT(*) FROM {} WHERE {} = $1", spec.table, field.name),
+        };
+        let row = sqlx::query(&sql).bind(id).fetch_one(&mut *self.transaction).await?;
+        Ok(row.try_get(0)?)
+    }
+
+    pub async fn count_all(&mut self, kind: Kind) -> Result<i64> {
+        let sql = format!("SELECT COUNT(*) FROM {}", kind.spec().table);
+        let row = sqlx::query(&sql).fetch_one(&mut *self.transaction).await?;
+        Ok(row.try_get(0)?)
+    }
+
+    pub async fn insert(&mut self, kind: Kind, values: &Values, now_ns: i64) -> Result<i64> {
+        let spec = kind.spec();
+        let mut params = Params::default();
+        let mut columns = Vec::new();
+        let mut placeholders = Vec::new();
+        for field in spec.column_fields() {
+            columns.push(field.name);
+            placeholders.push(params.push_field(field, values.get(field.name)));
+        }
+        for column in ["created_at_ns", "updated_at_ns"] {
+            columns.push(column);
+            placeholders.push(params.push(Value::Int(now_ns)));
+        }
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({}) RETURNING id",
+            spec.table,
+            columns.join(", "),
+            placeholders.join(", ")
+        );
+        let row = params.bind(sqlx::query(&sql)).fetch_one(&mut *self.transaction).await?;
+        let id: i64 = row.try_get(0)?;
+        self.write_links(spec, id, values).await?;
+        Ok(id)
+    }
+
+    /// Replaces every column of a row and bumps its revision. Returns the new revision.
+    pub async fn update(&mut self, kind: Kind, id: i64, values: &Values, now_ns: i64) -> Result<i64> {
+        let spec = kind.spec();
+        let mut params = Params::default();
+        let mut assignments = Vec::new();
+        for field in spec.column_fields() {
+            assignments.push(format!(
+                "{} = {}",
+                field.name,
+                params.push_field(field, values.get(field.name))
+            ));
+        }
+        assignments.push(format!("updated_at_ns = {}", params.push(Value::Int(now_ns))));
+        assignments.push("revision = revision + 1".to_owned());
+        let sql = format!(
+            "UPDATE {} SET {} WHERE id = {} RETURNING revision",
+            spec.table,
+            assignments.join(", "),
+            params.push(Value::Int(id))
+        );
+        let row = params.bind(sqlx::query(&sql)).fetch_optional(&mut *self.transaction).await?;
+        let Some(row) = row else {
+            return Err(StoreError::NotFound);
+        };
+        for (_, link) in spec.link_fields() {
+            let sql = format!("DELETE FROM {} WHERE {} = $1", link.table, link.owner_column);
+            sqlx::query(&sql).bind(id).execute(&mut *self.transaction).await?;
+        }
+        self.write_links(spec, id, values).await?;
+        Ok(row.try_get(0)?)
+    }
+
+    pub async fn delete(&mut self, kind: Kind, id: i64) -> Result<()> {
+        let spec = kind.spec();
+        for (_, link) in spec.link_fields() {
+            let sql = format!("DELETE FROM {} WHERE {} = $1", link.table, link.owner_column);
+            sqlx::query(&sql).bind(id).execute(&mut *self.transaction).await?;
+        }
+        let sql = format!("DELETE FROM {} WHERE id = $1", spec.table);
+        let done = sqlx::query(&sql).bind(id).execute(&mut *self.transaction).await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn write_links(&mut self, spec: &KindSpec, id: i64, values: &Values) -> Result<()> {
+        for (field, link) in spec.link_fields() {
+            let Some(Value::IdList(targets)) = values.get(field.name) else {
+                continue;
+            };
+            let sql = format!(
+                "INSERT INTO {} ({}, {}) VALUES ($1, $2)",
+                link.table, link.owner_column, link.target_column
+            );
+            for target in targets {
+                sqlx::query(&sql)
+                    .bind(id)
+                    .bind(*target)
+                    .execute(&mut *self.transaction)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads many rows with given ids in multi-row statements (the demo and future bulk
+    /// imports). The rows must already be valid; constraints still apply.
+    pub async fn bulk_insert(
+        &mut self,
+        kind: Kind,
+        rows: &[(i64, Values)],
+        links: &[(i64, i64)],
+        now_ns: i64,
+    ) -> Result<()> {
+        let spec = kind.spec();
+        let fields: Vec<&FieldSpec> = spec.column_fields().collect();
+        let mut columns: Vec<&str> = vec!["id"];
+        columns.extend(fields.iter().map(|field| field.name));
+        columns.extend(["created_at_ns", "updated_at_ns"]);
+        // Stay far below both backends' parameter limits (SQLite 32766, PostgreSQL 65535).
+        let rows_per_statement = (30_000 / columns.len()).max(1);
+        for chunk in rows.chunks(rows_per_statement) {
+            let mut params = Params::default();
+            let mut tuples = Vec::with_capacity(chunk.len());
+            for (id, values) in chunk {
+                let mut placeholders = vec![params.push(Value::Int(*id))];
+                for field in &fields {
+                    placeholders.push(params.push_field(field, values.get(field.name)));
+                }
+                placeholders.push(params.push(Value::Int(now_ns)));
+                placeholders.push(params.push(Value::Int(now_ns)));
+                tuples.push(format!("({})", placeholders.join(", ")));
+            }
+            let sql = format!(
+                "INSERT INTO {} ({}) VALUES {}",
+                spec.table,
+                columns.join(", "),
+                tuples.join(", ")
+            );
+            params.bind(sqlx::query(&sql)).execute(&mut *self.transaction).await?;
+        }
+        if let Some((_, link)) = spec.link_fields().next() {
+            for chunk in links.chunks(10_000) {
+                let mut params = Params::default();
+                let tuples: Vec<String> = chunk
+                    .iter()
+                    .map(|(owner, target)| {
+                        format!("({}, {})", params.push(Value::Int(*owner)), params.push(Value::Int(*target)))
+                    })
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO {} ({}, {}) VALUES {}",
+                    link.table,
+                    link.owner_column,
+                    link.target_column,
+                    tuples.join(", ")
+                );
+                params.bind(sqlx::query(&sql)).execute(&mut *self.transaction).await?;
+            }
+        }
+        if self.backend == Backend::Postgres {
+            // Rows with explicit ids do not advance an identity sequence.
+            let sql = format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)",
+                table = spec.table
+            );
+            sqlx::query(&sql).execute(&mut *self.transaction).await?;
+        }
+        Ok(())
+    }
+}
