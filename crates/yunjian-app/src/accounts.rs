@@ -1,0 +1,301 @@
+//! Accounts: the first administrators, new accounts, and the demo's accounts.
+//!
+//! The full identity policy (three-role exclusivity across assignments, MFA, password
+//! rules, lockout, grants) builds on this; today an account has one role, fixed at
+//! creation, bound to a tenant or provider exactly when the role needs it.
+
+use serde_json::json;
+use yunjian_core::demo::DemoWorld;
+use yunjian_core::ids::{AccountId, ProviderId, TenantId};
+use yunjian_core::role::{Binding, Role};
+use yunjian_core::schema::Kind;
+use yunjian_gm::random_password;
+use yunjian_store::{Account, AuditOutcome, NewAccount, NewAuditRecord, ReadScope};
+
+use crate::error::AppError;
+use crate::{App, Context};
+
+/// The guide's floor for password length (7.5.3.1).
+pub const MIN_PASSWORD_CHARS: usize = 14;
+
+#[derive(Clone, Debug)]
+pub struct NewAccountInput {
+    pub username: String,
+    pub display_name: Option<String>,
+    pub password: String,
+    pub role: Role,
+    pub tenant: Option<TenantId>,
+    pub provider: Option<ProviderId>,
+}
+
+/// An account just made, with its one-time password where yunjian chose it.
+#[derive(Clone)]
+pub struct CreatedAccount {
+    pub id: AccountId,
+    pub username: String,
+    pub role: Role,
+    pub tenant: Option<TenantId>,
+    pub provider: Option<ProviderId>,
+    pub password: String,
+}
+
+impl std::fmt::Debug for CreatedAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedAccount")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+fn check_username(username: &str) -> Result<(), AppError> {
+    let valid = (3..=64).contains(&username.chars().count())
+        && username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    if valid {
+        Ok(())
+    } else {
+        Err(AppError::invalid(
+            "username",
+            "invalid_username",
+            "'username' must be 3 to 64 letters, digits, '.', '_', '-' or '@'",
+        ))
+    }
+}
+
+fn check_password_floor(password: &str) -> Result<(), AppError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(AppError::invalid(
+            "password",
+            "password_too_short",
+            format!("'password' must have at least {MIN_PASSWORD_CHARS} characters (guide 7.5.3.1)"),
+        ));
+    }
+    Ok(())
+}
+
+impl App {
+    /// Creates an account (system administrators only). The binding must fit the role,
+    /// and the tenant or provider must exist.
+    pub async fn create_account(&self, context: &Context, input: NewAccountInput) -> Result<Account, AppError> {
+        if context.principal.role != Role::SystemAdmin {
+            let mut record = self.record(context, "account.create", AuditOutcome::Denied);
+            record.object_kind = Some("account".into());
+            let error = AppError::Forbidden("only a system administrator creates accounts".into());
+            self.record_denial(record, &error.to_string()).await;
+            return Err(error);
+        }
+        check_username(&input.username)?;
+        check_password_floor(&input.password)?;
+        match (input.role.binding(), input.tenant, input.provider) {
+            (Binding::Platform, None, None) | (Binding::Tenant, Some(_), None) | (Binding::Provider, None, Some(_)) => {}
+            (Binding::Tenant, _, _) => {
+                return Err(AppError::invalid("tenant_id", "binding", "a tenant administrator needs 'tenant_id' and nothing else"))
+            }
+            (Binding::Provider, _, _) => {
+                return Err(AppError::invalid("provider_id", "binding", "a provider operator needs 'provider_id' and nothing else"))
+            }
+            (Binding::Platform, _, _) => {
+                return Err(AppError::invalid("role", "binding", "platform roles are bound to no tenant or provider"))
+            }
+        }
+        if let Some(tenant) = input.tenant {
+            if self.store.get(Kind::Tenant, tenant.0, ReadScope::All).await?.is_none() {
+                return Err(AppError::invalid("tenant_id", "unknown_reference", "no such tenant"));
+            }
+        }
+        if let Some(provider) = input.provider {
+            if self.store.get(Kind::Provider, provider.0, ReadScope::All).await?.is_none() {
+                return Err(AppError::invalid("provider_id", "unknown_reference", "no such provider"));
+            }
+        }
+        if self.store.account_by_username(&input.username).await?.is_some() {
+            return Err(AppError::Conflict {
+                field: Some("username".into()),
+                message: "this username is taken".into(),
+            });
+        }
+        let hash = self.hash_password(input.password.clone()).await?;
+        let now = self.now_ns();
+        let mut tx = self.store.begin_write().await?;
+        let id = tx
+            .insert_account(
+                &NewAccount {
+                    username: &input.username,
+                    display_name: input.display_name.as_deref(),
+                    password_hash: &hash,
+                    role: input.role,
+                    tenant: input.tenant,
+                    provider: input.provider,
+                    must_change_password: true,
+                },
+                now,
+            )
+            .await?;
+        let mut record = self.record(context, "account.create", AuditOutcome::Succeeded);
+        record.object_kind = Some("account".into());
+        record.object_id = Some(id.0);
+        record.tenant_id = input.tenant.map(|tenant| tenant.0);
+        record.detail = Some(json!({
+            "username": input.username,
+            "role": input.role.as_str(),
+            "tenant_id": input.tenant.map(|t| t.0),
+            "provider_id": input.provider.map(|p| p.0),
+        }));
+        tx.append_audit(&record).await?;
+        tx.commit().await?;
+        self.store.account(id).await?.ok_or(AppError::NotFound)
+    }
+
+    /// Accounts, for the three platform administrators and the auditors.
+    pub async fn accounts(&self, context: &Context) -> Result<Vec<Account>, AppError> {
+        match context.principal.role {
+            Role::SystemAdmin | Role::SecurityAdmin | Role::SecurityAuditor | Role::Auditor => Ok(self.store.accounts().await?),
+            _ => Err(AppError::Forbidden("accounts are visible to platform administrators and auditors".into())),
+        }
+    }
+
+    /// Creates the first administrators, one per separated role, with one-time
+    /// passwords. Refused once any account exists.
+    pub async fn initialize_administrators(&self) -> Result<Vec<CreatedAccount>, AppError> {
+        let plan = [
+            ("sysadmin", Role::SystemAdmin),
+            ("secadmin", Role::SecurityAdmin),
+            ("secauditor", Role::SecurityAuditor),
+        ];
+        let mut hashed = Vec::new();
+        for (username, role) in plan {
+            let password = random_password(20);
+            let hash = self.hash_password(password.clone()).await?;
+            hashed.push((username, role, password, hash));
+        }
+        let now = self.now_ns();
+        let mut tx = self.store.begin_write().await?;
+        if tx.account_count().await? > 0 {
+            return Err(AppError::Conflict {
+                field: None,
+                message: "administrators already exist; admin init runs once on an empty store".into(),
+            });
+        }
+        let mut created = Vec::new();
+        for (username, role, password, hash) in hashed {
+            let id = tx
+                .insert_account(
+                    &NewAccount {
+                        username,
+                        display_name: Some(role.label_zh()),
+                        password_hash: &hash,
+                        role,
+                        tenant: None,
+                        provider: None,
+                        must_change_password: true,
+                    },
+                    now,
+                )
+                .await?;
+            tx.append_audit(&system_record(now, "account.create", Some(id.0), json!({"username": username, "role": role.as_str(), "by": "admin init"})))
+                .await?;
+            created.push(CreatedAccount {
+                id,
+                username: username.to_owned(),
+                role,
+                tenant: None,
+                provider: None,
+                password,
+            });
+        }
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// Loads a generated demo world into an empty store with its demo accounts: one per
+    /// role, tenant administrators of two tenants and an operator per provider.
+    pub async fn load_demo(&self, world: &DemoWorld) -> Result<Vec<CreatedAccount>, AppError> {
+        let mut plan: Vec<(String, Role, Option<TenantId>, Option<ProviderId>)> = vec![
+            ("sysadmin".into(), Role::SystemAdmin, None, None),
+            ("secadmin".into(), Role::SecurityAdmin, None, None),
+            ("secauditor".into(), Role::SecurityAuditor, None, None),
+            ("supervisor".into(), Role::Supervisor, None, None),
+            ("auditor".into(), Role::Auditor, None, None),
+        ];
+        for (index, provider) in world.providers.iter().enumerate() {
+            plan.push((format!("provider{}", index + 1), Role::ProviderOperator, None, Some(ProviderId(provider.id))));
+        }
+        for (index, (tenant, _)) in world.admin_tenants.iter().enumerate() {
+            plan.push((format!("tenant{}", index + 1), Role::TenantAdmin, Some(TenantId(*tenant)), None));
+        }
+        let mut hashed = Vec::new();
+        for (username, role, tenant, provider) in plan {
+            let password = random_password(16);
+            let hash = self.hash_password(password.clone()).await?;
+            hashed.push((username, role, tenant, provider, password, hash));
+        }
+        let now = self.now_ns();
+        let mut tx = self.store.begin_write().await?;
+        if tx.account_count().await? > 0 || tx.count_all(Kind::Tenant).await? > 0 {
+            return Err(AppError::Conflict {
+                field: None,
+                message: "the demo loads only into an empty store".into(),
+            });
+        }
+        let mut counts = serde_json::Map::new();
+        for (kind, rows) in &world.kinds {
+            tx.bulk_insert(*kind, &rows.rows, &rows.links, now).await?;
+            counts.insert(kind.spec().table.to_owned(), json!(rows.rows.len()));
+        }
+        let mut created = Vec::new();
+        for (username, role, tenant, provider, password, hash) in hashed {
+            let id = tx
+                .insert_account(
+                    &NewAccount {
+                        username: &username,
+                        display_name: Some(role.label_zh()),
+                        password_hash: &hash,
+                        role,
+                        tenant,
+                        provider,
+                        must_change_password: false,
+                    },
+                    now,
+                )
+                .await?;
+            created.push(CreatedAccount {
+                id,
+                username,
+                role,
+                tenant,
+                provider,
+                password,
+            });
+        }
+        tx.set_meta("demo", "true").await?;
+        tx.append_audit(&system_record(now, "demo.load", None, json!({ "counts": counts, "accounts": created.len() })))
+            .await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+}
+
+/// A record of an action taken by yunjian itself (the CLI on the operator's machine).
+fn system_record(now: i64, action: &str, object_id: Option<i64>, detail: serde_json::Value) -> NewAuditRecord {
+    NewAuditRecord {
+        at_ns: now,
+        actor_account_id: None,
+        actor_username: Some("yunjian-cli".into()),
+        actor_role: None,
+        actor_tenant_id: None,
+        actor_provider_id: None,
+        source_address: Some("local".into()),
+        request_id: None,
+        action: action.to_owned(),
+        object_kind: object_id.map(|_| "account".to_owned()),
+        object_id,
+        tenant_id: None,
+        outcome: AuditOutcome::Succeeded,
+        reason: None,
+        detail: Some(detail),
+    }
+}

@@ -1,0 +1,281 @@
+//! Login, sessions and logout.
+//!
+//! Passwords are argon2id hashes (PHC strings). A session is a random 256-bit token; the
+//! store keeps only its SM3 digest. The same token works as a bearer token for the API
+//! and, in an HttpOnly cookie, for the console, whose forms also carry the session's CSRF
+//! token. Sessions end after an idle period and at an absolute limit.
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use yunjian_core::role::Principal;
+use yunjian_gm::{random_secret_hex, Sm3Digest};
+use yunjian_store::{Account, AuditOutcome, NewAuditRecord, Session};
+
+use crate::error::AppError;
+use crate::{App, Context};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionSettings {
+    /// A session unused this long ends.
+    pub idle_timeout_ns: i64,
+    /// A session ends this long after login, used or not.
+    pub absolute_lifetime_ns: i64,
+}
+
+const MINUTE_NS: i64 = 60 * 1_000_000_000;
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            idle_timeout_ns: 15 * MINUTE_NS,
+            absolute_lifetime_ns: 8 * 60 * MINUTE_NS,
+        }
+    }
+}
+
+/// A session token as the client holds it. `Debug` never prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionToken(pub String);
+
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionToken(<redacted>)")
+    }
+}
+
+impl SessionToken {
+    fn digest(&self) -> String {
+        Sm3Digest::of(self.0.as_bytes()).to_hex()
+    }
+}
+
+#[derive(Debug)]
+pub struct LoginOutcome {
+    pub token: SessionToken,
+    pub csrf_token: String,
+    pub principal: Principal,
+    pub expires_at_ns: i64,
+}
+
+/// Hashes a password with argon2id and a fresh salt.
+pub fn hash_password(password: &str) -> Result<String, AppError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|error| AppError::Internal(format!("password hashing failed: {error}")))
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    match PasswordHash::new(hash) {
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A hash of nothing anybody knows, verified for unknown users so that the answer takes
+/// as long as for a known one.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$eXVuamlhbi1kdW1teQ$0R6fA6mP6SIdUqL3tK0wXW3bKk1rJzvQ2z0vT2o3Z3c";
+
+pub(crate) fn principal_of(account: &Account) -> Principal {
+    Principal {
+        account_id: account.id,
+        username: account.username.clone(),
+        role: account.role,
+        tenant: account.tenant,
+        provider: account.provider,
+    }
+}
+
+impl App {
+    /// Hashes off the async runtime, at most two at a time.
+    pub async fn hash_password(&self, password: String) -> Result<String, AppError> {
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|_| AppError::Internal("hashing pool closed".into()))?;
+        tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|error| AppError::Internal(format!("hashing task failed: {error}")))?
+    }
+
+    async fn check_password(&self, password: String, hash: String) -> Result<bool, AppError> {
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|_| AppError::Internal("hashing pool closed".into()))?;
+        tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+            .await
+            .map_err(|error| AppError::Internal(format!("verification task failed: {error}")))
+    }
+
+    /// Checks a username and password and opens a session. Every attempt is audited;
+    /// failures answer the same whatever the reason.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        request_id: &str,
+        source_address: Option<&str>,
+    ) -> Result<LoginOutcome, AppError> {
+        let account = self.store.account_by_username(username).await?;
+        let hash = account
+            .as_ref()
+            .map_or(DUMMY_HASH.to_owned(), |account| account.password_hash.clone());
+        let password_ok = self.check_password(password.to_owned(), hash).await?;
+        let now = self.now_ns();
+        let failure = match &account {
+            None => Some("unknown user"),
+            Some(account) if account.disabled => Some("account disabled"),
+            Some(_) if !password_ok => Some("wrong password"),
+            Some(_) => None,
+        };
+        let mut record = NewAuditRecord {
+            at_ns: now,
+            actor_account_id: account.as_ref().map(|account| account.id.0),
+            // The attempted name is kept (it is what an analyst needs for brute-force
+            // detection); the password never is.
+            actor_username: Some(truncate(username, 128)),
+            actor_role: account.as_ref().map(|account| account.role.as_str().to_owned()),
+            actor_tenant_id: account.as_ref().and_then(|account| account.tenant.map(|id| id.0)),
+            actor_provider_id: account.as_ref().and_then(|account| account.provider.map(|id| id.0)),
+            source_address: source_address.map(str::to_owned),
+            request_id: Some(request_id.to_owned()),
+            action: "auth.login".into(),
+            object_kind: Some("account".into()),
+            object_id: account.as_ref().map(|account| account.id.0),
+            tenant_id: account.as_ref().and_then(|account| account.tenant.map(|id| id.0)),
+            outcome: AuditOutcome::Succeeded,
+            reason: None,
+            detail: None,
+        };
+        let mut tx = self.store.begin_write().await?;
+        if let Some(reason) = failure {
+            record.outcome = AuditOutcome::Failed;
+            record.reason = Some(reason.into());
+            tx.append_audit(&record).await?;
+            tx.commit().await?;
+            return Err(AppError::BadCredentials);
+        }
+        let Some(account) = account else {
+            return Err(AppError::BadCredentials);
+        };
+        let token = SessionToken(random_secret_hex(32));
+        let csrf_token = random_secret_hex(16);
+        let expires_at_ns = now + self.settings.idle_timeout_ns.min(self.settings.absolute_lifetime_ns);
+        let session = Session {
+            token_digest: token.digest(),
+            account_id: account.id,
+            csrf_token: csrf_token.clone(),
+            created_at_ns: now,
+            last_seen_at_ns: now,
+            expires_at_ns,
+        };
+        tx.delete_expired_sessions(now).await?;
+        tx.insert_session(&session, source_address).await?;
+        tx.append_audit(&record).await?;
+        tx.commit().await?;
+        Ok(LoginOutcome {
+            token,
+            csrf_token,
+            principal: principal_of(&account),
+            expires_at_ns,
+        })
+    }
+
+    /// Resolves a session token to its principal and CSRF token, sliding the idle expiry
+    /// (written at most once a minute, so reads do not turn into writes).
+    pub async fn authenticate(&self, token: &SessionToken) -> Result<(Principal, String), AppError> {
+        if token.0.len() != 64 || !token.0.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(AppError::Unauthenticated);
+        }
+        let now = self.now_ns();
+        let digest = token.digest();
+        let Some((session, account)) = self.store.session(&digest, now).await? else {
+            return Err(AppError::Unauthenticated);
+        };
+        if account.disabled {
+            return Err(AppError::Unauthenticated);
+        }
+        if now - session.last_seen_at_ns > MINUTE_NS {
+            let expires = (now + self.settings.idle_timeout_ns)
+                .min(session.created_at_ns + self.settings.absolute_lifetime_ns);
+            self.store.touch_session(&digest, now, expires).await?;
+        }
+        Ok((principal_of(&account), session.csrf_token))
+    }
+
+    pub async fn logout(&self, context: &Context, token: &SessionToken) -> Result<(), AppError> {
+        let mut tx = self.store.begin_write().await?;
+        tx.delete_session(&token.digest()).await?;
+        tx.append_audit(&self.record(context, "auth.logout", AuditOutcome::Succeeded))
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// An audit record of an action by the context's principal.
+    pub(crate) fn record(&self, context: &Context, action: &str, outcome: AuditOutcome) -> NewAuditRecord {
+        let principal = &context.principal;
+        NewAuditRecord {
+            at_ns: self.now_ns(),
+            actor_account_id: Some(principal.account_id.0),
+            actor_username: Some(principal.username.clone()),
+            actor_role: Some(principal.role.as_str().to_owned()),
+            actor_tenant_id: principal.tenant.map(|id| id.0),
+            actor_provider_id: principal.provider.map(|id| id.0),
+            source_address: context.source_address.clone(),
+            request_id: Some(context.request_id.clone()),
+            action: action.to_owned(),
+            object_kind: None,
+            object_id: None,
+            tenant_id: None,
+            outcome,
+            reason: None,
+            detail: None,
+        }
+    }
+
+    /// Records a refused request in its own transaction (the refused change itself never
+    /// started). A failure to record is logged, and the refusal still stands.
+    pub(crate) async fn record_denial(&self, mut record: NewAuditRecord, reason: &str) {
+        record.outcome = AuditOutcome::Denied;
+        record.reason = Some(reason.to_owned());
+        let result = async {
+            let mut tx = self.store.begin_write().await?;
+            tx.append_audit(&record).await?;
+            tx.commit().await
+        }
+        .await;
+        if let Err(error) = result {
+            tracing::error!(%error, action = %record.action, "could not record a denied request");
+        }
+    }
+}
+
+fn truncate(text: &str, max_chars: usize) -> String {
+    text.chars().take(max_chars).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{hash_password, verify_password, DUMMY_HASH};
+
+    #[test]
+    fn hashes_are_argon2id_salted_and_verify() {
+        let a = hash_password("correct horse battery staple").expect("hash");
+        let b = hash_password("correct horse battery staple").expect("hash");
+        assert!(a.starts_with("$argon2id$"));
+        assert_ne!(a, b, "salted");
+        assert!(verify_password("correct horse battery staple", &a));
+        assert!(!verify_password("correct horse battery stapler", &a));
+        assert!(!verify_password("anything", DUMMY_HASH));
+        assert!(!verify_password("anything", "not a hash"));
+    }
+}

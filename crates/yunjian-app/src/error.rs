@@ -1,0 +1,64 @@
+use thiserror::Error;
+use yunjian_core::value::FieldError;
+use yunjian_store::StoreError;
+
+/// Errors split by audience: everything but `Internal` is the user's to fix and carries
+/// a message fit to show; `Internal` text is logged, never answered.
+#[derive(Debug, Error)]
+pub enum AppError {
+    #[error("authentication required")]
+    Unauthenticated,
+    /// The same answer for an unknown user, a wrong password and a disabled account.
+    #[error("invalid username or password")]
+    BadCredentials,
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("not found")]
+    NotFound,
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    #[error("conflict: {message}")]
+    Conflict {
+        field: Option<String>,
+        message: String,
+    },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn invalid(field: &str, code: &'static str, message: impl Into<String>) -> AppError {
+        AppError::Invalid(vec![FieldError::new(field, code, message)])
+    }
+
+    /// The stable machine-readable code answered to clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::BadCredentials => "bad_credentials",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound => "not_found",
+            AppError::Invalid(_) => "validation_failed",
+            AppError::Conflict { .. } => "conflict",
+            AppError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => AppError::NotFound,
+            StoreError::Conflict(detail) => {
+                // The database's own text names tables and constraints: log it, answer
+                // a plain sentence.
+                tracing::info!(%detail, "store refused a write");
+                AppError::Conflict {
+                    field: None,
+                    message: "the change conflicts with stored data (a duplicate, or a reference that is missing or still in use)".into(),
+                }
+            }
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}

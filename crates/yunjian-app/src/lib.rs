@@ -1,0 +1,66 @@
+//! Use-cases shared by the JSON API, the console and the CLI.
+//!
+//! Handlers stay thin: they turn a request into a call here. Every state change is
+//! authenticated, authorized, validated against the world schema and the rows it
+//! references, and committed together with its audit record in one transaction. A
+//! change whose record cannot be written does not happen (invariant 1).
+
+mod accounts;
+mod auth;
+mod clock;
+mod error;
+mod overview;
+mod world;
+
+use std::sync::Arc;
+
+pub use accounts::{CreatedAccount, NewAccountInput};
+pub use auth::{LoginOutcome, SessionSettings, SessionToken};
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::AppError;
+pub use overview::{Overview, OverviewCount};
+pub use world::{ResolvedObject, WorldPage};
+use yunjian_core::role::Principal;
+use yunjian_store::Store;
+
+/// Who is asking, from where, and when.
+#[derive(Clone, Debug)]
+pub struct Context {
+    pub principal: Principal,
+    pub request_id: String,
+    pub source_address: Option<String>,
+}
+
+/// The application: a store, a clock and settings. Cheap to clone; holds no per-request
+/// state, so several server instances can share one database.
+#[derive(Clone)]
+pub struct App {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    settings: SessionSettings,
+    /// Bounds concurrent password hashing so a login flood cannot take every core.
+    hashing: Arc<tokio::sync::Semaphore>,
+}
+
+impl App {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, settings: SessionSettings) -> App {
+        App {
+            store,
+            clock,
+            settings,
+            hashing: Arc::new(tokio::sync::Semaphore::new(2)),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn now_ns(&self) -> i64 {
+        self.clock.now_ns()
+    }
+
+    pub fn settings(&self) -> &SessionSettings {
+        &self.settings
+    }
+}
