@@ -6,6 +6,7 @@
 //! change whose record cannot be written does not happen (invariant 1).
 
 mod accounts;
+mod audit;
 mod auth;
 mod clock;
 mod error;
@@ -19,7 +20,7 @@ pub use auth::{LoginOutcome, SessionSettings, SessionToken};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::AppError;
 pub use overview::{Overview, OverviewCount};
-pub use world::{ResolvedObject, WorldPage};
+pub use world::{ResolvedNames, ResolvedObject, WorldPage};
 use yunjian_core::role::Principal;
 use yunjian_store::Store;
 

@@ -20,19 +20,19 @@ pub struct WorldPage {
     pub total: i64,
     pub page: u32,
     pub per_page: u32,
-    pub names: ReferenceNames,
+    pub names: ResolvedNames,
 }
 
 /// An object with its references' names.
 #[derive(Debug)]
 pub struct ResolvedObject {
     pub object: WorldObject,
-    pub names: ReferenceNames,
+    pub names: ResolvedNames,
 }
 
 /// Names of referenced objects by (kind, id). An id missing here is outside the reader's
 /// scope (or gone) and is shown as a bare id.
-pub type ReferenceNames = BTreeMap<(Kind, i64), String>;
+pub type ResolvedNames = BTreeMap<(Kind, i64), String>;
 
 impl App {
     fn scope_or_forbidden(&self, context: &Context, kind: Kind) -> Result<ReadScope, AppError> {
@@ -88,7 +88,7 @@ impl App {
         }
     }
 
-    async fn reference_names(&self, context: &Context, objects: &[WorldObject]) -> Result<ReferenceNames, AppError> {
+    async fn reference_names(&self, context: &Context, objects: &[WorldObject]) -> Result<ResolvedNames, AppError> {
         let mut wanted: BTreeMap<Kind, Vec<i64>> = BTreeMap::new();
         for object in objects {
             for field in object.kind.spec().fields {
@@ -101,7 +101,7 @@ impl App {
                 }
             }
         }
-        let mut names = ReferenceNames::new();
+        let mut names = ResolvedNames::new();
         for (kind, mut ids) in wanted {
             ids.sort_unstable();
             ids.dedup();

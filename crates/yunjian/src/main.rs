@@ -1,1 +1,402 @@
-fn main() {}
+//! `yunjian`: the one binary. Serves the API and console, runs the demo cloud, and holds
+//! the administrative commands.
+
+mod config;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::json;
+use tokio::net::TcpListener;
+use yunjian_app::{App, SystemClock};
+use yunjian_core::demo::{generate, Scale};
+use yunjian_server::{AppState, HttpSettings};
+use yunjian_store::{Store, StoreConfig};
+
+use crate::config::{Config, LogFormat};
+
+#[derive(Parser)]
+#[command(name = "yunjian", version, about = "云监 yunjian: security supervision of the Chongqing e-government cloud (政务云监管系统)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the store lives, for commands that open it.
+#[derive(clap::Args, Clone)]
+struct StoreArgs {
+    /// Configuration file (TOML); see `yunjian config example`.
+    #[arg(long, env = "YUNJIAN_CONFIG")]
+    config: Option<PathBuf>,
+    /// Directory of the embedded SQLite database (overrides the configuration).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// PostgreSQL URL instead of SQLite (overrides the configuration and YUNJIAN_DATABASE_URL).
+    #[arg(long)]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the JSON API, the console, /healthz and /metrics.
+    Serve {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Address to listen on (overrides the configuration).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Build a realistic simulated Chongqing e-government cloud and serve it.
+    Demo {
+        /// Address to listen on; port 0 picks a free one.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Directory for the demo database and demo-accounts.json. A previous demo
+        /// database there is replaced; any other database is left alone and refused.
+        #[arg(long, default_value = "demo-data")]
+        data: PathBuf,
+        /// PostgreSQL URL of an empty database to load the demo into instead of SQLite.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// About 5,000 VMs (small) or 100,000 (large).
+        #[arg(long, value_enum, default_value = "small")]
+        scale: DemoScale,
+        /// Seed of the generator: the same seed builds the same cloud.
+        #[arg(long, default_value_t = 20_261_123)]
+        seed: u64,
+        /// Load the demo, print what was made, and exit without serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Administrative commands.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Configuration helpers.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create the first administrators of the three separated roles (system
+    /// administrator, security administrator, security auditor) and print their
+    /// one-time passwords. Runs once, on a store without accounts.
+    Init {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print a complete, commented configuration file.
+    Example,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DemoScale {
+    Small,
+    Large,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    if let Command::Config { command: ConfigCommand::Example } = cli.command {
+        print!("{}", config::EXAMPLE);
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(run(cli.command))
+}
+
+async fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Serve { store, listen } => {
+            let mut config = load_config(&store)?;
+            if let Some(listen) = listen {
+                config.server.listen = listen;
+            }
+            init_logging(&config)?;
+            let store = open_store(&config).await?;
+            serve(store, &config).await
+        }
+        Command::Demo {
+            listen,
+            data,
+            database_url,
+            scale,
+            seed,
+            no_serve,
+        } => {
+            let mut config = Config::default();
+            config.apply_environment(|name| std::env::var(name).ok())?;
+            config.server.listen = listen;
+            // The demo answers plain HTTP on this machine.
+            config.server.secure_cookies = false;
+            config.store.data_dir = data;
+            config.store.database_url = database_url;
+            config.log.format = LogFormat::Text;
+            if std::env::var("YUNJIAN_LOG").is_err() && std::env::var("RUST_LOG").is_err() {
+                config.log.filter = "warn,yunjian=info".into();
+            }
+            init_logging(&config)?;
+            let scale = match scale {
+                DemoScale::Small => Scale::Small,
+                DemoScale::Large => Scale::Large,
+            };
+            demo(config, scale, seed, no_serve).await
+        }
+        Command::Admin {
+            command: AdminCommand::Init { store },
+        } => {
+            let config = load_config(&store)?;
+            init_logging_quiet();
+            let store = open_store(&config).await?;
+            let app = App::new(store, Arc::new(SystemClock), config.session_settings());
+            let created = app.initialize_administrators().await.map_err(|error| anyhow::anyhow!("{error}"))?;
+            println!("Created the first administrators (三员: 系统管理员, 安全管理员, 安全审计员).");
+            println!("Each password is shown once; hand it over securely. These accounts must change it at first login.");
+            println!();
+            println!("{:<12} {:<18} password", "username", "role");
+            for account in &created {
+                println!("{:<12} {:<18} {}", account.username, account.role.as_str(), account.password);
+            }
+            Ok(())
+        }
+        Command::Migrate { store } => {
+            let config = load_config(&store)?;
+            init_logging_quiet();
+            let store = open_store_unmigrated(&config).await?;
+            let applied = store.migrate(SystemClockNow::now()).await?;
+            if applied.is_empty() {
+                println!("The schema is current (version {}).", Store::known_schema_version());
+            } else {
+                println!("Applied migrations {applied:?}; the schema is at version {}.", Store::known_schema_version());
+            }
+            Ok(())
+        }
+        Command::Config { .. } => Ok(()),
+    }
+}
+
+struct SystemClockNow;
+
+impl SystemClockNow {
+    fn now() -> i64 {
+        use yunjian_app::Clock;
+        SystemClock.now_ns()
+    }
+}
+
+fn load_config(args: &StoreArgs) -> Result<Config> {
+    let mut config = Config::load(args.config.as_deref())?;
+    if let Some(data) = &args.data {
+        config.store.data_dir = data.clone();
+    }
+    if let Some(url) = &args.database_url {
+        config.store.database_url = Some(url.clone());
+        config.store.database_url_file = None;
+    }
+    config.check()?;
+    Ok(config)
+}
+
+fn init_logging(config: &Config) -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.filter)
+        .with_context(|| format!("invalid log filter '{}'", config.log.filter))?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match config.log.format {
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).init(),
+        LogFormat::Text => builder.compact().init(),
+    }
+    Ok(())
+}
+
+fn init_logging_quiet() {
+    let filter = tracing_subscriber::EnvFilter::new("warn");
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn store_config(config: &Config) -> Result<StoreConfig> {
+    match config.database_url()? {
+        Some(url) => Ok(StoreConfig::from_url(&url)?),
+        None => Ok(StoreConfig::Sqlite {
+            path: config.store.data_dir.join("yunjian.db"),
+        }),
+    }
+}
+
+async fn open_store_unmigrated(config: &Config) -> Result<Store> {
+    let store_config = store_config(config)?;
+    Store::open(&store_config)
+        .await
+        .with_context(|| format!("cannot open the store ({})", store_config.describe()))
+}
+
+async fn open_store(config: &Config) -> Result<Store> {
+    let store = open_store_unmigrated(config).await?;
+    store.migrate(SystemClockNow::now()).await.context("cannot migrate the store")?;
+    Ok(store)
+}
+
+async fn serve(store: Store, config: &Config) -> Result<()> {
+    let listener = TcpListener::bind(&config.server.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, backend = ?store.backend(), "serving");
+    let app = App::new(store.clone(), Arc::new(SystemClock), config.session_settings());
+    let state = AppState::new(
+        app,
+        HttpSettings {
+            secure_cookies: config.server.secure_cookies,
+            max_body_bytes: config.server.max_body_bytes,
+        },
+    );
+    yunjian_server::serve(listener, state, shutdown_signal()).await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM; the server then finishes the requests in flight.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// Removes a previous demo database, refusing to touch anything else.
+async fn prepare_demo_sqlite(path: &Path) -> Result<()> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let store = Store::open(&StoreConfig::Sqlite { path: path.to_owned() }).await?;
+    let is_demo = store.meta("demo").await.ok().flatten().as_deref() == Some("true");
+    store.close().await;
+    if !is_demo {
+        bail!(
+            "{} holds a database that is not a demo; choose another --data directory",
+            path.display()
+        );
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        if file.exists() {
+            std::fs::remove_file(&file).with_context(|| format!("cannot remove {}", file.display()))?;
+        }
+    }
+    Ok(())
+}
+
+async fn demo(config: Config, scale: Scale, seed: u64, no_serve: bool) -> Result<()> {
+    let started = Instant::now();
+    std::fs::create_dir_all(&config.store.data_dir)
+        .with_context(|| format!("cannot create {}", config.store.data_dir.display()))?;
+    if config.store.database_url.is_none() {
+        prepare_demo_sqlite(&config.store.data_dir.join("yunjian.db")).await?;
+    }
+    let progress = indicatif::ProgressBar::new_spinner();
+    progress.enable_steady_tick(Duration::from_millis(120));
+    progress.set_message("generating the demo cloud");
+    let world = generate(scale, seed);
+    progress.set_message("loading it into the store");
+    let store = open_store(&config).await?;
+    let app = App::new(store.clone(), Arc::new(SystemClock), config.session_settings());
+    let accounts = app.load_demo(&world).await.map_err(|error| anyhow::anyhow!("cannot load the demo: {error}"))?;
+    progress.finish_and_clear();
+
+    let tenant_names: std::collections::HashMap<i64, &str> = world.admin_tenants.iter().map(|(id, name)| (*id, name.as_str())).collect();
+    let accounts_json: Vec<serde_json::Value> = accounts
+        .iter()
+        .map(|account| {
+            json!({
+                "username": account.username,
+                "password": account.password,
+                "role": account.role.as_str(),
+                "tenant": account.tenant.map(|tenant| tenant_names.get(&tenant.0).copied().unwrap_or("")),
+                "tenant_id": account.tenant.map(|tenant| tenant.0),
+                "provider_id": account.provider.map(|provider| provider.0),
+            })
+        })
+        .collect();
+    let accounts_path = config.store.data_dir.join("demo-accounts.json");
+    write_private(&accounts_path, &serde_json::to_string_pretty(&accounts_json)?)?;
+
+    println!("yunjian demo: a simulated Chongqing e-government cloud (seed {seed}), loaded in {:.1} s", started.elapsed().as_secs_f64());
+    for (kind, rows) in &world.kinds {
+        if !rows.rows.is_empty() {
+            println!("  {:<22} {:>7}", kind.spec().table, rows.rows.len());
+        }
+    }
+    println!("  planted flaws for the checks to find:");
+    for flaw in &world.planted {
+        println!("    {} #{}: {}", flaw.kind.as_str(), flaw.id, flaw.what);
+    }
+    println!("accounts (one per role; passwords in the file): {}", accounts_path.display());
+    if no_serve {
+        store.close().await;
+        return Ok(());
+    }
+    let listener = TcpListener::bind(&config.server.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (is another demo running? try --listen 127.0.0.1:0)", config.server.listen))?;
+    let address: SocketAddr = listener.local_addr()?;
+    println!("console: http://{address}/console");
+    println!("api:     http://{address}/api/v1  (OpenAPI: http://{address}/api/openapi.json)");
+    println!("Press Ctrl-C to stop.");
+    let state = AppState::new(
+        app,
+        HttpSettings {
+            secure_cookies: false,
+            max_body_bytes: config.server.max_body_bytes,
+        },
+    );
+    yunjian_server::serve(listener, state, shutdown_signal()).await?;
+    store.close().await;
+    Ok(())
+}
+
+/// Writes a file only its owner can read (it holds passwords).
+fn write_private(path: &Path, contents: &str) -> Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    Ok(())
+}

@@ -1,0 +1,337 @@
+//! JSON API handlers under `/api/v1`. Thin: parse, call the app, render.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value as Json_};
+use yunjian_app::{AppError, NewAccountInput};
+use yunjian_core::ids::{ProviderId, TenantId};
+use yunjian_core::role::Role;
+use yunjian_core::schema::{FieldType, Kind};
+use yunjian_core::value::Value;
+use yunjian_store::{Filter, ListQuery, SortOrder};
+
+use crate::error::ApiError;
+use crate::extract::{ApiAuth, ClientAddress, JsonObject, RequestId};
+use crate::wire;
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(login))
+        .route("/auth/logout", post(logout))
+        .route("/auth/me", get(me))
+        .route("/overview", get(overview))
+        .route("/accounts", get(list_accounts).post(create_account))
+        .route("/audit/records", get(audit_records))
+        .route("/{kind}", get(list).post(create))
+        .route("/{kind}/{id}", get(read).patch(update).delete(remove))
+        .fallback(api_not_found)
+}
+
+pub async fn api_not_found(RequestId(request_id): RequestId) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API endpoint", &request_id)
+}
+
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    match state.app.store().ping().await {
+        Ok(()) => Json(json!({"status": "ok"})).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "health check: the store does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable"}))).into_response()
+        }
+    }
+}
+
+fn kind_of(segment: &str, request_id: &str) -> Result<Kind, ApiError> {
+    Kind::ALL
+        .into_iter()
+        .find(|kind| kind.spec().table == segment)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such collection '{segment}'"), request_id))
+}
+
+fn id_of(segment: &str, request_id: &str) -> Result<i64, ApiError> {
+    segment
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", "ids are positive integers", request_id))
+}
+
+/// A session cookie for the console, set by a successful login.
+pub fn session_cookie(token: &str, max_age_seconds: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let text = format!(
+        "{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_seconds}{secure}",
+        crate::extract::SESSION_COOKIE
+    );
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    RequestId(request_id): RequestId,
+    ClientAddress(source): ClientAddress,
+    JsonObject(body): JsonObject,
+) -> Result<Response, ApiError> {
+    let text = |key: &str| -> Result<String, ApiError> {
+        match body.get(key) {
+            Some(Json_::String(value)) => Ok(value.clone()),
+            _ => Err(ApiError::from_app(
+                AppError::invalid(key, "required", format!("'{key}' is required as a string")),
+                &request_id,
+            )),
+        }
+    };
+    if let Some(unknown) = body.keys().find(|key| !matches!(key.as_str(), "username" | "password")) {
+        return Err(ApiError::from_app(
+            AppError::invalid(unknown, "unknown_field", format!("login takes no field '{unknown}'")),
+            &request_id,
+        ));
+    }
+    let (username, password) = (text("username")?, text("password")?);
+    let outcome = state
+        .app
+        .login(&username, &password, &request_id, source.as_deref())
+        .await
+        .map_err(|error| ApiError::from_app(error, &request_id))?;
+    let max_age = (outcome.expires_at_ns - state.app.now_ns()) / 1_000_000_000;
+    let mut response = Json(json!({
+        "token": outcome.token.0,
+        "expires_at": wire::timestamp(outcome.expires_at_ns),
+        "principal": wire::principal_json(&outcome.principal),
+    }))
+    .into_response();
+    response
+        .headers_mut()
+        .insert(SET_COOKIE, session_cookie(&outcome.token.0, max_age.max(0), state.http.secure_cookies));
+    Ok(response)
+}
+
+async fn logout(State(state): State<AppState>, auth: ApiAuth) -> Result<StatusCode, ApiError> {
+    state
+        .app
+        .logout(&auth.context, &auth.token)
+        .await
+        .map_err(|error| ApiError::from_app(error, &auth.context.request_id))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn me(auth: ApiAuth) -> Json<Json_> {
+    Json(wire::principal_json(&auth.context.principal))
+}
+
+async fn overview(State(state): State<AppState>, auth: ApiAuth) -> Result<Json<Json_>, ApiError> {
+    let overview = state
+        .app
+        .overview(&auth.context)
+        .await
+        .map_err(|error| ApiError::from_app(error, &auth.context.request_id))?;
+    Ok(Json(wire::overview_json(&overview)))
+}
+
+/// Parses `page`, `per_page`, `sort`, `order`, `q` and equality filters on fields. An
+/// unknown parameter is an error, so a typo never silently widens a result.
+pub fn parse_list_query(kind: Kind, raw: Option<&str>) -> Result<ListQuery, AppError> {
+    let spec = kind.spec();
+    let mut query = ListQuery::default();
+    for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        let number = |value: &str| -> Result<u32, AppError> {
+            value
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| AppError::invalid(&key, "invalid_parameter", format!("'{key}' must be a positive integer")))
+        };
+        match key.as_ref() {
+            "page" => query.page = number(&value)?,
+            "per_page" => query.per_page = number(&value)?.min(500),
+            "q" => query.search = Some(value.into_owned()),
+            "order" => {
+                query.order = match value.as_ref() {
+                    "asc" => SortOrder::Ascending,
+                    "desc" => SortOrder::Descending,
+                    _ => return Err(AppError::invalid("order", "invalid_parameter", "'order' is asc or desc")),
+                }
+            }
+            "sort" => {
+                query.sort = match value.as_ref() {
+                    "id" => "id",
+                    "created_at" => "created_at_ns",
+                    "updated_at" => "updated_at_ns",
+                    other => spec
+                        .column_fields()
+                        .find(|field| field.name == other)
+                        .map(|field| field.name)
+                        .ok_or_else(|| AppError::invalid("sort", "invalid_parameter", format!("cannot sort by '{other}'")))?,
+                }
+            }
+            "lang" => {}
+            name => {
+                let Some(field) = spec.field(name) else {
+                    return Err(AppError::invalid(name, "unknown_parameter", format!("{} has no field or parameter '{name}'", spec.table)));
+                };
+                let parsed = match field.ty {
+                    FieldType::Ref(_) | FieldType::RefList(_) | FieldType::Integer { .. } => value.parse::<i64>().ok().map(Value::Int),
+                    FieldType::Bool => match value.as_ref() {
+                        "true" => Some(Value::Bool(true)),
+                        "false" => Some(Value::Bool(false)),
+                        _ => None,
+                    },
+                    FieldType::Enum(options) => options.iter().find(|o| o.value == value).map(|o| Value::Text(o.value.to_owned())),
+                    FieldType::Text { .. } | FieldType::Cidr | FieldType::Date | FieldType::Digest => Some(Value::Text(value.to_string())),
+                    _ => None,
+                };
+                let Some(parsed) = parsed else {
+                    return Err(AppError::invalid(name, "invalid_filter", format!("cannot filter {} by '{name}={value}'", spec.table)));
+                };
+                query.filters.push(Filter { field: field.name, value: parsed });
+            }
+        }
+    }
+    Ok(query)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(segment): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Json_>, ApiError> {
+    let request_id = &auth.context.request_id;
+    let kind = kind_of(&segment, request_id)?;
+    let query = parse_list_query(kind, raw.as_deref()).map_err(|error| ApiError::from_app(error, request_id))?;
+    let page = state
+        .app
+        .list(&auth.context, kind, &query)
+        .await
+        .map_err(|error| ApiError::from_app(error, request_id))?;
+    Ok(Json(wire::page_json(&page)))
+}
+
+async fn read(State(state): State<AppState>, auth: ApiAuth, Path((segment, id)): Path<(String, String)>) -> Result<Json<Json_>, ApiError> {
+    let request_id = &auth.context.request_id;
+    let kind = kind_of(&segment, request_id)?;
+    let id = id_of(&id, request_id)?;
+    let object = state
+        .app
+        .get(&auth.context, kind, id)
+        .await
+        .map_err(|error| ApiError::from_app(error, request_id))?;
+    Ok(Json(wire::resolved_json(&object)))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(segment): Path<String>,
+    JsonObject(body): JsonObject,
+) -> Result<(StatusCode, HeaderMap, Json<Json_>), ApiError> {
+    let request_id = &auth.context.request_id;
+    let kind = kind_of(&segment, request_id)?;
+    let object = state
+        .app
+        .create(&auth.context, kind, &body)
+        .await
+        .map_err(|error| ApiError::from_app(error, request_id))?;
+    let mut headers = HeaderMap::new();
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/{}/{}", kind.spec().table, object.object.id)) {
+        headers.insert(axum::http::header::LOCATION, location);
+    }
+    Ok((StatusCode::CREATED, headers, Json(wire::resolved_json(&object))))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path((segment, id)): Path<(String, String)>,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Json_>, ApiError> {
+    let request_id = &auth.context.request_id;
+    let kind = kind_of(&segment, request_id)?;
+    let id = id_of(&id, request_id)?;
+    let object = state
+        .app
+        .update(&auth.context, kind, id, &body)
+        .await
+        .map_err(|error| ApiError::from_app(error, request_id))?;
+    Ok(Json(wire::resolved_json(&object)))
+}
+
+async fn remove(State(state): State<AppState>, auth: ApiAuth, Path((segment, id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+    let request_id = &auth.context.request_id;
+    let kind = kind_of(&segment, request_id)?;
+    let id = id_of(&id, request_id)?;
+    state
+        .app
+        .delete(&auth.context, kind, id)
+        .await
+        .map_err(|error| ApiError::from_app(error, request_id))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_accounts(State(state): State<AppState>, auth: ApiAuth) -> Result<Json<Json_>, ApiError> {
+    let accounts = state
+        .app
+        .accounts(&auth.context)
+        .await
+        .map_err(|error| ApiError::from_app(error, &auth.context.request_id))?;
+    Ok(Json(json!({"items": accounts.iter().map(wire::account_json).collect::<Vec<_>>()})))
+}
+
+/// Parses an account-creation body (shared with the console's form).
+pub fn account_input(body: &serde_json::Map<String, Json_>) -> Result<NewAccountInput, AppError> {
+    for key in body.keys() {
+        if !matches!(key.as_str(), "username" | "display_name" | "password" | "role" | "tenant_id" | "provider_id") {
+            return Err(AppError::invalid(key, "unknown_field", format!("accounts have no field '{key}'")));
+        }
+    }
+    let text = |key: &str| body.get(key).and_then(Json_::as_str).map(str::to_owned);
+    let id = |key: &str| -> Result<Option<i64>, AppError> {
+        match body.get(key) {
+            None | Some(Json_::Null) => Ok(None),
+            Some(value) => value
+                .as_i64()
+                .filter(|id| *id > 0)
+                .map(Some)
+                .ok_or_else(|| AppError::invalid(key, "expected_id", format!("'{key}' must be a positive integer id"))),
+        }
+    };
+    let role_text = text("role").ok_or_else(|| AppError::invalid("role", "required", "'role' is required"))?;
+    let role = Role::parse(&role_text).ok_or_else(|| {
+        let known: Vec<&str> = Role::ALL.iter().map(|role| role.as_str()).collect();
+        AppError::invalid("role", "unknown_value", format!("'role' must be one of {}", known.join(", ")))
+    })?;
+    Ok(NewAccountInput {
+        username: text("username").ok_or_else(|| AppError::invalid("username", "required", "'username' is required"))?,
+        display_name: text("display_name").filter(|name| !name.trim().is_empty()),
+        password: text("password").ok_or_else(|| AppError::invalid("password", "required", "'password' is required"))?,
+        role,
+        tenant: id("tenant_id")?.map(TenantId),
+        provider: id("provider_id")?.map(ProviderId),
+    })
+}
+
+async fn create_account(State(state): State<AppState>, auth: ApiAuth, JsonObject(body): JsonObject) -> Result<(StatusCode, Json<Json_>), ApiError> {
+    let request_id = &auth.context.request_id;
+    let input = account_input(&body).map_err(|error| ApiError::from_app(error, request_id))?;
+    let account = state
+        .app
+        .create_account(&auth.context, input)
+        .await
+        .map_err(|error| ApiError::from_app(error, request_id))?;
+    Ok((StatusCode::CREATED, Json(wire::account_json(&account))))
+}
+
+async fn audit_records(State(state): State<AppState>, auth: ApiAuth) -> Result<Json<Json_>, ApiError> {
+    let request_id = &auth.context.request_id;
+    let records = state
+        .app
+        .audit_records(&auth.context, 200)
+        .await
+        .map_err(|error| ApiError::from_app(error, request_id))?;
+    Ok(Json(json!({"items": records.iter().map(wire::audit_json).collect::<Vec<_>>()})))
+}

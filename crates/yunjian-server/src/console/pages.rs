@@ -1,0 +1,651 @@
+//! Console pages. maud escapes every interpolated value, so data never becomes markup.
+
+use maud::{html, Markup, DOCTYPE};
+use yunjian_app::{Overview, OverviewCount, ResolvedNames};
+use yunjian_core::access::{may_write, read_scope, ReadScope};
+use yunjian_core::role::{Principal, Role};
+use yunjian_core::schema::{FieldSpec, FieldType, Kind, Presence};
+use yunjian_core::value::{FieldError, Value};
+use yunjian_store::{Account, AuditRecord, WorldObject};
+
+use super::i18n::Lang;
+use crate::wire::timestamp;
+
+/// What every page needs to draw its frame.
+pub struct Frame<'a> {
+    pub lang: Lang,
+    pub principal: &'a Principal,
+    pub csrf: &'a str,
+    /// The current path, for the language switch and the active menu entry.
+    pub path: &'a str,
+}
+
+const MENU: &[(&str, &str, &[Kind])] = &[
+    ("组织与服务商", "Organisations", &[Kind::ManagementUnit, Kind::Tenant, Kind::Provider, Kind::Platform]),
+    ("基础设施", "Infrastructure", &[Kind::Datacenter, Kind::Zone, Kind::Gateway, Kind::Host, Kind::Image]),
+    ("租户网络与系统", "Tenant networks and systems", &[Kind::Vpc, Kind::Subnet, Kind::SecurityGroup, Kind::SecurityGroupRule, Kind::InformationSystem]),
+    ("资源", "Resources", &[Kind::Vm, Kind::Volume, Kind::Snapshot, Kind::Backup, Kind::PaasInstance]),
+];
+
+pub fn kind_label(lang: Lang, kind: Kind) -> &'static str {
+    let spec = kind.spec();
+    lang.pick(spec.zh, spec.en)
+}
+
+pub fn field_label(lang: Lang, field: &FieldSpec) -> &'static str {
+    lang.pick(field.zh, field.en)
+}
+
+fn role_label(lang: Lang, role: Role) -> &'static str {
+    lang.pick(role.label_zh(), role.label_en())
+}
+
+pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
+    let lang = frame.lang;
+    let other = match lang {
+        Lang::Zh => ("en", "English"),
+        Lang::En => ("zh", "中文"),
+    };
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · " (lang.t("云监 政务云监管系统", "yunjian e-government cloud supervision")) }
+                link rel="stylesheet" href="/assets/console.css";
+            }
+            body {
+                header.top {
+                    a.brand href="/console" { (lang.t("云监 · 政务云监管系统", "yunjian · Cloud supervision")) }
+                    div.who {
+                        span { (frame.principal.username) " · " (role_label(lang, frame.principal.role)) }
+                        a href={ "/console/lang/" (other.0) "?back=" (urlencode(frame.path)) } { (other.1) }
+                        form.inline method="post" action="/logout" {
+                            input type="hidden" name="_csrf" value=(frame.csrf);
+                            button.link type="submit" { (lang.t("退出", "Log out")) }
+                        }
+                    }
+                }
+                div.layout {
+                    nav.side {
+                        a href="/console" class=[active(frame.path == "/console")] { (lang.t("概览", "Overview")) }
+                        @for (zh, en, kinds) in MENU {
+                            @let visible: Vec<Kind> = kinds.iter().copied().filter(|kind| read_scope(frame.principal, *kind) != ReadScope::Nothing).collect();
+                            @if !visible.is_empty() {
+                                h4 { (lang.pick(zh, en)) }
+                                @for kind in visible {
+                                    @let href = format!("/console/{}", kind.spec().table);
+                                    a href=(href) class=[active(frame.path.starts_with(&href))] { (kind_label(lang, kind)) }
+                                }
+                            }
+                        }
+                        h4 { (lang.t("安全与审计", "Security and audit")) }
+                        @if matches!(frame.principal.role, Role::SystemAdmin | Role::SecurityAdmin | Role::SecurityAuditor | Role::Auditor) {
+                            a href="/console/accounts" class=[active(frame.path.starts_with("/console/accounts"))] { (lang.t("账户", "Accounts")) }
+                        }
+                        a href="/console/audit" class=[active(frame.path.starts_with("/console/audit"))] { (lang.t("审计记录", "Audit records")) }
+                    }
+                    main { (body) }
+                }
+            }
+        }
+    }
+}
+
+fn active(on: bool) -> Option<&'static str> {
+    on.then_some("active")
+}
+
+pub fn urlencode(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+pub fn login_page(lang: Lang, csrf: &str, next: &str, error: Option<&str>) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (lang.t("登录 · 云监", "Log in · yunjian")) }
+                link rel="stylesheet" href="/assets/console.css";
+            }
+            body {
+                div.login {
+                    h1 { (lang.t("政务云监管系统", "Cloud supervision")) }
+                    p.muted { (lang.t("重庆市电子政务云平台 · 云监", "Chongqing e-government cloud · yunjian")) }
+                    @if let Some(error) = error {
+                        div.alert.error role="alert" { (error) }
+                    }
+                    form method="post" action="/login" {
+                        input type="hidden" name="_csrf" value=(csrf);
+                        input type="hidden" name="next" value=(next);
+                        label for="username" { (lang.t("用户名", "Username")) }
+                        input #username type="text" name="username" autocomplete="username" required autofocus;
+                        label for="password" { (lang.t("密码", "Password")) }
+                        input #password type="password" name="password" autocomplete="current-password" required;
+                        button #login type="submit" { (lang.t("登录", "Log in")) }
+                    }
+                    p.muted { a href={ "/login?lang=" (match lang { Lang::Zh => "en", Lang::En => "zh" }) } { (lang.t("English", "中文")) } }
+                }
+            }
+        }
+    }
+}
+
+fn counts_table(lang: Lang, title: &str, counts: &[OverviewCount], link: Option<(&str, &str)>) -> Markup {
+    let max = counts.iter().map(|count| count.count).max().unwrap_or(0).max(1);
+    html! {
+        div {
+            h2 { (title) }
+            @if counts.is_empty() {
+                p.muted { (lang.t("暂无数据", "No data")) }
+            } @else {
+                table {
+                    tbody {
+                        @for count in counts {
+                            tr {
+                                td {
+                                    @if let Some((table, field)) = link {
+                                        a href={ "/console/" (table) "?" (field) "=" (urlencode(&count.key)) } { (count.label) }
+                                    } @else { (count.label) }
+                                }
+                                td.num { (count.count) }
+                                td { meter min="0" max=(max) value=(count.count) {} }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub fn overview_page(frame: &Frame<'_>, overview: &Overview) -> Markup {
+    let lang = frame.lang;
+    let body = html! {
+        h1 { (lang.t("概览", "Overview")) }
+        div.cards {
+            @for (kind, count) in &overview.totals {
+                a.card href={ "/console/" (kind.spec().table) } {
+                    div.count { (count) }
+                    div.label { (kind_label(lang, *kind)) }
+                }
+            }
+        }
+        div.grid2 {
+            (counts_table(lang, lang.t("各云服务商云主机数", "VMs per provider"), &overview.vms_by_provider, Some(("vms", "provider_id"))))
+            (counts_table(lang, lang.t("各网络区域VPC数", "VPCs per zone"), &overview.vpcs_by_zone, Some(("vpcs", "zone_id"))))
+            (counts_table(lang, lang.t("云主机数前十的云租户", "Top tenants by VMs"), &overview.vms_by_tenant, Some(("vms", "tenant_id"))))
+            (counts_table(lang, lang.t("信息系统等保等级分布", "Information systems by MLPS level"), &overview.systems_by_mlps_level, Some(("information_systems", "mlps_level"))))
+        }
+    };
+    page(frame, lang.t("概览", "Overview"), body)
+}
+
+/// Renders one stored value for people.
+pub fn render_value(lang: Lang, field: &FieldSpec, value: Option<&Value>, names: &ResolvedNames) -> Markup {
+    let value = value.unwrap_or(&Value::Null);
+    match (field.ty, value) {
+        (_, Value::Null) => html! { span.muted { "—" } },
+        (FieldType::Ref(target), Value::Int(id)) => reference(lang, target, *id, names),
+        (FieldType::RefList(link), Value::IdList(ids)) => html! {
+            @if ids.is_empty() { span.muted { "—" } }
+            @for id in ids { (reference(lang, link.target, *id, names)) " " }
+        },
+        (FieldType::Bool, Value::Bool(flag)) => html! { (if *flag { lang.t("是", "Yes") } else { lang.t("否", "No") }) },
+        (FieldType::Enum(options), Value::Text(text)) => {
+            let label = options.iter().find(|option| option.value == text).map_or(text.as_str(), |option| lang.pick(option.zh, option.en));
+            html! { span class={ "tag " (text) } { (label) } }
+        }
+        (FieldType::EnumList(options), Value::TextList(items)) => html! {
+            @if items.is_empty() { span.muted { "—" } }
+            @for item in items {
+                span.tag { (options.iter().find(|option| &option.value == item).map_or(item.as_str(), |option| lang.pick(option.zh, option.en))) }
+            }
+        },
+        (FieldType::Digest, Value::Text(text)) => html! { code title=(text) { (text.chars().take(20).collect::<String>()) "…" } },
+        (_, Value::TextList(items)) => html! { (items.join(", ")) },
+        (_, Value::Int(number)) => html! { (number) },
+        (_, Value::Float(number)) => html! { (format!("{number:.6}")) },
+        (_, Value::Text(text)) => html! { (text) },
+        (_, other) => html! { (other.to_json().to_string()) },
+    }
+}
+
+fn reference(_lang: Lang, kind: Kind, id: i64, names: &ResolvedNames) -> Markup {
+    match names.get(&(kind, id)) {
+        Some(name) => html! { a href={ "/console/" (kind.spec().table) "/" (id) } { (name) } },
+        None => html! { span.muted { "#" (id) } },
+    }
+}
+
+pub struct ListView<'a> {
+    pub kind: Kind,
+    pub items: &'a [WorldObject],
+    pub names: &'a ResolvedNames,
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+    pub search: &'a str,
+    /// The query string without page (for pager and sort links).
+    pub base_query: &'a [(String, String)],
+    pub sort: &'a str,
+    pub descending: bool,
+}
+
+fn query_with(base: &[(String, String)], extra: &[(&str, String)]) -> String {
+    let mut serializer = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in base {
+        if !extra.iter().any(|(k, _)| k == key) {
+            serializer.append_pair(key, value);
+        }
+    }
+    for (key, value) in extra {
+        serializer.append_pair(key, value);
+    }
+    serializer.finish()
+}
+
+pub fn list_page(frame: &Frame<'_>, view: &ListView<'_>) -> Markup {
+    let lang = frame.lang;
+    let spec = view.kind.spec();
+    let title = kind_label(lang, view.kind);
+    let pages = ((view.total + i64::from(view.per_page) - 1) / i64::from(view.per_page)).max(1);
+    let filters: Vec<&(String, String)> = view.base_query.iter().filter(|(key, _)| spec.field(key).is_some()).collect();
+    let body = html! {
+        h1 { (title) }
+        div.toolbar {
+            form method="get" action={ "/console/" (spec.table) } {
+                @for (key, value) in &filters { input type="hidden" name=(key) value=(value); }
+                input type="search" name="q" value=(view.search) placeholder=(lang.t("按名称搜索", "Search by name"));
+                " "
+                button.secondary type="submit" { (lang.t("搜索", "Search")) }
+            }
+            @for (key, value) in &filters {
+                span.tag { (spec.field(key).map_or(key.as_str(), |field| field_label(lang, field))) " = " (value) }
+            }
+            @if !filters.is_empty() {
+                a href={ "/console/" (spec.table) } { (lang.t("清除筛选", "Clear filters")) }
+            }
+            span.spacer {}
+            @if may_write(frame.principal.role, view.kind) {
+                a.button href={ "/console/" (spec.table) "/new" } { (lang.t("新建", "New")) }
+            }
+        }
+        table #list {
+            thead {
+                tr {
+                    (sort_header(view, "id", "ID"))
+                    @for name in spec.list_columns {
+                        @if let Some(field) = spec.field(name) {
+                            @if matches!(field.ty, FieldType::RefList(_) | FieldType::EnumList(_) | FieldType::CidrList | FieldType::IpList) {
+                                th { (field_label(lang, field)) }
+                            } @else {
+                                (sort_header(view, name, field_label(lang, field)))
+                            }
+                        }
+                    }
+                }
+            }
+            tbody {
+                @for object in view.items {
+                    tr {
+                        td.num { a href={ "/console/" (spec.table) "/" (object.id) } { (object.id) } }
+                        @for (index, name) in spec.list_columns.iter().enumerate() {
+                            @if let Some(field) = spec.field(name) {
+                                td {
+                                    @if index == 0 && *name == "name" {
+                                        a href={ "/console/" (spec.table) "/" (object.id) } { (object.display_name()) }
+                                    } @else {
+                                        (render_value(lang, field, object.values.get(name), view.names))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if view.items.is_empty() {
+                    tr { td colspan=(spec.list_columns.len() + 1) { span.muted { (lang.t("没有符合条件的记录", "Nothing matches")) } } }
+                }
+            }
+        }
+        div.pager {
+            span { (lang.t("共", "Total")) " " (view.total) " · " (lang.t("第", "page")) " " (view.page) " / " (pages) }
+            @if view.page > 1 {
+                a href={ "?" (query_with(view.base_query, &[("page", (view.page - 1).to_string())])) } { (lang.t("上一页", "Previous")) }
+            }
+            @if i64::from(view.page) < pages {
+                a href={ "?" (query_with(view.base_query, &[("page", (view.page + 1).to_string())])) } { (lang.t("下一页", "Next")) }
+            }
+        }
+    };
+    page(frame, title, body)
+}
+
+fn sort_header(view: &ListView<'_>, name: &str, label: &str) -> Markup {
+    let current = view.sort == name || (name == "id" && view.sort == "id");
+    let next_order = if current && !view.descending { "desc" } else { "asc" };
+    let arrow = match (current, view.descending) {
+        (true, false) => " ▲",
+        (true, true) => " ▼",
+        _ => "",
+    };
+    html! {
+        th { a href={ "?" (query_with(view.base_query, &[("sort", name.to_owned()), ("order", next_order.to_owned()), ("page", "1".to_owned())])) } { (label) (arrow) } }
+    }
+}
+
+pub fn detail_page(frame: &Frame<'_>, object: &WorldObject, names: &ResolvedNames, notice: Option<&str>) -> Markup {
+    let lang = frame.lang;
+    let spec = object.kind.spec();
+    let title = format!("{} · {}", kind_label(lang, object.kind), object.display_name());
+    let related: Vec<(Kind, &FieldSpec)> = object
+        .kind
+        .referrers()
+        .into_iter()
+        .filter(|(kind, field)| matches!(field.ty, FieldType::Ref(_)) && read_scope(frame.principal, *kind) != ReadScope::Nothing)
+        .collect();
+    let body = html! {
+        h1 { (title) }
+        @if let Some(notice) = notice { div.alert.ok role="status" { (notice) } }
+        div.toolbar {
+            a href={ "/console/" (spec.table) } { "← " (kind_label(lang, object.kind)) }
+            span.spacer {}
+            @if may_write(frame.principal.role, object.kind) {
+                a.button href={ "/console/" (spec.table) "/" (object.id) "/edit" } { (lang.t("编辑", "Edit")) }
+                form.inline method="post" action={ "/console/" (spec.table) "/" (object.id) "/delete" } {
+                    input type="hidden" name="_csrf" value=(frame.csrf);
+                    " "
+                    button.danger type="submit" { (lang.t("删除", "Delete")) }
+                }
+            }
+        }
+        dl.detail #detail {
+            dt { "ID" } dd { (object.id) }
+            @for field in spec.fields {
+                dt { (field_label(lang, field)) }
+                dd { (render_value(lang, field, object.values.get(field.name), names)) }
+            }
+            dt { (lang.t("创建时间", "Created")) } dd { (timestamp(object.created_at_ns)) }
+            dt { (lang.t("更新时间", "Updated")) } dd { (timestamp(object.updated_at_ns)) }
+            dt { (lang.t("版本", "Revision")) } dd { (object.revision) }
+        }
+        @if !related.is_empty() {
+            h2 { (lang.t("关联对象", "Related objects")) }
+            div.related {
+                @for (kind, field) in &related {
+                    a.tag href={ "/console/" (kind.spec().table) "?" (field.name) "=" (object.id) } {
+                        (kind_label(lang, *kind)) " (" (field_label(lang, field)) ")"
+                    }
+                }
+            }
+        }
+    };
+    page(frame, &title, body)
+}
+
+/// Options for a reference field: `None` when there are too many to list (the form
+/// then takes an id).
+pub type RefOptions = Option<Vec<(i64, String)>>;
+
+pub struct FormView<'a> {
+    pub kind: Kind,
+    /// `None` for a new object.
+    pub id: Option<i64>,
+    /// Current values as the form should show them (text per field name; lists as
+    /// several values).
+    pub values: &'a [(String, String)],
+    pub errors: &'a [FieldError],
+    pub general_error: Option<&'a str>,
+    pub options: &'a dyn Fn(&str) -> RefOptions,
+}
+
+pub fn form_page(frame: &Frame<'_>, view: &FormView<'_>) -> Markup {
+    let lang = frame.lang;
+    let spec = view.kind.spec();
+    let title = match view.id {
+        Some(id) => format!("{} {} #{id}", lang.t("编辑", "Edit"), kind_label(lang, view.kind)),
+        None => format!("{}{}", lang.t("新建", "New "), kind_label(lang, view.kind)),
+    };
+    let action = match view.id {
+        Some(id) => format!("/console/{}/{id}", spec.table),
+        None => format!("/console/{}", spec.table),
+    };
+    let has = |name: &str, wanted: &str| view.values.iter().any(|(k, v)| k == name && v == wanted);
+    let first = |name: &str| view.values.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str());
+    let all = |name: &str| view.values.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect::<Vec<_>>();
+    let body = html! {
+        h1 { (title) }
+        @if let Some(error) = view.general_error { div.alert.error role="alert" { (error) } }
+        @if !view.errors.is_empty() {
+            div.alert.error role="alert" { (lang.t("请更正标出的字段。", "Please correct the marked fields.")) }
+        }
+        form method="post" action=(action) #object-form {
+            input type="hidden" name="_csrf" value=(frame.csrf);
+            div.form-grid {
+                @for field in spec.input_fields() {
+                    @let id = format!("f-{}", field.name);
+                    @let required = field.presence == Presence::Required;
+                    label.name for=(id) { (field_label(lang, field)) @if required { " *" } }
+                    div {
+                        @match field.ty {
+                            FieldType::Bool => {
+                                input id=(id) type="checkbox" name=(field.name) value="true" checked[has(field.name, "true")];
+                            }
+                            FieldType::Enum(options) => {
+                                select id=(id) name=(field.name) {
+                                    @if !required { option value="" { "—" } }
+                                    @for option in options {
+                                        option value=(option.value) selected[has(field.name, option.value)] { (lang.pick(option.zh, option.en)) }
+                                    }
+                                }
+                            }
+                            FieldType::EnumList(options) => {
+                                div.checks {
+                                    @for option in options {
+                                        label {
+                                            input type="checkbox" name=(field.name) value=(option.value) checked[has(field.name, option.value)];
+                                            " " (lang.pick(option.zh, option.en))
+                                        }
+                                    }
+                                }
+                            }
+                            FieldType::Ref(_) => {
+                                @match (view.options)(field.name) {
+                                    Some(choices) => {
+                                        select id=(id) name=(field.name) {
+                                            @if !required || first(field.name).is_empty() { option value="" { "—" } }
+                                            @for (value, label) in &choices {
+                                                option value=(value) selected[first(field.name) == value.to_string()] { (label) " (#" (value) ")" }
+                                            }
+                                        }
+                                    }
+                                    None => {
+                                        input id=(id) type="number" min="1" name=(field.name) value=(first(field.name));
+                                        div.hint { (lang.t("填写对象ID", "Enter the object id")) }
+                                    }
+                                }
+                            }
+                            FieldType::RefList(_) => {
+                                @match (view.options)(field.name) {
+                                    Some(choices) => {
+                                        select id=(id) name=(field.name) multiple size="6" {
+                                            @for (value, label) in &choices {
+                                                option value=(value) selected[all(field.name).contains(&value.to_string().as_str())] { (label) " (#" (value) ")" }
+                                            }
+                                        }
+                                    }
+                                    None => {
+                                        input id=(id) type="text" name=(field.name) value=(all(field.name).join(","));
+                                    }
+                                }
+                            }
+                            FieldType::CidrList | FieldType::IpList => {
+                                textarea id=(id) name=(field.name) { (all(field.name).join("\n")) }
+                                div.hint { (lang.t("每行一个", "One per line")) }
+                            }
+                            FieldType::Integer { min, max } => {
+                                input id=(id) type="number" name=(field.name) min=(min) max=(max) value=(first(field.name));
+                            }
+                            FieldType::Float { min, max } => {
+                                input id=(id) type="number" step="any" name=(field.name) min=(min) max=(max) value=(first(field.name));
+                            }
+                            FieldType::Date => {
+                                input id=(id) type="date" name=(field.name) value=(first(field.name));
+                            }
+                            FieldType::Text { max_chars, .. } => {
+                                @if max_chars > 256 {
+                                    textarea id=(id) name=(field.name) maxlength=(max_chars) { (first(field.name)) }
+                                } @else {
+                                    input id=(id) type="text" name=(field.name) maxlength=(max_chars) value=(first(field.name));
+                                }
+                            }
+                            FieldType::Cidr | FieldType::Digest => {
+                                input id=(id) type="text" name=(field.name) value=(first(field.name));
+                            }
+                        }
+                        @for error in view.errors.iter().filter(|error| error.field == field.name) {
+                            div.field-error { (error.message) }
+                        }
+                    }
+                }
+                div {}
+                div {
+                    button #save type="submit" { (lang.t("保存", "Save")) }
+                    " "
+                    a href=(match view.id { Some(id) => format!("/console/{}/{id}", spec.table), None => format!("/console/{}", spec.table) }) { (lang.t("取消", "Cancel")) }
+                }
+            }
+        }
+    };
+    page(frame, &title, body)
+}
+
+/// The values of a stored object as form text.
+pub fn form_values(object: &WorldObject) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    for field in object.kind.spec().input_fields() {
+        match object.values.get(field.name) {
+            Some(Value::Int(number)) => pairs.push((field.name.to_owned(), number.to_string())),
+            Some(Value::Float(number)) => pairs.push((field.name.to_owned(), number.to_string())),
+            Some(Value::Bool(flag)) => pairs.push((field.name.to_owned(), flag.to_string())),
+            Some(Value::Text(text)) => pairs.push((field.name.to_owned(), text.clone())),
+            Some(Value::TextList(items)) => pairs.extend(items.iter().map(|item| (field.name.to_owned(), item.clone()))),
+            Some(Value::IdList(ids)) => pairs.extend(ids.iter().map(|id| (field.name.to_owned(), id.to_string()))),
+            Some(Value::Null) | None => {}
+        }
+    }
+    pairs
+}
+
+pub fn accounts_page(frame: &Frame<'_>, accounts: &[Account], can_create: bool, errors: &[FieldError], notice: Option<&str>) -> Markup {
+    let lang = frame.lang;
+    let body = html! {
+        h1 { (lang.t("账户", "Accounts")) }
+        @if let Some(notice) = notice { div.alert.ok role="status" { (notice) } }
+        @for error in errors { div.alert.error role="alert" { (error.message) } }
+        table {
+            thead { tr {
+                th { "ID" } th { (lang.t("用户名", "Username")) } th { (lang.t("角色", "Role")) }
+                th { (lang.t("云租户", "Tenant")) } th { (lang.t("云服务商", "Provider")) } th { (lang.t("状态", "State")) }
+                th { (lang.t("创建时间", "Created")) }
+            } }
+            tbody {
+                @for account in accounts {
+                    tr {
+                        td.num { (account.id.0) }
+                        td { (account.username) }
+                        td { (role_label(lang, account.role)) }
+                        td { @if let Some(tenant) = account.tenant { a href={ "/console/tenants/" (tenant.0) } { "#" (tenant.0) } } }
+                        td { @if let Some(provider) = account.provider { a href={ "/console/providers/" (provider.0) } { "#" (provider.0) } } }
+                        td { (if account.disabled { lang.t("已停用", "Disabled") } else { lang.t("正常", "Active") }) }
+                        td { (timestamp(account.created_at_ns)) }
+                    }
+                }
+            }
+        }
+        @if can_create {
+            h2 { (lang.t("新建账户", "New account")) }
+            form method="post" action="/console/accounts" {
+                input type="hidden" name="_csrf" value=(frame.csrf);
+                div.form-grid {
+                    label.name for="a-username" { (lang.t("用户名", "Username")) " *" }
+                    input #a-username type="text" name="username" required;
+                    label.name for="a-display" { (lang.t("显示名", "Display name")) }
+                    input #a-display type="text" name="display_name";
+                    label.name for="a-password" { (lang.t("初始密码（至少14位）", "Initial password (14+ characters)")) " *" }
+                    input #a-password type="password" name="password" minlength="14" required autocomplete="new-password";
+                    label.name for="a-role" { (lang.t("角色", "Role")) " *" }
+                    select #a-role name="role" {
+                        @for role in Role::ALL { option value=(role.as_str()) { (role_label(lang, role)) } }
+                    }
+                    label.name for="a-tenant" { (lang.t("云租户ID（租户管理员）", "Tenant id (tenant administrators)")) }
+                    input #a-tenant type="number" name="tenant_id" min="1";
+                    label.name for="a-provider" { (lang.t("云服务商ID（服务商运维员）", "Provider id (provider operators)")) }
+                    input #a-provider type="number" name="provider_id" min="1";
+                    div {}
+                    div { button type="submit" { (lang.t("创建", "Create")) } }
+                }
+            }
+        }
+    };
+    page(frame, lang.t("账户", "Accounts"), body)
+}
+
+pub fn audit_page(frame: &Frame<'_>, records: &[AuditRecord]) -> Markup {
+    let lang = frame.lang;
+    let body = html! {
+        h1 { (lang.t("审计记录", "Audit records")) }
+        p.muted { (lang.t("最近的管理操作，最新在前。", "Recent management actions, newest first.")) }
+        table #audit {
+            thead { tr {
+                th { (lang.t("序号", "Seq")) } th { (lang.t("时间（UTC）", "Time (UTC)")) } th { (lang.t("操作人", "Actor")) }
+                th { (lang.t("来源", "Source")) } th { (lang.t("操作", "Action")) } th { (lang.t("对象", "Object")) }
+                th { (lang.t("结果", "Outcome")) } th { (lang.t("原因", "Reason")) }
+            } }
+            tbody {
+                @for record in records {
+                    @let r = &record.record;
+                    tr {
+                        td.num { (record.seq) }
+                        td { (timestamp(r.at_ns)) }
+                        td { (r.actor_username.as_deref().unwrap_or("—")) @if let Some(role) = &r.actor_role { " " span.muted { "(" (role) ")" } } }
+                        td { (r.source_address.as_deref().unwrap_or("—")) }
+                        td { code { (r.action) } }
+                        td {
+                            @if let (Some(kind), Some(id)) = (r.object_kind.as_deref().and_then(Kind::parse), r.object_id) {
+                                a href={ "/console/" (kind.spec().table) "/" (id) } { (kind_label(lang, kind)) " #" (id) }
+                            } @else { (r.object_kind.as_deref().unwrap_or("—")) }
+                        }
+                        td { span class={ "tag " (r.outcome.as_str()) } { (r.outcome.as_str()) } }
+                        td { (r.reason.as_deref().unwrap_or("")) }
+                    }
+                }
+            }
+        }
+    };
+    page(frame, lang.t("审计记录", "Audit records"), body)
+}
+
+pub fn message_page(lang: Lang, status_title: &str, message: &str) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                title { (status_title) " · yunjian" }
+                link rel="stylesheet" href="/assets/console.css";
+            }
+            body {
+                div.login {
+                    h1 { (status_title) }
+                    p { (message) }
+                    p { a href="/console" { (lang.t("返回概览", "Back to the overview")) } }
+                }
+            }
+        }
+    }
+}
+

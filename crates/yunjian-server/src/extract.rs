@@ -1,0 +1,164 @@
+//! Request extractors: request id, client address, API and console authentication, and
+//! JSON objects with our own error answers.
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::{Map, Value as Json};
+use yunjian_app::{AppError, Context, SessionToken};
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// The id of this request, set by the observing middleware and answered in
+/// `x-request-id`.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or_else(|| RequestId("unknown".into())))
+    }
+}
+
+/// The peer's address, when the server knows it (tests in memory have none).
+pub fn client_address(parts: &Parts) -> Option<String> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip().to_string())
+}
+
+/// The peer's address as an extractor.
+pub struct ClientAddress(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(client_address(parts)))
+    }
+}
+
+pub const SESSION_COOKIE: &str = "yj_session";
+pub const LANG_COOKIE: &str = "yj_lang";
+pub const LOGIN_CSRF_COOKIE: &str = "yj_login_csrf";
+
+/// The value of a cookie.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<SessionToken> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| SessionToken(token.trim().to_owned()))
+}
+
+/// An authenticated API caller. The API takes bearer tokens only: a browser's cookie
+/// does not authenticate API calls, so no cross-site form can drive the API.
+pub struct ApiAuth {
+    pub context: Context,
+    pub token: SessionToken,
+}
+
+impl FromRequestParts<AppState> for ApiAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let RequestId(request_id) = RequestId::from_request_parts(parts, state).await.unwrap_or_else(|never| match never {});
+        let Some(token) = bearer_token(&parts.headers) else {
+            return Err(ApiError::from_app(AppError::Unauthenticated, &request_id));
+        };
+        let (principal, _csrf) = state
+            .app
+            .authenticate(&token)
+            .await
+            .map_err(|error| ApiError::from_app(error, &request_id))?;
+        Ok(ApiAuth {
+            context: Context {
+                principal,
+                request_id,
+                source_address: client_address(parts),
+            },
+            token,
+        })
+    }
+}
+
+/// A JSON object body. Wrong content type, malformed JSON, a body that is not an object
+/// and an oversized body each get their own code.
+pub struct JsonObject(pub Map<String, Json>);
+
+impl FromRequest<AppState> for JsonObject {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map_or_else(|| "unknown".to_owned(), |id| id.0.clone());
+        let is_json = request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| {
+                let mime = value.split(';').next().unwrap_or("").trim();
+                mime.eq_ignore_ascii_case("application/json")
+            });
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as application/json",
+                &request_id,
+            ));
+        }
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("the body exceeds {} bytes", state.http.max_body_bytes),
+                    &request_id,
+                )
+            } else {
+                ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "the body could not be read", &request_id)
+            }
+        })?;
+        match serde_json::from_slice::<Json>(&bytes) {
+            Ok(Json::Object(map)) => Ok(JsonObject(map)),
+            Ok(_) => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "expected_object",
+                "the body must be a JSON object",
+                &request_id,
+            )),
+            Err(error) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("malformed JSON at line {} column {}", error.line(), error.column()),
+                &request_id,
+            )),
+        }
+    }
+}

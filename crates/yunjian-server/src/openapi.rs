@@ -1,0 +1,199 @@
+//! The OpenAPI 3.1 document, generated from the world schema so it cannot drift from
+//! what the API accepts.
+
+use axum::Json;
+use serde_json::{json, Map, Value as Json_};
+use yunjian_core::schema::{FieldSpec, FieldType, Kind, Presence, TextFormat};
+
+fn field_schema(field: &FieldSpec) -> Json_ {
+    let description = format!("{} / {}", field.zh, field.en);
+    let mut schema = match field.ty {
+        FieldType::Text { max_chars, format } => {
+            let mut schema = json!({"type": "string", "maxLength": max_chars});
+            match format {
+                TextFormat::Email => schema["format"] = json!("email"),
+                TextFormat::CreditCode => schema["pattern"] = json!("^[0-9A-Z]{18}$"),
+                TextFormat::Phone | TextFormat::Plain => {}
+            }
+            schema
+        }
+        FieldType::Integer { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
+        FieldType::Float { min, max } => json!({"type": "number", "minimum": min, "maximum": max}),
+        FieldType::Bool => json!({"type": "boolean"}),
+        FieldType::Enum(options) => json!({"type": "string", "enum": options.iter().map(|o| o.value).collect::<Vec<_>>()}),
+        FieldType::EnumList(options) => json!({"type": "array", "uniqueItems": true,
+            "items": {"type": "string", "enum": options.iter().map(|o| o.value).collect::<Vec<_>>()}}),
+        FieldType::Ref(target) => json!({"type": "integer", "minimum": 1,
+            "description": format!("id of a {}", target.as_str())}),
+        FieldType::RefList(link) => json!({"type": "array", "uniqueItems": true,
+            "items": {"type": "integer", "minimum": 1}, "description": format!("ids of {}", link.target.spec().table)}),
+        FieldType::Cidr => json!({"type": "string", "description": "CIDR block, network address form"}),
+        FieldType::CidrList => json!({"type": "array", "items": {"type": "string"}, "description": "CIDR blocks, not overlapping"}),
+        FieldType::IpList => json!({"type": "array", "items": {"type": "string"}}),
+        FieldType::Date => json!({"type": "string", "format": "date"}),
+        FieldType::Digest => json!({"type": "string", "pattern": "^(sm3|sha256):[0-9a-f]{64}$"}),
+    };
+    if schema.get("description").is_none() {
+        schema["description"] = json!(description);
+    } else {
+        let extra = schema["description"].as_str().unwrap_or("").to_owned();
+        schema["description"] = json!(format!("{description}; {extra}"));
+    }
+    schema
+}
+
+fn kind_schemas(kind: Kind, schemas: &mut Map<String, Json_>) {
+    let spec = kind.spec();
+    let name = schema_name(kind);
+    let mut properties = Map::new();
+    properties.insert("id".into(), json!({"type": "integer"}));
+    properties.insert("kind".into(), json!({"type": "string", "const": spec.id}));
+    let mut input_properties = Map::new();
+    let mut required = Vec::new();
+    for field in spec.fields {
+        let mut schema = field_schema(field);
+        if field.presence != Presence::Required {
+            schema = json!({"anyOf": [schema, {"type": "null"}]});
+        }
+        properties.insert(field.name.into(), schema.clone());
+        if !matches!(field.presence, Presence::Derived { .. }) {
+            input_properties.insert(field.name.into(), schema);
+            if field.presence == Presence::Required {
+                required.push(field.name);
+            }
+        }
+    }
+    properties.insert("names".into(), json!({"type": "object", "description": "names of referenced objects visible to the caller"}));
+    properties.insert("created_at".into(), json!({"type": "string", "format": "date-time"}));
+    properties.insert("updated_at".into(), json!({"type": "string", "format": "date-time"}));
+    properties.insert("revision".into(), json!({"type": "integer"}));
+    schemas.insert(name.clone(), json!({"type": "object", "description": format!("{} / {}", spec.zh, spec.en), "properties": properties}));
+    schemas.insert(format!("{name}Create"), json!({"type": "object", "additionalProperties": false,
+        "properties": input_properties.clone(), "required": required}));
+    schemas.insert(format!("{name}Update"), json!({"type": "object", "additionalProperties": false,
+        "properties": input_properties}));
+}
+
+fn schema_name(kind: Kind) -> String {
+    kind.spec()
+        .id
+        .split('_')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
+        })
+        .collect()
+}
+
+fn error_responses() -> Json_ {
+    let error = json!({"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    json!({"400": error, "401": error, "403": error, "404": error, "409": error, "413": error, "415": error, "422": error, "500": error})
+}
+
+fn with_errors(success_code: &str, success: Json_) -> Json_ {
+    let mut responses = error_responses();
+    responses[success_code] = success;
+    responses
+}
+
+fn body(reference: &str) -> Json_ {
+    json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{reference}")}}}})
+}
+
+fn returns(reference: &str) -> Json_ {
+    json!({"description": "ok", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{reference}")}}}})
+}
+
+pub fn openapi_document() -> Json_ {
+    let mut schemas = Map::new();
+    schemas.insert("Error".into(), json!({"type": "object", "properties": {"error": {"type": "object",
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "request_id": {"type": "string"},
+            "fields": {"type": "array", "items": {"type": "object", "properties": {
+                "field": {"type": "string"}, "code": {"type": "string"}, "message": {"type": "string"}}}}},
+        "required": ["code", "message", "request_id"]}}}));
+    schemas.insert("Login".into(), json!({"type": "object", "additionalProperties": false,
+        "properties": {"username": {"type": "string"}, "password": {"type": "string", "format": "password"}},
+        "required": ["username", "password"]}));
+    schemas.insert("LoginAnswer".into(), json!({"type": "object", "properties": {"token": {"type": "string"},
+        "expires_at": {"type": "string", "format": "date-time"}, "principal": {"$ref": "#/components/schemas/Principal"}}}));
+    schemas.insert("Principal".into(), json!({"type": "object", "properties": {"account_id": {"type": "integer"},
+        "username": {"type": "string"}, "role": {"type": "string", "enum": yunjian_core::role::Role::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>()},
+        "tenant_id": {"type": ["integer", "null"]}, "provider_id": {"type": ["integer", "null"]}}}));
+    schemas.insert("Overview".into(), json!({"type": "object"}));
+    schemas.insert("AccountCreate".into(), json!({"type": "object", "additionalProperties": false,
+        "properties": {"username": {"type": "string"}, "display_name": {"type": "string"}, "password": {"type": "string", "minLength": 14},
+            "role": {"type": "string"}, "tenant_id": {"type": "integer"}, "provider_id": {"type": "integer"}},
+        "required": ["username", "password", "role"]}));
+    let mut paths = Map::new();
+    paths.insert("/healthz".into(), json!({"get": {"summary": "Liveness and store reachability", "security": [],
+        "responses": {"200": {"description": "healthy"}, "503": {"description": "the store does not answer"}}}}));
+    paths.insert("/metrics".into(), json!({"get": {"summary": "Prometheus metrics", "security": [],
+        "responses": {"200": {"description": "OpenMetrics text"}}}}));
+    paths.insert("/api/v1/auth/login".into(), json!({"post": {"summary": "Log in; answers a bearer token and sets the console cookie",
+        "security": [], "requestBody": body("Login"), "responses": with_errors("200", returns("LoginAnswer"))}}));
+    paths.insert("/api/v1/auth/logout".into(), json!({"post": {"summary": "End this session",
+        "responses": with_errors("204", json!({"description": "logged out"}))}}));
+    paths.insert("/api/v1/auth/me".into(), json!({"get": {"summary": "The caller", "responses": with_errors("200", returns("Principal"))}}));
+    paths.insert("/api/v1/overview".into(), json!({"get": {"summary": "Counts per provider, zone, tenant and MLPS level, in the caller's scope",
+        "responses": with_errors("200", returns("Overview"))}}));
+    paths.insert("/api/v1/accounts".into(), json!({
+        "get": {"summary": "Accounts (platform administrators and auditors)", "responses": with_errors("200", json!({"description": "accounts"}))},
+        "post": {"summary": "Create an account (system administrator)", "requestBody": body("AccountCreate"),
+            "responses": with_errors("201", json!({"description": "created"}))}}));
+    paths.insert("/api/v1/audit/records".into(), json!({"get": {"summary": "Recent audit records in the caller's slice",
+        "responses": with_errors("200", json!({"description": "records, newest first"}))}}));
+    for kind in Kind::ALL {
+        kind_schemas(kind, &mut schemas);
+        let spec = kind.spec();
+        let name = schema_name(kind);
+        let mut parameters = vec![
+            json!({"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}}),
+            json!({"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}}),
+            json!({"name": "q", "in": "query", "description": "case-insensitive search in the name", "schema": {"type": "string"}}),
+            json!({"name": "sort", "in": "query", "schema": {"type": "string"}}),
+            json!({"name": "order", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"]}}),
+        ];
+        for field in spec.fields {
+            if matches!(field.ty, FieldType::Ref(_) | FieldType::RefList(_) | FieldType::Enum(_) | FieldType::Bool | FieldType::Integer { .. }) {
+                parameters.push(json!({"name": field.name, "in": "query", "description": format!("equality filter on {}", field.name),
+                    "schema": field_schema(field)}));
+            }
+        }
+        let id_parameter = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}});
+        paths.insert(format!("/api/v1/{}", spec.table), json!({
+            "get": {"summary": format!("List {} ({})", spec.en, spec.zh), "tags": [spec.id], "parameters": parameters,
+                "responses": with_errors("200", json!({"description": "a page", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"items": {"type": "array", "items": {"$ref": format!("#/components/schemas/{name}")}},
+                    "total": {"type": "integer"}, "page": {"type": "integer"}, "per_page": {"type": "integer"}}}}}}))},
+            "post": {"summary": format!("Create a {}", spec.en), "tags": [spec.id], "requestBody": body(&format!("{name}Create")),
+                "responses": with_errors("201", returns(&name))},
+        }));
+        paths.insert(format!("/api/v1/{}/{{id}}", spec.table), json!({
+            "parameters": [id_parameter],
+            "get": {"summary": format!("Read a {}", spec.en), "tags": [spec.id], "responses": with_errors("200", returns(&name))},
+            "patch": {"summary": format!("Change fields of a {}", spec.en), "tags": [spec.id],
+                "requestBody": body(&format!("{name}Update")), "responses": with_errors("200", returns(&name))},
+            "delete": {"summary": format!("Delete a {} that nothing references", spec.en), "tags": [spec.id],
+                "responses": with_errors("204", json!({"description": "deleted"}))},
+        }));
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "yunjian (云监) e-government cloud supervision API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "重庆市电子政务云平台监管系统接口。Every call but /healthz, /metrics and login needs a bearer token from POST /api/v1/auth/login.",
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": schemas,
+        },
+        "paths": paths,
+    })
+}
+
+pub async fn serve() -> Json<Json_> {
+    Json(openapi_document())
+}

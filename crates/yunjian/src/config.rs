@@ -1,0 +1,282 @@
+//! Configuration: a TOML file, then environment overrides, then command-line flags.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _, Result};
+use serde::Deserialize;
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub store: StoreSection,
+    pub session: SessionSection,
+    pub log: LogSection,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: String,
+    pub secure_cookies: bool,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSection {
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub database_url_file: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionSection {
+    pub idle_timeout_minutes: u32,
+    pub absolute_lifetime_hours: u32,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSection {
+    pub filter: String,
+    pub format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server: ServerConfig::default(),
+            store: StoreSection::default(),
+            session: SessionSection::default(),
+            log: LogSection::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8080".into(),
+            secure_cookies: true,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        StoreSection {
+            data_dir: PathBuf::from("/var/lib/yunjian"),
+            database_url: None,
+            database_url_file: None,
+        }
+    }
+}
+
+impl Default for SessionSection {
+    fn default() -> Self {
+        SessionSection {
+            idle_timeout_minutes: 15,
+            absolute_lifetime_hours: 8,
+        }
+    }
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        LogSection {
+            filter: "info".into(),
+            format: LogFormat::Json,
+        }
+    }
+}
+
+/// The commented example printed by `yunjian config example`. A test parses it and
+/// checks that it equals the defaults, so it cannot go stale.
+pub const EXAMPLE: &str = r#"# yunjian (云监) configuration.
+# Precedence: command-line flags, then environment variables (named below), then this
+# file, then the defaults shown here.
+
+[server]
+# Address and port to listen on.                                    env YUNJIAN_LISTEN
+listen = "127.0.0.1:8080"
+# Mark cookies Secure. Keep true whenever users reach the console over HTTPS (directly
+# or through a TLS-terminating proxy); false only for plain HTTP on a trusted host.
+#                                                                    env YUNJIAN_SECURE_COOKIES
+secure_cookies = true
+# Largest request body accepted, in bytes.                          env YUNJIAN_MAX_BODY_BYTES
+max_body_bytes = 1048576
+
+[store]
+# Directory of the embedded SQLite database (DIR/yunjian.db), used unless a
+# PostgreSQL URL is given.                                           env YUNJIAN_DATA_DIR
+data_dir = "/var/lib/yunjian"
+# PostgreSQL instead of SQLite, e.g. "postgres://yunjian@db.internal:5432/yunjian".
+# The URL may hold a password: prefer database_url_file, a file readable only by the
+# yunjian user that holds the URL.                     env YUNJIAN_DATABASE_URL / YUNJIAN_DATABASE_URL_FILE
+# database_url = "postgres://yunjian@127.0.0.1:5432/yunjian"
+# database_url_file = "/etc/yunjian/database-url"
+
+[session]
+# A console or API session unused this long ends (1 to 30 minutes).
+idle_timeout_minutes = 15
+# A session ends this long after login, used or not (1 to 24 hours).
+absolute_lifetime_hours = 8
+
+[log]
+# tracing filter, e.g. "info" or "yunjian_app=debug,info".          env YUNJIAN_LOG
+filter = "info"
+# "json" (one object per line, for collectors) or "text".           env YUNJIAN_LOG_FORMAT
+format = "json"
+"#;
+
+impl Config {
+    /// Reads a file (when given), then applies environment overrides.
+    pub fn load(path: Option<&Path>) -> Result<Config> {
+        let mut config = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("invalid configuration in {}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        config.apply_environment(|name| std::env::var(name).ok())?;
+        config.check()?;
+        Ok(config)
+    }
+
+    pub fn apply_environment(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<()> {
+        if let Some(value) = get("YUNJIAN_LISTEN") {
+            self.server.listen = value;
+        }
+        if let Some(value) = get("YUNJIAN_SECURE_COOKIES") {
+            self.server.secure_cookies = match value.as_str() {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                other => bail!("YUNJIAN_SECURE_COOKIES must be true or false, not '{other}'"),
+            };
+        }
+        if let Some(value) = get("YUNJIAN_MAX_BODY_BYTES") {
+            self.server.max_body_bytes = value.parse().context("YUNJIAN_MAX_BODY_BYTES must be a number of bytes")?;
+        }
+        if let Some(value) = get("YUNJIAN_DATA_DIR") {
+            self.store.data_dir = value.into();
+        }
+        if let Some(value) = get("YUNJIAN_DATABASE_URL") {
+            self.store.database_url = Some(value);
+        }
+        if let Some(value) = get("YUNJIAN_DATABASE_URL_FILE") {
+            self.store.database_url_file = Some(value.into());
+        }
+        if let Some(value) = get("YUNJIAN_LOG").or_else(|| get("RUST_LOG")) {
+            self.log.filter = value;
+        }
+        if let Some(value) = get("YUNJIAN_LOG_FORMAT") {
+            self.log.format = match value.as_str() {
+                "json" => LogFormat::Json,
+                "text" => LogFormat::Text,
+                other => bail!("YUNJIAN_LOG_FORMAT must be json or text, not '{other}'"),
+            };
+        }
+        Ok(())
+    }
+
+    /// Refuses settings looser than the floors.
+    pub fn check(&self) -> Result<()> {
+        if !(1..=30).contains(&self.session.idle_timeout_minutes) {
+            bail!("session.idle_timeout_minutes must be between 1 and 30");
+        }
+        if !(1..=24).contains(&self.session.absolute_lifetime_hours) {
+            bail!("session.absolute_lifetime_hours must be between 1 and 24");
+        }
+        if self.server.max_body_bytes < 1024 || self.server.max_body_bytes > 64 * 1024 * 1024 {
+            bail!("server.max_body_bytes must be between 1 KiB and 64 MiB");
+        }
+        if self.store.database_url.is_some() && self.store.database_url_file.is_some() {
+            bail!("give store.database_url or store.database_url_file, not both");
+        }
+        Ok(())
+    }
+
+    /// The database URL, reading the URL file when one is named. A URL file readable by
+    /// other users is refused, since the URL may hold a password.
+    pub fn database_url(&self) -> Result<Option<String>> {
+        if let Some(path) = &self.store.database_url_file {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?
+                    .permissions()
+                    .mode();
+                if mode & 0o077 != 0 {
+                    bail!("{} is readable by other users (mode {:o}); chmod 600 it", path.display(), mode & 0o777);
+                }
+            }
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            return Ok(Some(text.trim().to_owned()));
+        }
+        Ok(self.store.database_url.clone())
+    }
+
+    pub fn session_settings(&self) -> yunjian_app::SessionSettings {
+        const MINUTE_NS: i64 = 60 * 1_000_000_000;
+        yunjian_app::SessionSettings {
+            idle_timeout_ns: i64::from(self.session.idle_timeout_minutes) * MINUTE_NS,
+            absolute_lifetime_ns: i64::from(self.session.absolute_lifetime_hours) * 60 * MINUTE_NS,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Config, LogFormat, EXAMPLE};
+
+    #[test]
+    fn the_printed_example_is_complete_and_equals_the_defaults() {
+        let parsed: Config = toml::from_str(EXAMPLE).expect("the example parses");
+        assert_eq!(parsed, Config::default());
+        // Every commented-out key in the example is a real key too.
+        let uncommented: String = EXAMPLE
+            .lines()
+            .map(|line| line.strip_prefix("# database_url").map_or(line.to_owned(), |rest| format!("database_url{rest}")))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let error = toml::from_str::<Config>(&uncommented).err();
+        assert!(error.is_none(), "{error:?}");
+    }
+
+    #[test]
+    fn unknown_keys_and_loose_settings_are_refused() {
+        assert!(toml::from_str::<Config>("[server]\nlisten = \"x\"\ncolour = 1\n").is_err());
+        let mut config = Config::default();
+        config.session.idle_timeout_minutes = 120;
+        assert!(config.check().is_err());
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let mut config = Config::default();
+        config
+            .apply_environment(|name| match name {
+                "YUNJIAN_LISTEN" => Some("0.0.0.0:9000".into()),
+                "YUNJIAN_LOG_FORMAT" => Some("text".into()),
+                "YUNJIAN_DATABASE_URL" => Some("postgres://u@h/db".into()),
+                _ => None,
+            })
+            .expect("valid");
+        assert_eq!(config.server.listen, "0.0.0.0:9000");
+        assert_eq!(config.log.format, LogFormat::Text);
+        assert_eq!(config.database_url().expect("url").as_deref(), Some("postgres://u@h/db"));
+        assert!(config.apply_environment(|name| (name == "YUNJIAN_SECURE_COOKIES").then(|| "maybe".into())).is_err());
+    }
+}
