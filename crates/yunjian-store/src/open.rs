@@ -6,7 +6,7 @@ use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Connection, Executor, Row};
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor, Row};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::error::{Result, StoreError};
@@ -96,7 +96,7 @@ impl Store {
                     }
                 }
                 let url = format!("sqlite://{}?mode=rwc", path.display());
-                let options = AnyConnectOptions::from_str(&url)?;
+                let options = quiet(AnyConnectOptions::from_str(&url)?);
                 let pool = AnyPoolOptions::new()
                     .max_connections(8)
                     .acquire_timeout(Duration::from_secs(30))
@@ -120,7 +120,7 @@ impl Store {
                 })
             }
             StoreConfig::Postgres { url } => {
-                let options = AnyConnectOptions::from_str(url)?;
+                let options = quiet(AnyConnectOptions::from_str(url)?);
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(30))
@@ -278,6 +278,14 @@ impl WriteTx {
             .await?;
         Ok(())
     }
+}
+
+/// Statements are logged at TRACE and slow ones at DEBUG: bulk statements run to tens of
+/// kilobytes, and our own spans already time every request.
+fn quiet(options: AnyConnectOptions) -> AnyConnectOptions {
+    options
+        .log_statements(tracing::log::LevelFilter::Trace)
+        .log_slow_statements(tracing::log::LevelFilter::Debug, Duration::from_secs(1))
 }
 
 /// Splits a migration into statements at semicolons that end a line; comment lines are
