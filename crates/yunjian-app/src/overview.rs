@@ -56,9 +56,6 @@ impl App {
             systems_by_mlps_level: {
                 let mut levels = self.grouped(context, Kind::InformationSystem, "mlps_level", None, usize::MAX).await?;
                 levels.sort_by(|a, b| a.key.cmp(&b.key));
-                for level in &mut levels {
-                    level.label = format!("第{}级 / Level {}", level.key, level.key);
-                }
                 levels
             },
         })

@@ -150,7 +150,7 @@ async fn run(command: Command) -> Result<()> {
             config.store.database_url = database_url;
             config.log.format = LogFormat::Text;
             if std::env::var("YUNJIAN_LOG").is_err() && std::env::var("RUST_LOG").is_err() {
-                config.log.filter = "warn,yunjian=info".into();
+                config.log.filter = "warn".into();
             }
             init_logging(&config)?;
             let scale = match scale {

@@ -134,7 +134,7 @@ pub fn login_page(lang: Lang, csrf: &str, next: &str, error: Option<&str>) -> Ma
     }
 }
 
-fn counts_table(lang: Lang, title: &str, counts: &[OverviewCount], link: Option<(&str, &str)>) -> Markup {
+fn counts_table(lang: Lang, title: &str, counts: &[OverviewCount], link: Option<(&str, &str)>, label: impl Fn(&OverviewCount) -> String) -> Markup {
     let max = counts.iter().map(|count| count.count).max().unwrap_or(0).max(1);
     html! {
         div {
@@ -148,11 +148,11 @@ fn counts_table(lang: Lang, title: &str, counts: &[OverviewCount], link: Option<
                             tr {
                                 td {
                                     @if let Some((table, field)) = link {
-                                        a href={ "/console/" (table) "?" (field) "=" (urlencode(&count.key)) } { (count.label) }
-                                    } @else { (count.label) }
+                                        a href={ "/console/" (table) "?" (field) "=" (urlencode(&count.key)) } { (label(count)) }
+                                    } @else { (label(count)) }
                                 }
                                 td.num { (count.count) }
-                                td { meter min="0" max=(max) value=(count.count) {} }
+                                td.bar { meter min="0" max=(max) value=(count.count) {} }
                             }
                         }
                     }
@@ -175,10 +175,11 @@ pub fn overview_page(frame: &Frame<'_>, overview: &Overview) -> Markup {
             }
         }
         div.grid2 {
-            (counts_table(lang, lang.t("各云服务商云主机数", "VMs per provider"), &overview.vms_by_provider, Some(("vms", "provider_id"))))
-            (counts_table(lang, lang.t("各网络区域VPC数", "VPCs per zone"), &overview.vpcs_by_zone, Some(("vpcs", "zone_id"))))
-            (counts_table(lang, lang.t("云主机数前十的云租户", "Top tenants by VMs"), &overview.vms_by_tenant, Some(("vms", "tenant_id"))))
-            (counts_table(lang, lang.t("信息系统等保等级分布", "Information systems by MLPS level"), &overview.systems_by_mlps_level, Some(("information_systems", "mlps_level"))))
+            (counts_table(lang, lang.t("各云服务商云主机数", "VMs per provider"), &overview.vms_by_provider, Some(("vms", "provider_id")), |c| c.label.clone()))
+            (counts_table(lang, lang.t("各网络区域VPC数", "VPCs per zone"), &overview.vpcs_by_zone, Some(("vpcs", "zone_id")), |c| c.label.clone()))
+            (counts_table(lang, lang.t("云主机数前十的云租户", "Top tenants by VMs"), &overview.vms_by_tenant, Some(("vms", "tenant_id")), |c| c.label.clone()))
+            (counts_table(lang, lang.t("信息系统等保等级分布", "Information systems by MLPS level"), &overview.systems_by_mlps_level, Some(("information_systems", "mlps_level")),
+                |c| match lang { Lang::Zh => format!("第{}级", c.key), Lang::En => format!("Level {}", c.key) }))
         }
     };
     page(frame, lang.t("概览", "Overview"), body)

@@ -1,0 +1,102 @@
+//! The console in a real browser: headless Chromium driven through chromedriver.
+//! Runs when `YUNJIAN_BROWSER_TESTS=1` (scripts/test installs Chromium and sets it);
+//! when set, a missing browser is a failure, not a skip.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::Demo;
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+async fn screenshot(client: &fantoccini::Client, name: &str) {
+    if let Ok(dir) = std::env::var("YUNJIAN_SCREENSHOT_DIR") {
+        let png = client.screenshot().await.expect("screenshot");
+        std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).expect("write screenshot");
+    }
+}
+
+#[tokio::test]
+async fn a_supervisor_logs_in_and_browses_the_overview_and_a_detail_page() {
+    if std::env::var("YUNJIAN_BROWSER_TESTS").as_deref() != Ok("1") {
+        eprintln!("browser test not selected (scripts/test sets YUNJIAN_BROWSER_TESTS=1)");
+        return;
+    }
+    let demo = Demo::start().await;
+    let port = free_port();
+    let driver = Driver(
+        Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is installed"),
+    );
+    let profile = tempfile::tempdir().expect("profile dir");
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-dev-shm-usage", "--disable-component-update", "--disable-sync", "--no-first-run",
+                     "--window-size=1400,1000", format!("--user-data-dir={}", profile.path().display())],
+        }),
+    );
+    // chromedriver takes a moment to listen; retry the session for a bounded time.
+    let mut client = None;
+    for _ in 0..100 {
+        match ClientBuilder::rustls().expect("tls roots").capabilities(capabilities.clone()).connect(&format!("http://127.0.0.1:{port}")).await {
+            Ok(connected) => {
+                client = Some(connected);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    let client = client.expect("a browser session starts");
+    let (username, password) = demo.account("supervisor");
+
+    client.goto(&format!("{}/console", demo.base)).await.expect("open the console");
+    assert!(client.current_url().await.expect("url").path().starts_with("/login"), "anonymous users go to the login page");
+    client.find(Locator::Css("#username")).await.expect("username field").send_keys(&username).await.expect("type");
+    client.find(Locator::Css("#password")).await.expect("password field").send_keys(&password).await.expect("type");
+    client.find(Locator::Css("#login")).await.expect("login button").click().await.expect("click");
+
+    let heading = client.wait().for_element(Locator::Css("main h1")).await.expect("overview heading");
+    assert_eq!(heading.text().await.expect("text"), "概览");
+    let body = client.find(Locator::Css("main")).await.expect("main").text().await.expect("text");
+    for expected in ["各云服务商云主机数", "各网络区域VPC数", "信息系统等保等级分布", "政务外网区", "互联网区"] {
+        assert!(body.contains(expected), "overview lacks {expected}");
+    }
+    screenshot(&client, "overview").await;
+
+    client.goto(&format!("{}/console/datacenters", demo.base)).await.expect("datacenters");
+    let first = client.wait().for_element(Locator::Css("#list tbody tr td a")).await.expect("a datacenter row");
+    first.click().await.expect("open the datacenter");
+    let detail = client.wait().for_element(Locator::Css("#detail")).await.expect("detail page");
+    let text = detail.text().await.expect("text");
+    assert!(text.contains("接入运营商") && text.contains("纬度"), "{text}");
+    screenshot(&client, "datacenter").await;
+
+    client.goto(&format!("{}/console/vms?q=web", demo.base)).await.expect("vms");
+    client.wait().for_element(Locator::Css("#list")).await.expect("vm list");
+    screenshot(&client, "vms").await;
+    client.close().await.expect("close the browser");
+    drop(driver);
+}
