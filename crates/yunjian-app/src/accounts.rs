@@ -71,7 +71,9 @@ fn check_password_floor(password: &str) -> Result<(), AppError> {
         return Err(AppError::invalid(
             "password",
             "password_too_short",
-            format!("'password' must have at least {MIN_PASSWORD_CHARS} characters (guide 7.5.3.1)"),
+            format!(
+                "'password' must have at least {MIN_PASSWORD_CHARS} characters (guide 7.5.3.1)"
+            ),
         ));
     }
     Ok(())
@@ -80,7 +82,11 @@ fn check_password_floor(password: &str) -> Result<(), AppError> {
 impl App {
     /// Creates an account (system administrators only). The binding must fit the role,
     /// and the tenant or provider must exist.
-    pub async fn create_account(&self, context: &Context, input: NewAccountInput) -> Result<Account, AppError> {
+    pub async fn create_account(
+        &self,
+        context: &Context,
+        input: NewAccountInput,
+    ) -> Result<Account, AppError> {
         if context.principal.role != Role::SystemAdmin {
             let mut record = self.record(context, "account.create", AuditOutcome::Denied);
             record.object_kind = Some("account".into());
@@ -91,28 +97,65 @@ impl App {
         check_username(&input.username)?;
         check_password_floor(&input.password)?;
         match (input.role.binding(), input.tenant, input.provider) {
-            (Binding::Platform, None, None) | (Binding::Tenant, Some(_), None) | (Binding::Provider, None, Some(_)) => {}
+            (Binding::Platform, None, None)
+            | (Binding::Tenant, Some(_), None)
+            | (Binding::Provider, None, Some(_)) => {}
             (Binding::Tenant, _, _) => {
-                return Err(AppError::invalid("tenant_id", "binding", "a tenant administrator needs 'tenant_id' and nothing else"))
+                return Err(AppError::invalid(
+                    "tenant_id",
+                    "binding",
+                    "a tenant administrator needs 'tenant_id' and nothing else",
+                ))
             }
             (Binding::Provider, _, _) => {
-                return Err(AppError::invalid("provider_id", "binding", "a provider operator needs 'provider_id' and nothing else"))
+                return Err(AppError::invalid(
+                    "provider_id",
+                    "binding",
+                    "a provider operator needs 'provider_id' and nothing else",
+                ))
             }
             (Binding::Platform, _, _) => {
-                return Err(AppError::invalid("role", "binding", "platform roles are bound to no tenant or provider"))
+                return Err(AppError::invalid(
+                    "role",
+                    "binding",
+                    "platform roles are bound to no tenant or provider",
+                ))
             }
         }
         if let Some(tenant) = input.tenant {
-            if self.store.get(Kind::Tenant, tenant.0, ReadScope::All).await?.is_none() {
-                return Err(AppError::invalid("tenant_id", "unknown_reference", "no such tenant"));
+            if self
+                .store
+                .get(Kind::Tenant, tenant.0, ReadScope::All)
+                .await?
+                .is_none()
+            {
+                return Err(AppError::invalid(
+                    "tenant_id",
+                    "unknown_reference",
+                    "no such tenant",
+                ));
             }
         }
         if let Some(provider) = input.provider {
-            if self.store.get(Kind::Provider, provider.0, ReadScope::All).await?.is_none() {
-                return Err(AppError::invalid("provider_id", "unknown_reference", "no such provider"));
+            if self
+                .store
+                .get(Kind::Provider, provider.0, ReadScope::All)
+                .await?
+                .is_none()
+            {
+                return Err(AppError::invalid(
+                    "provider_id",
+                    "unknown_reference",
+                    "no such provider",
+                ));
             }
         }
-        if self.store.account_by_username(&input.username).await?.is_some() {
+        if self
+            .store
+            .account_by_username(&input.username)
+            .await?
+            .is_some()
+        {
             return Err(AppError::Conflict {
                 field: Some("username".into()),
                 message: "this username is taken".into(),
@@ -153,8 +196,12 @@ impl App {
     /// Accounts, for the three platform administrators and the auditors.
     pub async fn accounts(&self, context: &Context) -> Result<Vec<Account>, AppError> {
         match context.principal.role {
-            Role::SystemAdmin | Role::SecurityAdmin | Role::SecurityAuditor | Role::Auditor => Ok(self.store.accounts().await?),
-            _ => Err(AppError::Forbidden("accounts are visible to platform administrators and auditors".into())),
+            Role::SystemAdmin | Role::SecurityAdmin | Role::SecurityAuditor | Role::Auditor => {
+                Ok(self.store.accounts().await?)
+            }
+            _ => Err(AppError::Forbidden(
+                "accounts are visible to platform administrators and auditors".into(),
+            )),
         }
     }
 
@@ -177,7 +224,8 @@ impl App {
         if tx.account_count().await? > 0 {
             return Err(AppError::Conflict {
                 field: None,
-                message: "administrators already exist; admin init runs once on an empty store".into(),
+                message: "administrators already exist; admin init runs once on an empty store"
+                    .into(),
             });
         }
         let mut created = Vec::new();
@@ -196,8 +244,13 @@ impl App {
                     now,
                 )
                 .await?;
-            tx.append_audit(&system_record(now, "account.create", Some(id.0), json!({"username": username, "role": role.as_str(), "by": "admin init"})))
-                .await?;
+            tx.append_audit(&system_record(
+                now,
+                "account.create",
+                Some(id.0),
+                json!({"username": username, "role": role.as_str(), "by": "admin init"}),
+            ))
+            .await?;
             created.push(CreatedAccount {
                 id,
                 username: username.to_owned(),
@@ -222,10 +275,20 @@ impl App {
             ("auditor".into(), Role::Auditor, None, None),
         ];
         for (index, provider) in world.providers.iter().enumerate() {
-            plan.push((format!("provider{}", index + 1), Role::ProviderOperator, None, Some(ProviderId(provider.id))));
+            plan.push((
+                format!("provider{}", index + 1),
+                Role::ProviderOperator,
+                None,
+                Some(ProviderId(provider.id)),
+            ));
         }
         for (index, (tenant, _)) in world.admin_tenants.iter().enumerate() {
-            plan.push((format!("tenant{}", index + 1), Role::TenantAdmin, Some(TenantId(*tenant)), None));
+            plan.push((
+                format!("tenant{}", index + 1),
+                Role::TenantAdmin,
+                Some(TenantId(*tenant)),
+                None,
+            ));
         }
         let mut hashed = Vec::new();
         for (username, role, tenant, provider) in plan {
@@ -272,15 +335,25 @@ impl App {
             });
         }
         tx.set_meta("demo", "true").await?;
-        tx.append_audit(&system_record(now, "demo.load", None, json!({ "counts": counts, "accounts": created.len() })))
-            .await?;
+        tx.append_audit(&system_record(
+            now,
+            "demo.load",
+            None,
+            json!({ "counts": counts, "accounts": created.len() }),
+        ))
+        .await?;
         tx.commit().await?;
         Ok(created)
     }
 }
 
 /// A record of an action taken by yunjian itself (the CLI on the operator's machine).
-fn system_record(now: i64, action: &str, object_id: Option<i64>, detail: serde_json::Value) -> NewAuditRecord {
+fn system_record(
+    now: i64,
+    action: &str,
+    object_id: Option<i64>,
+    detail: serde_json::Value,
+) -> NewAuditRecord {
     NewAuditRecord {
         at_ns: now,
         actor_account_id: None,

@@ -9,7 +9,11 @@ use crate::error::AppError;
 use crate::{App, Context};
 
 impl App {
-    pub async fn audit_records(&self, context: &Context, limit: u32) -> Result<Vec<AuditRecord>, AppError> {
+    pub async fn audit_records(
+        &self,
+        context: &Context,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, AppError> {
         let principal = &context.principal;
         let filter = match (principal.role, principal.tenant) {
             (Role::SecurityAuditor | Role::Auditor | Role::Supervisor, _) => AuditFilter {
@@ -23,7 +27,8 @@ impl App {
             },
             _ => {
                 let record = self.record(context, "audit.read", AuditOutcome::Denied);
-                self.record_denial(record, "role may not read the audit trail").await;
+                self.record_denial(record, "role may not read the audit trail")
+                    .await;
                 return Err(AppError::Forbidden(
                     "audit records are for auditors, the management unit and tenants".into(),
                 ));

@@ -125,9 +125,9 @@ impl App {
         source_address: Option<&str>,
     ) -> Result<LoginOutcome, AppError> {
         let account = self.store.account_by_username(username).await?;
-        let hash = account
-            .as_ref()
-            .map_or(DUMMY_HASH.to_owned(), |account| account.password_hash.clone());
+        let hash = account.as_ref().map_or(DUMMY_HASH.to_owned(), |account| {
+            account.password_hash.clone()
+        });
         let password_ok = self.check_password(password.to_owned(), hash).await?;
         let now = self.now_ns();
         let failure = match &account {
@@ -142,15 +142,23 @@ impl App {
             // The attempted name is kept (it is what an analyst needs for brute-force
             // detection); the password never is.
             actor_username: Some(truncate(username, 128)),
-            actor_role: account.as_ref().map(|account| account.role.as_str().to_owned()),
-            actor_tenant_id: account.as_ref().and_then(|account| account.tenant.map(|id| id.0)),
-            actor_provider_id: account.as_ref().and_then(|account| account.provider.map(|id| id.0)),
+            actor_role: account
+                .as_ref()
+                .map(|account| account.role.as_str().to_owned()),
+            actor_tenant_id: account
+                .as_ref()
+                .and_then(|account| account.tenant.map(|id| id.0)),
+            actor_provider_id: account
+                .as_ref()
+                .and_then(|account| account.provider.map(|id| id.0)),
             source_address: source_address.map(str::to_owned),
             request_id: Some(request_id.to_owned()),
             action: "auth.login".into(),
             object_kind: Some("account".into()),
             object_id: account.as_ref().map(|account| account.id.0),
-            tenant_id: account.as_ref().and_then(|account| account.tenant.map(|id| id.0)),
+            tenant_id: account
+                .as_ref()
+                .and_then(|account| account.tenant.map(|id| id.0)),
             outcome: AuditOutcome::Succeeded,
             reason: None,
             detail: None,
@@ -168,7 +176,11 @@ impl App {
         };
         let token = SessionToken(random_secret_hex(32));
         let csrf_token = random_secret_hex(16);
-        let expires_at_ns = now + self.settings.idle_timeout_ns.min(self.settings.absolute_lifetime_ns);
+        let expires_at_ns = now
+            + self
+                .settings
+                .idle_timeout_ns
+                .min(self.settings.absolute_lifetime_ns);
         let session = Session {
             token_digest: token.digest(),
             account_id: account.id,
@@ -191,7 +203,10 @@ impl App {
 
     /// Resolves a session token to its principal and CSRF token, sliding the idle expiry
     /// (written at most once a minute, so reads do not turn into writes).
-    pub async fn authenticate(&self, token: &SessionToken) -> Result<(Principal, String), AppError> {
+    pub async fn authenticate(
+        &self,
+        token: &SessionToken,
+    ) -> Result<(Principal, String), AppError> {
         if token.0.len() != 64 || !token.0.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(AppError::Unauthenticated);
         }
@@ -221,7 +236,12 @@ impl App {
     }
 
     /// An audit record of an action by the context's principal.
-    pub(crate) fn record(&self, context: &Context, action: &str, outcome: AuditOutcome) -> NewAuditRecord {
+    pub(crate) fn record(
+        &self,
+        context: &Context,
+        action: &str,
+        outcome: AuditOutcome,
+    ) -> NewAuditRecord {
         let principal = &context.principal;
         NewAuditRecord {
             at_ns: self.now_ns(),

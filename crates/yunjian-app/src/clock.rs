@@ -12,9 +12,7 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     #[allow(clippy::disallowed_methods)] // the one place that reads the wall clock
     fn now_ns(&self) -> i64 {
-        chrono::Utc::now()
-            .timestamp_nanos_opt()
-            .unwrap_or(i64::MAX)
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX)
     }
 }
 

@@ -50,11 +50,31 @@ impl App {
         }
         Ok(Overview {
             totals,
-            vms_by_provider: self.grouped(context, Kind::Vm, "provider_id", Some(Kind::Provider), usize::MAX).await?,
-            vpcs_by_zone: self.grouped(context, Kind::Vpc, "zone_id", Some(Kind::Zone), usize::MAX).await?,
-            vms_by_tenant: self.grouped(context, Kind::Vm, "tenant_id", Some(Kind::Tenant), 10).await?,
+            vms_by_provider: self
+                .grouped(
+                    context,
+                    Kind::Vm,
+                    "provider_id",
+                    Some(Kind::Provider),
+                    usize::MAX,
+                )
+                .await?,
+            vpcs_by_zone: self
+                .grouped(context, Kind::Vpc, "zone_id", Some(Kind::Zone), usize::MAX)
+                .await?,
+            vms_by_tenant: self
+                .grouped(context, Kind::Vm, "tenant_id", Some(Kind::Tenant), 10)
+                .await?,
             systems_by_mlps_level: {
-                let mut levels = self.grouped(context, Kind::InformationSystem, "mlps_level", None, usize::MAX).await?;
+                let mut levels = self
+                    .grouped(
+                        context,
+                        Kind::InformationSystem,
+                        "mlps_level",
+                        None,
+                        usize::MAX,
+                    )
+                    .await?;
                 levels.sort_by(|a, b| a.key.cmp(&b.key));
                 levels
             },
@@ -75,9 +95,16 @@ impl App {
         }
         let mut counts = self.store.count_by(kind, field, scope).await?;
         counts.truncate(limit);
-        let ids: Vec<i64> = counts.iter().filter_map(|(value, _)| value.as_int()).collect();
+        let ids: Vec<i64> = counts
+            .iter()
+            .filter_map(|(value, _)| value.as_int())
+            .collect();
         let names = match target {
-            Some(target) => self.store.names(target, &ids, read_scope(&context.principal, target)).await?,
+            Some(target) => {
+                self.store
+                    .names(target, &ids, read_scope(&context.principal, target))
+                    .await?
+            }
             None => Vec::new(),
         };
         Ok(counts

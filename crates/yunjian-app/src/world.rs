@@ -46,13 +46,19 @@ impl App {
         }
     }
 
-    pub async fn list(&self, context: &Context, kind: Kind, query: &ListQuery) -> Result<WorldPage, AppError> {
+    pub async fn list(
+        &self,
+        context: &Context,
+        kind: Kind,
+        query: &ListQuery,
+    ) -> Result<WorldPage, AppError> {
         let scope = match self.scope_or_forbidden(context, kind) {
             Ok(scope) => scope,
             Err(error) => {
                 let mut record = self.record(context, "world.list", AuditOutcome::Denied);
                 record.object_kind = Some(kind.as_str().to_owned());
-                self.record_denial(record, "kind not visible to this role").await;
+                self.record_denial(record, "kind not visible to this role")
+                    .await;
                 return Err(error);
             }
         };
@@ -69,31 +75,47 @@ impl App {
 
     /// One object, or `NotFound` when it does not exist or lies outside the reader's
     /// scope (the two are indistinguishable to the reader; the second is audited).
-    pub async fn get(&self, context: &Context, kind: Kind, id: i64) -> Result<ResolvedObject, AppError> {
+    pub async fn get(
+        &self,
+        context: &Context,
+        kind: Kind,
+        id: i64,
+    ) -> Result<ResolvedObject, AppError> {
         let scope = read_scope(&context.principal, kind);
         match self.store.get(kind, id, scope).await? {
             Some(object) => {
-                let names = self.reference_names(context, std::slice::from_ref(&object)).await?;
+                let names = self
+                    .reference_names(context, std::slice::from_ref(&object))
+                    .await?;
                 Ok(ResolvedObject { object, names })
             }
             None => {
-                if scope != ReadScope::All && self.store.get(kind, id, ReadScope::All).await?.is_some() {
+                if scope != ReadScope::All
+                    && self.store.get(kind, id, ReadScope::All).await?.is_some()
+                {
                     let mut record = self.record(context, "world.get", AuditOutcome::Denied);
                     record.object_kind = Some(kind.as_str().to_owned());
                     record.object_id = Some(id);
-                    self.record_denial(record, "object outside the principal's scope").await;
+                    self.record_denial(record, "object outside the principal's scope")
+                        .await;
                 }
                 Err(AppError::NotFound)
             }
         }
     }
 
-    async fn reference_names(&self, context: &Context, objects: &[WorldObject]) -> Result<ResolvedNames, AppError> {
+    async fn reference_names(
+        &self,
+        context: &Context,
+        objects: &[WorldObject],
+    ) -> Result<ResolvedNames, AppError> {
         let mut wanted: BTreeMap<Kind, Vec<i64>> = BTreeMap::new();
         for object in objects {
             for field in object.kind.spec().fields {
                 match (field.ty, object.values.get(field.name)) {
-                    (FieldType::Ref(target), Some(Value::Int(id))) => wanted.entry(target).or_default().push(*id),
+                    (FieldType::Ref(target), Some(Value::Int(id))) => {
+                        wanted.entry(target).or_default().push(*id)
+                    }
                     (FieldType::RefList(link), Some(Value::IdList(ids))) => {
                         wanted.entry(link.target).or_default().extend(ids)
                     }
@@ -116,7 +138,9 @@ impl App {
     }
 
     fn check_may_write(&self, context: &Context, kind: Kind) -> Result<(), AppError> {
-        if may_write(context.principal.role, kind) && write_scope(&context.principal, kind) != ReadScope::Nothing {
+        if may_write(context.principal.role, kind)
+            && write_scope(&context.principal, kind) != ReadScope::Nothing
+        {
             Ok(())
         } else {
             Err(AppError::Forbidden(format!(
@@ -127,7 +151,14 @@ impl App {
         }
     }
 
-    async fn deny(&self, context: &Context, action: &str, kind: Kind, id: Option<i64>, error: AppError) -> AppError {
+    async fn deny(
+        &self,
+        context: &Context,
+        action: &str,
+        kind: Kind,
+        id: Option<i64>,
+        error: AppError,
+    ) -> AppError {
         let mut record = self.record(context, action, AuditOutcome::Denied);
         record.object_kind = Some(kind.as_str().to_owned());
         record.object_id = id;
@@ -135,7 +166,12 @@ impl App {
         error
     }
 
-    pub async fn create(&self, context: &Context, kind: Kind, input: &Map<String, Json>) -> Result<ResolvedObject, AppError> {
+    pub async fn create(
+        &self,
+        context: &Context,
+        kind: Kind,
+        input: &Map<String, Json>,
+    ) -> Result<ResolvedObject, AppError> {
         if let Err(error) = self.check_may_write(context, kind) {
             return Err(self.deny(context, "world.create", kind, None, error).await);
         }
@@ -152,10 +188,14 @@ impl App {
                 message: format!("there is already a {}; edit it instead", spec.id),
             });
         }
-        self.resolve_references(&mut tx, context, spec, &mut values).await?;
-        if !write_scope(&context.principal, kind).admits(|column| values.get(column).and_then(Value::as_int)) {
+        self.resolve_references(&mut tx, context, spec, &mut values)
+            .await?;
+        if !write_scope(&context.principal, kind)
+            .admits(|column| values.get(column).and_then(Value::as_int))
+        {
             drop(tx);
-            let error = AppError::Forbidden(format!("the {} would lie outside your scope", spec.id));
+            let error =
+                AppError::Forbidden(format!("the {} would lie outside your scope", spec.id));
             return Err(self.deny(context, "world.create", kind, None, error).await);
         }
         check_unique(&mut tx, spec, &values, None).await?;
@@ -182,17 +222,27 @@ impl App {
         let spec = kind.spec();
         let mut tx = self.store.begin_write().await?;
         // Invisible objects are not found; visible but not writable ones are forbidden.
-        let Some(existing) = tx.get(kind, id, read_scope(&context.principal, kind)).await? else {
+        let Some(existing) = tx
+            .get(kind, id, read_scope(&context.principal, kind))
+            .await?
+        else {
             return Err(AppError::NotFound);
         };
         if let Err(error) = self.check_may_write(context, kind) {
             drop(tx);
-            return Err(self.deny(context, "world.update", kind, Some(id), error).await);
+            return Err(self
+                .deny(context, "world.update", kind, Some(id), error)
+                .await);
         }
         if !existing.admitted_by(write_scope(&context.principal, kind)) {
             drop(tx);
-            let error = AppError::Forbidden(format!("this {} is shared and not yours to change", spec.id));
-            return Err(self.deny(context, "world.update", kind, Some(id), error).await);
+            let error = AppError::Forbidden(format!(
+                "this {} is shared and not yours to change",
+                spec.id
+            ));
+            return Err(self
+                .deny(context, "world.update", kind, Some(id), error)
+                .await);
         }
         let changes = parse_input(spec, input, InputMode::Update).map_err(AppError::Invalid)?;
         let mut errors = Vec::new();
@@ -201,7 +251,10 @@ impl App {
                 errors.push(FieldError::new(
                     *field,
                     "immutable",
-                    format!("'{field}' decides ownership and cannot change; create a new {} instead", spec.id),
+                    format!(
+                        "'{field}' decides ownership and cannot change; create a new {} instead",
+                        spec.id
+                    ),
                 ));
             }
         }
@@ -215,7 +268,8 @@ impl App {
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
-        self.resolve_references(&mut tx, context, spec, &mut values).await?;
+        self.resolve_references(&mut tx, context, spec, &mut values)
+            .await?;
         check_unique(&mut tx, spec, &values, Some(id)).await?;
         check_related_rows(&mut tx, kind, &values, Some(id)).await?;
         let changed: Map<String, Json> = spec
@@ -223,9 +277,15 @@ impl App {
             .iter()
             .filter(|field| existing.values.get(field.name) != values.get(field.name))
             .map(|field| {
-                let before = existing.values.get(field.name).map_or(Json::Null, Value::to_json);
+                let before = existing
+                    .values
+                    .get(field.name)
+                    .map_or(Json::Null, Value::to_json);
                 let after = values.get(field.name).map_or(Json::Null, Value::to_json);
-                (field.name.to_owned(), json!({ "from": before, "to": after }))
+                (
+                    field.name.to_owned(),
+                    json!({ "from": before, "to": after }),
+                )
             })
             .collect();
         if changed.is_empty() {
@@ -248,17 +308,27 @@ impl App {
     pub async fn delete(&self, context: &Context, kind: Kind, id: i64) -> Result<(), AppError> {
         let spec = kind.spec();
         let mut tx = self.store.begin_write().await?;
-        let Some(existing) = tx.get(kind, id, read_scope(&context.principal, kind)).await? else {
+        let Some(existing) = tx
+            .get(kind, id, read_scope(&context.principal, kind))
+            .await?
+        else {
             return Err(AppError::NotFound);
         };
         if let Err(error) = self.check_may_write(context, kind) {
             drop(tx);
-            return Err(self.deny(context, "world.delete", kind, Some(id), error).await);
+            return Err(self
+                .deny(context, "world.delete", kind, Some(id), error)
+                .await);
         }
         if !existing.admitted_by(write_scope(&context.principal, kind)) {
             drop(tx);
-            let error = AppError::Forbidden(format!("this {} is shared and not yours to delete", spec.id));
-            return Err(self.deny(context, "world.delete", kind, Some(id), error).await);
+            let error = AppError::Forbidden(format!(
+                "this {} is shared and not yours to delete",
+                spec.id
+            ));
+            return Err(self
+                .deny(context, "world.delete", kind, Some(id), error)
+                .await);
         }
         for (referrer, field) in kind.referrers() {
             let count = tx.count_references(referrer, field, id).await?;
@@ -309,7 +379,11 @@ impl App {
                     None => errors.push(FieldError::new(
                         field.name,
                         "unknown_reference",
-                        format!("'{}': there is no {} with id {id}", field.name, target_kind.as_str()),
+                        format!(
+                            "'{}': there is no {} with id {id}",
+                            field.name,
+                            target_kind.as_str()
+                        ),
                     )),
                 }
             }
@@ -329,7 +403,11 @@ impl App {
         for agreement in spec.agreements {
             let expected = values.get(agreement.equals).cloned().unwrap_or(Value::Null);
             for target in targets.get(agreement.field).into_iter().flatten() {
-                let actual = target.values.get(agreement.target_column).cloned().unwrap_or(Value::Null);
+                let actual = target
+                    .values
+                    .get(agreement.target_column)
+                    .cloned()
+                    .unwrap_or(Value::Null);
                 if actual != expected {
                     errors.push(FieldError::new(
                         agreement.field,
@@ -357,24 +435,41 @@ impl App {
 /// Ownership columns and the references they derive from cannot change: a subnet moved
 /// to another VPC would leave its rows, rules and records with a stale owner.
 fn is_immutable(spec: &KindSpec, field: &str) -> bool {
-    if matches!(field, "tenant_id" | "provider_id") && spec.field(field).is_some_and(|f| f.presence == Presence::Required) {
+    if matches!(field, "tenant_id" | "provider_id")
+        && spec
+            .field(field)
+            .is_some_and(|f| f.presence == Presence::Required)
+    {
         return true;
     }
-    spec.fields
-        .iter()
-        .any(|candidate| matches!(candidate.presence, Presence::Derived { via, .. } if via == field))
+    spec.fields.iter().any(
+        |candidate| matches!(candidate.presence, Presence::Derived { via, .. } if via == field),
+    )
 }
 
-async fn check_unique(tx: &mut WriteTx, spec: &KindSpec, values: &Values, except: Option<i64>) -> Result<(), AppError> {
+async fn check_unique(
+    tx: &mut WriteTx,
+    spec: &KindSpec,
+    values: &Values,
+    except: Option<i64>,
+) -> Result<(), AppError> {
     for set in spec.unique {
-        if tx.find_duplicate(spec.kind, set, values, except).await?.is_some() {
+        if tx
+            .find_duplicate(spec.kind, set, values, except)
+            .await?
+            .is_some()
+        {
             let field = set.last().copied().unwrap_or("name");
             return Err(AppError::Conflict {
                 field: Some(field.to_owned()),
                 message: if set.len() == 1 {
                     format!("another {} already has this {field}", spec.id)
                 } else {
-                    format!("another {} with the same {} already has this {field}", spec.id, set[..set.len() - 1].join(", "))
+                    format!(
+                        "another {} with the same {} already has this {field}",
+                        spec.id,
+                        set[..set.len() - 1].join(", ")
+                    )
                 },
             });
         }
@@ -385,7 +480,12 @@ async fn check_unique(tx: &mut WriteTx, spec: &KindSpec, values: &Values, except
 /// Rules that need other rows: subnets inside their VPC and apart from each other, VM
 /// addresses inside their subnet, VPC blocks still holding their subnets, no cycles in
 /// the unit hierarchy.
-async fn check_related_rows(tx: &mut WriteTx, kind: Kind, values: &Values, id: Option<i64>) -> Result<(), AppError> {
+async fn check_related_rows(
+    tx: &mut WriteTx,
+    kind: Kind,
+    values: &Values,
+    id: Option<i64>,
+) -> Result<(), AppError> {
     match kind {
         Kind::Subnet => {
             let Some(subnet) = cidrs(values, "cidr").first().copied() else {
@@ -393,7 +493,10 @@ async fn check_related_rows(tx: &mut WriteTx, kind: Kind, values: &Values, id: O
             };
             let vpc_id = values.get("vpc_id").and_then(Value::as_int).unwrap_or(0);
             if let Some(vpc) = tx.get(Kind::Vpc, vpc_id, ReadScope::All).await? {
-                if !cidrs(&vpc.values, "cidrs").iter().any(|block| block.contains(&subnet)) {
+                if !cidrs(&vpc.values, "cidrs")
+                    .iter()
+                    .any(|block| block.contains(&subnet))
+                {
                     return Err(AppError::invalid(
                         "cidr",
                         "outside_vpc",
@@ -410,7 +513,10 @@ async fn check_related_rows(tx: &mut WriteTx, kind: Kind, values: &Values, id: O
                         return Err(AppError::invalid(
                             "cidr",
                             "overlapping_cidrs",
-                            format!("'cidr': {subnet} overlaps subnet '{}' ({other}) in the same VPC", sibling.display_name()),
+                            format!(
+                                "'cidr': {subnet} overlaps subnet '{}' ({other}) in the same VPC",
+                                sibling.display_name()
+                            ),
                         ));
                     }
                 }
@@ -425,7 +531,10 @@ async fn check_related_rows(tx: &mut WriteTx, kind: Kind, values: &Values, id: O
                             return Err(AppError::invalid(
                                 "cidrs",
                                 "subnet_outside",
-                                format!("'cidrs': subnet '{}' ({net}) would lie outside the VPC", subnet.display_name()),
+                                format!(
+                                    "'cidrs': subnet '{}' ({net}) would lie outside the VPC",
+                                    subnet.display_name()
+                                ),
                             ));
                         }
                     }
@@ -438,7 +547,9 @@ async fn check_related_rows(tx: &mut WriteTx, kind: Kind, values: &Values, id: O
                 if let Some(net) = cidrs(&subnet.values, "cidr").first() {
                     if let Some(Value::TextList(addresses)) = values.get("ip_addresses") {
                         for address in addresses {
-                            let inside = address.parse::<std::net::IpAddr>().is_ok_and(|ip| net.contains(&ip));
+                            let inside = address
+                                .parse::<std::net::IpAddr>()
+                                .is_ok_and(|ip| net.contains(&ip));
                             if !inside {
                                 return Err(AppError::invalid(
                                     "ip_addresses",
@@ -456,11 +567,19 @@ async fn check_related_rows(tx: &mut WriteTx, kind: Kind, values: &Values, id: O
             let mut depth = 0;
             while let Some(current) = parent {
                 if Some(current) == id {
-                    return Err(AppError::invalid("parent_id", "cycle", "'parent_id' would make a unit its own ancestor"));
+                    return Err(AppError::invalid(
+                        "parent_id",
+                        "cycle",
+                        "'parent_id' would make a unit its own ancestor",
+                    ));
                 }
                 depth += 1;
                 if depth > 32 {
-                    return Err(AppError::invalid("parent_id", "too_deep", "the unit hierarchy is deeper than 32 levels"));
+                    return Err(AppError::invalid(
+                        "parent_id",
+                        "too_deep",
+                        "the unit hierarchy is deeper than 32 levels",
+                    ));
                 }
                 parent = tx
                     .get(Kind::Tenant, current, ReadScope::All)

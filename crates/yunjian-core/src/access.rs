@@ -106,7 +106,7 @@ impl ReadScope {
             ReadScope::Nothing => false,
             ReadScope::Column { column, id } => lookup(column) == Some(id),
             ReadScope::ColumnOrShared { column, id } => {
-                matches!(lookup(column), None) || lookup(column) == Some(id)
+                lookup(column).is_none() || lookup(column) == Some(id)
             }
         }
     }

@@ -129,8 +129,18 @@ const MUNICIPAL_DEPARTMENTS: &[(&str, &str)] = &[
 ];
 
 const DISTRICTS: &[&str] = &[
-    "渝中区", "江北区", "南岸区", "九龙坡区", "沙坪坝区", "大渡口区", "渝北区", "巴南区",
-    "北碚区", "万州区", "涪陵区", "永川区",
+    "渝中区",
+    "江北区",
+    "南岸区",
+    "九龙坡区",
+    "沙坪坝区",
+    "大渡口区",
+    "渝北区",
+    "巴南区",
+    "北碚区",
+    "万州区",
+    "涪陵区",
+    "永川区",
 ];
 
 const DISTRICT_DEPARTMENTS: &[(usize, &str, &str)] = &[
@@ -140,7 +150,13 @@ const DISTRICT_DEPARTMENTS: &[(usize, &str, &str)] = &[
     (9, "万州区教育委员会", "万州区教委"),
 ];
 
-const KEY_TENANTS: &[&str] = &["市政府办公厅", "市公安局", "市人力社保局", "市卫生健康委", "市医保局"];
+const KEY_TENANTS: &[&str] = &[
+    "市政府办公厅",
+    "市公安局",
+    "市人力社保局",
+    "市卫生健康委",
+    "市医保局",
+];
 
 /// (name suffix, MLPS level 3 likely, internet facing, sensitivity)
 const SYSTEM_TEMPLATES: &[(&str, bool, bool, &str)] = &[
@@ -185,6 +201,17 @@ const PAAS_PRODUCTS: &[(&str, &str, &str)] = &[
     ("message_queue", "RabbitMQ", "3.11.28"),
 ];
 
+/// (name, district, address, latitude, longitude, carriers, remote backup site)
+type DatacenterPlan = (
+    &'static str,
+    &'static str,
+    &'static str,
+    f64,
+    f64,
+    &'static [&'static str],
+    bool,
+);
+
 struct ProviderPlan {
     name: &'static str,
     short: &'static str,
@@ -192,8 +219,7 @@ struct ProviderPlan {
     product: &'static str,
     version: &'static str,
     assessment_expiry: &'static str,
-    /// (name, district, address, lat, lon, carriers, remote backup site)
-    datacenters: &'static [(&'static str, &'static str, &'static str, f64, f64, &'static [&'static str], bool)],
+    datacenters: &'static [DatacenterPlan],
 }
 
 const PROVIDERS: &[ProviderPlan] = &[
@@ -205,8 +231,24 @@ const PROVIDERS: &[ProviderPlan] = &[
         version: "2024.1",
         assessment_expiry: "2027-06-30",
         datacenters: &[
-            ("电信水土云计算中心", "两江新区", "重庆市两江新区水土高新技术产业园云汉大道", 29.7764, 106.4972, &["china_telecom", "china_unicom"], false),
-            ("电信万州灾备中心", "万州区", "重庆市万州区高峰街道万州经济技术开发区", 30.7546, 108.3825, &["china_telecom", "china_mobile"], true),
+            (
+                "电信水土云计算中心",
+                "两江新区",
+                "重庆市两江新区水土高新技术产业园云汉大道",
+                29.7764,
+                106.4972,
+                &["china_telecom", "china_unicom"],
+                false,
+            ),
+            (
+                "电信万州灾备中心",
+                "万州区",
+                "重庆市万州区高峰街道万州经济技术开发区",
+                30.7546,
+                108.3825,
+                &["china_telecom", "china_mobile"],
+                true,
+            ),
         ],
     },
     ProviderPlan {
@@ -217,8 +259,24 @@ const PROVIDERS: &[ProviderPlan] = &[
         version: "2023.2",
         assessment_expiry: "2027-03-31",
         datacenters: &[
-            ("联通两江数据中心", "两江新区", "重庆市两江新区悦来街道", 29.7188, 106.5371, &["china_unicom", "china_mobile"], false),
-            ("联通西永数据中心", "沙坪坝区", "重庆市沙坪坝区西永微电园", 29.5952, 106.3039, &["china_unicom", "china_telecom"], false),
+            (
+                "联通两江数据中心",
+                "两江新区",
+                "重庆市两江新区悦来街道",
+                29.7188,
+                106.5371,
+                &["china_unicom", "china_mobile"],
+                false,
+            ),
+            (
+                "联通西永数据中心",
+                "沙坪坝区",
+                "重庆市沙坪坝区西永微电园",
+                29.5952,
+                106.3039,
+                &["china_unicom", "china_telecom"],
+                false,
+            ),
         ],
     },
     ProviderPlan {
@@ -231,7 +289,15 @@ const PROVIDERS: &[ProviderPlan] = &[
         assessment_expiry: "2026-03-31",
         datacenters: &[
             // A single carrier: a finding for the compliance engine (7.2.2.2).
-            ("数字政务云璧山数据中心", "璧山区", "重庆市璧山区璧泉街道", 29.5925, 106.2306, &["china_telecom"], false),
+            (
+                "数字政务云璧山数据中心",
+                "璧山区",
+                "重庆市璧山区璧泉街道",
+                29.5925,
+                106.2306,
+                &["china_telecom"],
+                false,
+            ),
         ],
     },
 ];
@@ -260,7 +326,10 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
     let extranet_zone = zones.push(values([
         ("name", t("政务外网区")),
         ("zone_kind", t("extranet")),
-        ("description", t("承载电子政务外网业务，通过安全资源池接入电子政务外网")),
+        (
+            "description",
+            t("承载电子政务外网业务，通过安全资源池接入电子政务外网"),
+        ),
     ]));
 
     // Providers, platforms, datacenters.
@@ -277,8 +346,14 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
             ("short_name", t(plan.short)),
             ("credit_code", t(plan.credit)),
             ("contact_name", t(format!("{}安全负责人", plan.short))),
-            ("contact_phone", t(format!("023-6{:07}", 1_000_000 + index * 111_111))),
-            ("contact_email", t(format!("security{}@provider.example.cn", index + 1))),
+            (
+                "contact_phone",
+                t(format!("023-6{:07}", 1_000_000 + index * 111_111)),
+            ),
+            (
+                "contact_email",
+                t(format!("security{}@provider.example.cn", index + 1)),
+            ),
         ]));
         demo_providers.push(DemoProvider {
             id: provider,
@@ -345,7 +420,13 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
     let mut tenant_short: Vec<String> = Vec::new();
     for (index, (name, short)) in MUNICIPAL_DEPARTMENTS.iter().enumerate() {
         let key = KEY_TENANTS.contains(short);
-        tenants.push(tenant_values(name, "municipal_department", None, key, index));
+        tenants.push(tenant_values(
+            name,
+            "municipal_department",
+            None,
+            key,
+            index,
+        ));
         tenant_short.push((*short).to_owned());
     }
     let mut district_ids = Vec::new();
@@ -404,10 +485,8 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
     }
     let mut system_plans: Vec<SystemPlan> = Vec::new();
     let mut vpc_plans: Vec<VpcPlan> = Vec::new();
-    let tenant_count = tenants.rows.len();
-    for tenant_index in 0..tenant_count {
+    for (tenant_index, short) in tenant_short.iter().enumerate() {
         let tenant = tenant_index as i64 + 1;
-        let short = &tenant_short[tenant_index];
         let key = KEY_TENANTS.contains(&short.as_str());
         let provider_index = tenant_index % PROVIDERS.len();
         let system_count = rng.random_range(5..=10);
@@ -449,9 +528,8 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
         });
         for &template in picked {
             let (suffix, likely_l3, internet, sensitivity) = SYSTEM_TEMPLATES[template];
-            let level = if likely_l3 || (key && rng.random_bool(0.5)) {
-                3
-            } else if rng.random_bool(0.15) {
+            // Key tenants run more level-3 systems; some ordinary ones are level 3 too.
+            let level = if likely_l3 || (key && rng.random_bool(0.5)) || rng.random_bool(0.15) {
                 3
             } else {
                 2
@@ -466,7 +544,11 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
                 1 | 2 => "paas",
                 _ => "iaas",
             };
-            let deployment = if short == "市公安局" { "dedicated" } else { "shared" };
+            let deployment = if short == "市公安局" {
+                "dedicated"
+            } else {
+                "shared"
+            };
             let vpc_index = if internet {
                 internet_vpc.unwrap_or(extranet_vpc)
             } else {
@@ -479,7 +561,11 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
                 ("mlps_level", Value::Int(level)),
                 (
                     "mlps_filing_number",
-                    t(format!("50010{:04}-{:05}", 2000 + tenant_index, systems.rows.len() + 1)),
+                    t(format!(
+                        "50010{:04}-{:05}",
+                        2000 + tenant_index,
+                        systems.rows.len() + 1
+                    )),
                 ),
                 ("sensitivity", t(sensitivity)),
                 ("importance", t(importance)),
@@ -515,7 +601,10 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
                 ("name", t(name)),
                 ("description", t(description)),
                 ("tenant_id", Value::Int(plan.tenant)),
-                ("provider_id", Value::Int(demo_providers[plan.provider_index].id)),
+                (
+                    "provider_id",
+                    Value::Int(demo_providers[plan.provider_index].id),
+                ),
             ]))
         };
         let web = group(&mut security_groups, "sg-web", "Web 前端");
@@ -526,19 +615,79 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
         let mut rule = |group: i64, spec: RuleSpec| -> i64 {
             rules.push(rule_values(group, plan.tenant, provider, spec))
         };
-        rule(web, RuleSpec::tcp(10, "allow", 443, 443, Remote::Cidr(public_source), "HTTPS"));
-        rule(web, RuleSpec::tcp(11, "allow", 80, 80, Remote::Cidr(public_source), "HTTP 跳转"));
-        rule(web, RuleSpec::tcp(20, "allow", 22, 22, Remote::Group(mgmt), "运维 SSH"));
-        rule(web, RuleSpec::tcp(100, "deny", 1, 65535, Remote::Cidr("0.0.0.0/0"), "默认拒绝"));
-        rule(app, RuleSpec::tcp(10, "allow", 8080, 8080, Remote::Group(web), "应用端口"));
-        rule(app, RuleSpec::tcp(20, "allow", 22, 22, Remote::Group(mgmt), "运维 SSH"));
-        rule(app, RuleSpec::tcp(30, "allow", 8080, 8080, Remote::Cidr(&web_cidr), "Web 子网"));
-        rule(db, RuleSpec::tcp(10, "allow", 3306, 3306, Remote::Cidr(&app_cidr), "MySQL"));
-        rule(db, RuleSpec::tcp(11, "allow", 5236, 5236, Remote::Cidr(&app_cidr), "达梦 DM8"));
-        rule(db, RuleSpec::tcp(20, "allow", 22, 22, Remote::Group(mgmt), "运维 SSH"));
-        rule(db, RuleSpec::tcp(100, "deny", 1, 65535, Remote::Cidr("0.0.0.0/0"), "默认拒绝"));
-        rule(mgmt, RuleSpec::tcp(10, "allow", 22, 22, Remote::Cidr("10.200.0.0/16"), "运维接入网"));
-        rule(mgmt, RuleSpec::tcp(11, "allow", 443, 443, Remote::Cidr("10.200.0.0/16"), "堡垒机 Web"));
+        rule(
+            web,
+            RuleSpec::tcp(10, "allow", 443, 443, Remote::Cidr(public_source), "HTTPS"),
+        );
+        rule(
+            web,
+            RuleSpec::tcp(
+                11,
+                "allow",
+                80,
+                80,
+                Remote::Cidr(public_source),
+                "HTTP 跳转",
+            ),
+        );
+        rule(
+            web,
+            RuleSpec::tcp(20, "allow", 22, 22, Remote::Group(mgmt), "运维 SSH"),
+        );
+        rule(
+            web,
+            RuleSpec::tcp(100, "deny", 1, 65535, Remote::Cidr("0.0.0.0/0"), "默认拒绝"),
+        );
+        rule(
+            app,
+            RuleSpec::tcp(10, "allow", 8080, 8080, Remote::Group(web), "应用端口"),
+        );
+        rule(
+            app,
+            RuleSpec::tcp(20, "allow", 22, 22, Remote::Group(mgmt), "运维 SSH"),
+        );
+        rule(
+            app,
+            RuleSpec::tcp(30, "allow", 8080, 8080, Remote::Cidr(&web_cidr), "Web 子网"),
+        );
+        rule(
+            db,
+            RuleSpec::tcp(10, "allow", 3306, 3306, Remote::Cidr(&app_cidr), "MySQL"),
+        );
+        rule(
+            db,
+            RuleSpec::tcp(11, "allow", 5236, 5236, Remote::Cidr(&app_cidr), "达梦 DM8"),
+        );
+        rule(
+            db,
+            RuleSpec::tcp(20, "allow", 22, 22, Remote::Group(mgmt), "运维 SSH"),
+        );
+        rule(
+            db,
+            RuleSpec::tcp(100, "deny", 1, 65535, Remote::Cidr("0.0.0.0/0"), "默认拒绝"),
+        );
+        rule(
+            mgmt,
+            RuleSpec::tcp(
+                10,
+                "allow",
+                22,
+                22,
+                Remote::Cidr("10.200.0.0/16"),
+                "运维接入网",
+            ),
+        );
+        rule(
+            mgmt,
+            RuleSpec::tcp(
+                11,
+                "allow",
+                443,
+                443,
+                Remote::Cidr("10.200.0.0/16"),
+                "堡垒机 Web",
+            ),
+        );
         rule(mgmt, RuleSpec::egress_all(100));
         for (target, what) in bad_rule_budget.iter_mut() {
             if *target != vpc_index {
@@ -546,11 +695,24 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
             }
             let (id, flaw) = match *what {
                 "ssh_world" => (
-                    rule(web, RuleSpec::tcp(1, "allow", 22, 22, Remote::Cidr("0.0.0.0/0"), "临时调试")),
+                    rule(
+                        web,
+                        RuleSpec::tcp(1, "allow", 22, 22, Remote::Cidr("0.0.0.0/0"), "临时调试"),
+                    ),
                     "SSH open to 0.0.0.0/0",
                 ),
                 "rdp_world" => (
-                    rule(app, RuleSpec::tcp(1, "allow", 3389, 3389, Remote::Cidr("0.0.0.0/0"), "远程桌面")),
+                    rule(
+                        app,
+                        RuleSpec::tcp(
+                            1,
+                            "allow",
+                            3389,
+                            3389,
+                            Remote::Cidr("0.0.0.0/0"),
+                            "远程桌面",
+                        ),
+                    ),
                     "RDP open to 0.0.0.0/0",
                 ),
                 "any_any" => (
@@ -558,7 +720,17 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
                     "any-to-any allow rule",
                 ),
                 _ => (
-                    rule(db, RuleSpec::tcp(5, "allow", 3306, 3306, Remote::Cidr("0.0.0.0/0"), "外部对接")),
+                    rule(
+                        db,
+                        RuleSpec::tcp(
+                            5,
+                            "allow",
+                            3306,
+                            3306,
+                            Remote::Cidr("0.0.0.0/0"),
+                            "外部对接",
+                        ),
+                    ),
                     "database port open to 0.0.0.0/0",
                 ),
             };
@@ -607,7 +779,14 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
                 per_zone[zone_slot].push(hosts.push(values([
                     ("provider_id", Value::Int(provider)),
                     ("datacenter_id", Value::Int(datacenter)),
-                    ("zone_id", Value::Int(if internet { internet_zone } else { extranet_zone })),
+                    (
+                        "zone_id",
+                        Value::Int(if internet {
+                            internet_zone
+                        } else {
+                            extranet_zone
+                        }),
+                    ),
                     ("name", t(format!("{prefix}-cn{:04}", number + 1))),
                     ("dedicated_internet", Value::Bool(internet)),
                     ("cpu_cores", Value::Int(96)),
@@ -654,12 +833,19 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
             let memory = vcpus * [2048i64, 4096][rng.random_range(0..2)];
             let images = &provider_images[vpc.provider_index];
             let image = images[rng.random_range(0..images.len())];
-            let status = if rng.random_bool(0.95) { "running" } else { "stopped" };
+            let status = if rng.random_bool(0.95) {
+                "running"
+            } else {
+                "stopped"
+            };
             let tier_name = ["web", "app", "db"][tier];
             let vm = vms.push(values([
                 ("vpc_id", Value::Int(vpc.id)),
                 ("subnet_id", Value::Int(subnet)),
-                ("name", t(format!("{system_name}-{tier_name}-{:03}", number + 1))),
+                (
+                    "name",
+                    t(format!("{system_name}-{tier_name}-{:03}", number + 1)),
+                ),
                 ("host_id", Value::Int(host)),
                 ("image_id", Value::Int(image)),
                 ("vcpus", Value::Int(vcpus)),
@@ -723,14 +909,21 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
                 .copied()
                 .find(|&dc| dc != datacenters_of_provider[0] && dc != remote_backup_datacenter)
                 .unwrap_or(datacenters_of_provider[0]);
-            kinds = vec![("same_city", same_city), ("remote", remote_backup_datacenter)];
+            kinds = vec![
+                ("same_city", same_city),
+                ("remote", remote_backup_datacenter),
+            ];
         }
         for (backup_kind, datacenter) in kinds {
             let stale = !stale_restore_planted && backup_kind == "remote";
             let restore = if stale {
                 "2025-05-20".to_owned()
             } else {
-                format!("2026-{:02}-{:02}", rng.random_range(1..=10), rng.random_range(1..=28))
+                format!(
+                    "2026-{:02}-{:02}",
+                    rng.random_range(1..=10),
+                    rng.random_range(1..=28)
+                )
             };
             let id = backups.push(values([
                 ("tenant_id", Value::Int(plan.tenant)),
@@ -740,7 +933,14 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
                 ("datacenter_id", Value::Int(datacenter)),
                 ("backup_kind", t(backup_kind)),
                 ("last_restore_test", t(restore)),
-                ("provider_id", Value::Int(datacenters.rows[(datacenter - 1) as usize].1["provider_id"].as_int().unwrap_or(0))),
+                (
+                    "provider_id",
+                    Value::Int(
+                        datacenters.rows[(datacenter - 1) as usize].1["provider_id"]
+                            .as_int()
+                            .unwrap_or(0),
+                    ),
+                ),
             ]));
             if stale {
                 stale_restore_planted = true;
@@ -759,16 +959,23 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
         let vpc = &vpc_plans[plan.vpc];
         let count = rng.random_range(0..=2);
         for number in 0..count {
-            let (category, product, version) = PAAS_PRODUCTS[rng.random_range(0..PAAS_PRODUCTS.len())];
+            let (category, product, version) =
+                PAAS_PRODUCTS[rng.random_range(0..PAAS_PRODUCTS.len())];
             paas.push(values([
                 ("vpc_id", Value::Int(vpc.id)),
-                ("name", t(format!("{category}-{:04}-{}", plan.id, number + 1))),
+                (
+                    "name",
+                    t(format!("{category}-{:04}-{}", plan.id, number + 1)),
+                ),
                 ("category", t(category)),
                 ("product", t(product)),
                 ("version", t(version)),
                 ("system_id", Value::Int(plan.id)),
                 ("tenant_id", Value::Int(plan.tenant)),
-                ("provider_id", Value::Int(demo_providers[vpc.provider_index].id)),
+                (
+                    "provider_id",
+                    Value::Int(demo_providers[vpc.provider_index].id),
+                ),
             ]));
         }
     }
@@ -777,7 +984,10 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
     let admin_tenants = [5usize, MUNICIPAL_DEPARTMENTS.len()]
         .iter()
         .map(|&index| {
-            let name = tenants.rows[index].1["name"].as_text().unwrap_or("").to_owned();
+            let name = tenants.rows[index].1["name"]
+                .as_text()
+                .unwrap_or("")
+                .to_owned();
             (index as i64 + 1, name)
         })
         .collect();
@@ -810,16 +1020,35 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
     }
 }
 
-fn tenant_values(name: &str, unit_type: &str, parent: Option<i64>, key: bool, index: usize) -> Values {
+fn tenant_values(
+    name: &str,
+    unit_type: &str,
+    parent: Option<i64>,
+    key: bool,
+    index: usize,
+) -> Values {
     values([
         ("name", t(name)),
         ("unit_type", t(unit_type)),
         ("parent_id", parent.map_or(Value::Null, Value::Int)),
-        ("credit_code", t(format!("11500000{:09}{}", 709_000_000 + index * 7919, index % 10))),
+        (
+            "credit_code",
+            t(format!(
+                "11500000{:09}{}",
+                709_000_000 + index * 7919,
+                index % 10
+            )),
+        ),
         ("key_tenant", Value::Bool(key)),
         ("contact_name", t(format!("信息中心联系人{:02}", index + 1))),
-        ("contact_phone", t(format!("023-6{:07}", 3_000_000 + index * 1_013))),
-        ("contact_email", t(format!("it{:02}@dept.example.gov.cn", index + 1))),
+        (
+            "contact_phone",
+            t(format!("023-6{:07}", 3_000_000 + index * 1_013)),
+        ),
+        (
+            "contact_email",
+            t(format!("it{:02}@dept.example.gov.cn", index + 1)),
+        ),
     ])
 }
 
@@ -899,7 +1128,9 @@ fn add_to_address(base: [u8; 4], offset: u32) -> String {
 }
 
 fn random_hex(rng: &mut ChaCha8Rng, bytes: usize) -> String {
-    (0..bytes).map(|_| format!("{:02x}", rng.random::<u8>())).collect()
+    (0..bytes)
+        .map(|_| format!("{:02x}", rng.random::<u8>()))
+        .collect()
 }
 
 enum Remote<'a> {
@@ -918,16 +1149,47 @@ struct RuleSpec<'a> {
 }
 
 impl<'a> RuleSpec<'a> {
-    fn tcp(priority: i64, action: &'static str, from: i64, to: i64, remote: Remote<'a>, description: &'static str) -> Self {
-        RuleSpec { direction: "ingress", priority, action, protocol: "tcp", ports: Some((from, to)), remote, description }
+    fn tcp(
+        priority: i64,
+        action: &'static str,
+        from: i64,
+        to: i64,
+        remote: Remote<'a>,
+        description: &'static str,
+    ) -> Self {
+        RuleSpec {
+            direction: "ingress",
+            priority,
+            action,
+            protocol: "tcp",
+            ports: Some((from, to)),
+            remote,
+            description,
+        }
     }
 
     fn any(priority: i64, action: &'static str, cidr: &'a str, description: &'static str) -> Self {
-        RuleSpec { direction: "ingress", priority, action, protocol: "any", ports: None, remote: Remote::Cidr(cidr), description }
+        RuleSpec {
+            direction: "ingress",
+            priority,
+            action,
+            protocol: "any",
+            ports: None,
+            remote: Remote::Cidr(cidr),
+            description,
+        }
     }
 
     fn egress_all(priority: i64) -> Self {
-        RuleSpec { direction: "egress", priority, action: "allow", protocol: "any", ports: None, remote: Remote::Cidr("0.0.0.0/0"), description: "出方向放通" }
+        RuleSpec {
+            direction: "egress",
+            priority,
+            action: "allow",
+            protocol: "any",
+            ports: None,
+            remote: Remote::Cidr("0.0.0.0/0"),
+            description: "出方向放通",
+        }
     }
 }
 
@@ -936,7 +1198,9 @@ fn rule_values(group: i64, tenant: i64, provider: i64, spec: RuleSpec<'_>) -> Va
         Remote::Cidr(cidr) => (t(cidr), Value::Null),
         Remote::Group(id) => (Value::Null, Value::Int(id)),
     };
-    let (from, to) = spec.ports.map_or((Value::Null, Value::Null), |(from, to)| (Value::Int(from), Value::Int(to)));
+    let (from, to) = spec.ports.map_or((Value::Null, Value::Null), |(from, to)| {
+        (Value::Int(from), Value::Int(to))
+    });
     values([
         ("security_group_id", Value::Int(group)),
         ("direction", t(spec.direction)),

@@ -11,15 +11,13 @@ use crate::value::{FieldError, Value, Values};
 pub fn check_object(kind: Kind, values: &Values) -> Vec<FieldError> {
     let mut errors = Vec::new();
     match kind {
-        Kind::InformationSystem => {
-            if text(values, "classification") == Some("classified") {
-                errors.push(FieldError::new(
-                    "classification",
-                    "classified_system_refused",
-                    "涉密信息系统不得部署在政务云平台（指南 5.1.1、7.5.1.1）; \
-                     classified systems may not be hosted on the e-government cloud",
-                ));
-            }
+        Kind::InformationSystem if text(values, "classification") == Some("classified") => {
+            errors.push(FieldError::new(
+                "classification",
+                "classified_system_refused",
+                "涉密信息系统不得部署在政务云平台（指南 5.1.1、7.5.1.1）; \
+                 classified systems may not be hosted on the e-government cloud",
+            ));
         }
         Kind::Vpc => {
             let nets = cidrs(values, "cidrs");
@@ -31,14 +29,12 @@ pub fn check_object(kind: Kind, values: &Values) -> Vec<FieldError> {
                 ));
             }
         }
-        Kind::Gateway => {
-            if values.get("from_zone_id") == values.get("to_zone_id") {
-                errors.push(FieldError::new(
-                    "to_zone_id",
-                    "same_zone",
-                    "a gateway connects two different zones",
-                ));
-            }
+        Kind::Gateway if values.get("from_zone_id") == values.get("to_zone_id") => {
+            errors.push(FieldError::new(
+                "to_zone_id",
+                "same_zone",
+                "a gateway connects two different zones",
+            ));
         }
         Kind::SecurityGroupRule => check_rule(values, &mut errors),
         _ => {}
@@ -74,7 +70,9 @@ fn check_rule(values: &Values, errors: &mut Vec<FieldError>) {
             }
         }
     }
-    let has_cidr = values.get("remote_cidr").is_some_and(|value| !value.is_null());
+    let has_cidr = values
+        .get("remote_cidr")
+        .is_some_and(|value| !value.is_null());
     let has_group = values
         .get("remote_group_id")
         .is_some_and(|value| !value.is_null());

@@ -53,9 +53,18 @@ pub enum TextFormat {
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum FieldType {
-    Text { max_chars: usize, format: TextFormat },
-    Integer { min: i64, max: i64 },
-    Float { min: f64, max: f64 },
+    Text {
+        max_chars: usize,
+        format: TextFormat,
+    },
+    Integer {
+        min: i64,
+        max: i64,
+    },
+    Float {
+        min: f64,
+        max: f64,
+    },
     Bool,
     Enum(&'static [EnumOption]),
     EnumList(&'static [EnumOption]),
@@ -278,7 +287,11 @@ impl Kind {
 pub const UNIT_TYPES: &[EnumOption] = &[
     opt("municipal_department", "市级部门", "Municipal department"),
     opt("district", "区县政府", "District or county government"),
-    opt("district_department", "区县部门", "District or county department"),
+    opt(
+        "district_department",
+        "区县部门",
+        "District or county department",
+    ),
     opt("public_institution", "事业单位", "Public institution"),
 ];
 pub const SERVICE_MODELS: &[EnumOption] = &[
@@ -299,7 +312,11 @@ pub const CARRIERS: &[EnumOption] = &[
 pub const DATUMS: &[EnumOption] = &[
     opt("wgs84", "WGS-84", "WGS-84"),
     opt("cgcs2000", "CGCS2000 国家大地坐标系", "CGCS2000"),
-    opt("gcj02", "GCJ-02（网络地图偏移坐标）", "GCJ-02 (offset web-map datum)"),
+    opt(
+        "gcj02",
+        "GCJ-02（网络地图偏移坐标）",
+        "GCJ-02 (offset web-map datum)",
+    ),
 ];
 pub const ZONE_KINDS: &[EnumOption] = &[
     opt("internet", "互联网区", "Internet zone"),
@@ -340,10 +357,8 @@ pub const DIRECTIONS: &[EnumOption] = &[
     opt("ingress", "入方向", "Ingress"),
     opt("egress", "出方向", "Egress"),
 ];
-pub const RULE_ACTIONS: &[EnumOption] = &[
-    opt("allow", "允许", "Allow"),
-    opt("deny", "拒绝", "Deny"),
-];
+pub const RULE_ACTIONS: &[EnumOption] =
+    &[opt("allow", "允许", "Allow"), opt("deny", "拒绝", "Deny")];
 pub const PROTOCOLS: &[EnumOption] = &[
     opt("tcp", "TCP", "TCP"),
     opt("udp", "UDP", "UDP"),
@@ -512,7 +527,13 @@ static TENANT: KindSpec = KindSpec {
     en: "Tenant",
     fields: &[
         NAME,
-        f("unit_type", "单位类型", "Unit type", FieldType::Enum(UNIT_TYPES), REQ),
+        f(
+            "unit_type",
+            "单位类型",
+            "Unit type",
+            FieldType::Enum(UNIT_TYPES),
+            REQ,
+        ),
         f(
             "parent_id",
             "上级单位",
@@ -538,7 +559,13 @@ static TENANT: KindSpec = KindSpec {
     unique: &[&["name"]],
     agreements: &[],
     singleton: false,
-    list_columns: &["name", "unit_type", "parent_id", "key_tenant", "contact_name"],
+    list_columns: &[
+        "name",
+        "unit_type",
+        "parent_id",
+        "key_tenant",
+        "contact_name",
+    ],
 };
 
 static PROVIDER: KindSpec = KindSpec {
@@ -610,7 +637,13 @@ static PLATFORM: KindSpec = KindSpec {
     unique: &[&["provider_id", "name"]],
     agreements: &[],
     singleton: false,
-    list_columns: &["name", "provider_id", "product", "mlps_level", "assessment_expiry"],
+    list_columns: &[
+        "name",
+        "provider_id",
+        "product",
+        "mlps_level",
+        "assessment_expiry",
+    ],
 };
 
 static DATACENTER: KindSpec = KindSpec {
@@ -644,13 +677,7 @@ static DATACENTER: KindSpec = KindSpec {
             },
             REQ,
         ),
-        f(
-            "datum",
-            "坐标系",
-            "Datum",
-            FieldType::Enum(DATUMS),
-            REQ,
-        ),
+        f("datum", "坐标系", "Datum", FieldType::Enum(DATUMS), REQ),
         f(
             "remote_backup_site",
             "异地备份中心",
@@ -689,7 +716,13 @@ static ZONE: KindSpec = KindSpec {
     en: "Zone",
     fields: &[
         NAME,
-        f("zone_kind", "区域类型", "Zone kind", FieldType::Enum(ZONE_KINDS), REQ),
+        f(
+            "zone_kind",
+            "区域类型",
+            "Zone kind",
+            FieldType::Enum(ZONE_KINDS),
+            REQ,
+        ),
         DESCRIPTION,
     ],
     tenant_access: TenantAccess::Directory,
@@ -745,7 +778,13 @@ static GATEWAY: KindSpec = KindSpec {
     unique: &[&["name"]],
     agreements: &[],
     singleton: false,
-    list_columns: &["name", "from_zone_id", "to_zone_id", "exchange_mode", "product"],
+    list_columns: &[
+        "name",
+        "from_zone_id",
+        "to_zone_id",
+        "exchange_mode",
+        "product",
+    ],
 };
 
 static VPC: KindSpec = KindSpec {
@@ -757,7 +796,13 @@ static VPC: KindSpec = KindSpec {
     fields: &[
         TENANT_REF,
         PROVIDER_REF,
-        f("zone_id", "网络区域", "Zone", FieldType::Ref(Kind::Zone), REQ),
+        f(
+            "zone_id",
+            "网络区域",
+            "Zone",
+            FieldType::Ref(Kind::Zone),
+            REQ,
+        ),
         NAME,
         f("cidrs", "网段", "CIDR blocks", FieldType::CidrList, REQ),
         DESCRIPTION,
@@ -896,7 +941,13 @@ static HOST: KindSpec = KindSpec {
             FieldType::Ref(Kind::Datacenter),
             REQ,
         ),
-        f("zone_id", "网络区域", "Zone", FieldType::Ref(Kind::Zone), REQ),
+        f(
+            "zone_id",
+            "网络区域",
+            "Zone",
+            FieldType::Ref(Kind::Zone),
+            REQ,
+        ),
         NAME,
         f(
             "dedicated_internet",
@@ -955,7 +1006,13 @@ static VM: KindSpec = KindSpec {
         ),
         NAME,
         f("host_id", "宿主机", "Host", FieldType::Ref(Kind::Host), OPT),
-        f("image_id", "镜像", "Image", FieldType::Ref(Kind::Image), OPT),
+        f(
+            "image_id",
+            "镜像",
+            "Image",
+            FieldType::Ref(Kind::Image),
+            OPT,
+        ),
         f(
             "vcpus",
             "vCPU",
@@ -973,7 +1030,13 @@ static VM: KindSpec = KindSpec {
             },
             REQ,
         ),
-        f("ip_addresses", "IP地址", "IP addresses", FieldType::IpList, OPT),
+        f(
+            "ip_addresses",
+            "IP地址",
+            "IP addresses",
+            FieldType::IpList,
+            OPT,
+        ),
         f("status", "状态", "Status", FieldType::Enum(VM_STATES), REQ),
         SYSTEM_REF,
         tenant_via("vpc_id"),
@@ -1014,7 +1077,13 @@ static VOLUME: KindSpec = KindSpec {
         TENANT_REF,
         PROVIDER_REF,
         NAME,
-        f("vm_id", "挂载云主机", "Attached VM", FieldType::Ref(Kind::Vm), OPT),
+        f(
+            "vm_id",
+            "挂载云主机",
+            "Attached VM",
+            FieldType::Ref(Kind::Vm),
+            OPT,
+        ),
         f(
             "size_gib",
             "容量(GiB)",
@@ -1241,7 +1310,13 @@ static SECURITY_GROUP_RULE: KindSpec = KindSpec {
             FieldType::Integer { min: 1, max: 65535 },
             OPT,
         ),
-        f("remote_cidr", "对端网段", "Remote CIDR", FieldType::Cidr, OPT),
+        f(
+            "remote_cidr",
+            "对端网段",
+            "Remote CIDR",
+            FieldType::Cidr,
+            OPT,
+        ),
         f(
             "remote_group_id",
             "对端安全组",

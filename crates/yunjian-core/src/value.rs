@@ -193,7 +193,10 @@ pub fn parse_field(field: &FieldSpec, json: &Json) -> Result<Value, FieldError> 
                     format!("'{name}' is longer than {max_chars} characters"),
                 );
             }
-            if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+            if text
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t')
+            {
                 return fail(
                     "control_character",
                     format!("'{name}' contains a control character"),
@@ -222,7 +225,10 @@ pub fn parse_field(field: &FieldSpec, json: &Json) -> Result<Value, FieldError> 
         },
         FieldType::Bool => match json.as_bool() {
             Some(flag) => Ok(Value::Bool(flag)),
-            None => fail("expected_boolean", format!("'{name}' must be true or false")),
+            None => fail(
+                "expected_boolean",
+                format!("'{name}' must be true or false"),
+            ),
         },
         FieldType::Enum(options) => {
             let Some(text) = json.as_str() else {
@@ -240,7 +246,10 @@ pub fn parse_field(field: &FieldSpec, json: &Json) -> Result<Value, FieldError> 
                 match find_option(options, &item) {
                     Some(option) => values.push(option.value.to_owned()),
                     None => {
-                        return fail("unknown_value", unknown_option_message(name, &item, options))
+                        return fail(
+                            "unknown_value",
+                            unknown_option_message(name, &item, options),
+                        )
                     }
                 }
             }
@@ -257,7 +266,10 @@ pub fn parse_field(field: &FieldSpec, json: &Json) -> Result<Value, FieldError> 
         },
         FieldType::RefList(_) => {
             let Some(items) = json.as_array() else {
-                return fail("expected_array", format!("'{name}' must be an array of ids"));
+                return fail(
+                    "expected_array",
+                    format!("'{name}' must be an array of ids"),
+                );
             };
             let mut ids = Vec::new();
             for item in items {
@@ -325,15 +337,13 @@ pub fn parse_field(field: &FieldSpec, json: &Json) -> Result<Value, FieldError> 
             let Some(text) = json.as_str() else {
                 return fail("expected_string", format!("'{name}' must be a string"));
             };
-            parse_digest(text.trim())
-                .map(Value::Text)
-                .ok_or_else(|| {
-                    FieldError::new(
-                        name,
-                        "invalid_digest",
-                        format!("'{name}' must be 'sm3:' or 'sha256:' followed by 64 hex digits"),
-                    )
-                })
+            parse_digest(text.trim()).map(Value::Text).ok_or_else(|| {
+                FieldError::new(
+                    name,
+                    "invalid_digest",
+                    format!("'{name}' must be 'sm3:' or 'sha256:' followed by 64 hex digits"),
+                )
+            })
         }
     }
 }

@@ -33,7 +33,12 @@ pub fn routes() -> Router<AppState> {
 }
 
 pub async fn api_not_found(RequestId(request_id): RequestId) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API endpoint", &request_id)
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such API endpoint",
+        &request_id,
+    )
 }
 
 pub async fn healthz(State(state): State<AppState>) -> Response {
@@ -41,7 +46,11 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
         Ok(()) => Json(json!({"status": "ok"})).into_response(),
         Err(error) => {
             tracing::error!(%error, "health check: the store does not answer");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable"}))).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable"})),
+            )
+                .into_response()
         }
     }
 }
@@ -50,7 +59,14 @@ fn kind_of(segment: &str, request_id: &str) -> Result<Kind, ApiError> {
     Kind::ALL
         .into_iter()
         .find(|kind| kind.spec().table == segment)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such collection '{segment}'"), request_id))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no such collection '{segment}'"),
+                request_id,
+            )
+        })
 }
 
 fn id_of(segment: &str, request_id: &str) -> Result<i64, ApiError> {
@@ -58,7 +74,14 @@ fn id_of(segment: &str, request_id: &str) -> Result<i64, ApiError> {
         .parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", "ids are positive integers", request_id))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_id",
+                "ids are positive integers",
+                request_id,
+            )
+        })
 }
 
 /// A session cookie for the console, set by a successful login.
@@ -86,9 +109,16 @@ async fn login(
             )),
         }
     };
-    if let Some(unknown) = body.keys().find(|key| !matches!(key.as_str(), "username" | "password")) {
+    if let Some(unknown) = body
+        .keys()
+        .find(|key| !matches!(key.as_str(), "username" | "password"))
+    {
         return Err(ApiError::from_app(
-            AppError::invalid(unknown, "unknown_field", format!("login takes no field '{unknown}'")),
+            AppError::invalid(
+                unknown,
+                "unknown_field",
+                format!("login takes no field '{unknown}'"),
+            ),
             &request_id,
         ));
     }
@@ -105,9 +135,10 @@ async fn login(
         "principal": wire::principal_json(&outcome.principal),
     }))
     .into_response();
-    response
-        .headers_mut()
-        .insert(SET_COOKIE, session_cookie(&outcome.token.0, max_age.max(0), state.http.secure_cookies));
+    response.headers_mut().insert(
+        SET_COOKIE,
+        session_cookie(&outcome.token.0, max_age.max(0), state.http.secure_cookies),
+    );
     Ok(response)
 }
 
@@ -144,7 +175,13 @@ pub fn parse_list_query(kind: Kind, raw: Option<&str>) -> Result<ListQuery, AppE
                 .parse::<u32>()
                 .ok()
                 .filter(|n| *n >= 1)
-                .ok_or_else(|| AppError::invalid(&key, "invalid_parameter", format!("'{key}' must be a positive integer")))
+                .ok_or_else(|| {
+                    AppError::invalid(
+                        &key,
+                        "invalid_parameter",
+                        format!("'{key}' must be a positive integer"),
+                    )
+                })
         };
         match key.as_ref() {
             "page" => query.page = number(&value)?,
@@ -154,7 +191,13 @@ pub fn parse_list_query(kind: Kind, raw: Option<&str>) -> Result<ListQuery, AppE
                 query.order = match value.as_ref() {
                     "asc" => SortOrder::Ascending,
                     "desc" => SortOrder::Descending,
-                    _ => return Err(AppError::invalid("order", "invalid_parameter", "'order' is asc or desc")),
+                    _ => {
+                        return Err(AppError::invalid(
+                            "order",
+                            "invalid_parameter",
+                            "'order' is asc or desc",
+                        ))
+                    }
                 }
             }
             "sort" => {
@@ -166,29 +209,54 @@ pub fn parse_list_query(kind: Kind, raw: Option<&str>) -> Result<ListQuery, AppE
                         .column_fields()
                         .find(|field| field.name == other)
                         .map(|field| field.name)
-                        .ok_or_else(|| AppError::invalid("sort", "invalid_parameter", format!("cannot sort by '{other}'")))?,
+                        .ok_or_else(|| {
+                            AppError::invalid(
+                                "sort",
+                                "invalid_parameter",
+                                format!("cannot sort by '{other}'"),
+                            )
+                        })?,
                 }
             }
             "lang" => {}
             name => {
                 let Some(field) = spec.field(name) else {
-                    return Err(AppError::invalid(name, "unknown_parameter", format!("{} has no field or parameter '{name}'", spec.table)));
+                    return Err(AppError::invalid(
+                        name,
+                        "unknown_parameter",
+                        format!("{} has no field or parameter '{name}'", spec.table),
+                    ));
                 };
                 let parsed = match field.ty {
-                    FieldType::Ref(_) | FieldType::RefList(_) | FieldType::Integer { .. } => value.parse::<i64>().ok().map(Value::Int),
+                    FieldType::Ref(_) | FieldType::RefList(_) | FieldType::Integer { .. } => {
+                        value.parse::<i64>().ok().map(Value::Int)
+                    }
                     FieldType::Bool => match value.as_ref() {
                         "true" => Some(Value::Bool(true)),
                         "false" => Some(Value::Bool(false)),
                         _ => None,
                     },
-                    FieldType::Enum(options) => options.iter().find(|o| o.value == value).map(|o| Value::Text(o.value.to_owned())),
-                    FieldType::Text { .. } | FieldType::Cidr | FieldType::Date | FieldType::Digest => Some(Value::Text(value.to_string())),
+                    FieldType::Enum(options) => options
+                        .iter()
+                        .find(|o| o.value == value)
+                        .map(|o| Value::Text(o.value.to_owned())),
+                    FieldType::Text { .. }
+                    | FieldType::Cidr
+                    | FieldType::Date
+                    | FieldType::Digest => Some(Value::Text(value.to_string())),
                     _ => None,
                 };
                 let Some(parsed) = parsed else {
-                    return Err(AppError::invalid(name, "invalid_filter", format!("cannot filter {} by '{name}={value}'", spec.table)));
+                    return Err(AppError::invalid(
+                        name,
+                        "invalid_filter",
+                        format!("cannot filter {} by '{name}={value}'", spec.table),
+                    ));
                 };
-                query.filters.push(Filter { field: field.name, value: parsed });
+                query.filters.push(Filter {
+                    field: field.name,
+                    value: parsed,
+                });
             }
         }
     }
@@ -203,7 +271,8 @@ async fn list(
 ) -> Result<Json<Json_>, ApiError> {
     let request_id = &auth.context.request_id;
     let kind = kind_of(&segment, request_id)?;
-    let query = parse_list_query(kind, raw.as_deref()).map_err(|error| ApiError::from_app(error, request_id))?;
+    let query = parse_list_query(kind, raw.as_deref())
+        .map_err(|error| ApiError::from_app(error, request_id))?;
     let page = state
         .app
         .list(&auth.context, kind, &query)
@@ -212,7 +281,11 @@ async fn list(
     Ok(Json(wire::page_json(&page)))
 }
 
-async fn read(State(state): State<AppState>, auth: ApiAuth, Path((segment, id)): Path<(String, String)>) -> Result<Json<Json_>, ApiError> {
+async fn read(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path((segment, id)): Path<(String, String)>,
+) -> Result<Json<Json_>, ApiError> {
     let request_id = &auth.context.request_id;
     let kind = kind_of(&segment, request_id)?;
     let id = id_of(&id, request_id)?;
@@ -238,10 +311,18 @@ async fn create(
         .await
         .map_err(|error| ApiError::from_app(error, request_id))?;
     let mut headers = HeaderMap::new();
-    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/{}/{}", kind.spec().table, object.object.id)) {
+    if let Ok(location) = HeaderValue::from_str(&format!(
+        "/api/v1/{}/{}",
+        kind.spec().table,
+        object.object.id
+    )) {
         headers.insert(axum::http::header::LOCATION, location);
     }
-    Ok((StatusCode::CREATED, headers, Json(wire::resolved_json(&object))))
+    Ok((
+        StatusCode::CREATED,
+        headers,
+        Json(wire::resolved_json(&object)),
+    ))
 }
 
 async fn update(
@@ -261,7 +342,11 @@ async fn update(
     Ok(Json(wire::resolved_json(&object)))
 }
 
-async fn remove(State(state): State<AppState>, auth: ApiAuth, Path((segment, id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+async fn remove(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path((segment, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
     let request_id = &auth.context.request_id;
     let kind = kind_of(&segment, request_id)?;
     let id = id_of(&id, request_id)?;
@@ -273,20 +358,32 @@ async fn remove(State(state): State<AppState>, auth: ApiAuth, Path((segment, id)
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn list_accounts(State(state): State<AppState>, auth: ApiAuth) -> Result<Json<Json_>, ApiError> {
+async fn list_accounts(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+) -> Result<Json<Json_>, ApiError> {
     let accounts = state
         .app
         .accounts(&auth.context)
         .await
         .map_err(|error| ApiError::from_app(error, &auth.context.request_id))?;
-    Ok(Json(json!({"items": accounts.iter().map(wire::account_json).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"items": accounts.iter().map(wire::account_json).collect::<Vec<_>>()}),
+    ))
 }
 
 /// Parses an account-creation body (shared with the console's form).
 pub fn account_input(body: &serde_json::Map<String, Json_>) -> Result<NewAccountInput, AppError> {
     for key in body.keys() {
-        if !matches!(key.as_str(), "username" | "display_name" | "password" | "role" | "tenant_id" | "provider_id") {
-            return Err(AppError::invalid(key, "unknown_field", format!("accounts have no field '{key}'")));
+        if !matches!(
+            key.as_str(),
+            "username" | "display_name" | "password" | "role" | "tenant_id" | "provider_id"
+        ) {
+            return Err(AppError::invalid(
+                key,
+                "unknown_field",
+                format!("accounts have no field '{key}'"),
+            ));
         }
     }
     let text = |key: &str| body.get(key).and_then(Json_::as_str).map(str::to_owned);
@@ -297,25 +394,42 @@ pub fn account_input(body: &serde_json::Map<String, Json_>) -> Result<NewAccount
                 .as_i64()
                 .filter(|id| *id > 0)
                 .map(Some)
-                .ok_or_else(|| AppError::invalid(key, "expected_id", format!("'{key}' must be a positive integer id"))),
+                .ok_or_else(|| {
+                    AppError::invalid(
+                        key,
+                        "expected_id",
+                        format!("'{key}' must be a positive integer id"),
+                    )
+                }),
         }
     };
-    let role_text = text("role").ok_or_else(|| AppError::invalid("role", "required", "'role' is required"))?;
+    let role_text =
+        text("role").ok_or_else(|| AppError::invalid("role", "required", "'role' is required"))?;
     let role = Role::parse(&role_text).ok_or_else(|| {
         let known: Vec<&str> = Role::ALL.iter().map(|role| role.as_str()).collect();
-        AppError::invalid("role", "unknown_value", format!("'role' must be one of {}", known.join(", ")))
+        AppError::invalid(
+            "role",
+            "unknown_value",
+            format!("'role' must be one of {}", known.join(", ")),
+        )
     })?;
     Ok(NewAccountInput {
-        username: text("username").ok_or_else(|| AppError::invalid("username", "required", "'username' is required"))?,
+        username: text("username")
+            .ok_or_else(|| AppError::invalid("username", "required", "'username' is required"))?,
         display_name: text("display_name").filter(|name| !name.trim().is_empty()),
-        password: text("password").ok_or_else(|| AppError::invalid("password", "required", "'password' is required"))?,
+        password: text("password")
+            .ok_or_else(|| AppError::invalid("password", "required", "'password' is required"))?,
         role,
         tenant: id("tenant_id")?.map(TenantId),
         provider: id("provider_id")?.map(ProviderId),
     })
 }
 
-async fn create_account(State(state): State<AppState>, auth: ApiAuth, JsonObject(body): JsonObject) -> Result<(StatusCode, Json<Json_>), ApiError> {
+async fn create_account(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    JsonObject(body): JsonObject,
+) -> Result<(StatusCode, Json<Json_>), ApiError> {
     let request_id = &auth.context.request_id;
     let input = account_input(&body).map_err(|error| ApiError::from_app(error, request_id))?;
     let account = state
@@ -326,12 +440,17 @@ async fn create_account(State(state): State<AppState>, auth: ApiAuth, JsonObject
     Ok((StatusCode::CREATED, Json(wire::account_json(&account))))
 }
 
-async fn audit_records(State(state): State<AppState>, auth: ApiAuth) -> Result<Json<Json_>, ApiError> {
+async fn audit_records(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+) -> Result<Json<Json_>, ApiError> {
     let request_id = &auth.context.request_id;
     let records = state
         .app
         .audit_records(&auth.context, 200)
         .await
         .map_err(|error| ApiError::from_app(error, request_id))?;
-    Ok(Json(json!({"items": records.iter().map(wire::audit_json).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"items": records.iter().map(wire::audit_json).collect::<Vec<_>>()}),
+    ))
 }

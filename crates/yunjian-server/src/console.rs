@@ -28,9 +28,12 @@ use yunjian_store::{ListQuery, SortOrder};
 
 use self::forms::{first, form_to_json, parse_pairs};
 use self::i18n::Lang;
-use self::pages::{Frame, FormView, ListView, RefOptions};
+use self::pages::{FormView, Frame, ListView, RefOptions};
 use crate::api::{parse_list_query, session_cookie};
-use crate::extract::{client_address, cookie, ClientAddress, RequestId, LANG_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
+use crate::extract::{
+    client_address, cookie, ClientAddress, RequestId, LANG_COOKIE, LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -52,7 +55,10 @@ pub fn routes() -> Router<AppState> {
 
 async fn stylesheet() -> Response {
     (
-        [(CONTENT_TYPE, "text/css; charset=utf-8"), (CACHE_CONTROL, "public, max-age=3600")],
+        [
+            (CONTENT_TYPE, "text/css; charset=utf-8"),
+            (CACHE_CONTROL, "public, max-age=3600"),
+        ],
         include_str!("../assets/console.css"),
     )
         .into_response()
@@ -61,7 +67,11 @@ async fn stylesheet() -> Response {
 /// A local path to return to: only `/console…`, never another origin.
 fn safe_local_path(candidate: Option<&str>) -> String {
     match candidate {
-        Some(path) if path.starts_with("/console") && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
+        Some(path)
+            if path.starts_with("/console") && !path.starts_with("//") && !path.contains('\\') =>
+        {
+            path.to_owned()
+        }
         _ => "/console".to_owned(),
     }
 }
@@ -78,15 +88,24 @@ struct ConsoleAuth {
 impl FromRequestParts<AppState> for ConsoleAuth {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let lang = Lang::from_headers(&parts.headers);
         let path = parts.uri.path().to_owned();
-        let back = parts.uri.path_and_query().map_or(path.clone(), |pq| pq.as_str().to_owned());
-        let to_login = || Redirect::to(&format!("/login?next={}", pages::urlencode(&back))).into_response();
+        let back = parts
+            .uri
+            .path_and_query()
+            .map_or(path.clone(), |pq| pq.as_str().to_owned());
+        let to_login =
+            || Redirect::to(&format!("/login?next={}", pages::urlencode(&back))).into_response();
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE).map(SessionToken) else {
             return Err(to_login());
         };
-        let RequestId(request_id) = RequestId::from_request_parts(parts, state).await.unwrap_or_else(|never| match never {});
+        let RequestId(request_id) = RequestId::from_request_parts(parts, state)
+            .await
+            .unwrap_or_else(|never| match never {});
         match state.app.authenticate(&token).await {
             Ok((principal, csrf)) => Ok(ConsoleAuth {
                 context: Context {
@@ -115,13 +134,13 @@ impl ConsoleAuth {
         }
     }
 
-    /// Checks the form's CSRF token in constant time.
-    fn check_csrf(&self, pairs: &forms::FormPairs) -> Result<(), Response> {
+    /// Checks the form's CSRF token in constant time; answers the refusal when it fails.
+    fn csrf_refusal(&self, pairs: &forms::FormPairs) -> Option<Response> {
         let given = first(pairs, "_csrf").unwrap_or("");
         if constant_time_eq(given.as_bytes(), self.csrf.as_bytes()) {
-            Ok(())
+            None
         } else {
-            Err(html_status(
+            Some(html_status(
                 StatusCode::FORBIDDEN,
                 pages::message_page(
                     self.lang,
@@ -144,11 +163,27 @@ fn html_status(status: StatusCode, markup: Markup) -> Response {
 fn error_page(lang: Lang, error: AppError, request_id: &str) -> Response {
     let status = crate::error::status_of(&error);
     let (title, message) = match &error {
-        AppError::NotFound => (lang.t("未找到", "Not found"), lang.t("对象不存在，或不在您的权限范围内。", "The object does not exist or is outside your scope.").to_owned()),
+        AppError::NotFound => (
+            lang.t("未找到", "Not found"),
+            lang.t(
+                "对象不存在，或不在您的权限范围内。",
+                "The object does not exist or is outside your scope.",
+            )
+            .to_owned(),
+        ),
         AppError::Forbidden(reason) => (lang.t("无权操作", "Forbidden"), reason.clone()),
         AppError::Internal(detail) => {
             tracing::error!(request_id, %detail, "internal error");
-            (lang.t("内部错误", "Internal error"), format!("{} {request_id}", lang.t("请把请求编号告知管理员：", "Quote this request id to an administrator:")))
+            (
+                lang.t("内部错误", "Internal error"),
+                format!(
+                    "{} {request_id}",
+                    lang.t(
+                        "请把请求编号告知管理员：",
+                        "Quote this request id to an administrator:"
+                    )
+                ),
+            )
         }
         other => (lang.t("请求有误", "Bad request"), other.to_string()),
     };
@@ -157,10 +192,23 @@ fn error_page(lang: Lang, error: AppError, request_id: &str) -> Response {
 
 pub async fn not_found(uri: Uri, headers: HeaderMap, RequestId(request_id): RequestId) -> Response {
     if uri.path().starts_with("/api/") {
-        return crate::error::ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint", &request_id).into_response();
+        return crate::error::ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such endpoint",
+            &request_id,
+        )
+        .into_response();
     }
     let lang = Lang::from_headers(&headers);
-    html_status(StatusCode::NOT_FOUND, pages::message_page(lang, lang.t("未找到", "Not found"), lang.t("没有这个页面。", "There is no such page.")))
+    html_status(
+        StatusCode::NOT_FOUND,
+        pages::message_page(
+            lang,
+            lang.t("未找到", "Not found"),
+            lang.t("没有这个页面。", "There is no such page."),
+        ),
+    )
 }
 
 #[derive(Deserialize)]
@@ -170,11 +218,17 @@ struct LoginQuery {
 }
 
 fn language_cookie(lang: &str) -> HeaderValue {
-    HeaderValue::from_str(&format!("{LANG_COOKIE}={lang}; Path=/; SameSite=Lax; Max-Age=31536000"))
-        .unwrap_or_else(|_| HeaderValue::from_static(""))
+    HeaderValue::from_str(&format!(
+        "{LANG_COOKIE}={lang}; Path=/; SameSite=Lax; Max-Age=31536000"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-async fn login_form(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<LoginQuery>) -> Response {
+async fn login_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<LoginQuery>,
+) -> Response {
     let mut lang = Lang::from_headers(&headers);
     let mut response_headers = HeaderMap::new();
     match query.lang.as_deref() {
@@ -191,12 +245,22 @@ async fn login_form(State(state): State<AppState>, headers: HeaderMap, Query(que
     let csrf = cookie(&headers, LOGIN_CSRF_COOKIE)
         .filter(|token| token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()))
         .unwrap_or_else(|| yunjian_gm::random_secret_hex(16));
-    let secure = if state.http.secure_cookies { "; Secure" } else { "" };
-    if let Ok(value) = HeaderValue::from_str(&format!("{LOGIN_CSRF_COOKIE}={csrf}; Path=/login; HttpOnly; SameSite=Strict{secure}")) {
+    let secure = if state.http.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    if let Ok(value) = HeaderValue::from_str(&format!(
+        "{LOGIN_CSRF_COOKIE}={csrf}; Path=/login; HttpOnly; SameSite=Strict{secure}"
+    )) {
         response_headers.append(SET_COOKIE, value);
     }
     let next = safe_local_path(query.next.as_deref());
-    (response_headers, Html(pages::login_page(lang, &csrf, &next, None).into_string())).into_response()
+    (
+        response_headers,
+        Html(pages::login_page(lang, &csrf, &next, None).into_string()),
+    )
+        .into_response()
 }
 
 async fn login_submit(
@@ -214,23 +278,41 @@ async fn login_submit(
     if expected.is_empty() || !constant_time_eq(expected.as_bytes(), given.as_bytes()) {
         return html_status(
             StatusCode::FORBIDDEN,
-            pages::login_page(lang, &expected, &next, Some(lang.t("登录页面已过期，请重试。", "The login page expired; please try again."))),
+            pages::login_page(
+                lang,
+                &expected,
+                &next,
+                Some(lang.t(
+                    "登录页面已过期，请重试。",
+                    "The login page expired; please try again.",
+                )),
+            ),
         );
     }
     let username = first(&pairs, "username").unwrap_or("");
     let password = first(&pairs, "password").unwrap_or("");
-    match state.app.login(username, password, &request_id, source.as_deref()).await {
+    match state
+        .app
+        .login(username, password, &request_id, source.as_deref())
+        .await
+    {
         Ok(outcome) => {
             let max_age = (outcome.expires_at_ns - state.app.now_ns()) / 1_000_000_000;
             let mut response = Redirect::to(&next).into_response();
-            response
-                .headers_mut()
-                .append(SET_COOKIE, session_cookie(&outcome.token.0, max_age.max(0), state.http.secure_cookies));
+            response.headers_mut().append(
+                SET_COOKIE,
+                session_cookie(&outcome.token.0, max_age.max(0), state.http.secure_cookies),
+            );
             response
         }
         Err(AppError::BadCredentials) => html_status(
             StatusCode::UNAUTHORIZED,
-            pages::login_page(lang, &expected, &next, Some(lang.t("用户名或密码错误。", "Wrong username or password."))),
+            pages::login_page(
+                lang,
+                &expected,
+                &next,
+                Some(lang.t("用户名或密码错误。", "Wrong username or password.")),
+            ),
         ),
         Err(error) => error_page(lang, error, &request_id),
     }
@@ -238,7 +320,7 @@ async fn login_submit(
 
 async fn logout(State(state): State<AppState>, auth: ConsoleAuth, body: Bytes) -> Response {
     let pairs = parse_pairs(&body);
-    if let Err(response) = auth.check_csrf(&pairs) {
+    if let Some(response) = auth.csrf_refusal(&pairs) {
         return response;
     }
     if let Err(error) = state.app.logout(&auth.context, &auth.token).await {
@@ -260,13 +342,17 @@ struct BackQuery {
 async fn switch_language(Path(lang): Path<String>, Query(query): Query<BackQuery>) -> Response {
     let lang = if lang == "en" { "en" } else { "zh" };
     let mut response = Redirect::to(&safe_local_path(query.back.as_deref())).into_response();
-    response.headers_mut().append(SET_COOKIE, language_cookie(lang));
+    response
+        .headers_mut()
+        .append(SET_COOKIE, language_cookie(lang));
     response
 }
 
 async fn overview(State(state): State<AppState>, auth: ConsoleAuth) -> Response {
     match state.app.overview(&auth.context).await {
-        Ok(overview) => Html(pages::overview_page(&auth.frame(), &overview).into_string()).into_response(),
+        Ok(overview) => {
+            Html(pages::overview_page(&auth.frame(), &overview).into_string()).into_response()
+        }
         Err(error) => error_page(auth.lang, error, &auth.context.request_id),
     }
 }
@@ -279,10 +365,18 @@ fn kind_of(table: &str) -> Result<Kind, AppError> {
 }
 
 fn id_of(text: &str) -> Result<i64, AppError> {
-    text.parse::<i64>().ok().filter(|id| *id > 0).ok_or(AppError::NotFound)
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or(AppError::NotFound)
 }
 
-async fn list(State(state): State<AppState>, auth: ConsoleAuth, Path(table): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn list(
+    State(state): State<AppState>,
+    auth: ConsoleAuth,
+    Path(table): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let result = async {
         let kind = kind_of(&table)?;
         let mut query = parse_list_query(kind, raw.as_deref())?;
@@ -290,10 +384,11 @@ async fn list(State(state): State<AppState>, auth: ConsoleAuth, Path(table): Pat
             query.per_page = 50;
         }
         let page = state.app.list(&auth.context, kind, &query).await?;
-        let base_query: Vec<(String, String)> = form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
-            .filter(|(key, _)| key != "page")
-            .map(|(key, value)| (key.into_owned(), value.into_owned()))
-            .collect();
+        let base_query: Vec<(String, String)> =
+            form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
+                .filter(|(key, _)| key != "page")
+                .map(|(key, value)| (key.into_owned(), value.into_owned()))
+                .collect();
         let sort_name = match query.sort {
             "created_at_ns" => "created_at",
             "updated_at_ns" => "updated_at",
@@ -320,13 +415,25 @@ async fn list(State(state): State<AppState>, auth: ConsoleAuth, Path(table): Pat
     }
 }
 
-async fn detail(State(state): State<AppState>, auth: ConsoleAuth, Path((table, id)): Path<(String, String)>, RawQuery(raw): RawQuery) -> Response {
+async fn detail(
+    State(state): State<AppState>,
+    auth: ConsoleAuth,
+    Path((table, id)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let result = async {
         let kind = kind_of(&table)?;
         let resolved = state.app.get(&auth.context, kind, id_of(&id)?).await?;
-        let saved = raw.as_deref().is_some_and(|query| query.contains("saved=1"));
+        let saved = raw
+            .as_deref()
+            .is_some_and(|query| query.contains("saved=1"));
         let notice = saved.then(|| auth.lang.t("已保存。", "Saved."));
-        Ok::<_, AppError>(pages::detail_page(&auth.frame(), &resolved.object, &resolved.names, notice))
+        Ok::<_, AppError>(pages::detail_page(
+            &auth.frame(),
+            &resolved.object,
+            &resolved.names,
+            notice,
+        ))
     }
     .await;
     match result {
@@ -337,7 +444,11 @@ async fn detail(State(state): State<AppState>, auth: ConsoleAuth, Path((table, i
 
 /// Choices for every reference field of a kind, in the user's scope; a target with more
 /// than 500 visible objects is entered by id.
-async fn reference_options(state: &AppState, context: &Context, kind: Kind) -> HashMap<&'static str, RefOptions> {
+async fn reference_options(
+    state: &AppState,
+    context: &Context,
+    kind: Kind,
+) -> HashMap<&'static str, RefOptions> {
     let mut options = HashMap::new();
     for field in kind.spec().input_fields() {
         let target = match field.ty {
@@ -346,12 +457,21 @@ async fn reference_options(state: &AppState, context: &Context, kind: Kind) -> H
             _ => continue,
         };
         let query = ListQuery {
-            sort: if target.spec().field("name").is_some() { "name" } else { "id" },
+            sort: if target.spec().field("name").is_some() {
+                "name"
+            } else {
+                "id"
+            },
             per_page: 500,
             ..ListQuery::default()
         };
         let choices = match state.app.list(context, target, &query).await {
-            Ok(page) if page.total <= 500 => Some(page.items.iter().map(|object| (object.id, object.display_name())).collect()),
+            Ok(page) if page.total <= 500 => Some(
+                page.items
+                    .iter()
+                    .map(|object| (object.id, object.display_name()))
+                    .collect(),
+            ),
             _ => None,
         };
         options.insert(field.name, choices);
@@ -383,62 +503,155 @@ async fn render_form(
     html_status(status, pages::form_page(&auth.frame(), &view))
 }
 
-async fn new_form(State(state): State<AppState>, auth: ConsoleAuth, Path(table): Path<String>, RawQuery(raw): RawQuery) -> Response {
+async fn new_form(
+    State(state): State<AppState>,
+    auth: ConsoleAuth,
+    Path(table): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let kind = match kind_of(&table) {
         Ok(kind) => kind,
         Err(error) => return error_page(auth.lang, error, &auth.context.request_id),
     };
     if !may_write(auth.context.principal.role, kind) {
-        return error_page(auth.lang, AppError::Forbidden(auth.lang.t("您的角色不能新建此类对象。", "Your role may not create these.").into()), &auth.context.request_id);
+        return error_page(
+            auth.lang,
+            AppError::Forbidden(
+                auth.lang
+                    .t(
+                        "您的角色不能新建此类对象。",
+                        "Your role may not create these.",
+                    )
+                    .into(),
+            ),
+            &auth.context.request_id,
+        );
     }
     // Prefill from the query (links such as "new subnet in this VPC").
-    let prefill: Vec<(String, String)> = form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
-        .map(|(key, value)| (key.into_owned(), value.into_owned()))
-        .collect();
-    render_form(&state, &auth, kind, None, &prefill, &[], None, StatusCode::OK).await
+    let prefill: Vec<(String, String)> =
+        form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
+            .map(|(key, value)| (key.into_owned(), value.into_owned()))
+            .collect();
+    render_form(
+        &state,
+        &auth,
+        kind,
+        None,
+        &prefill,
+        &[],
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
-async fn edit_form(State(state): State<AppState>, auth: ConsoleAuth, Path((table, id)): Path<(String, String)>) -> Response {
+async fn edit_form(
+    State(state): State<AppState>,
+    auth: ConsoleAuth,
+    Path((table, id)): Path<(String, String)>,
+) -> Response {
     let result = async {
         let kind = kind_of(&table)?;
         let id = id_of(&id)?;
         let resolved = state.app.get(&auth.context, kind, id).await?;
         if !may_write(auth.context.principal.role, kind) {
-            return Err(AppError::Forbidden(auth.lang.t("您的角色不能修改此类对象。", "Your role may not change these.").into()));
+            return Err(AppError::Forbidden(
+                auth.lang
+                    .t(
+                        "您的角色不能修改此类对象。",
+                        "Your role may not change these.",
+                    )
+                    .into(),
+            ));
         }
         Ok((kind, id, pages::form_values(&resolved.object)))
     }
     .await;
     match result {
-        Ok((kind, id, values)) => render_form(&state, &auth, kind, Some(id), &values, &[], None, StatusCode::OK).await,
+        Ok((kind, id, values)) => {
+            render_form(
+                &state,
+                &auth,
+                kind,
+                Some(id),
+                &values,
+                &[],
+                None,
+                StatusCode::OK,
+            )
+            .await
+        }
         Err(error) => error_page(auth.lang, error, &auth.context.request_id),
     }
 }
 
 /// Shows the form again with the user's input and the errors, or an error page.
-async fn form_failure(state: &AppState, auth: &ConsoleAuth, kind: Kind, id: Option<i64>, pairs: &forms::FormPairs, error: AppError) -> Response {
-    let submitted: Vec<(String, String)> = pairs.iter().filter(|(key, _)| !key.starts_with('_')).cloned().collect();
+async fn form_failure(
+    state: &AppState,
+    auth: &ConsoleAuth,
+    kind: Kind,
+    id: Option<i64>,
+    pairs: &forms::FormPairs,
+    error: AppError,
+) -> Response {
+    let submitted: Vec<(String, String)> = pairs
+        .iter()
+        .filter(|(key, _)| !key.starts_with('_'))
+        .cloned()
+        .collect();
     match error {
         AppError::Invalid(errors) => {
             let unplaced: Vec<String> = errors
                 .iter()
-                .filter(|error| kind.spec().input_fields().all(|field| field.name != error.field))
+                .filter(|error| {
+                    kind.spec()
+                        .input_fields()
+                        .all(|field| field.name != error.field)
+                })
                 .map(|error| error.message.clone())
                 .collect();
             let general = (!unplaced.is_empty()).then(|| unplaced.join("; "));
-            render_form(state, auth, kind, id, &submitted, &errors, general.as_deref(), StatusCode::UNPROCESSABLE_ENTITY).await
+            render_form(
+                state,
+                auth,
+                kind,
+                id,
+                &submitted,
+                &errors,
+                general.as_deref(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         AppError::Conflict { message, field } => {
-            let errors: Vec<FieldError> = field.iter().map(|field| FieldError::new(field.clone(), "conflict", message.clone())).collect();
-            render_form(state, auth, kind, id, &submitted, &errors, Some(&message), StatusCode::CONFLICT).await
+            let errors: Vec<FieldError> = field
+                .iter()
+                .map(|field| FieldError::new(field.clone(), "conflict", message.clone()))
+                .collect();
+            render_form(
+                state,
+                auth,
+                kind,
+                id,
+                &submitted,
+                &errors,
+                Some(&message),
+                StatusCode::CONFLICT,
+            )
+            .await
         }
         other => error_page(auth.lang, other, &auth.context.request_id),
     }
 }
 
-async fn create(State(state): State<AppState>, auth: ConsoleAuth, Path(table): Path<String>, body: Bytes) -> Response {
+async fn create(
+    State(state): State<AppState>,
+    auth: ConsoleAuth,
+    Path(table): Path<String>,
+    body: Bytes,
+) -> Response {
     let pairs = parse_pairs(&body);
-    if let Err(response) = auth.check_csrf(&pairs) {
+    if let Some(response) = auth.csrf_refusal(&pairs) {
         return response;
     }
     let kind = match kind_of(&table) {
@@ -447,14 +660,24 @@ async fn create(State(state): State<AppState>, auth: ConsoleAuth, Path(table): P
     };
     let input = form_to_json(kind.spec(), &pairs);
     match state.app.create(&auth.context, kind, &input).await {
-        Ok(created) => Redirect::to(&format!("/console/{}/{}?saved=1", kind.spec().table, created.object.id)).into_response(),
+        Ok(created) => Redirect::to(&format!(
+            "/console/{}/{}?saved=1",
+            kind.spec().table,
+            created.object.id
+        ))
+        .into_response(),
         Err(error) => form_failure(&state, &auth, kind, None, &pairs, error).await,
     }
 }
 
-async fn update(State(state): State<AppState>, auth: ConsoleAuth, Path((table, id)): Path<(String, String)>, body: Bytes) -> Response {
+async fn update(
+    State(state): State<AppState>,
+    auth: ConsoleAuth,
+    Path((table, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     let pairs = parse_pairs(&body);
-    if let Err(response) = auth.check_csrf(&pairs) {
+    if let Some(response) = auth.csrf_refusal(&pairs) {
         return response;
     }
     let (kind, id) = match kind_of(&table).and_then(|kind| Ok((kind, id_of(&id)?))) {
@@ -463,14 +686,21 @@ async fn update(State(state): State<AppState>, auth: ConsoleAuth, Path((table, i
     };
     let input = form_to_json(kind.spec(), &pairs);
     match state.app.update(&auth.context, kind, id, &input).await {
-        Ok(_) => Redirect::to(&format!("/console/{}/{id}?saved=1", kind.spec().table)).into_response(),
+        Ok(_) => {
+            Redirect::to(&format!("/console/{}/{id}?saved=1", kind.spec().table)).into_response()
+        }
         Err(error) => form_failure(&state, &auth, kind, Some(id), &pairs, error).await,
     }
 }
 
-async fn delete(State(state): State<AppState>, auth: ConsoleAuth, Path((table, id)): Path<(String, String)>, body: Bytes) -> Response {
+async fn delete(
+    State(state): State<AppState>,
+    auth: ConsoleAuth,
+    Path((table, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     let pairs = parse_pairs(&body);
-    if let Err(response) = auth.check_csrf(&pairs) {
+    if let Some(response) = auth.csrf_refusal(&pairs) {
         return response;
     }
     let result = async {
@@ -489,11 +719,20 @@ async fn accounts(State(state): State<AppState>, auth: ConsoleAuth) -> Response 
     render_accounts(&state, &auth, &[], None, StatusCode::OK).await
 }
 
-async fn render_accounts(state: &AppState, auth: &ConsoleAuth, errors: &[FieldError], notice: Option<&str>, status: StatusCode) -> Response {
+async fn render_accounts(
+    state: &AppState,
+    auth: &ConsoleAuth,
+    errors: &[FieldError],
+    notice: Option<&str>,
+    status: StatusCode,
+) -> Response {
     match state.app.accounts(&auth.context).await {
         Ok(accounts) => {
             let can_create = auth.context.principal.role == yunjian_core::role::Role::SystemAdmin;
-            html_status(status, pages::accounts_page(&auth.frame(), &accounts, can_create, errors, notice))
+            html_status(
+                status,
+                pages::accounts_page(&auth.frame(), &accounts, can_create, errors, notice),
+            )
         }
         Err(error) => error_page(auth.lang, error, &auth.context.request_id),
     }
@@ -501,7 +740,7 @@ async fn render_accounts(state: &AppState, auth: &ConsoleAuth, errors: &[FieldEr
 
 async fn create_account(State(state): State<AppState>, auth: ConsoleAuth, body: Bytes) -> Response {
     let pairs = parse_pairs(&body);
-    if let Err(response) = auth.check_csrf(&pairs) {
+    if let Some(response) = auth.csrf_refusal(&pairs) {
         return response;
     }
     let mut map = serde_json::Map::new();
@@ -512,7 +751,13 @@ async fn create_account(State(state): State<AppState>, auth: ConsoleAuth, body: 
     }
     for key in ["tenant_id", "provider_id"] {
         if let Some(value) = first(&pairs, key).filter(|value| !value.trim().is_empty()) {
-            map.insert(key.into(), value.trim().parse::<i64>().map_or(serde_json::json!(value), |id| serde_json::json!(id)));
+            map.insert(
+                key.into(),
+                value
+                    .trim()
+                    .parse::<i64>()
+                    .map_or(serde_json::json!(value), |id| serde_json::json!(id)),
+            );
         }
     }
     let result = match crate::api::account_input(&map) {
@@ -521,12 +766,32 @@ async fn create_account(State(state): State<AppState>, auth: ConsoleAuth, body: 
     };
     match result {
         Ok(account) => {
-            let notice = format!("{} {}", auth.lang.t("已创建账户", "Created account"), account.username);
+            let notice = format!(
+                "{} {}",
+                auth.lang.t("已创建账户", "Created account"),
+                account.username
+            );
             render_accounts(&state, &auth, &[], Some(&notice), StatusCode::OK).await
         }
-        Err(AppError::Invalid(errors)) => render_accounts(&state, &auth, &errors, None, StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(AppError::Invalid(errors)) => {
+            render_accounts(
+                &state,
+                &auth,
+                &errors,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
         Err(AppError::Conflict { message, .. }) => {
-            render_accounts(&state, &auth, &[FieldError::new("username", "conflict", message)], None, StatusCode::CONFLICT).await
+            render_accounts(
+                &state,
+                &auth,
+                &[FieldError::new("username", "conflict", message)],
+                None,
+                StatusCode::CONFLICT,
+            )
+            .await
         }
         Err(error) => error_page(auth.lang, error, &auth.context.request_id),
     }
@@ -534,7 +799,9 @@ async fn create_account(State(state): State<AppState>, auth: ConsoleAuth, body: 
 
 async fn audit(State(state): State<AppState>, auth: ConsoleAuth) -> Response {
     match state.app.audit_records(&auth.context, 200).await {
-        Ok(records) => Html(pages::audit_page(&auth.frame(), &records).into_string()).into_response(),
+        Ok(records) => {
+            Html(pages::audit_page(&auth.frame(), &records).into_string()).into_response()
+        }
         Err(error) => error_page(auth.lang, error, &auth.context.request_id),
     }
 }

@@ -17,7 +17,12 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>, request_id: &str) -> ApiError {
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+        request_id: &str,
+    ) -> ApiError {
         ApiError {
             status,
             code,
@@ -46,7 +51,13 @@ impl ApiError {
                 status,
                 code,
                 fields: field
-                    .map(|field| vec![yunjian_core::value::FieldError::new(field, "conflict", message.clone())])
+                    .map(|field| {
+                        vec![yunjian_core::value::FieldError::new(
+                            field,
+                            "conflict",
+                            message.clone(),
+                        )]
+                    })
                     .unwrap_or_default(),
                 message,
                 request_id: request_id.to_owned(),
@@ -54,7 +65,12 @@ impl ApiError {
             AppError::Internal(detail) => {
                 // Logged with the request id; the client gets only the id.
                 tracing::error!(request_id, %detail, "internal error");
-                ApiError::new(status, code, "internal error; quote the request id to an administrator", request_id)
+                ApiError::new(
+                    status,
+                    code,
+                    "internal error; quote the request id to an administrator",
+                    request_id,
+                )
             }
             other => ApiError::new(status, code, other.to_string(), request_id),
         }
@@ -77,7 +93,9 @@ impl IntoResponse for ApiError {
         let fields: Vec<_> = self
             .fields
             .iter()
-            .map(|field| json!({"field": field.field, "code": field.code, "message": field.message}))
+            .map(
+                |field| json!({"field": field.field, "code": field.code, "message": field.message}),
+            )
             .collect();
         let body = json!({
             "error": {

@@ -84,8 +84,13 @@ pub struct ApiAuth {
 impl FromRequestParts<AppState> for ApiAuth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let RequestId(request_id) = RequestId::from_request_parts(parts, state).await.unwrap_or_else(|never| match never {});
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let RequestId(request_id) = RequestId::from_request_parts(parts, state)
+            .await
+            .unwrap_or_else(|never| match never {});
         let Some(token) = bearer_token(&parts.headers) else {
             return Err(ApiError::from_app(AppError::Unauthenticated, &request_id));
         };
@@ -133,18 +138,25 @@ impl FromRequest<AppState> for JsonObject {
                 &request_id,
             ));
         }
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    format!("the body exceeds {} bytes", state.http.max_body_bytes),
-                    &request_id,
-                )
-            } else {
-                ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "the body could not be read", &request_id)
-            }
-        })?;
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "payload_too_large",
+                        format!("the body exceeds {} bytes", state.http.max_body_bytes),
+                        &request_id,
+                    )
+                } else {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "unreadable_body",
+                        "the body could not be read",
+                        &request_id,
+                    )
+                }
+            })?;
         match serde_json::from_slice::<Json>(&bytes) {
             Ok(Json::Object(map)) => Ok(JsonObject(map)),
             Ok(_) => Err(ApiError::new(
@@ -156,7 +168,11 @@ impl FromRequest<AppState> for JsonObject {
             Err(error) => Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "malformed_json",
-                format!("malformed JSON at line {} column {}", error.line(), error.column()),
+                format!(
+                    "malformed JSON at line {} column {}",
+                    error.line(),
+                    error.column()
+                ),
                 &request_id,
             )),
         }

@@ -51,7 +51,11 @@ impl Metrics {
             "Time to answer HTTP requests",
             durations.clone(),
         );
-        registry.register("http_requests_in_flight", "HTTP requests being answered", in_flight.clone());
+        registry.register(
+            "http_requests_in_flight",
+            "HTTP requests being answered",
+            in_flight.clone(),
+        );
         let build: Family<BuildLabels, Gauge> = Family::default();
         build
             .get_or_create(&BuildLabels {
@@ -69,7 +73,10 @@ impl Metrics {
 
     pub fn encode(&self) -> String {
         let mut text = String::new();
-        let registry = self.registry.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let registry = self
+            .registry
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if encode(&mut text, &registry).is_err() {
             text.clear();
         }
@@ -90,7 +97,10 @@ struct BuildLabels {
 
 pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         state.metrics.encode(),
     )
 }

@@ -16,7 +16,9 @@ use crate::AppState;
 
 pub async fn observe(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let request_id = random_secret_hex(8);
-    request.extensions_mut().insert(RequestId(request_id.clone()));
+    request
+        .extensions_mut()
+        .insert(RequestId(request_id.clone()));
     let method = request.method().to_string();
     // The path is logged, the query string and headers are not: they may carry search
     // terms or credentials.
@@ -45,7 +47,13 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
         .durations
         .get_or_create(&RouteLabels { route })
         .observe(elapsed.as_secs_f64());
-    span.in_scope(|| tracing::info!(status, elapsed_ms = elapsed.as_secs_f64() * 1000.0, "answered"));
+    span.in_scope(|| {
+        tracing::info!(
+            status,
+            elapsed_ms = elapsed.as_secs_f64() * 1000.0,
+            "answered"
+        )
+    });
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         headers.insert(HeaderName::from_static("x-request-id"), value);

@@ -17,18 +17,26 @@ fn field_schema(field: &FieldSpec) -> Json_ {
             }
             schema
         }
-        FieldType::Integer { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
+        FieldType::Integer { min, max } => {
+            json!({"type": "integer", "minimum": min, "maximum": max})
+        }
         FieldType::Float { min, max } => json!({"type": "number", "minimum": min, "maximum": max}),
         FieldType::Bool => json!({"type": "boolean"}),
-        FieldType::Enum(options) => json!({"type": "string", "enum": options.iter().map(|o| o.value).collect::<Vec<_>>()}),
+        FieldType::Enum(options) => {
+            json!({"type": "string", "enum": options.iter().map(|o| o.value).collect::<Vec<_>>()})
+        }
         FieldType::EnumList(options) => json!({"type": "array", "uniqueItems": true,
             "items": {"type": "string", "enum": options.iter().map(|o| o.value).collect::<Vec<_>>()}}),
         FieldType::Ref(target) => json!({"type": "integer", "minimum": 1,
             "description": format!("id of a {}", target.as_str())}),
         FieldType::RefList(link) => json!({"type": "array", "uniqueItems": true,
             "items": {"type": "integer", "minimum": 1}, "description": format!("ids of {}", link.target.spec().table)}),
-        FieldType::Cidr => json!({"type": "string", "description": "CIDR block, network address form"}),
-        FieldType::CidrList => json!({"type": "array", "items": {"type": "string"}, "description": "CIDR blocks, not overlapping"}),
+        FieldType::Cidr => {
+            json!({"type": "string", "description": "CIDR block, network address form"})
+        }
+        FieldType::CidrList => {
+            json!({"type": "array", "items": {"type": "string"}, "description": "CIDR blocks, not overlapping"})
+        }
         FieldType::IpList => json!({"type": "array", "items": {"type": "string"}}),
         FieldType::Date => json!({"type": "string", "format": "date"}),
         FieldType::Digest => json!({"type": "string", "pattern": "^(sm3|sha256):[0-9a-f]{64}$"}),
@@ -64,14 +72,26 @@ fn kind_schemas(kind: Kind, schemas: &mut Map<String, Json_>) {
         }
     }
     properties.insert("names".into(), json!({"type": "object", "description": "names of referenced objects visible to the caller"}));
-    properties.insert("created_at".into(), json!({"type": "string", "format": "date-time"}));
-    properties.insert("updated_at".into(), json!({"type": "string", "format": "date-time"}));
+    properties.insert(
+        "created_at".into(),
+        json!({"type": "string", "format": "date-time"}),
+    );
+    properties.insert(
+        "updated_at".into(),
+        json!({"type": "string", "format": "date-time"}),
+    );
     properties.insert("revision".into(), json!({"type": "integer"}));
     schemas.insert(name.clone(), json!({"type": "object", "description": format!("{} / {}", spec.zh, spec.en), "properties": properties}));
-    schemas.insert(format!("{name}Create"), json!({"type": "object", "additionalProperties": false,
-        "properties": input_properties.clone(), "required": required}));
-    schemas.insert(format!("{name}Update"), json!({"type": "object", "additionalProperties": false,
-        "properties": input_properties}));
+    schemas.insert(
+        format!("{name}Create"),
+        json!({"type": "object", "additionalProperties": false,
+        "properties": input_properties.clone(), "required": required}),
+    );
+    schemas.insert(
+        format!("{name}Update"),
+        json!({"type": "object", "additionalProperties": false,
+        "properties": input_properties}),
+    );
 }
 
 fn schema_name(kind: Kind) -> String {
@@ -80,7 +100,9 @@ fn schema_name(kind: Kind) -> String {
         .split('_')
         .map(|part| {
             let mut chars = part.chars();
-            chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
+            chars.next().map_or_else(String::new, |first| {
+                first.to_uppercase().chain(chars).collect()
+            })
         })
         .collect()
 }
@@ -127,12 +149,18 @@ pub fn openapi_document() -> Json_ {
     let mut paths = Map::new();
     paths.insert("/healthz".into(), json!({"get": {"summary": "Liveness and store reachability", "security": [],
         "responses": {"200": {"description": "healthy"}, "503": {"description": "the store does not answer"}}}}));
-    paths.insert("/metrics".into(), json!({"get": {"summary": "Prometheus metrics", "security": [],
-        "responses": {"200": {"description": "OpenMetrics text"}}}}));
+    paths.insert(
+        "/metrics".into(),
+        json!({"get": {"summary": "Prometheus metrics", "security": [],
+        "responses": {"200": {"description": "OpenMetrics text"}}}}),
+    );
     paths.insert("/api/v1/auth/login".into(), json!({"post": {"summary": "Log in; answers a bearer token and sets the console cookie",
         "security": [], "requestBody": body("Login"), "responses": with_errors("200", returns("LoginAnswer"))}}));
-    paths.insert("/api/v1/auth/logout".into(), json!({"post": {"summary": "End this session",
-        "responses": with_errors("204", json!({"description": "logged out"}))}}));
+    paths.insert(
+        "/api/v1/auth/logout".into(),
+        json!({"post": {"summary": "End this session",
+        "responses": with_errors("204", json!({"description": "logged out"}))}}),
+    );
     paths.insert("/api/v1/auth/me".into(), json!({"get": {"summary": "The caller", "responses": with_errors("200", returns("Principal"))}}));
     paths.insert("/api/v1/overview".into(), json!({"get": {"summary": "Counts per provider, zone, tenant and MLPS level, in the caller's scope",
         "responses": with_errors("200", returns("Overview"))}}));
@@ -140,8 +168,11 @@ pub fn openapi_document() -> Json_ {
         "get": {"summary": "Accounts (platform administrators and auditors)", "responses": with_errors("200", json!({"description": "accounts"}))},
         "post": {"summary": "Create an account (system administrator)", "requestBody": body("AccountCreate"),
             "responses": with_errors("201", json!({"description": "created"}))}}));
-    paths.insert("/api/v1/audit/records".into(), json!({"get": {"summary": "Recent audit records in the caller's slice",
-        "responses": with_errors("200", json!({"description": "records, newest first"}))}}));
+    paths.insert(
+        "/api/v1/audit/records".into(),
+        json!({"get": {"summary": "Recent audit records in the caller's slice",
+        "responses": with_errors("200", json!({"description": "records, newest first"}))}}),
+    );
     for kind in Kind::ALL {
         kind_schemas(kind, &mut schemas);
         let spec = kind.spec();
@@ -154,7 +185,14 @@ pub fn openapi_document() -> Json_ {
             json!({"name": "order", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"]}}),
         ];
         for field in spec.fields {
-            if matches!(field.ty, FieldType::Ref(_) | FieldType::RefList(_) | FieldType::Enum(_) | FieldType::Bool | FieldType::Integer { .. }) {
+            if matches!(
+                field.ty,
+                FieldType::Ref(_)
+                    | FieldType::RefList(_)
+                    | FieldType::Enum(_)
+                    | FieldType::Bool
+                    | FieldType::Integer { .. }
+            ) {
                 parameters.push(json!({"name": field.name, "in": "query", "description": format!("equality filter on {}", field.name),
                     "schema": field_schema(field)}));
             }

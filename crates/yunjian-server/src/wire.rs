@@ -31,7 +31,11 @@ pub fn object_json(object: &WorldObject, names: &yunjian_app::ResolvedNames) -> 
             (FieldType::RefList(link), Value::IdList(ids)) => {
                 let listed: Vec<Json> = ids
                     .iter()
-                    .map(|id| names.get(&(link.target, *id)).map_or(Json::Null, |name| json!(name)))
+                    .map(|id| {
+                        names
+                            .get(&(link.target, *id))
+                            .map_or(Json::Null, |name| json!(name))
+                    })
                     .collect();
                 reference_names.insert(field.name.into(), Json::Array(listed));
             }

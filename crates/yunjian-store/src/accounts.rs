@@ -73,7 +73,9 @@ fn decode_account(row: &AnyRow) -> Result<Account> {
         password_hash: row.try_get("password_hash")?,
         role,
         tenant: row.try_get::<Option<i64>, _>("tenant_id")?.map(TenantId),
-        provider: row.try_get::<Option<i64>, _>("provider_id")?.map(ProviderId),
+        provider: row
+            .try_get::<Option<i64>, _>("provider_id")?
+            .map(ProviderId),
         disabled: row.try_get::<i64, _>("disabled")? != 0,
         must_change_password: row.try_get::<i64, _>("must_change_password")? != 0,
         created_at_ns: row.try_get("created_at_ns")?,
@@ -83,13 +85,19 @@ fn decode_account(row: &AnyRow) -> Result<Account> {
 impl Store {
     pub async fn account_by_username(&self, username: &str) -> Result<Option<Account>> {
         let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE username = $1");
-        let row = sqlx::query(&sql).bind(username).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&sql)
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(decode_account).transpose()
     }
 
     pub async fn account(&self, id: AccountId) -> Result<Option<Account>> {
         let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
-        let row = sqlx::query(&sql).bind(id.0).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(decode_account).transpose()
     }
 
@@ -100,13 +108,19 @@ impl Store {
     }
 
     pub async fn account_count(&self) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) FROM accounts").fetch_one(&self.pool).await?;
+        let row = sqlx::query("SELECT COUNT(*) FROM accounts")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(row.try_get(0)?)
     }
 
     /// The session with this token digest and its account, if the session has not
     /// expired at `now_ns`.
-    pub async fn session(&self, token_digest: &str, now_ns: i64) -> Result<Option<(Session, Account)>> {
+    pub async fn session(
+        &self,
+        token_digest: &str,
+        now_ns: i64,
+    ) -> Result<Option<(Session, Account)>> {
         let row = sqlx::query(
             "SELECT token_digest, account_id, csrf_token, created_at_ns, last_seen_at_ns, \
              expires_at_ns FROM sessions WHERE token_digest = $1 AND expires_at_ns > $2",
@@ -126,24 +140,38 @@ impl Store {
             last_seen_at_ns: row.try_get("last_seen_at_ns")?,
             expires_at_ns: row.try_get("expires_at_ns")?,
         };
-        Ok(self.account(session.account_id).await?.map(|account| (session, account)))
+        Ok(self
+            .account(session.account_id)
+            .await?
+            .map(|account| (session, account)))
     }
 
     /// Records activity on a session and slides its idle expiry, never past the
     /// absolute limit the caller computed.
-    pub async fn touch_session(&self, token_digest: &str, now_ns: i64, expires_at_ns: i64) -> Result<()> {
-        sqlx::query("UPDATE sessions SET last_seen_at_ns = $1, expires_at_ns = $2 WHERE token_digest = $3")
-            .bind(now_ns)
-            .bind(expires_at_ns)
-            .bind(token_digest)
-            .execute(&self.pool)
-            .await?;
+    pub async fn touch_session(
+        &self,
+        token_digest: &str,
+        now_ns: i64,
+        expires_at_ns: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE sessions SET last_seen_at_ns = $1, expires_at_ns = $2 WHERE token_digest = $3",
+        )
+        .bind(now_ns)
+        .bind(expires_at_ns)
+        .bind(token_digest)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 }
 
 impl WriteTx {
-    pub async fn insert_account(&mut self, account: &NewAccount<'_>, now_ns: i64) -> Result<AccountId> {
+    pub async fn insert_account(
+        &mut self,
+        account: &NewAccount<'_>,
+        now_ns: i64,
+    ) -> Result<AccountId> {
         let row = sqlx::query(
             "INSERT INTO accounts (username, display_name, password_hash, role, tenant_id, \
              provider_id, disabled, must_change_password, created_at_ns, updated_at_ns) \
@@ -169,7 +197,11 @@ impl WriteTx {
         Ok(row.try_get(0)?)
     }
 
-    pub async fn insert_session(&mut self, session: &Session, source_address: Option<&str>) -> Result<()> {
+    pub async fn insert_session(
+        &mut self,
+        session: &Session,
+        source_address: Option<&str>,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO sessions (token_digest, account_id, csrf_token, source_address, \
              created_at_ns, last_seen_at_ns, expires_at_ns) VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -25,9 +25,13 @@ impl AuditOutcome {
     }
 
     pub fn parse(text: &str) -> Option<AuditOutcome> {
-        [AuditOutcome::Succeeded, AuditOutcome::Denied, AuditOutcome::Failed]
-            .into_iter()
-            .find(|outcome| outcome.as_str() == text)
+        [
+            AuditOutcome::Succeeded,
+            AuditOutcome::Denied,
+            AuditOutcome::Failed,
+        ]
+        .into_iter()
+        .find(|outcome| outcome.as_str() == text)
     }
 }
 

@@ -30,7 +30,9 @@ impl StoreConfig {
     /// `sqlite://PATH` or a plain path for SQLite.
     pub fn from_url(url: &str) -> Result<StoreConfig> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(StoreConfig::Postgres { url: url.to_owned() })
+            Ok(StoreConfig::Postgres {
+                url: url.to_owned(),
+            })
         } else if let Some(path) = url.strip_prefix("sqlite://") {
             Ok(StoreConfig::Sqlite { path: path.into() })
         } else if url.contains("://") {
@@ -78,7 +80,8 @@ pub struct Store {
 
 static INSTALL_DRIVERS: Once = Once::new();
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "init", include_str!("../migrations/0001_init.sql"))];
 
 impl Store {
     pub async fn open(config: &StoreConfig) -> Result<Store> {
@@ -326,7 +329,10 @@ mod tests {
             Ok(StoreConfig::Sqlite { .. })
         ));
         assert!(StoreConfig::from_url("mysql://u:p@h/db").is_err());
-        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         let described = StoreConfig::from_url("postgresql://yj:hunter2@db/yj")
             .expect("valid")
             .describe();
@@ -338,7 +344,10 @@ mod tests {
         let sql = "-- c\nCREATE TABLE a (x INTEGER);\n\nCREATE TABLE b (\n  y TEXT\n);\n";
         assert_eq!(
             split_statements(sql),
-            vec!["CREATE TABLE a (x INTEGER)", "CREATE TABLE b (\n  y TEXT\n)"]
+            vec![
+                "CREATE TABLE a (x INTEGER)",
+                "CREATE TABLE b (\n  y TEXT\n)"
+            ]
         );
     }
 }

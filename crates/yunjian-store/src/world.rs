@@ -140,7 +140,10 @@ impl Params {
         }
     }
 
-    fn bind<'q>(self, mut query: Query<'q, Any, AnyArguments<'q>>) -> Query<'q, Any, AnyArguments<'q>> {
+    fn bind<'q>(
+        self,
+        mut query: Query<'q, Any, AnyArguments<'q>>,
+    ) -> Query<'q, Any, AnyArguments<'q>> {
         for value in self.values {
             query = match value {
                 Bind::Int(number) => query.bind(number),
@@ -167,7 +170,9 @@ fn scope_clause(scope: ReadScope, params: &mut Params) -> Option<String> {
     match scope {
         ReadScope::All => None,
         ReadScope::Nothing => Some("1 = 0".to_owned()),
-        ReadScope::Column { column, id } => Some(format!("{column} = {}", params.push(Value::Int(id)))),
+        ReadScope::Column { column, id } => {
+            Some(format!("{column} = {}", params.push(Value::Int(id))))
+        }
         ReadScope::ColumnOrShared { column, id } => Some(format!(
             "({column} = {} OR {column} IS NULL)",
             params.push(Value::Int(id))
@@ -186,7 +191,9 @@ fn decode(kind: Kind, row: &AnyRow) -> Result<WorldObject> {
             FieldType::Integer { .. } | FieldType::Ref(_) => row
                 .try_get::<Option<i64>, _>(field.name)?
                 .map_or(Value::Null, Value::Int),
-            FieldType::Bool => Value::Bool(row.try_get::<Option<i64>, _>(field.name)?.unwrap_or(0) != 0),
+            FieldType::Bool => {
+                Value::Bool(row.try_get::<Option<i64>, _>(field.name)?.unwrap_or(0) != 0)
+            }
             FieldType::Float { .. } => row
                 .try_get::<Option<f64>, _>(field.name)?
                 .map_or(Value::Null, Value::Float),
@@ -221,7 +228,10 @@ async fn load_links(connection: &mut AnyConnection, objects: &mut [WorldObject])
     for (field, link) in spec.link_fields() {
         // One query per page: ids are bound, never spliced.
         let mut params = Params::default();
-        let placeholders: Vec<String> = objects.iter().map(|object| params.push(Value::Int(object.id))).collect();
+        let placeholders: Vec<String> = objects
+            .iter()
+            .map(|object| params.push(Value::Int(object.id)))
+            .collect();
         let sql = format!(
             "SELECT {owner}, {target} FROM {table} WHERE {owner} IN ({list}) ORDER BY {owner}, {target}",
             owner = link.owner_column,
@@ -229,7 +239,10 @@ async fn load_links(connection: &mut AnyConnection, objects: &mut [WorldObject])
             table = link.table,
             list = placeholders.join(", ")
         );
-        let rows = params.bind(sqlx::query(&sql)).fetch_all(&mut *connection).await?;
+        let rows = params
+            .bind(sqlx::query(&sql))
+            .fetch_all(&mut *connection)
+            .await?;
         for object in objects.iter_mut() {
             object.values.insert(field.name, Value::IdList(Vec::new()));
         }
@@ -264,7 +277,10 @@ pub(crate) async fn get(
         sql.push_str(" AND ");
         sql.push_str(&clause);
     }
-    let row = params.bind(sqlx::query(&sql)).fetch_optional(&mut *connection).await?;
+    let row = params
+        .bind(sqlx::query(&sql))
+        .fetch_optional(&mut *connection)
+        .await?;
     let Some(row) = row else {
         return Ok(None);
     };
@@ -273,13 +289,27 @@ pub(crate) async fn get(
     Ok(objects.pop())
 }
 
-fn where_clause(spec: &KindSpec, query: &ListQuery, scope: ReadScope, params: &mut Params) -> String {
+fn where_clause(
+    spec: &KindSpec,
+    query: &ListQuery,
+    scope: ReadScope,
+    params: &mut Params,
+) -> String {
     let mut clauses = Vec::new();
     if let Some(clause) = scope_clause(scope, params) {
         clauses.push(clause);
     }
-    if let Some(search) = query.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let column = if spec.field("name").is_some() { "name" } else { "description" };
+    if let Some(search) = query
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let column = if spec.field("name").is_some() {
+            "name"
+        } else {
+            "description"
+        };
         let escaped = search
             .to_lowercase()
             .replace('\\', "\\\\")
@@ -361,8 +391,14 @@ pub(crate) async fn list(
         params.push(Value::Int(i64::from(per_page))),
         params.push(Value::Int(i64::from(page - 1) * i64::from(per_page)))
     ));
-    let rows = params.bind(sqlx::query(&sql)).fetch_all(&mut *connection).await?;
-    let mut items = rows.iter().map(|row| decode(kind, row)).collect::<Result<Vec<_>>>()?;
+    let rows = params
+        .bind(sqlx::query(&sql))
+        .fetch_all(&mut *connection)
+        .await?;
+    let mut items = rows
+        .iter()
+        .map(|row| decode(kind, row))
+        .collect::<Result<Vec<_>>>()?;
     load_links(connection, &mut items).await?;
     Ok(Page {
         items,
@@ -397,10 +433,18 @@ impl Store {
 
     /// Counts rows per value of an integer or text field (for the overview), largest
     /// first.
-    pub async fn count_by(&self, kind: Kind, field: &'static str, scope: ReadScope) -> Result<Vec<(Value, i64)>> {
+    pub async fn count_by(
+        &self,
+        kind: Kind,
+        field: &'static str,
+        scope: ReadScope,
+    ) -> Result<Vec<(Value, i64)>> {
         let spec = kind.spec();
         let Some(field_spec) = spec.field(field) else {
-            return Err(StoreError::Config(format!("{} has no field {field}", spec.id)));
+            return Err(StoreError::Config(format!(
+                "{} has no field {field}",
+                spec.id
+            )));
         };
         let mut params = Params::default();
         let mut sql = format!("SELECT {field}, COUNT(*) FROM {}", spec.table);
@@ -408,15 +452,19 @@ impl Store {
             sql.push_str(" WHERE ");
             sql.push_str(&clause);
         }
-        sql.push_str(&format!(" GROUP BY {field} ORDER BY COUNT(*) DESC, {field}"));
+        sql.push_str(&format!(
+            " GROUP BY {field} ORDER BY COUNT(*) DESC, {field}"
+        ));
         let rows = params.bind(sqlx::query(&sql)).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|row| {
                 let value = match field_spec.ty {
-                    FieldType::Integer { .. } | FieldType::Ref(_) | FieldType::Bool => {
-                        row.try_get::<Option<i64>, _>(0)?.map_or(Value::Null, Value::Int)
-                    }
-                    _ => row.try_get::<Option<String>, _>(0)?.map_or(Value::Null, Value::Text),
+                    FieldType::Integer { .. } | FieldType::Ref(_) | FieldType::Bool => row
+                        .try_get::<Option<i64>, _>(0)?
+                        .map_or(Value::Null, Value::Int),
+                    _ => row
+                        .try_get::<Option<String>, _>(0)?
+                        .map_or(Value::Null, Value::Text),
                 };
                 Ok((value, row.try_get::<i64, _>(1)?))
             })
@@ -425,12 +473,21 @@ impl Store {
 
     /// Names of objects by id, for rendering references. Scoped like every read: an id
     /// outside the scope has no name.
-    pub async fn names(&self, kind: Kind, ids: &[i64], scope: ReadScope) -> Result<Vec<(i64, String)>> {
+    pub async fn names(
+        &self,
+        kind: Kind,
+        ids: &[i64],
+        scope: ReadScope,
+    ) -> Result<Vec<(i64, String)>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let spec = kind.spec();
-        let name_column = if spec.field("name").is_some() { "name" } else { "CAST(id AS TEXT)" };
+        let name_column = if spec.field("name").is_some() {
+            "name"
+        } else {
+            "CAST(id AS TEXT)"
+        };
         let mut params = Params::default();
         let placeholders: Vec<String> = ids.iter().map(|id| params.push(Value::Int(*id))).collect();
         let mut sql = format!(
@@ -450,7 +507,12 @@ impl Store {
 }
 
 impl WriteTx {
-    pub async fn get(&mut self, kind: Kind, id: i64, scope: ReadScope) -> Result<Option<WorldObject>> {
+    pub async fn get(
+        &mut self,
+        kind: Kind,
+        id: i64,
+        scope: ReadScope,
+    ) -> Result<Option<WorldObject>> {
         get(&mut self.transaction, kind, id, scope).await
     }
 
@@ -479,8 +541,15 @@ impl WriteTx {
         if let Some(id) = except_id {
             clauses.push(format!("id <> {}", params.push(Value::Int(id))));
         }
-        let sql = format!("SELECT id FROM {} WHERE {} LIMIT 1", spec.table, clauses.join(" AND "));
-        let row = params.bind(sqlx::query(&sql)).fetch_optional(&mut *self.transaction).await?;
+        let sql = format!(
+            "SELECT id FROM {} WHERE {} LIMIT 1",
+            spec.table,
+            clauses.join(" AND ")
+        );
+        let row = params
+            .bind(sqlx::query(&sql))
+            .fetch_optional(&mut *self.transaction)
+            .await?;
         Ok(match row {
             Some(row) => Some(row.try_get(0)?),
             None => None,
@@ -488,16 +557,27 @@ impl WriteTx {
     }
 
     /// How many rows of `kind` reference `id` through `field`.
-    pub async fn count_references(&mut self, kind: Kind, field: &FieldSpec, id: i64) -> Result<i64> {
+    pub async fn count_references(
+        &mut self,
+        kind: Kind,
+        field: &FieldSpec,
+        id: i64,
+    ) -> Result<i64> {
         let spec = kind.spec();
         let sql = match field.ty {
             FieldType::RefList(link) => format!(
                 "SELECT COUNT(*) FROM {} WHERE {} = $1",
                 link.table, link.target_column
             ),
-            _ => format!("SELECT COUNT(*) FROM {} WHERE {} = $1", spec.table, field.name),
+            _ => format!(
+                "SELECT COUNT(*) FROM {} WHERE {} = $1",
+                spec.table, field.name
+            ),
         };
-        let row = sqlx::query(&sql).bind(id).fetch_one(&mut *self.transaction).await?;
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_one(&mut *self.transaction)
+            .await?;
         Ok(row.try_get(0)?)
     }
 
@@ -526,14 +606,23 @@ impl WriteTx {
             columns.join(", "),
             placeholders.join(", ")
         );
-        let row = params.bind(sqlx::query(&sql)).fetch_one(&mut *self.transaction).await?;
+        let row = params
+            .bind(sqlx::query(&sql))
+            .fetch_one(&mut *self.transaction)
+            .await?;
         let id: i64 = row.try_get(0)?;
         self.write_links(spec, id, values).await?;
         Ok(id)
     }
 
     /// Replaces every column of a row and bumps its revision. Returns the new revision.
-    pub async fn update(&mut self, kind: Kind, id: i64, values: &Values, now_ns: i64) -> Result<i64> {
+    pub async fn update(
+        &mut self,
+        kind: Kind,
+        id: i64,
+        values: &Values,
+        now_ns: i64,
+    ) -> Result<i64> {
         let spec = kind.spec();
         let mut params = Params::default();
         let mut assignments = Vec::new();
@@ -544,7 +633,10 @@ impl WriteTx {
                 params.push_field(field, values.get(field.name))
             ));
         }
-        assignments.push(format!("updated_at_ns = {}", params.push(Value::Int(now_ns))));
+        assignments.push(format!(
+            "updated_at_ns = {}",
+            params.push(Value::Int(now_ns))
+        ));
         assignments.push("revision = revision + 1".to_owned());
         let sql = format!(
             "UPDATE {} SET {} WHERE id = {} RETURNING revision",
@@ -552,13 +644,22 @@ impl WriteTx {
             assignments.join(", "),
             params.push(Value::Int(id))
         );
-        let row = params.bind(sqlx::query(&sql)).fetch_optional(&mut *self.transaction).await?;
+        let row = params
+            .bind(sqlx::query(&sql))
+            .fetch_optional(&mut *self.transaction)
+            .await?;
         let Some(row) = row else {
             return Err(StoreError::NotFound);
         };
         for (_, link) in spec.link_fields() {
-            let sql = format!("DELETE FROM {} WHERE {} = $1", link.table, link.owner_column);
-            sqlx::query(&sql).bind(id).execute(&mut *self.transaction).await?;
+            let sql = format!(
+                "DELETE FROM {} WHERE {} = $1",
+                link.table, link.owner_column
+            );
+            sqlx::query(&sql)
+                .bind(id)
+                .execute(&mut *self.transaction)
+                .await?;
         }
         self.write_links(spec, id, values).await?;
         Ok(row.try_get(0)?)
@@ -567,11 +668,20 @@ impl WriteTx {
     pub async fn delete(&mut self, kind: Kind, id: i64) -> Result<()> {
         let spec = kind.spec();
         for (_, link) in spec.link_fields() {
-            let sql = format!("DELETE FROM {} WHERE {} = $1", link.table, link.owner_column);
-            sqlx::query(&sql).bind(id).execute(&mut *self.transaction).await?;
+            let sql = format!(
+                "DELETE FROM {} WHERE {} = $1",
+                link.table, link.owner_column
+            );
+            sqlx::query(&sql)
+                .bind(id)
+                .execute(&mut *self.transaction)
+                .await?;
         }
         let sql = format!("DELETE FROM {} WHERE id = $1", spec.table);
-        let done = sqlx::query(&sql).bind(id).execute(&mut *self.transaction).await?;
+        let done = sqlx::query(&sql)
+            .bind(id)
+            .execute(&mut *self.transaction)
+            .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -635,7 +745,10 @@ impl WriteTx {
                 columns.join(", "),
                 tuples.join(", ")
             );
-            params.bind(sqlx::query(&sql)).execute(&mut *self.transaction).await?;
+            params
+                .bind(sqlx::query(&sql))
+                .execute(&mut *self.transaction)
+                .await?;
         }
         if let Some((_, link)) = spec.link_fields().next() {
             for chunk in links.chunks(200) {
@@ -643,7 +756,11 @@ impl WriteTx {
                 let tuples: Vec<String> = chunk
                     .iter()
                     .map(|(owner, target)| {
-                        format!("({}, {})", params.push(Value::Int(*owner)), params.push(Value::Int(*target)))
+                        format!(
+                            "({}, {})",
+                            params.push(Value::Int(*owner)),
+                            params.push(Value::Int(*target))
+                        )
                     })
                     .collect();
                 let sql = format!(
@@ -653,7 +770,10 @@ impl WriteTx {
                     link.target_column,
                     tuples.join(", ")
                 );
-                params.bind(sqlx::query(&sql)).execute(&mut *self.transaction).await?;
+                params
+                    .bind(sqlx::query(&sql))
+                    .execute(&mut *self.transaction)
+                    .await?;
             }
         }
         if self.backend == Backend::Postgres {

@@ -98,7 +98,10 @@ fn postgres_bin() -> Result<PathBuf, String> {
         return Ok(PathBuf::from(dir));
     }
     let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map_err(|_| "PostgreSQL is not installed (/usr/lib/postgresql is missing); scripts/test installs it".to_owned())?
+        .map_err(|_| {
+            "PostgreSQL is not installed (/usr/lib/postgresql is missing); scripts/test installs it"
+                .to_owned()
+        })?
         .filter_map(|entry| entry.ok().map(|entry| entry.path().join("bin")))
         .filter(|bin| bin.join("initdb").exists())
         .collect();
@@ -126,7 +129,10 @@ fn run_pg(bin: &Path, tool: &str, args: &[&str], as_postgres: bool) -> Result<()
             .stdin(Stdio::null())
             .output()
     } else {
-        Command::new(&program).args(args).stdin(Stdio::null()).output()
+        Command::new(&program)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
     }
     .map_err(|error| format!("cannot run {}: {error}", program.display()))?;
     if output.status.success() {
@@ -160,7 +166,17 @@ fn start_cluster() -> Result<Cluster, String> {
     run_pg(
         &bin,
         "initdb",
-        &["-D", &data_text, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"],
+        &[
+            "-D",
+            &data_text,
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ],
         as_postgres,
     )?;
     let port = free_port()?;
@@ -172,7 +188,9 @@ fn start_cluster() -> Result<Cluster, String> {
     run_pg(
         &bin,
         "pg_ctl",
-        &["-D", &data_text, "-o", &options, "-l", &log, "-w", "-t", "60", "start"],
+        &[
+            "-D", &data_text, "-o", &options, "-l", &log, "-w", "-t", "60", "start",
+        ],
         as_postgres,
     )?;
     // A watchdog stops the cluster and removes its directory once this test process
@@ -200,5 +218,8 @@ fn start_cluster() -> Result<Cluster, String> {
 
 fn free_port() -> Result<u16, String> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|error| error.to_string())?;
-    Ok(listener.local_addr().map_err(|error| error.to_string())?.port())
+    Ok(listener
+        .local_addr()
+        .map_err(|error| error.to_string())?
+        .port())
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _, Result};
 use serde::Deserialize;
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -49,17 +49,6 @@ pub struct LogSection {
 pub enum LogFormat {
     Json,
     Text,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server: ServerConfig::default(),
-            store: StoreSection::default(),
-            session: SessionSection::default(),
-            log: LogSection::default(),
-        }
-    }
 }
 
 impl Default for ServerConfig {
@@ -144,8 +133,11 @@ impl Config {
     pub fn load(path: Option<&Path>) -> Result<Config> {
         let mut config = match path {
             Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the configuration file {}", path.display()))?;
-                toml::from_str(&text).with_context(|| format!("invalid configuration in {}", path.display()))?
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!("cannot read the configuration file {}", path.display())
+                })?;
+                toml::from_str(&text)
+                    .with_context(|| format!("invalid configuration in {}", path.display()))?
             }
             None => Config::default(),
         };
@@ -166,7 +158,9 @@ impl Config {
             };
         }
         if let Some(value) = get("YUNJIAN_MAX_BODY_BYTES") {
-            self.server.max_body_bytes = value.parse().context("YUNJIAN_MAX_BODY_BYTES must be a number of bytes")?;
+            self.server.max_body_bytes = value
+                .parse()
+                .context("YUNJIAN_MAX_BODY_BYTES must be a number of bytes")?;
         }
         if let Some(value) = get("YUNJIAN_DATA_DIR") {
             self.store.data_dir = value.into();
@@ -219,10 +213,15 @@ impl Config {
                     .permissions()
                     .mode();
                 if mode & 0o077 != 0 {
-                    bail!("{} is readable by other users (mode {:o}); chmod 600 it", path.display(), mode & 0o777);
+                    bail!(
+                        "{} is readable by other users (mode {:o}); chmod 600 it",
+                        path.display(),
+                        mode & 0o777
+                    );
                 }
             }
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
             return Ok(Some(text.trim().to_owned()));
         }
         Ok(self.store.database_url.clone())
@@ -248,7 +247,10 @@ mod tests {
         // Every commented-out key in the example is a real key too.
         let uncommented: String = EXAMPLE
             .lines()
-            .map(|line| line.strip_prefix("# database_url").map_or(line.to_owned(), |rest| format!("database_url{rest}")))
+            .map(|line| {
+                line.strip_prefix("# database_url")
+                    .map_or(line.to_owned(), |rest| format!("database_url{rest}"))
+            })
             .collect::<Vec<_>>()
             .join("\n");
         let error = toml::from_str::<Config>(&uncommented).err();
@@ -276,7 +278,12 @@ mod tests {
             .expect("valid");
         assert_eq!(config.server.listen, "0.0.0.0:9000");
         assert_eq!(config.log.format, LogFormat::Text);
-        assert_eq!(config.database_url().expect("url").as_deref(), Some("postgres://u@h/db"));
-        assert!(config.apply_environment(|name| (name == "YUNJIAN_SECURE_COOKIES").then(|| "maybe".into())).is_err());
+        assert_eq!(
+            config.database_url().expect("url").as_deref(),
+            Some("postgres://u@h/db")
+        );
+        assert!(config
+            .apply_environment(|name| (name == "YUNJIAN_SECURE_COOKIES").then(|| "maybe".into()))
+            .is_err());
     }
 }

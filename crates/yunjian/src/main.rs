@@ -20,7 +20,11 @@ use yunjian_store::{Store, StoreConfig};
 use crate::config::{Config, LogFormat};
 
 #[derive(Parser)]
-#[command(name = "yunjian", version, about = "云监 yunjian: security supervision of the Chongqing e-government cloud (政务云监管系统)")]
+#[command(
+    name = "yunjian",
+    version,
+    about = "云监 yunjian: security supervision of the Chongqing e-government cloud (政务云监管系统)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -114,11 +118,16 @@ enum DemoScale {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    if let Command::Config { command: ConfigCommand::Example } = cli.command {
+    if let Command::Config {
+        command: ConfigCommand::Example,
+    } = cli.command
+    {
         print!("{}", config::EXAMPLE);
         return Ok(());
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(run(cli.command))
 }
 
@@ -166,13 +175,23 @@ async fn run(command: Command) -> Result<()> {
             init_logging_quiet();
             let store = open_store(&config).await?;
             let app = App::new(store, Arc::new(SystemClock), config.session_settings());
-            let created = app.initialize_administrators().await.map_err(|error| anyhow::anyhow!("{error}"))?;
-            println!("Created the first administrators (三员: 系统管理员, 安全管理员, 安全审计员).");
+            let created = app
+                .initialize_administrators()
+                .await
+                .map_err(|error| anyhow::anyhow!("{error}"))?;
+            println!(
+                "Created the first administrators (三员: 系统管理员, 安全管理员, 安全审计员)."
+            );
             println!("Each password is shown once; hand it over securely. These accounts must change it at first login.");
             println!();
             println!("{:<12} {:<18} password", "username", "role");
             for account in &created {
-                println!("{:<12} {:<18} {}", account.username, account.role.as_str(), account.password);
+                println!(
+                    "{:<12} {:<18} {}",
+                    account.username,
+                    account.role.as_str(),
+                    account.password
+                );
             }
             Ok(())
         }
@@ -182,9 +201,15 @@ async fn run(command: Command) -> Result<()> {
             let store = open_store_unmigrated(&config).await?;
             let applied = store.migrate(SystemClockNow::now()).await?;
             if applied.is_empty() {
-                println!("The schema is current (version {}).", Store::known_schema_version());
+                println!(
+                    "The schema is current (version {}).",
+                    Store::known_schema_version()
+                );
             } else {
-                println!("Applied migrations {applied:?}; the schema is at version {}.", Store::known_schema_version());
+                println!(
+                    "Applied migrations {applied:?}; the schema is at version {}.",
+                    Store::known_schema_version()
+                );
             }
             Ok(())
         }
@@ -217,9 +242,15 @@ fn load_config(args: &StoreArgs) -> Result<Config> {
 fn init_logging(config: &Config) -> Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log.filter)
         .with_context(|| format!("invalid log filter '{}'", config.log.filter))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match config.log.format {
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init(),
         LogFormat::Text => builder.compact().init(),
     }
     Ok(())
@@ -227,7 +258,10 @@ fn init_logging(config: &Config) -> Result<()> {
 
 fn init_logging_quiet() {
     let filter = tracing_subscriber::EnvFilter::new("warn");
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn store_config(config: &Config) -> Result<StoreConfig> {
@@ -248,7 +282,10 @@ async fn open_store_unmigrated(config: &Config) -> Result<Store> {
 
 async fn open_store(config: &Config) -> Result<Store> {
     let store = open_store_unmigrated(config).await?;
-    store.migrate(SystemClockNow::now()).await.context("cannot migrate the store")?;
+    store
+        .migrate(SystemClockNow::now())
+        .await
+        .context("cannot migrate the store")?;
     Ok(store)
 }
 
@@ -258,7 +295,11 @@ async fn serve(store: Store, config: &Config) -> Result<()> {
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
     let address = listener.local_addr()?;
     tracing::info!(%address, backend = ?store.backend(), "serving");
-    let app = App::new(store.clone(), Arc::new(SystemClock), config.session_settings());
+    let app = App::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        config.session_settings(),
+    );
     let state = AppState::new(
         app,
         HttpSettings {
@@ -300,7 +341,10 @@ async fn prepare_demo_sqlite(path: &Path) -> Result<()> {
     if !path.exists() {
         return Ok(());
     }
-    let store = Store::open(&StoreConfig::Sqlite { path: path.to_owned() }).await?;
+    let store = Store::open(&StoreConfig::Sqlite {
+        path: path.to_owned(),
+    })
+    .await?;
     let is_demo = store.meta("demo").await.ok().flatten().as_deref() == Some("true");
     store.close().await;
     if !is_demo {
@@ -312,7 +356,8 @@ async fn prepare_demo_sqlite(path: &Path) -> Result<()> {
     for suffix in ["", "-wal", "-shm"] {
         let file = PathBuf::from(format!("{}{suffix}", path.display()));
         if file.exists() {
-            std::fs::remove_file(&file).with_context(|| format!("cannot remove {}", file.display()))?;
+            std::fs::remove_file(&file)
+                .with_context(|| format!("cannot remove {}", file.display()))?;
         }
     }
     Ok(())
@@ -331,11 +376,22 @@ async fn demo(config: Config, scale: Scale, seed: u64, no_serve: bool) -> Result
     let world = generate(scale, seed);
     progress.set_message("loading it into the store");
     let store = open_store(&config).await?;
-    let app = App::new(store.clone(), Arc::new(SystemClock), config.session_settings());
-    let accounts = app.load_demo(&world).await.map_err(|error| anyhow::anyhow!("cannot load the demo: {error}"))?;
+    let app = App::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        config.session_settings(),
+    );
+    let accounts = app
+        .load_demo(&world)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot load the demo: {error}"))?;
     progress.finish_and_clear();
 
-    let tenant_names: std::collections::HashMap<i64, &str> = world.admin_tenants.iter().map(|(id, name)| (*id, name.as_str())).collect();
+    let tenant_names: std::collections::HashMap<i64, &str> = world
+        .admin_tenants
+        .iter()
+        .map(|(id, name)| (*id, name.as_str()))
+        .collect();
     let accounts_json: Vec<serde_json::Value> = accounts
         .iter()
         .map(|account| {
@@ -350,9 +406,15 @@ async fn demo(config: Config, scale: Scale, seed: u64, no_serve: bool) -> Result
         })
         .collect();
     let accounts_path = config.store.data_dir.join("demo-accounts.json");
-    write_private(&accounts_path, &serde_json::to_string_pretty(&accounts_json)?)?;
+    write_private(
+        &accounts_path,
+        &serde_json::to_string_pretty(&accounts_json)?,
+    )?;
 
-    println!("yunjian demo: a simulated Chongqing e-government cloud (seed {seed}), loaded in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "yunjian demo: a simulated Chongqing e-government cloud (seed {seed}), loaded in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     for (kind, rows) in &world.kinds {
         if !rows.rows.is_empty() {
             println!("  {:<22} {:>7}", kind.spec().table, rows.rows.len());
@@ -362,14 +424,22 @@ async fn demo(config: Config, scale: Scale, seed: u64, no_serve: bool) -> Result
     for flaw in &world.planted {
         println!("    {} #{}: {}", flaw.kind.as_str(), flaw.id, flaw.what);
     }
-    println!("accounts (one per role; passwords in the file): {}", accounts_path.display());
+    println!(
+        "accounts (one per role; passwords in the file): {}",
+        accounts_path.display()
+    );
     if no_serve {
         store.close().await;
         return Ok(());
     }
     let listener = TcpListener::bind(&config.server.listen)
         .await
-        .with_context(|| format!("cannot listen on {} (is another demo running? try --listen 127.0.0.1:0)", config.server.listen))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is another demo running? try --listen 127.0.0.1:0)",
+                config.server.listen
+            )
+        })?;
     let address: SocketAddr = listener.local_addr()?;
     println!("console: http://{address}/console");
     println!("api:     http://{address}/api/v1  (OpenAPI: http://{address}/api/openapi.json)");
@@ -396,7 +466,9 @@ fn write_private(path: &Path, contents: &str) -> Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     file.write_all(contents.as_bytes())?;
     Ok(())
 }

@@ -28,11 +28,20 @@ fn object(value: Json) -> Map<String, Json> {
 async fn harness() -> Harness {
     let test = fresh_store().await;
     let clock = Arc::new(FixedClock::new(START_NS));
-    let app = App::new(test.store.clone(), clock.clone(), SessionSettings::default());
+    let app = App::new(
+        test.store.clone(),
+        clock.clone(),
+        SessionSettings::default(),
+    );
     let created = app.initialize_administrators().await.expect("init");
     let sysadmin = &created[0];
     let login = app
-        .login(&sysadmin.username, &sysadmin.password, "req-0", Some("127.0.0.1"))
+        .login(
+            &sysadmin.username,
+            &sysadmin.password,
+            "req-0",
+            Some("127.0.0.1"),
+        )
         .await
         .expect("first administrator logs in");
     let admin = Context {
@@ -73,7 +82,11 @@ async fn world(h: &Harness) -> World {
     let app = &h.app;
     let admin = &h.admin;
     let zone = app
-        .create(admin, Kind::Zone, &object(json!({"name": "政务外网区", "zone_kind": "extranet"})))
+        .create(
+            admin,
+            Kind::Zone,
+            &object(json!({"name": "政务外网区", "zone_kind": "extranet"})),
+        )
         .await
         .expect("zone")
         .object
@@ -88,7 +101,11 @@ async fn world(h: &Harness) -> World {
     let mut vpcs = [0; 2];
     for (index, name) in ["市教委", "市民政局"].iter().enumerate() {
         tenants[index] = app
-            .create(admin, Kind::Tenant, &object(json!({"name": name, "unit_type": "municipal_department"})))
+            .create(
+                admin,
+                Kind::Tenant,
+                &object(json!({"name": name, "unit_type": "municipal_department"})),
+            )
             .await
             .expect("tenant")
             .object
@@ -97,8 +114,10 @@ async fn world(h: &Harness) -> World {
             .create(
                 admin,
                 Kind::Vpc,
-                &object(json!({"tenant_id": tenants[index], "provider_id": provider, "zone_id": zone,
-                               "name": format!("{name}-VPC"), "cidrs": ["10.8.0.0/16"]})),
+                &object(
+                    json!({"tenant_id": tenants[index], "provider_id": provider, "zone_id": zone,
+                               "name": format!("{name}-VPC"), "cidrs": ["10.8.0.0/16"]}),
+                ),
             )
             .await
             .expect("vpc")
@@ -135,9 +154,21 @@ async fn records(h: &Harness, action: &str) -> Vec<yunjian_store::AuditRecord> {
 #[tokio::test]
 async fn logins_fail_alike_are_audited_and_sessions_end_when_idle_or_logged_out() {
     let h = harness().await;
-    let unknown = h.app.login("nobody", "whatever-password", "r1", None).await.expect_err("unknown");
-    let wrong = h.app.login("sysadmin", "wrong-password!!", "r2", None).await.expect_err("wrong");
-    assert_eq!(unknown.to_string(), wrong.to_string(), "same answer for both");
+    let unknown = h
+        .app
+        .login("nobody", "whatever-password", "r1", None)
+        .await
+        .expect_err("unknown");
+    let wrong = h
+        .app
+        .login("sysadmin", "wrong-password!!", "r2", None)
+        .await
+        .expect_err("wrong");
+    assert_eq!(
+        unknown.to_string(),
+        wrong.to_string(),
+        "same answer for both"
+    );
     assert_eq!(unknown.code(), "bad_credentials");
     let failed: Vec<_> = records(&h, "auth.login")
         .await
@@ -145,7 +176,10 @@ async fn logins_fail_alike_are_audited_and_sessions_end_when_idle_or_logged_out(
         .filter(|record| record.record.outcome == AuditOutcome::Failed)
         .collect();
     assert_eq!(failed.len(), 2);
-    assert!(failed.iter().all(|record| record.record.detail.is_none()), "no password in the record");
+    assert!(
+        failed.iter().all(|record| record.record.detail.is_none()),
+        "no password in the record"
+    );
 
     let created = h
         .app
@@ -163,23 +197,47 @@ async fn logins_fail_alike_are_audited_and_sessions_end_when_idle_or_logged_out(
         .await
         .expect("account");
     assert_eq!(created.role, Role::Supervisor);
-    let login = h.app.login("supervisor1", "a-long-enough-passphrase", "r3", None).await.expect("login");
-    let (principal, csrf) = h.app.authenticate(&login.token).await.expect("authenticated");
-    assert_eq!((principal.role, csrf), (Role::Supervisor, login.csrf_token.clone()));
-    assert!(!format!("{login:?}").contains(&login.token.0), "tokens never print");
+    let login = h
+        .app
+        .login("supervisor1", "a-long-enough-passphrase", "r3", None)
+        .await
+        .expect("login");
+    let (principal, csrf) = h
+        .app
+        .authenticate(&login.token)
+        .await
+        .expect("authenticated");
+    assert_eq!(
+        (principal.role, csrf),
+        (Role::Supervisor, login.csrf_token.clone())
+    );
+    assert!(
+        !format!("{login:?}").contains(&login.token.0),
+        "tokens never print"
+    );
 
     // Idle for longer than the timeout: the session is gone.
     h.clock.advance_ns(16 * 60 * 1_000_000_000);
-    assert!(matches!(h.app.authenticate(&login.token).await, Err(AppError::Unauthenticated)));
+    assert!(matches!(
+        h.app.authenticate(&login.token).await,
+        Err(AppError::Unauthenticated)
+    ));
 
-    let login = h.app.login("supervisor1", "a-long-enough-passphrase", "r4", None).await.expect("login");
+    let login = h
+        .app
+        .login("supervisor1", "a-long-enough-passphrase", "r4", None)
+        .await
+        .expect("login");
     let context = Context {
         principal: login.principal.clone(),
         request_id: "r5".into(),
         source_address: None,
     };
     h.app.logout(&context, &login.token).await.expect("logout");
-    assert!(matches!(h.app.authenticate(&login.token).await, Err(AppError::Unauthenticated)));
+    assert!(matches!(
+        h.app.authenticate(&login.token).await,
+        Err(AppError::Unauthenticated)
+    ));
     assert_eq!(records(&h, "auth.logout").await.len(), 1);
 }
 
@@ -203,14 +261,21 @@ async fn sessions_end_at_the_absolute_limit_even_when_used() {
         )
         .await
         .expect("account");
-    let login = h.app.login(&created.username, "another-long-passphrase", "r", None).await.expect("login");
+    let login = h
+        .app
+        .login(&created.username, "another-long-passphrase", "r", None)
+        .await
+        .expect("login");
     for _ in 0..(8 * 60 / 10) {
         h.clock.advance_ns(10 * 60 * 1_000_000_000);
         if h.app.authenticate(&login.token).await.is_err() {
             break;
         }
     }
-    assert!(h.app.authenticate(&login.token).await.is_err(), "8 hours is the absolute limit");
+    assert!(
+        h.app.authenticate(&login.token).await.is_err(),
+        "8 hours is the absolute limit"
+    );
 }
 
 #[tokio::test]
@@ -219,81 +284,182 @@ async fn a_tenant_admin_never_reads_or_changes_another_tenants_objects() {
     let w = world(&h).await;
     let tenant_a = context(Role::TenantAdmin, Some(w.tenants[0]), None);
     assert!(h.app.get(&tenant_a, Kind::Vpc, w.vpcs[0]).await.is_ok());
-    assert!(matches!(h.app.get(&tenant_a, Kind::Vpc, w.vpcs[1]).await, Err(AppError::NotFound)));
+    assert!(matches!(
+        h.app.get(&tenant_a, Kind::Vpc, w.vpcs[1]).await,
+        Err(AppError::NotFound)
+    ));
     let denied = records(&h, "world.get").await;
-    assert_eq!(denied.len(), 1, "probing another tenant's object is audited");
+    assert_eq!(
+        denied.len(),
+        1,
+        "probing another tenant's object is audited"
+    );
     assert_eq!(denied[0].record.outcome, AuditOutcome::Denied);
     assert_eq!(denied[0].record.object_id, Some(w.vpcs[1]));
 
-    let page = h.app.list(&tenant_a, Kind::Vpc, &ListQuery::default()).await.expect("list");
-    assert_eq!(page.items.iter().map(|o| o.id).collect::<Vec<_>>(), vec![w.vpcs[0]]);
-    let tenants = h.app.list(&tenant_a, Kind::Tenant, &ListQuery::default()).await.expect("list");
-    assert_eq!(tenants.total, 1, "a tenant sees only itself in the tenant list");
+    let page = h
+        .app
+        .list(&tenant_a, Kind::Vpc, &ListQuery::default())
+        .await
+        .expect("list");
+    assert_eq!(
+        page.items.iter().map(|o| o.id).collect::<Vec<_>>(),
+        vec![w.vpcs[0]]
+    );
+    let tenants = h
+        .app
+        .list(&tenant_a, Kind::Tenant, &ListQuery::default())
+        .await
+        .expect("list");
+    assert_eq!(
+        tenants.total, 1,
+        "a tenant sees only itself in the tenant list"
+    );
     assert!(matches!(
-        h.app.list(&tenant_a, Kind::Host, &ListQuery::default()).await,
+        h.app
+            .list(&tenant_a, Kind::Host, &ListQuery::default())
+            .await,
         Err(AppError::Forbidden(_))
     ));
 
     let update = object(json!({"name": "renamed"}));
-    assert!(matches!(h.app.update(&tenant_a, Kind::Vpc, w.vpcs[1], &update).await, Err(AppError::NotFound)));
-    assert!(matches!(h.app.delete(&tenant_a, Kind::Vpc, w.vpcs[1]).await, Err(AppError::NotFound)));
+    assert!(matches!(
+        h.app.update(&tenant_a, Kind::Vpc, w.vpcs[1], &update).await,
+        Err(AppError::NotFound)
+    ));
+    assert!(matches!(
+        h.app.delete(&tenant_a, Kind::Vpc, w.vpcs[1]).await,
+        Err(AppError::NotFound)
+    ));
     // Its own VPC is visible but not the tenant's to change (providers build VPCs).
-    assert!(matches!(h.app.update(&tenant_a, Kind::Vpc, w.vpcs[0], &update).await, Err(AppError::Forbidden(_))));
+    assert!(matches!(
+        h.app.update(&tenant_a, Kind::Vpc, w.vpcs[0], &update).await,
+        Err(AppError::Forbidden(_))
+    ));
 
     let system = |tenant: i64, vpc: i64| {
-        object(json!({"tenant_id": tenant, "name": "审批系统", "classification": "non_classified",
+        object(
+            json!({"tenant_id": tenant, "name": "审批系统", "classification": "non_classified",
                       "mlps_level": 3, "sensitivity": "internal", "importance": "important",
-                      "service_model": "iaas", "deployment_model": "shared", "vpc_ids": [vpc]}))
+                      "service_model": "iaas", "deployment_model": "shared", "vpc_ids": [vpc]}),
+        )
     };
-    let error = h.app.create(&tenant_a, Kind::InformationSystem, &system(w.tenants[0], w.vpcs[1])).await.expect_err("other VPC");
-    assert_eq!(field_codes(&error), vec![("vpc_ids".to_string(), "unknown_reference")]);
-    let error = h.app.create(&tenant_a, Kind::InformationSystem, &system(w.tenants[1], w.vpcs[1])).await.expect_err("other tenant");
+    let error = h
+        .app
+        .create(
+            &tenant_a,
+            Kind::InformationSystem,
+            &system(w.tenants[0], w.vpcs[1]),
+        )
+        .await
+        .expect_err("other VPC");
     assert_eq!(
         field_codes(&error),
-        vec![("tenant_id".to_string(), "unknown_reference"), ("vpc_ids".to_string(), "unknown_reference")]
+        vec![("vpc_ids".to_string(), "unknown_reference")]
     );
-    let created = h.app.create(&tenant_a, Kind::InformationSystem, &system(w.tenants[0], w.vpcs[0])).await.expect("own");
-    assert_eq!(created.object.values["vpc_ids"], Value::IdList(vec![w.vpcs[0]]));
-    assert_eq!(created.names.get(&(Kind::Vpc, w.vpcs[0])).map(String::as_str), Some("市教委-VPC"));
+    let error = h
+        .app
+        .create(
+            &tenant_a,
+            Kind::InformationSystem,
+            &system(w.tenants[1], w.vpcs[1]),
+        )
+        .await
+        .expect_err("other tenant");
+    assert_eq!(
+        field_codes(&error),
+        vec![
+            ("tenant_id".to_string(), "unknown_reference"),
+            ("vpc_ids".to_string(), "unknown_reference")
+        ]
+    );
+    let created = h
+        .app
+        .create(
+            &tenant_a,
+            Kind::InformationSystem,
+            &system(w.tenants[0], w.vpcs[0]),
+        )
+        .await
+        .expect("own");
+    assert_eq!(
+        created.object.values["vpc_ids"],
+        Value::IdList(vec![w.vpcs[0]])
+    );
+    assert_eq!(
+        created
+            .names
+            .get(&(Kind::Vpc, w.vpcs[0]))
+            .map(String::as_str),
+        Some("市教委-VPC")
+    );
 
     // A platform administrator linking tenant A's system to tenant B's VPC is refused too.
     let error = h
         .app
-        .update(&h.admin, Kind::InformationSystem, created.object.id, &object(json!({"vpc_ids": [w.vpcs[1]]})))
+        .update(
+            &h.admin,
+            Kind::InformationSystem,
+            created.object.id,
+            &object(json!({"vpc_ids": [w.vpcs[1]]})),
+        )
         .await
         .expect_err("cross-tenant link");
-    assert_eq!(field_codes(&error), vec![("vpc_ids".to_string(), "reference_mismatch")]);
+    assert_eq!(
+        field_codes(&error),
+        vec![("vpc_ids".to_string(), "reference_mismatch")]
+    );
 }
 
 #[tokio::test]
 async fn a_provider_operator_writes_only_on_its_own_platform() {
     let h = harness().await;
     let w = world(&h).await;
-    let other_provider = h.app.create(&h.admin, Kind::Provider, &object(json!({"name": "服务商乙"}))).await.expect("p").object.id;
+    let other_provider = h
+        .app
+        .create(
+            &h.admin,
+            Kind::Provider,
+            &object(json!({"name": "服务商乙"})),
+        )
+        .await
+        .expect("p")
+        .object
+        .id;
     let operator = context(Role::ProviderOperator, None, Some(other_provider));
     let error = h
         .app
         .create(
             &operator,
             Kind::Vpc,
-            &object(json!({"tenant_id": w.tenants[0], "provider_id": w.provider, "zone_id": w.zone,
-                           "name": "越权VPC", "cidrs": ["10.9.0.0/16"]})),
+            &object(
+                json!({"tenant_id": w.tenants[0], "provider_id": w.provider, "zone_id": w.zone,
+                           "name": "越权VPC", "cidrs": ["10.9.0.0/16"]}),
+            ),
         )
         .await
         .expect_err("another provider's VPC");
-    assert!(matches!(error, AppError::Invalid(_) | AppError::Forbidden(_)), "{error:?}");
+    assert!(
+        matches!(error, AppError::Invalid(_) | AppError::Forbidden(_)),
+        "{error:?}"
+    );
     let own = h
         .app
         .create(
             &operator,
             Kind::Vpc,
-            &object(json!({"tenant_id": w.tenants[0], "provider_id": other_provider, "zone_id": w.zone,
-                           "name": "本服务商VPC", "cidrs": ["10.9.0.0/16"]})),
+            &object(
+                json!({"tenant_id": w.tenants[0], "provider_id": other_provider, "zone_id": w.zone,
+                           "name": "本服务商VPC", "cidrs": ["10.9.0.0/16"]}),
+            ),
         )
         .await
         .expect("own provider");
     assert_eq!(own.object.values["provider_id"], Value::Int(other_provider));
-    assert!(matches!(h.app.get(&operator, Kind::Vpc, w.vpcs[0]).await, Err(AppError::NotFound)));
+    assert!(matches!(
+        h.app.get(&operator, Kind::Vpc, w.vpcs[0]).await,
+        Err(AppError::NotFound)
+    ));
 }
 
 #[tokio::test]
@@ -302,10 +468,24 @@ async fn read_only_roles_are_refused_every_write_and_each_refusal_is_audited() {
     let w = world(&h).await;
     for role in [Role::Auditor, Role::SecurityAuditor] {
         let reader = context(role, None, None);
-        assert!(h.app.get(&reader, Kind::Vpc, w.vpcs[1]).await.is_ok(), "{role:?} reads everything");
-        let error = h.app.create(&reader, Kind::Zone, &object(json!({"name": "x", "zone_kind": "internet"}))).await.expect_err("no write");
+        assert!(
+            h.app.get(&reader, Kind::Vpc, w.vpcs[1]).await.is_ok(),
+            "{role:?} reads everything"
+        );
+        let error = h
+            .app
+            .create(
+                &reader,
+                Kind::Zone,
+                &object(json!({"name": "x", "zone_kind": "internet"})),
+            )
+            .await
+            .expect_err("no write");
         assert!(matches!(error, AppError::Forbidden(_)));
-        assert!(matches!(h.app.delete(&reader, Kind::Vpc, w.vpcs[1]).await, Err(AppError::Forbidden(_))));
+        assert!(matches!(
+            h.app.delete(&reader, Kind::Vpc, w.vpcs[1]).await,
+            Err(AppError::Forbidden(_))
+        ));
     }
     let denied: Vec<_> = records(&h, "world.create")
         .await
@@ -314,7 +494,14 @@ async fn read_only_roles_are_refused_every_write_and_each_refusal_is_audited() {
         .collect();
     assert_eq!(denied.len(), 2);
     assert_eq!(records(&h, "world.delete").await.len(), 2);
-    assert_eq!(h.app.store().count(Kind::Zone, yunjian_store::ReadScope::All).await.expect("count"), 1);
+    assert_eq!(
+        h.app
+            .store()
+            .count(Kind::Zone, yunjian_store::ReadScope::All)
+            .await
+            .expect("count"),
+        1
+    );
 }
 
 #[tokio::test]
@@ -333,8 +520,18 @@ async fn a_classified_system_is_refused_and_nothing_is_written() {
         )
         .await
         .expect_err("classified");
-    assert_eq!(field_codes(&error), vec![("classification".to_string(), "classified_system_refused")]);
-    assert_eq!(h.app.store().count(Kind::InformationSystem, yunjian_store::ReadScope::All).await.expect("count"), 0);
+    assert_eq!(
+        field_codes(&error),
+        vec![("classification".to_string(), "classified_system_refused")]
+    );
+    assert_eq!(
+        h.app
+            .store()
+            .count(Kind::InformationSystem, yunjian_store::ReadScope::All)
+            .await
+            .expect("count"),
+        0
+    );
     assert_eq!(h.app.store().audit_count().await.expect("count"), before);
 }
 
@@ -342,29 +539,85 @@ async fn a_classified_system_is_refused_and_nothing_is_written() {
 async fn subnets_stay_inside_their_vpc_apart_from_each_other_and_vms_inside_their_subnet() {
     let h = harness().await;
     let w = world(&h).await;
-    let subnet = |name: &str, cidr: &str| object(json!({"vpc_id": w.vpcs[0], "name": name, "cidr": cidr}));
-    let web = h.app.create(&h.admin, Kind::Subnet, &subnet("web", "10.8.1.0/24")).await.expect("web");
-    assert_eq!(web.object.values["tenant_id"], Value::Int(w.tenants[0]), "derived from the VPC");
-    let error = h.app.create(&h.admin, Kind::Subnet, &subnet("app", "10.8.1.128/25")).await.expect_err("overlap");
-    assert_eq!(field_codes(&error), vec![("cidr".to_string(), "overlapping_cidrs")]);
-    let error = h.app.create(&h.admin, Kind::Subnet, &subnet("out", "10.9.0.0/24")).await.expect_err("outside");
-    assert_eq!(field_codes(&error), vec![("cidr".to_string(), "outside_vpc")]);
+    let subnet =
+        |name: &str, cidr: &str| object(json!({"vpc_id": w.vpcs[0], "name": name, "cidr": cidr}));
+    let web = h
+        .app
+        .create(&h.admin, Kind::Subnet, &subnet("web", "10.8.1.0/24"))
+        .await
+        .expect("web");
+    assert_eq!(
+        web.object.values["tenant_id"],
+        Value::Int(w.tenants[0]),
+        "derived from the VPC"
+    );
     let error = h
         .app
-        .update(&h.admin, Kind::Vpc, w.vpcs[0], &object(json!({"cidrs": ["10.7.0.0/16"]})))
+        .create(&h.admin, Kind::Subnet, &subnet("app", "10.8.1.128/25"))
+        .await
+        .expect_err("overlap");
+    assert_eq!(
+        field_codes(&error),
+        vec![("cidr".to_string(), "overlapping_cidrs")]
+    );
+    let error = h
+        .app
+        .create(&h.admin, Kind::Subnet, &subnet("out", "10.9.0.0/24"))
+        .await
+        .expect_err("outside");
+    assert_eq!(
+        field_codes(&error),
+        vec![("cidr".to_string(), "outside_vpc")]
+    );
+    let error = h
+        .app
+        .update(
+            &h.admin,
+            Kind::Vpc,
+            w.vpcs[0],
+            &object(json!({"cidrs": ["10.7.0.0/16"]})),
+        )
         .await
         .expect_err("VPC would lose its subnet");
-    assert_eq!(field_codes(&error), vec![("cidrs".to_string(), "subnet_outside")]);
+    assert_eq!(
+        field_codes(&error),
+        vec![("cidrs".to_string(), "subnet_outside")]
+    );
     let vm = |ip: &str| {
-        object(json!({"vpc_id": w.vpcs[0], "subnet_id": web.object.id, "name": "vm-1", "vcpus": 4,
-                      "memory_mib": 8192, "status": "running", "ip_addresses": [ip]}))
+        object(
+            json!({"vpc_id": w.vpcs[0], "subnet_id": web.object.id, "name": "vm-1", "vcpus": 4,
+                      "memory_mib": 8192, "status": "running", "ip_addresses": [ip]}),
+        )
     };
-    let error = h.app.create(&h.admin, Kind::Vm, &vm("10.8.2.5")).await.expect_err("outside subnet");
-    assert_eq!(field_codes(&error), vec![("ip_addresses".to_string(), "outside_subnet")]);
-    let created = h.app.create(&h.admin, Kind::Vm, &vm("10.8.1.5")).await.expect("vm");
+    let error = h
+        .app
+        .create(&h.admin, Kind::Vm, &vm("10.8.2.5"))
+        .await
+        .expect_err("outside subnet");
+    assert_eq!(
+        field_codes(&error),
+        vec![("ip_addresses".to_string(), "outside_subnet")]
+    );
+    let created = h
+        .app
+        .create(&h.admin, Kind::Vm, &vm("10.8.1.5"))
+        .await
+        .expect("vm");
     assert_eq!(created.object.values["provider_id"], Value::Int(w.provider));
-    let error = h.app.update(&h.admin, Kind::Vm, created.object.id, &object(json!({"vpc_id": w.vpcs[1]}))).await.expect_err("move");
-    assert_eq!(field_codes(&error), vec![("vpc_id".to_string(), "immutable")]);
+    let error = h
+        .app
+        .update(
+            &h.admin,
+            Kind::Vm,
+            created.object.id,
+            &object(json!({"vpc_id": w.vpcs[1]})),
+        )
+        .await
+        .expect_err("move");
+    assert_eq!(
+        field_codes(&error),
+        vec![("vpc_id".to_string(), "immutable")]
+    );
 }
 
 #[tokio::test]
@@ -373,7 +626,12 @@ async fn changes_are_audited_with_their_diff_and_in_use_objects_are_not_deleted(
     let w = world(&h).await;
     let updated = h
         .app
-        .update(&h.admin, Kind::Tenant, w.tenants[0], &object(json!({"key_tenant": true, "contact_name": "张三"})))
+        .update(
+            &h.admin,
+            Kind::Tenant,
+            w.tenants[0],
+            &object(json!({"key_tenant": true, "contact_name": "张三"})),
+        )
         .await
         .expect("update");
     assert_eq!(updated.object.revision, 2);
@@ -384,17 +642,42 @@ async fn changes_are_audited_with_their_diff_and_in_use_objects_are_not_deleted(
         json!({"key_tenant": {"from": false, "to": true}, "contact_name": {"from": null, "to": "张三"}})
     );
     // An update that changes nothing writes nothing.
-    let same = h.app.update(&h.admin, Kind::Tenant, w.tenants[0], &object(json!({"key_tenant": true}))).await.expect("same");
+    let same = h
+        .app
+        .update(
+            &h.admin,
+            Kind::Tenant,
+            w.tenants[0],
+            &object(json!({"key_tenant": true})),
+        )
+        .await
+        .expect("same");
     assert_eq!(same.object.revision, 2);
     assert_eq!(records(&h, "world.update").await.len(), 1);
 
-    let error = h.app.delete(&h.admin, Kind::Tenant, w.tenants[0]).await.expect_err("in use");
-    assert!(matches!(&error, AppError::Conflict { message, .. } if message.contains("vpcs")), "{error:?}");
-    h.app.delete(&h.admin, Kind::Vpc, w.vpcs[0]).await.expect("delete VPC");
-    h.app.delete(&h.admin, Kind::Tenant, w.tenants[0]).await.expect("delete tenant");
+    let error = h
+        .app
+        .delete(&h.admin, Kind::Tenant, w.tenants[0])
+        .await
+        .expect_err("in use");
+    assert!(
+        matches!(&error, AppError::Conflict { message, .. } if message.contains("vpcs")),
+        "{error:?}"
+    );
+    h.app
+        .delete(&h.admin, Kind::Vpc, w.vpcs[0])
+        .await
+        .expect("delete VPC");
+    h.app
+        .delete(&h.admin, Kind::Tenant, w.tenants[0])
+        .await
+        .expect("delete tenant");
     let deleted = records(&h, "world.delete").await;
     assert_eq!(deleted.len(), 2);
-    assert_eq!(deleted[0].record.detail.as_ref().expect("detail")["values"]["name"], json!("市教委"));
+    assert_eq!(
+        deleted[0].record.detail.as_ref().expect("detail")["values"]["name"],
+        json!("市教委")
+    );
 }
 
 #[tokio::test]
@@ -403,36 +686,72 @@ async fn duplicate_names_and_bad_references_name_the_field() {
     let w = world(&h).await;
     let error = h
         .app
-        .create(&h.admin, Kind::Tenant, &object(json!({"name": "市教委", "unit_type": "district"})))
+        .create(
+            &h.admin,
+            Kind::Tenant,
+            &object(json!({"name": "市教委", "unit_type": "district"})),
+        )
         .await
         .expect_err("duplicate");
-    assert!(matches!(&error, AppError::Conflict { field: Some(field), .. } if field == "name"), "{error:?}");
+    assert!(
+        matches!(&error, AppError::Conflict { field: Some(field), .. } if field == "name"),
+        "{error:?}"
+    );
     let error = h
         .app
-        .create(&h.admin, Kind::Subnet, &object(json!({"vpc_id": 424242, "name": "x", "cidr": "10.0.0.0/24"})))
+        .create(
+            &h.admin,
+            Kind::Subnet,
+            &object(json!({"vpc_id": 424242, "name": "x", "cidr": "10.0.0.0/24"})),
+        )
         .await
         .expect_err("dangling");
-    assert_eq!(field_codes(&error), vec![("vpc_id".to_string(), "unknown_reference")]);
+    assert_eq!(
+        field_codes(&error),
+        vec![("vpc_id".to_string(), "unknown_reference")]
+    );
     let error = h
         .app
-        .create(&h.admin, Kind::Tenant, &object(json!({"name": "子单位", "unit_type": "district", "parent_id": w.tenants[0]})))
+        .create(
+            &h.admin,
+            Kind::Tenant,
+            &object(json!({"name": "子单位", "unit_type": "district", "parent_id": w.tenants[0]})),
+        )
         .await
         .expect("child");
     let error = h
         .app
-        .update(&h.admin, Kind::Tenant, w.tenants[0], &object(json!({"parent_id": error.object.id})))
+        .update(
+            &h.admin,
+            Kind::Tenant,
+            w.tenants[0],
+            &object(json!({"parent_id": error.object.id})),
+        )
         .await
         .expect_err("cycle");
-    assert_eq!(field_codes(&error), vec![("parent_id".to_string(), "cycle")]);
+    assert_eq!(
+        field_codes(&error),
+        vec![("parent_id".to_string(), "cycle")]
+    );
 }
 
 #[tokio::test]
 async fn admin_init_runs_once_and_only_system_admins_create_accounts() {
     let h = harness().await;
-    assert!(matches!(h.app.initialize_administrators().await, Err(AppError::Conflict { .. })));
+    assert!(matches!(
+        h.app.initialize_administrators().await,
+        Err(AppError::Conflict { .. })
+    ));
     let accounts = h.app.accounts(&h.admin).await.expect("accounts");
     let roles: Vec<Role> = accounts.iter().map(|a| a.role).collect();
-    assert_eq!(roles, [Role::SystemAdmin, Role::SecurityAdmin, Role::SecurityAuditor]);
+    assert_eq!(
+        roles,
+        [
+            Role::SystemAdmin,
+            Role::SecurityAdmin,
+            Role::SecurityAuditor
+        ]
+    );
     let supervisor = context(Role::Supervisor, None, None);
     let input = NewAccountInput {
         username: "sneaky".into(),
@@ -442,17 +761,36 @@ async fn admin_init_runs_once_and_only_system_admins_create_accounts() {
         tenant: None,
         provider: None,
     };
-    assert!(matches!(h.app.create_account(&supervisor, input.clone()).await, Err(AppError::Forbidden(_))));
+    assert!(matches!(
+        h.app.create_account(&supervisor, input.clone()).await,
+        Err(AppError::Forbidden(_))
+    ));
     let short = NewAccountInput {
         password: "short".into(),
         ..input.clone()
     };
-    assert_eq!(field_codes(&h.app.create_account(&h.admin, short).await.expect_err("short")), vec![("password".to_string(), "password_too_short")]);
+    assert_eq!(
+        field_codes(
+            &h.app
+                .create_account(&h.admin, short)
+                .await
+                .expect_err("short")
+        ),
+        vec![("password".to_string(), "password_too_short")]
+    );
     let unbound = NewAccountInput {
         role: Role::TenantAdmin,
         ..input
     };
-    assert_eq!(field_codes(&h.app.create_account(&h.admin, unbound).await.expect_err("unbound")), vec![("tenant_id".to_string(), "binding")]);
+    assert_eq!(
+        field_codes(
+            &h.app
+                .create_account(&h.admin, unbound)
+                .await
+                .expect_err("unbound")
+        ),
+        vec![("tenant_id".to_string(), "binding")]
+    );
 }
 
 #[tokio::test]
@@ -460,11 +798,21 @@ async fn the_overview_counts_only_what_the_reader_may_see() {
     let h = harness().await;
     let w = world(&h).await;
     let overview = h.app.overview(&h.admin).await.expect("overview");
-    let total = |overview: &yunjian_app::Overview, kind: Kind| overview.totals.iter().find(|(k, _)| *k == kind).map(|(_, n)| *n);
+    let total = |overview: &yunjian_app::Overview, kind: Kind| {
+        overview
+            .totals
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, n)| *n)
+    };
     assert_eq!(total(&overview, Kind::Vpc), Some(2));
     assert_eq!(overview.vpcs_by_zone[0].label, "政务外网区");
     let tenant_a = context(Role::TenantAdmin, Some(w.tenants[0]), None);
     let overview = h.app.overview(&tenant_a).await.expect("overview");
     assert_eq!(total(&overview, Kind::Vpc), Some(1));
-    assert_eq!(total(&overview, Kind::Host), None, "hosts are not a tenant's to see");
+    assert_eq!(
+        total(&overview, Kind::Host),
+        None,
+        "hosts are not a tenant's to see"
+    );
 }

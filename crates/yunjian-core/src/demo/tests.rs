@@ -70,9 +70,19 @@ fn every_demo_row_is_valid_input() {
                 if !value.is_null() {
                     let reparsed = parse_field(field, &value.to_json())
                         .unwrap_or_else(|e| panic!("{} {id}: {e:?}", spec.id));
-                    assert_eq!(&reparsed, value, "{} {id} {} not canonical", spec.id, field.name);
+                    assert_eq!(
+                        &reparsed, value,
+                        "{} {id} {} not canonical",
+                        spec.id, field.name
+                    );
                 } else {
-                    assert_ne!(field.presence, Presence::Required, "{} {id} {}", spec.id, field.name);
+                    assert_ne!(
+                        field.presence,
+                        Presence::Required,
+                        "{} {id} {}",
+                        spec.id,
+                        field.name
+                    );
                 }
                 if let (FieldType::Ref(target), Value::Int(target_id)) = (field.ty, value) {
                     let target_row = index[&target]
@@ -83,7 +93,11 @@ fn every_demo_row_is_valid_input() {
                             Some(FieldType::Ref(k)) => k,
                             _ => unreachable!(),
                         }][&values[via].as_int().expect("ref")];
-                        assert_eq!(&source[column], value, "{} {id} derived {}", spec.id, field.name);
+                        assert_eq!(
+                            &source[column], value,
+                            "{} {id} derived {}",
+                            spec.id, field.name
+                        );
                     }
                     let _ = target_row;
                 }

@@ -26,7 +26,10 @@ fn overlapping_vpc_cidrs_are_refused() {
         "cidrs",
         Value::TextList(vec!["10.0.0.0/8".into(), "10.3.0.0/16".into()]),
     )]);
-    assert_eq!(check_object(Kind::Vpc, &overlapping)[0].code, "overlapping_cidrs");
+    assert_eq!(
+        check_object(Kind::Vpc, &overlapping)[0].code,
+        "overlapping_cidrs"
+    );
     let apart = values(&[(
         "cidrs",
         Value::TextList(vec!["10.0.0.0/16".into(), "10.1.0.0/16".into()]),
@@ -46,9 +49,16 @@ fn rules_need_ports_for_tcp_and_exactly_one_remote() {
                 ("port_to", int(to)),
                 (
                     "remote_cidr",
-                    if cidr { Value::Text("0.0.0.0/0".into()) } else { Value::Null },
+                    if cidr {
+                        Value::Text("0.0.0.0/0".into())
+                    } else {
+                        Value::Null
+                    },
                 ),
-                ("remote_group_id", if group { Value::Int(1) } else { Value::Null }),
+                (
+                    "remote_group_id",
+                    if group { Value::Int(1) } else { Value::Null },
+                ),
             ]),
         )
         .iter()
@@ -57,9 +67,15 @@ fn rules_need_ports_for_tcp_and_exactly_one_remote() {
         codes
     };
     assert!(rule("tcp", Some(22), Some(22), true, false).is_empty());
-    assert_eq!(rule("tcp", Some(80), Some(22), true, false), ["invalid_port_range"]);
+    assert_eq!(
+        rule("tcp", Some(80), Some(22), true, false),
+        ["invalid_port_range"]
+    );
     assert_eq!(rule("udp", None, None, false, true), ["ports_required"]);
-    assert_eq!(rule("icmp", Some(1), None, true, false), ["ports_not_applicable"]);
+    assert_eq!(
+        rule("icmp", Some(1), None, true, false),
+        ["ports_not_applicable"]
+    );
     assert_eq!(rule("any", None, None, true, true), ["remote_required"]);
     assert_eq!(rule("any", None, None, false, false), ["remote_required"]);
 }

@@ -21,7 +21,11 @@ fn field_names_are_unique_and_never_shadow_the_bookkeeping_columns() {
         names.dedup();
         assert_eq!(before, names.len(), "{} repeats a field", spec.id);
         for reserved in ["id", "created_at", "updated_at", "revision"] {
-            assert!(spec.field(reserved).is_none(), "{} shadows {reserved}", spec.id);
+            assert!(
+                spec.field(reserved).is_none(),
+                "{} shadows {reserved}",
+                spec.id
+            );
         }
     }
 }
@@ -59,7 +63,9 @@ fn derived_fields_name_a_reference_whose_target_has_the_column() {
             let Presence::Derived { via, column } = field.presence else {
                 continue;
             };
-            let via_field = spec.field(via).unwrap_or_else(|| panic!("{}.{via}", spec.id));
+            let via_field = spec
+                .field(via)
+                .unwrap_or_else(|| panic!("{}.{via}", spec.id));
             let FieldType::Ref(target) = via_field.ty else {
                 panic!("{}.{via} is not a reference", spec.id);
             };
@@ -94,7 +100,11 @@ fn agreements_and_unique_sets_and_list_columns_name_real_fields() {
             }
         }
         for name in spec.list_columns {
-            assert!(spec.field(name).is_some(), "{}: list column {name}", spec.id);
+            assert!(
+                spec.field(name).is_some(),
+                "{}: list column {name}",
+                spec.id
+            );
         }
         assert!(spec.field("name").is_some() || kind == Kind::SecurityGroupRule);
     }

@@ -15,8 +15,12 @@ fn errors_of(kind: Kind, input: serde_json::Value) -> Vec<(String, &'static str)
 fn a_complete_vpc_parses_and_cidrs_are_canonical_and_sorted() {
     let map = json!({"tenant_id": 1, "provider_id": 2, "zone_id": 3, "name": " 办公VPC ",
                      "cidrs": ["10.2.0.0/16", "10.1.0.0/16", "10.1.0.0/16"]});
-    let values = parse_input(Kind::Vpc.spec(), map.as_object().expect("object"), InputMode::Create)
-        .expect("valid");
+    let values = parse_input(
+        Kind::Vpc.spec(),
+        map.as_object().expect("object"),
+        InputMode::Create,
+    )
+    .expect("valid");
     assert_eq!(values["name"], Value::Text("办公VPC".into()));
     assert_eq!(
         values["cidrs"],
@@ -95,14 +99,21 @@ fn formats_of_text_dates_digests_and_enums_are_checked() {
         json!({"provider_id": 1, "name": "p", "product": "x", "service_models": ["iaas"],
                "deployment_models": ["shared"], "mlps_level": 3, "assessment_expiry": "2026-02-30"}),
     );
-    assert_eq!(errors, vec![("assessment_expiry".to_string(), "invalid_date")]);
+    assert_eq!(
+        errors,
+        vec![("assessment_expiry".to_string(), "invalid_date")]
+    );
 }
 
 #[test]
 fn update_mode_parses_only_given_fields() {
     let map = json!({"name": "renamed"});
-    let values = parse_input(Kind::Vpc.spec(), map.as_object().expect("object"), InputMode::Update)
-        .expect("valid");
+    let values = parse_input(
+        Kind::Vpc.spec(),
+        map.as_object().expect("object"),
+        InputMode::Update,
+    )
+    .expect("valid");
     assert_eq!(values.len(), 1);
 }
 

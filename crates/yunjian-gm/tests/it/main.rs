@@ -41,6 +41,10 @@ proptest! {
 fn sm3_matches_openssl_across_block_boundaries() {
     for length in [55usize, 56, 63, 64, 65, 128, 1000] {
         let data: Vec<u8> = (0..length).map(|i| (i * 7 % 251) as u8).collect();
-        assert_eq!(Sm3Digest::of(&data).to_hex(), openssl_sm3(&data), "length {length}");
+        assert_eq!(
+            Sm3Digest::of(&data).to_hex(),
+            openssl_sm3(&data),
+            "length {length}"
+        );
     }
 }

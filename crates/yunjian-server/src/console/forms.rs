@@ -14,7 +14,10 @@ pub fn parse_pairs(body: &[u8]) -> FormPairs {
 }
 
 pub fn first<'a>(pairs: &'a FormPairs, key: &str) -> Option<&'a str> {
-    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
 }
 
 fn all<'a>(pairs: &'a FormPairs, key: &str) -> Vec<&'a str> {
@@ -34,7 +37,12 @@ pub fn form_to_json(spec: &KindSpec, pairs: &FormPairs) -> Map<String, Json> {
         let value = match field.ty {
             FieldType::Bool => json!(matches!(first(pairs, field.name), Some("true" | "on"))),
             FieldType::EnumList(_) => json!(all(pairs, field.name)),
-            FieldType::RefList(_) => Json::Array(all(pairs, field.name).into_iter().map(number_or_text).collect()),
+            FieldType::RefList(_) => Json::Array(
+                all(pairs, field.name)
+                    .into_iter()
+                    .map(number_or_text)
+                    .collect(),
+            ),
             FieldType::CidrList | FieldType::IpList => {
                 let text = first(pairs, field.name).unwrap_or("");
                 json!(text
@@ -42,11 +50,13 @@ pub fn form_to_json(spec: &KindSpec, pairs: &FormPairs) -> Map<String, Json> {
                     .filter(|item| !item.is_empty())
                     .collect::<Vec<_>>())
             }
-            FieldType::Integer { .. } | FieldType::Ref(_) | FieldType::Float { .. } => match first(pairs, field.name) {
-                None => continue,
-                Some(text) if text.trim().is_empty() => Json::Null,
-                Some(text) => number_or_text(text),
-            },
+            FieldType::Integer { .. } | FieldType::Ref(_) | FieldType::Float { .. } => {
+                match first(pairs, field.name) {
+                    None => continue,
+                    Some(text) if text.trim().is_empty() => Json::Null,
+                    Some(text) => number_or_text(text),
+                }
+            }
             _ => match first(pairs, field.name) {
                 None => continue,
                 Some(text) if text.trim().is_empty() => Json::Null,
@@ -94,9 +104,16 @@ mod tests {
         assert_eq!(map["longitude"], json!("abc"));
         assert_eq!(map["remote_backup_site"], json!(false));
         assert_eq!(map["carriers"], json!(["china_telecom", "china_unicom"]));
-        assert_eq!(map["colour"], json!("red"), "unknown fields reach the validator");
+        assert_eq!(
+            map["colour"],
+            json!("red"),
+            "unknown fields reach the validator"
+        );
         assert!(!map.contains_key("_csrf"));
-        let vpc = form_to_json(Kind::Vpc.spec(), &parse_pairs(b"cidrs=10.0.0.0%2F16%0D%0A10.1.0.0%2F16"));
+        let vpc = form_to_json(
+            Kind::Vpc.spec(),
+            &parse_pairs(b"cidrs=10.0.0.0%2F16%0D%0A10.1.0.0%2F16"),
+        );
         assert_eq!(vpc["cidrs"], json!(["10.0.0.0/16", "10.1.0.0/16"]));
     }
 }

@@ -21,10 +21,49 @@ pub struct Frame<'a> {
 }
 
 const MENU: &[(&str, &str, &[Kind])] = &[
-    ("组织与服务商", "Organisations", &[Kind::ManagementUnit, Kind::Tenant, Kind::Provider, Kind::Platform]),
-    ("基础设施", "Infrastructure", &[Kind::Datacenter, Kind::Zone, Kind::Gateway, Kind::Host, Kind::Image]),
-    ("租户网络与系统", "Tenant networks and systems", &[Kind::Vpc, Kind::Subnet, Kind::SecurityGroup, Kind::SecurityGroupRule, Kind::InformationSystem]),
-    ("资源", "Resources", &[Kind::Vm, Kind::Volume, Kind::Snapshot, Kind::Backup, Kind::PaasInstance]),
+    (
+        "组织与服务商",
+        "Organisations",
+        &[
+            Kind::ManagementUnit,
+            Kind::Tenant,
+            Kind::Provider,
+            Kind::Platform,
+        ],
+    ),
+    (
+        "基础设施",
+        "Infrastructure",
+        &[
+            Kind::Datacenter,
+            Kind::Zone,
+            Kind::Gateway,
+            Kind::Host,
+            Kind::Image,
+        ],
+    ),
+    (
+        "租户网络与系统",
+        "Tenant networks and systems",
+        &[
+            Kind::Vpc,
+            Kind::Subnet,
+            Kind::SecurityGroup,
+            Kind::SecurityGroupRule,
+            Kind::InformationSystem,
+        ],
+    ),
+    (
+        "资源",
+        "Resources",
+        &[
+            Kind::Vm,
+            Kind::Volume,
+            Kind::Snapshot,
+            Kind::Backup,
+            Kind::PaasInstance,
+        ],
+    ),
 ];
 
 pub fn kind_label(lang: Lang, kind: Kind) -> &'static str {
@@ -134,8 +173,19 @@ pub fn login_page(lang: Lang, csrf: &str, next: &str, error: Option<&str>) -> Ma
     }
 }
 
-fn counts_table(lang: Lang, title: &str, counts: &[OverviewCount], link: Option<(&str, &str)>, label: impl Fn(&OverviewCount) -> String) -> Markup {
-    let max = counts.iter().map(|count| count.count).max().unwrap_or(0).max(1);
+fn counts_table(
+    lang: Lang,
+    title: &str,
+    counts: &[OverviewCount],
+    link: Option<(&str, &str)>,
+    label: impl Fn(&OverviewCount) -> String,
+) -> Markup {
+    let max = counts
+        .iter()
+        .map(|count| count.count)
+        .max()
+        .unwrap_or(0)
+        .max(1);
     html! {
         div {
             h2 { (title) }
@@ -186,7 +236,12 @@ pub fn overview_page(frame: &Frame<'_>, overview: &Overview) -> Markup {
 }
 
 /// Renders one stored value for people.
-pub fn render_value(lang: Lang, field: &FieldSpec, value: Option<&Value>, names: &ResolvedNames) -> Markup {
+pub fn render_value(
+    lang: Lang,
+    field: &FieldSpec,
+    value: Option<&Value>,
+    names: &ResolvedNames,
+) -> Markup {
     let value = value.unwrap_or(&Value::Null);
     match (field.ty, value) {
         (_, Value::Null) => html! { span.muted { "—" } },
@@ -195,18 +250,25 @@ pub fn render_value(lang: Lang, field: &FieldSpec, value: Option<&Value>, names:
             @if ids.is_empty() { span.muted { "—" } }
             @for id in ids { (reference(lang, link.target, *id, names)) " " }
         },
-        (FieldType::Bool, Value::Bool(flag)) => html! { (if *flag { lang.t("是", "Yes") } else { lang.t("否", "No") }) },
+        (FieldType::Bool, Value::Bool(flag)) => {
+            html! { (if *flag { lang.t("是", "Yes") } else { lang.t("否", "No") }) }
+        }
         (FieldType::Enum(options), Value::Text(text)) => {
-            let label = options.iter().find(|option| option.value == text).map_or(text.as_str(), |option| lang.pick(option.zh, option.en));
+            let label = options
+                .iter()
+                .find(|option| option.value == text)
+                .map_or(text.as_str(), |option| lang.pick(option.zh, option.en));
             html! { span class={ "tag " (text) } { (label) } }
         }
         (FieldType::EnumList(options), Value::TextList(items)) => html! {
             @if items.is_empty() { span.muted { "—" } }
             @for item in items {
-                span.tag { (options.iter().find(|option| &option.value == item).map_or(item.as_str(), |option| lang.pick(option.zh, option.en))) }
+                span.tag { (options.iter().find(|option| option.value == item.as_str()).map_or(item.as_str(), |option| lang.pick(option.zh, option.en))) }
             }
         },
-        (FieldType::Digest, Value::Text(text)) => html! { code title=(text) { (text.chars().take(20).collect::<String>()) "…" } },
+        (FieldType::Digest, Value::Text(text)) => {
+            html! { code title=(text) { (text.chars().take(20).collect::<String>()) "…" } }
+        }
         (_, Value::TextList(items)) => html! { (items.join(", ")) },
         (_, Value::Int(number)) => html! { (number) },
         (_, Value::Float(number)) => html! { (format!("{number:.6}")) },
@@ -254,7 +316,11 @@ pub fn list_page(frame: &Frame<'_>, view: &ListView<'_>) -> Markup {
     let spec = view.kind.spec();
     let title = kind_label(lang, view.kind);
     let pages = ((view.total + i64::from(view.per_page) - 1) / i64::from(view.per_page)).max(1);
-    let filters: Vec<&(String, String)> = view.base_query.iter().filter(|(key, _)| spec.field(key).is_some()).collect();
+    let filters: Vec<&(String, String)> = view
+        .base_query
+        .iter()
+        .filter(|(key, _)| spec.field(key).is_some())
+        .collect();
     let body = html! {
         h1 { (title) }
         div.toolbar {
@@ -327,7 +393,11 @@ pub fn list_page(frame: &Frame<'_>, view: &ListView<'_>) -> Markup {
 
 fn sort_header(view: &ListView<'_>, name: &str, label: &str) -> Markup {
     let current = view.sort == name || (name == "id" && view.sort == "id");
-    let next_order = if current && !view.descending { "desc" } else { "asc" };
+    let next_order = if current && !view.descending {
+        "desc"
+    } else {
+        "asc"
+    };
     let arrow = match (current, view.descending) {
         (true, false) => " ▲",
         (true, true) => " ▼",
@@ -338,15 +408,27 @@ fn sort_header(view: &ListView<'_>, name: &str, label: &str) -> Markup {
     }
 }
 
-pub fn detail_page(frame: &Frame<'_>, object: &WorldObject, names: &ResolvedNames, notice: Option<&str>) -> Markup {
+pub fn detail_page(
+    frame: &Frame<'_>,
+    object: &WorldObject,
+    names: &ResolvedNames,
+    notice: Option<&str>,
+) -> Markup {
     let lang = frame.lang;
     let spec = object.kind.spec();
-    let title = format!("{} · {}", kind_label(lang, object.kind), object.display_name());
+    let title = format!(
+        "{} · {}",
+        kind_label(lang, object.kind),
+        object.display_name()
+    );
     let related: Vec<(Kind, &FieldSpec)> = object
         .kind
         .referrers()
         .into_iter()
-        .filter(|(kind, field)| matches!(field.ty, FieldType::Ref(_)) && read_scope(frame.principal, *kind) != ReadScope::Nothing)
+        .filter(|(kind, field)| {
+            matches!(field.ty, FieldType::Ref(_))
+                && read_scope(frame.principal, *kind) != ReadScope::Nothing
+        })
         .collect();
     let body = html! {
         h1 { (title) }
@@ -407,7 +489,11 @@ pub fn form_page(frame: &Frame<'_>, view: &FormView<'_>) -> Markup {
     let lang = frame.lang;
     let spec = view.kind.spec();
     let title = match view.id {
-        Some(id) => format!("{} {} #{id}", lang.t("编辑", "Edit"), kind_label(lang, view.kind)),
+        Some(id) => format!(
+            "{} {} #{id}",
+            lang.t("编辑", "Edit"),
+            kind_label(lang, view.kind)
+        ),
         None => format!("{}{}", lang.t("新建", "New "), kind_label(lang, view.kind)),
     };
     let action = match view.id {
@@ -415,8 +501,19 @@ pub fn form_page(frame: &Frame<'_>, view: &FormView<'_>) -> Markup {
         None => format!("/console/{}", spec.table),
     };
     let has = |name: &str, wanted: &str| view.values.iter().any(|(k, v)| k == name && v == wanted);
-    let first = |name: &str| view.values.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str());
-    let all = |name: &str| view.values.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect::<Vec<_>>();
+    let first = |name: &str| {
+        view.values
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    };
+    let all = |name: &str| {
+        view.values
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect::<Vec<_>>()
+    };
     let body = html! {
         h1 { (title) }
         @if let Some(error) = view.general_error { div.alert.error role="alert" { (error) } }
@@ -533,15 +630,27 @@ pub fn form_values(object: &WorldObject) -> Vec<(String, String)> {
             Some(Value::Float(number)) => pairs.push((field.name.to_owned(), number.to_string())),
             Some(Value::Bool(flag)) => pairs.push((field.name.to_owned(), flag.to_string())),
             Some(Value::Text(text)) => pairs.push((field.name.to_owned(), text.clone())),
-            Some(Value::TextList(items)) => pairs.extend(items.iter().map(|item| (field.name.to_owned(), item.clone()))),
-            Some(Value::IdList(ids)) => pairs.extend(ids.iter().map(|id| (field.name.to_owned(), id.to_string()))),
+            Some(Value::TextList(items)) => pairs.extend(
+                items
+                    .iter()
+                    .map(|item| (field.name.to_owned(), item.clone())),
+            ),
+            Some(Value::IdList(ids)) => {
+                pairs.extend(ids.iter().map(|id| (field.name.to_owned(), id.to_string())))
+            }
             Some(Value::Null) | None => {}
         }
     }
     pairs
 }
 
-pub fn accounts_page(frame: &Frame<'_>, accounts: &[Account], can_create: bool, errors: &[FieldError], notice: Option<&str>) -> Markup {
+pub fn accounts_page(
+    frame: &Frame<'_>,
+    accounts: &[Account],
+    can_create: bool,
+    errors: &[FieldError],
+    notice: Option<&str>,
+) -> Markup {
     let lang = frame.lang;
     let body = html! {
         h1 { (lang.t("账户", "Accounts")) }
@@ -649,4 +758,3 @@ pub fn message_page(lang: Lang, status_title: &str, message: &str) -> Markup {
         }
     }
 }
-

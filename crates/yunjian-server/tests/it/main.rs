@@ -36,15 +36,27 @@ impl Answer {
     }
 
     fn code(&self) -> String {
-        self.json()["error"]["code"].as_str().unwrap_or("").to_owned()
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
     }
 }
 
 async fn send(router: &Router, request: Request<Body>) -> Answer {
-    let response = router.clone().oneshot(request).await.expect("the router answers");
+    let response = router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("the router answers");
     let status = response.status();
     let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     Answer {
         status,
         headers,
@@ -67,7 +79,16 @@ fn api(method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> 
 }
 
 async fn login(router: &Router, username: &str, password: &str) -> String {
-    let answer = send(router, api(Method::POST, "/api/v1/auth/login", None, Some(json!({"username": username, "password": password})))).await;
+    let answer = send(
+        router,
+        api(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": username, "password": password})),
+        ),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     answer.json()["token"].as_str().expect("token").to_owned()
 }
@@ -76,7 +97,11 @@ const PASSWORD: &str = "correct-horse-battery-staple";
 
 async fn server() -> Server {
     let test = fresh_store().await;
-    let app = App::new(test.store.clone(), Arc::new(FixedClock::new(1_790_000_000_000_000_000)), SessionSettings::default());
+    let app = App::new(
+        test.store.clone(),
+        Arc::new(FixedClock::new(1_790_000_000_000_000_000)),
+        SessionSettings::default(),
+    );
     let created = app.initialize_administrators().await.expect("init");
     let state = AppState::new(
         app.clone(),
@@ -90,10 +115,32 @@ async fn server() -> Server {
     let mut tenants = Vec::new();
     let mut vpcs = Vec::new();
     let post = |path: &str, body: Value| api(Method::POST, path, Some(&admin_token), Some(body));
-    let zone = send(&router, post("/api/v1/zones", json!({"name": "政务外网区", "zone_kind": "extranet"}))).await.json()["id"].clone();
-    let provider = send(&router, post("/api/v1/providers", json!({"name": "服务商甲"}))).await.json()["id"].clone();
+    let zone = send(
+        &router,
+        post(
+            "/api/v1/zones",
+            json!({"name": "政务外网区", "zone_kind": "extranet"}),
+        ),
+    )
+    .await
+    .json()["id"]
+        .clone();
+    let provider = send(
+        &router,
+        post("/api/v1/providers", json!({"name": "服务商甲"})),
+    )
+    .await
+    .json()["id"]
+        .clone();
     for (index, name) in ["市教委", "市民政局"].iter().enumerate() {
-        let tenant = send(&router, post("/api/v1/tenants", json!({"name": name, "unit_type": "municipal_department"}))).await;
+        let tenant = send(
+            &router,
+            post(
+                "/api/v1/tenants",
+                json!({"name": name, "unit_type": "municipal_department"}),
+            ),
+        )
+        .await;
         assert_eq!(tenant.status, StatusCode::CREATED, "{}", tenant.text);
         let tenant_id = tenant.json()["id"].as_i64().expect("id");
         let vpc = send(
@@ -141,7 +188,12 @@ async fn server() -> Server {
 #[tokio::test]
 async fn every_api_route_but_health_metrics_and_login_requires_authentication() {
     let s = server().await;
-    let mut paths = vec!["/api/v1/auth/me".to_owned(), "/api/v1/overview".into(), "/api/v1/accounts".into(), "/api/v1/audit/records".into()];
+    let mut paths = vec![
+        "/api/v1/auth/me".to_owned(),
+        "/api/v1/overview".into(),
+        "/api/v1/accounts".into(),
+        "/api/v1/audit/records".into(),
+    ];
     for kind in Kind::ALL {
         paths.push(format!("/api/v1/{}", kind.spec().table));
         paths.push(format!("/api/v1/{}/1", kind.spec().table));
@@ -151,12 +203,24 @@ async fn every_api_route_but_health_metrics_and_login_requires_authentication() 
         assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{path}");
         assert_eq!(answer.code(), "unauthenticated", "{path}");
         assert!(answer.headers.contains_key(header::WWW_AUTHENTICATE));
-        assert!(answer.json()["error"]["request_id"].as_str().is_some_and(|id| !id.is_empty()));
+        assert!(answer.json()["error"]["request_id"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty()));
     }
-    let forged = send(&s.router, api(Method::GET, "/api/v1/vpcs", Some(&"0".repeat(64)), None)).await;
+    let forged = send(
+        &s.router,
+        api(Method::GET, "/api/v1/vpcs", Some(&"0".repeat(64)), None),
+    )
+    .await;
     assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
     for open in ["/healthz", "/metrics", "/api/openapi.json"] {
-        assert_eq!(send(&s.router, api(Method::GET, open, None, None)).await.status, StatusCode::OK, "{open}");
+        assert_eq!(
+            send(&s.router, api(Method::GET, open, None, None))
+                .await
+                .status,
+            StatusCode::OK,
+            "{open}"
+        );
     }
     // The console cookie does not authenticate the API (no cross-site form can drive it).
     let request = Request::builder()
@@ -164,28 +228,77 @@ async fn every_api_route_but_health_metrics_and_login_requires_authentication() 
         .header(header::COOKIE, format!("yj_session={}", s.admin_token))
         .body(Body::empty())
         .expect("request");
-    assert_eq!(send(&s.router, request).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send(&s.router, request).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
 async fn a_tenant_administrator_cannot_read_another_tenants_vpc_by_id() {
     let s = server().await;
     let token = login(&s.router, "tenant1", PASSWORD).await;
-    let own = send(&s.router, api(Method::GET, &format!("/api/v1/vpcs/{}", s.vpcs[0]), Some(&token), None)).await;
+    let own = send(
+        &s.router,
+        api(
+            Method::GET,
+            &format!("/api/v1/vpcs/{}", s.vpcs[0]),
+            Some(&token),
+            None,
+        ),
+    )
+    .await;
     assert_eq!(own.status, StatusCode::OK);
     assert_eq!(own.json()["names"]["tenant_id"], json!("市教委"));
-    let other = send(&s.router, api(Method::GET, &format!("/api/v1/vpcs/{}", s.vpcs[1]), Some(&token), None)).await;
+    let other = send(
+        &s.router,
+        api(
+            Method::GET,
+            &format!("/api/v1/vpcs/{}", s.vpcs[1]),
+            Some(&token),
+            None,
+        ),
+    )
+    .await;
     assert_eq!(other.status, StatusCode::NOT_FOUND);
     assert_eq!(other.code(), "not_found");
-    let listed = send(&s.router, api(Method::GET, "/api/v1/vpcs", Some(&token), None)).await.json();
+    let listed = send(
+        &s.router,
+        api(Method::GET, "/api/v1/vpcs", Some(&token), None),
+    )
+    .await
+    .json();
     assert_eq!(listed["total"], json!(1));
-    let filtered = send(&s.router, api(Method::GET, &format!("/api/v1/subnets?tenant_id={}", s.tenants[1]), Some(&token), None)).await.json();
+    let filtered = send(
+        &s.router,
+        api(
+            Method::GET,
+            &format!("/api/v1/subnets?tenant_id={}", s.tenants[1]),
+            Some(&token),
+            None,
+        ),
+    )
+    .await
+    .json();
     assert_eq!(filtered["total"], json!(0), "filters never widen the scope");
-    let hosts = send(&s.router, api(Method::GET, "/api/v1/hosts", Some(&token), None)).await;
+    let hosts = send(
+        &s.router,
+        api(Method::GET, "/api/v1/hosts", Some(&token), None),
+    )
+    .await;
     assert_eq!(hosts.status, StatusCode::FORBIDDEN);
-    let audit = send(&s.router, api(Method::GET, "/api/v1/audit/records", Some(&token), None)).await.json();
+    let audit = send(
+        &s.router,
+        api(Method::GET, "/api/v1/audit/records", Some(&token), None),
+    )
+    .await
+    .json();
     for item in audit["items"].as_array().expect("items") {
-        assert_eq!(item["tenant_id"], json!(s.tenants[0]), "a tenant reads only its slice");
+        assert_eq!(
+            item["tenant_id"],
+            json!(s.tenants[0]),
+            "a tenant reads only its slice"
+        );
     }
 }
 
@@ -215,22 +328,65 @@ async fn bad_input_gets_a_stable_code_naming_the_field_and_writes_nothing() {
         (post("/api/v1/information_systems", &json!({"tenant_id": s.tenants[0], "name": "s", "classification": "non_classified", "mlps_level": 5, "sensitivity": "internal", "importance": "general", "service_model": "iaas", "deployment_model": "shared"}).to_string(), "application/json"), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("mlps_level")),
         (post("/api/v1/information_systems", &json!({"tenant_id": s.tenants[0], "name": "s", "classification": "classified", "mlps_level": 3, "sensitivity": "internal", "importance": "general", "service_model": "iaas", "deployment_model": "shared"}).to_string(), "application/json"), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("classification")),
     ];
-    let audit_before = send(&s.router, api(Method::GET, "/api/v1/zones", token, None)).await.json()["total"].clone();
+    let audit_before = send(&s.router, api(Method::GET, "/api/v1/zones", token, None))
+        .await
+        .json()["total"]
+        .clone();
     for (request, status, code, field) in cases {
         let answer = send(&s.router, request).await;
-        assert_eq!((answer.status, answer.code().as_str()), (status, code), "{}", answer.text);
+        assert_eq!(
+            (answer.status, answer.code().as_str()),
+            (status, code),
+            "{}",
+            answer.text
+        );
         if let Some(field) = field {
-            assert_eq!(answer.json()["error"]["fields"][0]["field"], json!(field), "{}", answer.text);
+            assert_eq!(
+                answer.json()["error"]["fields"][0]["field"],
+                json!(field),
+                "{}",
+                answer.text
+            );
         }
     }
-    assert_eq!(send(&s.router, api(Method::GET, "/api/v1/zones", token, None)).await.json()["total"], audit_before);
-    assert_eq!(send(&s.router, api(Method::GET, "/api/v1/information_systems", token, None)).await.json()["total"], json!(0));
-    let unknown_route = send(&s.router, api(Method::GET, "/api/v1/nothing/here/at/all", token, None)).await;
-    assert_eq!((unknown_route.status, unknown_route.code().as_str()), (StatusCode::NOT_FOUND, "not_found"));
+    assert_eq!(
+        send(&s.router, api(Method::GET, "/api/v1/zones", token, None))
+            .await
+            .json()["total"],
+        audit_before
+    );
+    assert_eq!(
+        send(
+            &s.router,
+            api(Method::GET, "/api/v1/information_systems", token, None)
+        )
+        .await
+        .json()["total"],
+        json!(0)
+    );
+    let unknown_route = send(
+        &s.router,
+        api(Method::GET, "/api/v1/nothing/here/at/all", token, None),
+    )
+    .await;
+    assert_eq!(
+        (unknown_route.status, unknown_route.code().as_str()),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
     let wrong_method = send(&s.router, api(Method::PUT, "/api/v1/vpcs/1", token, None)).await;
     assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
-    let bad_query = send(&s.router, api(Method::GET, "/api/v1/vpcs?colour=red", token, None)).await;
-    assert_eq!((bad_query.status, bad_query.json()["error"]["fields"][0]["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("colour")));
+    let bad_query = send(
+        &s.router,
+        api(Method::GET, "/api/v1/vpcs?colour=red", token, None),
+    )
+    .await;
+    assert_eq!(
+        (
+            bad_query.status,
+            bad_query.json()["error"]["fields"][0]["field"].clone()
+        ),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("colour"))
+    );
     let bad_id = send(&s.router, api(Method::GET, "/api/v1/vpcs/abc", token, None)).await;
     assert_eq!(bad_id.code(), "invalid_id");
 }
@@ -248,60 +404,171 @@ async fn crud_through_the_api_with_paging_sorting_and_search() {
         assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
         assert!(answer.headers.get(header::LOCATION).is_some());
     }
-    let page = send(&s.router, api(Method::GET, "/api/v1/subnets?sort=name&order=desc&per_page=3&page=2", token, None)).await.json();
-    let names: Vec<&str> = page["items"].as_array().expect("items").iter().map(|item| item["name"].as_str().expect("name")).collect();
-    assert_eq!((page["total"].clone(), names), (json!(7), vec!["subnet-3", "subnet-2", "subnet-1"]));
-    let found = send(&s.router, api(Method::GET, "/api/v1/subnets?q=NET-5", token, None)).await.json();
+    let page = send(
+        &s.router,
+        api(
+            Method::GET,
+            "/api/v1/subnets?sort=name&order=desc&per_page=3&page=2",
+            token,
+            None,
+        ),
+    )
+    .await
+    .json();
+    let names: Vec<&str> = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| item["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        (page["total"].clone(), names),
+        (json!(7), vec!["subnet-3", "subnet-2", "subnet-1"])
+    );
+    let found = send(
+        &s.router,
+        api(Method::GET, "/api/v1/subnets?q=NET-5", token, None),
+    )
+    .await
+    .json();
     assert_eq!(found["total"], json!(1));
     let id = found["items"][0]["id"].as_i64().expect("id");
-    let changed = send(&s.router, api(Method::PATCH, &format!("/api/v1/subnets/{id}"), token, Some(json!({"name": "db"})))).await;
-    assert_eq!((changed.status, changed.json()["revision"].clone()), (StatusCode::OK, json!(2)));
-    assert_eq!(send(&s.router, api(Method::DELETE, &format!("/api/v1/subnets/{id}"), token, None)).await.status, StatusCode::NO_CONTENT);
-    assert_eq!(send(&s.router, api(Method::GET, &format!("/api/v1/subnets/{id}"), token, None)).await.status, StatusCode::NOT_FOUND);
-    let in_use = send(&s.router, api(Method::DELETE, &format!("/api/v1/vpcs/{}", s.vpcs[0]), token, None)).await;
+    let changed = send(
+        &s.router,
+        api(
+            Method::PATCH,
+            &format!("/api/v1/subnets/{id}"),
+            token,
+            Some(json!({"name": "db"})),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (changed.status, changed.json()["revision"].clone()),
+        (StatusCode::OK, json!(2))
+    );
+    assert_eq!(
+        send(
+            &s.router,
+            api(
+                Method::DELETE,
+                &format!("/api/v1/subnets/{id}"),
+                token,
+                None
+            )
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        send(
+            &s.router,
+            api(Method::GET, &format!("/api/v1/subnets/{id}"), token, None)
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    let in_use = send(
+        &s.router,
+        api(
+            Method::DELETE,
+            &format!("/api/v1/vpcs/{}", s.vpcs[0]),
+            token,
+            None,
+        ),
+    )
+    .await;
     assert_eq!(in_use.status, StatusCode::CONFLICT);
     // Every change above is in the audit trail with the actor.
-    let auditor = App::new(s._store.store.clone(), Arc::new(FixedClock::new(0)), SessionSettings::default());
+    let auditor = App::new(
+        s._store.store.clone(),
+        Arc::new(FixedClock::new(0)),
+        SessionSettings::default(),
+    );
     let records = auditor
         .store()
-        .audit_records(&yunjian_store::AuditFilter { object_kind: Some("subnet".into()), limit: 100, ..Default::default() })
+        .audit_records(&yunjian_store::AuditFilter {
+            object_kind: Some("subnet".into()),
+            limit: 100,
+            ..Default::default()
+        })
         .await
         .expect("records");
-    let actions: Vec<&str> = records.iter().map(|record| record.record.action.as_str()).collect();
-    assert_eq!(actions.iter().filter(|action| **action == "world.create").count(), 7);
+    let actions: Vec<&str> = records
+        .iter()
+        .map(|record| record.record.action.as_str())
+        .collect();
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|action| **action == "world.create")
+            .count(),
+        7
+    );
     assert!(actions.contains(&"world.update") && actions.contains(&"world.delete"));
-    assert!(records.iter().all(|record| record.record.actor_username.as_deref() == Some("sysadmin")));
+    assert!(records
+        .iter()
+        .all(|record| record.record.actor_username.as_deref() == Some("sysadmin")));
 }
 
 #[tokio::test]
 async fn the_openapi_document_covers_every_kind_and_its_references_resolve() {
     let s = server().await;
-    let document = send(&s.router, api(Method::GET, "/api/openapi.json", None, None)).await.json();
+    let document = send(&s.router, api(Method::GET, "/api/openapi.json", None, None))
+        .await
+        .json();
     assert_eq!(document["openapi"], json!("3.1.0"));
     for kind in Kind::ALL {
         let table = kind.spec().table;
-        assert!(document["paths"][format!("/api/v1/{table}")]["post"].is_object(), "{table}");
-        assert!(document["paths"][format!("/api/v1/{table}/{{id}}")]["patch"].is_object(), "{table}");
+        assert!(
+            document["paths"][format!("/api/v1/{table}")]["post"].is_object(),
+            "{table}"
+        );
+        assert!(
+            document["paths"][format!("/api/v1/{table}/{{id}}")]["patch"].is_object(),
+            "{table}"
+        );
     }
     let text = document.to_string();
-    let schemas = document["components"]["schemas"].as_object().expect("schemas");
+    let schemas = document["components"]["schemas"]
+        .as_object()
+        .expect("schemas");
     for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
         let name = reference.split('"').next().expect("name");
         assert!(schemas.contains_key(name), "dangling $ref {name}");
     }
     let required = &document["components"]["schemas"]["VpcCreate"]["required"];
-    assert_eq!(required, &json!(["tenant_id", "provider_id", "zone_id", "name", "cidrs"]));
+    assert_eq!(
+        required,
+        &json!(["tenant_id", "provider_id", "zone_id", "name", "cidrs"])
+    );
 }
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_not_by_raw_path() {
     let s = server().await;
     for id in [1, 2, 3] {
-        send(&s.router, api(Method::GET, &format!("/api/v1/vpcs/{id}"), Some(&s.admin_token), None)).await;
+        send(
+            &s.router,
+            api(
+                Method::GET,
+                &format!("/api/v1/vpcs/{id}"),
+                Some(&s.admin_token),
+                None,
+            ),
+        )
+        .await;
     }
-    let text = send(&s.router, api(Method::GET, "/metrics", None, None)).await.text;
+    let text = send(&s.router, api(Method::GET, "/metrics", None, None))
+        .await
+        .text;
     assert!(text.contains(r#"yunjian_http_requests_total{method="GET",route="/api/v1/{kind}/{id}",status="200"} 2"#), "{text}");
-    assert!(!text.contains("/api/v1/vpcs/1"), "raw paths never become labels");
+    assert!(
+        !text.contains("/api/v1/vpcs/1"),
+        "raw paths never become labels"
+    );
     assert!(text.contains("yunjian_http_request_duration_seconds_bucket"));
 }
 
@@ -311,12 +578,19 @@ fn cookie_from(answer: &Answer, name: &str) -> Option<String> {
         .get_all(header::SET_COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .find_map(|value| value.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap_or("").to_owned()))
+        .find_map(|value| {
+            value
+                .strip_prefix(&format!("{name}="))
+                .map(|rest| rest.split(';').next().unwrap_or("").to_owned())
+        })
 }
 
 fn hidden_value(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in page")) + marker.len();
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in page"))
+        + marker.len();
     html[start..].split('"').next().expect("value").to_owned()
 }
 
@@ -331,7 +605,11 @@ fn form(path: &str, cookies: &str, body: &str) -> Request<Body> {
 }
 
 fn page(path: &str, cookies: &str) -> Request<Body> {
-    Request::builder().uri(path).header(header::COOKIE, cookies).body(Body::empty()).expect("request")
+    Request::builder()
+        .uri(path)
+        .header(header::COOKIE, cookies)
+        .body(Body::empty())
+        .expect("request")
 }
 
 #[tokio::test]
@@ -339,61 +617,177 @@ async fn the_console_logs_in_with_csrf_checks_and_escapes_what_it_shows() {
     let s = server().await;
     let anonymous = send(&s.router, page("/console/vpcs?q=x", "")).await;
     assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
-    assert_eq!(anonymous.headers[header::LOCATION], "/login?next=%2Fconsole%2Fvpcs%3Fq%3Dx");
+    assert_eq!(
+        anonymous.headers[header::LOCATION],
+        "/login?next=%2Fconsole%2Fvpcs%3Fq%3Dx"
+    );
 
     let login_page = send(&s.router, page("/login?next=/console/tenants", "")).await;
     let login_csrf = cookie_from(&login_page, "yj_login_csrf").expect("login csrf cookie");
     assert_eq!(hidden_value(&login_page.text, "_csrf"), login_csrf);
     let cookies = format!("yj_login_csrf={login_csrf}");
-    let forged = send(&s.router, form("/login", &cookies, &format!("_csrf=forged&username=tenant1&password={PASSWORD}"))).await;
+    let forged = send(
+        &s.router,
+        form(
+            "/login",
+            &cookies,
+            &format!("_csrf=forged&username=tenant1&password={PASSWORD}"),
+        ),
+    )
+    .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
-    let wrong = send(&s.router, form("/login", &cookies, &format!("_csrf={login_csrf}&username=tenant1&password=nope"))).await;
+    let wrong = send(
+        &s.router,
+        form(
+            "/login",
+            &cookies,
+            &format!("_csrf={login_csrf}&username=tenant1&password=nope"),
+        ),
+    )
+    .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
-    let ok = send(&s.router, form("/login", &cookies, &format!("_csrf={login_csrf}&username=sysadmin-x&password=x&next=https://evil.example/"))).await;
+    let ok = send(
+        &s.router,
+        form(
+            "/login",
+            &cookies,
+            &format!(
+                "_csrf={login_csrf}&username=sysadmin-x&password=x&next=https://evil.example/"
+            ),
+        ),
+    )
+    .await;
     assert_eq!(ok.status, StatusCode::UNAUTHORIZED);
-    let ok = send(&s.router, form("/login", &cookies, &format!("_csrf={login_csrf}&username=tenant1&password={PASSWORD}&next=//evil.example/"))).await;
+    let ok = send(
+        &s.router,
+        form(
+            "/login",
+            &cookies,
+            &format!(
+                "_csrf={login_csrf}&username=tenant1&password={PASSWORD}&next=//evil.example/"
+            ),
+        ),
+    )
+    .await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER);
     assert_eq!(ok.headers[header::LOCATION], "/console", "no open redirect");
     let session = cookie_from(&ok, "yj_session").expect("session cookie");
-    let set_cookie = ok.headers.get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap_or("").to_owned()).collect::<Vec<_>>().join("\n");
-    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"), "{set_cookie}");
+    let set_cookie = ok
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap_or("").to_owned())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"),
+        "{set_cookie}"
+    );
     let cookies = format!("yj_session={session}");
 
     let overview = send(&s.router, page("/console", &cookies)).await;
     assert_eq!(overview.status, StatusCode::OK);
     assert!(overview.text.contains("概览"));
-    assert!(overview.headers[header::CONTENT_SECURITY_POLICY.as_str()].to_str().unwrap_or("").contains("default-src 'none'"));
-    let other = send(&s.router, page(&format!("/console/vpcs/{}", s.vpcs[1]), &cookies)).await;
-    assert_eq!(other.status, StatusCode::NOT_FOUND, "the console scopes like the API");
+    assert!(overview.headers[header::CONTENT_SECURITY_POLICY.as_str()]
+        .to_str()
+        .unwrap_or("")
+        .contains("default-src 'none'"));
+    let other = send(
+        &s.router,
+        page(&format!("/console/vpcs/{}", s.vpcs[1]), &cookies),
+    )
+    .await;
+    assert_eq!(
+        other.status,
+        StatusCode::NOT_FOUND,
+        "the console scopes like the API"
+    );
 
     // A tenant administrator declares an information system through the form.
-    let new_form = send(&s.router, page("/console/information_systems/new", &cookies)).await;
+    let new_form = send(
+        &s.router,
+        page("/console/information_systems/new", &cookies),
+    )
+    .await;
     assert_eq!(new_form.status, StatusCode::OK);
     let csrf = hidden_value(&new_form.text, "_csrf");
     let body = format!(
         "tenant_id={}&name=%3Cscript%3Ealert(1)%3C%2Fscript%3E&classification=non_classified&mlps_level=3&sensitivity=internal&importance=important&service_model=iaas&deployment_model=shared&vpc_ids={}",
         s.tenants[0], s.vpcs[0]
     );
-    let without_token = send(&s.router, form("/console/information_systems", &cookies, &body)).await;
+    let without_token = send(
+        &s.router,
+        form("/console/information_systems", &cookies, &body),
+    )
+    .await;
     assert_eq!(without_token.status, StatusCode::FORBIDDEN);
-    let bad_level = send(&s.router, form("/console/information_systems", &cookies, &format!("_csrf={csrf}&{}", body.replace("mlps_level=3", "mlps_level=9")))).await;
+    let bad_level = send(
+        &s.router,
+        form(
+            "/console/information_systems",
+            &cookies,
+            &format!(
+                "_csrf={csrf}&{}",
+                body.replace("mlps_level=3", "mlps_level=9")
+            ),
+        ),
+    )
+    .await;
     assert_eq!(bad_level.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(bad_level.text.contains("field-error"), "the form shows the field's error");
-    assert!(bad_level.text.contains("&lt;script&gt;"), "the form keeps the input, escaped");
-    let created = send(&s.router, form("/console/information_systems", &cookies, &format!("_csrf={csrf}&{body}"))).await;
+    assert!(
+        bad_level.text.contains("field-error"),
+        "the form shows the field's error"
+    );
+    assert!(
+        bad_level.text.contains("&lt;script&gt;"),
+        "the form keeps the input, escaped"
+    );
+    let created = send(
+        &s.router,
+        form(
+            "/console/information_systems",
+            &cookies,
+            &format!("_csrf={csrf}&{body}"),
+        ),
+    )
+    .await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text);
-    let detail_path = created.headers[header::LOCATION].to_str().expect("location").to_owned();
+    let detail_path = created.headers[header::LOCATION]
+        .to_str()
+        .expect("location")
+        .to_owned();
     let detail = send(&s.router, page(&detail_path, &cookies)).await;
     assert_eq!(detail.status, StatusCode::OK);
-    assert!(detail.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-    assert!(!detail.text.contains("<script>alert(1)"), "data never becomes markup");
+    assert!(detail
+        .text
+        .contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(
+        !detail.text.contains("<script>alert(1)"),
+        "data never becomes markup"
+    );
 
-    let english = send(&s.router, page("/console/lang/en?back=/console/vpcs", &cookies)).await;
+    let english = send(
+        &s.router,
+        page("/console/lang/en?back=/console/vpcs", &cookies),
+    )
+    .await;
     assert_eq!(english.headers[header::LOCATION], "/console/vpcs");
-    let english_page = send(&s.router, page("/console/vpcs", &format!("{cookies}; yj_lang=en"))).await;
+    let english_page = send(
+        &s.router,
+        page("/console/vpcs", &format!("{cookies}; yj_lang=en")),
+    )
+    .await;
     assert!(english_page.text.contains("Search by name"));
 
-    let logout = send(&s.router, form("/logout", &cookies, &format!("_csrf={csrf}"))).await;
+    let logout = send(
+        &s.router,
+        form("/logout", &cookies, &format!("_csrf={csrf}")),
+    )
+    .await;
     assert_eq!(logout.status, StatusCode::SEE_OTHER);
-    assert_eq!(send(&s.router, page("/console", &cookies)).await.status, StatusCode::SEE_OTHER, "the session is gone");
+    assert_eq!(
+        send(&s.router, page("/console", &cookies)).await.status,
+        StatusCode::SEE_OTHER,
+        "the session is gone"
+    );
 }

@@ -32,7 +32,14 @@ struct World {
 async fn small_world(store: &Store) -> World {
     let mut tx = store.begin_write().await.expect("begin");
     let zone = tx
-        .insert(Kind::Zone, &values(&[("name", text("政务外网区")), ("zone_kind", text("extranet"))]), 10)
+        .insert(
+            Kind::Zone,
+            &values(&[
+                ("name", text("政务外网区")),
+                ("zone_kind", text("extranet")),
+            ]),
+            10,
+        )
         .await
         .expect("zone");
     let provider = tx
@@ -45,7 +52,10 @@ async fn small_world(store: &Store) -> World {
         tenants[index] = tx
             .insert(
                 Kind::Tenant,
-                &values(&[("name", text(name)), ("unit_type", text("municipal_department"))]),
+                &values(&[
+                    ("name", text(name)),
+                    ("unit_type", text("municipal_department")),
+                ]),
                 10,
             )
             .await
@@ -86,8 +96,14 @@ async fn migrations_apply_once_and_every_schema_field_has_its_column() {
     let test = empty_store().await;
     let store = &test.store;
     assert_eq!(store.migrate(5).await.expect("migrate"), vec![1]);
-    assert!(store.migrate(6).await.expect("again").is_empty(), "migrations are idempotent");
-    assert_eq!(store.schema_version().await.expect("version"), Store::known_schema_version());
+    assert!(
+        store.migrate(6).await.expect("again").is_empty(),
+        "migrations are idempotent"
+    );
+    assert_eq!(
+        store.schema_version().await.expect("version"),
+        Store::known_schema_version()
+    );
     // Every kind lists (selecting every schema column) on an empty database.
     for kind in Kind::ALL {
         let page = store
@@ -113,9 +129,15 @@ async fn every_value_type_round_trips_and_updates_bump_the_revision() {
         ("longitude", Value::Float(106.4972)),
         ("datum", text("wgs84")),
         ("remote_backup_site", Value::Bool(true)),
-        ("carriers", Value::TextList(vec!["china_telecom".into(), "china_unicom".into()])),
+        (
+            "carriers",
+            Value::TextList(vec!["china_telecom".into(), "china_unicom".into()]),
+        ),
     ]);
-    let id = tx.insert(Kind::Datacenter, &datacenter, 100).await.expect("insert");
+    let id = tx
+        .insert(Kind::Datacenter, &datacenter, 100)
+        .await
+        .expect("insert");
     tx.commit().await.expect("commit");
     let stored = store
         .get(Kind::Datacenter, id, ReadScope::All)
@@ -129,9 +151,18 @@ async fn every_value_type_round_trips_and_updates_bump_the_revision() {
     changed.insert("remote_backup_site", Value::Bool(false));
     changed.insert("carriers", Value::TextList(vec![]));
     let mut tx = store.begin_write().await.expect("begin");
-    assert_eq!(tx.update(Kind::Datacenter, id, &changed, 200).await.expect("update"), 2);
+    assert_eq!(
+        tx.update(Kind::Datacenter, id, &changed, 200)
+            .await
+            .expect("update"),
+        2
+    );
     tx.commit().await.expect("commit");
-    let stored = store.get(Kind::Datacenter, id, ReadScope::All).await.expect("get").expect("present");
+    let stored = store
+        .get(Kind::Datacenter, id, ReadScope::All)
+        .await
+        .expect("get")
+        .expect("present");
     assert_eq!(stored.values, changed);
     assert_eq!((stored.created_at_ns, stored.updated_at_ns), (100, 200));
 }
@@ -142,21 +173,46 @@ async fn reads_are_scoped_a_tenant_never_sees_another_tenants_vpc() {
     let store = &test.store;
     let world = small_world(store).await;
     let [a, b] = world.tenants;
-    assert!(store.get(Kind::Vpc, world.vpcs[0], tenant_scope(a)).await.expect("get").is_some());
-    assert!(store.get(Kind::Vpc, world.vpcs[1], tenant_scope(a)).await.expect("get").is_none());
-    let page = store.list(Kind::Vpc, &ListQuery::default(), tenant_scope(b)).await.expect("list");
+    assert!(store
+        .get(Kind::Vpc, world.vpcs[0], tenant_scope(a))
+        .await
+        .expect("get")
+        .is_some());
+    assert!(store
+        .get(Kind::Vpc, world.vpcs[1], tenant_scope(a))
+        .await
+        .expect("get")
+        .is_none());
+    let page = store
+        .list(Kind::Vpc, &ListQuery::default(), tenant_scope(b))
+        .await
+        .expect("list");
     assert_eq!(page.total, 1);
     assert_eq!(page.items[0].id, world.vpcs[1]);
-    assert_eq!(store.count(Kind::Vpc, ReadScope::Nothing).await.expect("count"), 0);
+    assert_eq!(
+        store
+            .count(Kind::Vpc, ReadScope::Nothing)
+            .await
+            .expect("count"),
+        0
+    );
     let names = store
         .names(Kind::Vpc, &world.vpcs, tenant_scope(a))
         .await
         .expect("names");
-    assert_eq!(names.len(), 1, "names of other tenants' objects are not revealed");
+    assert_eq!(
+        names.len(),
+        1,
+        "names of other tenants' objects are not revealed"
+    );
 
     // Shared rows: public images are visible to every tenant, private ones to the owner.
     let mut tx = store.begin_write().await.expect("begin");
-    for (name, owner) in [("public", None), ("private-a", Some(a)), ("private-b", Some(b))] {
+    for (name, owner) in [
+        ("public", None),
+        ("private-a", Some(a)),
+        ("private-b", Some(b)),
+    ] {
         tx.insert(
             Kind::Image,
             &values(&[
@@ -164,7 +220,10 @@ async fn reads_are_scoped_a_tenant_never_sees_another_tenants_vpc() {
                 ("tenant_id", owner.map_or(Value::Null, Value::Int)),
                 ("name", text(name)),
                 ("os", text("Kylin V10")),
-                ("visibility", text(if owner.is_some() { "private" } else { "public" })),
+                (
+                    "visibility",
+                    text(if owner.is_some() { "private" } else { "public" }),
+                ),
                 ("digest", text(&format!("sm3:{}", "ab".repeat(32)))),
             ]),
             1,
@@ -196,7 +255,9 @@ async fn unique_and_reference_constraints_refuse_without_partial_writes() {
     let mut tx = store.begin_write().await.expect("begin");
     let duplicate = values(&[("name", text("市教委")), ("unit_type", text("district"))]);
     assert_eq!(
-        tx.find_duplicate(Kind::Tenant, &["name"], &duplicate, None).await.expect("find"),
+        tx.find_duplicate(Kind::Tenant, &["name"], &duplicate, None)
+            .await
+            .expect("find"),
         Some(world.tenants[0])
     );
     assert_eq!(
@@ -205,18 +266,35 @@ async fn unique_and_reference_constraints_refuse_without_partial_writes() {
             .expect("find"),
         None
     );
-    let error = tx.insert(Kind::Tenant, &duplicate, 1).await.expect_err("duplicate name");
+    let error = tx
+        .insert(Kind::Tenant, &duplicate, 1)
+        .await
+        .expect_err("duplicate name");
     assert!(matches!(error, StoreError::Conflict(_)), "{error:?}");
     drop(tx);
 
     // A referenced tenant cannot be deleted; the failed transaction changes nothing.
     let mut tx = store.begin_write().await.expect("begin");
     let field = Kind::Vpc.spec().field("tenant_id").expect("field");
-    assert_eq!(tx.count_references(Kind::Vpc, field, world.tenants[0]).await.expect("count"), 1);
-    let error = tx.delete(Kind::Tenant, world.tenants[0]).await.expect_err("in use");
+    assert_eq!(
+        tx.count_references(Kind::Vpc, field, world.tenants[0])
+            .await
+            .expect("count"),
+        1
+    );
+    let error = tx
+        .delete(Kind::Tenant, world.tenants[0])
+        .await
+        .expect_err("in use");
     assert!(matches!(error, StoreError::Conflict(_)), "{error:?}");
     drop(tx);
-    assert_eq!(store.count(Kind::Tenant, ReadScope::All).await.expect("count"), 2);
+    assert_eq!(
+        store
+            .count(Kind::Tenant, ReadScope::All)
+            .await
+            .expect("count"),
+        2
+    );
 
     // A dangling reference is refused by the database as a backstop to the app's check.
     let mut tx = store.begin_write().await.expect("begin");
@@ -261,16 +339,33 @@ async fn a_change_and_its_audit_record_commit_together_or_not_at_all() {
     let zone = values(&[("name", text("互联网区")), ("zone_kind", text("internet"))]);
     let mut tx = store.begin_write().await.expect("begin");
     tx.insert(Kind::Zone, &zone, 1).await.expect("insert");
-    tx.append_audit(&record("world.create")).await.expect("audit");
+    tx.append_audit(&record("world.create"))
+        .await
+        .expect("audit");
     drop(tx); // rolled back
-    assert_eq!(store.count(Kind::Zone, ReadScope::All).await.expect("count"), 0);
+    assert_eq!(
+        store
+            .count(Kind::Zone, ReadScope::All)
+            .await
+            .expect("count"),
+        0
+    );
     assert_eq!(store.audit_count().await.expect("count"), 0);
 
     let mut tx = store.begin_write().await.expect("begin");
     tx.insert(Kind::Zone, &zone, 1).await.expect("insert");
-    let seq = tx.append_audit(&record("world.create")).await.expect("audit");
+    let seq = tx
+        .append_audit(&record("world.create"))
+        .await
+        .expect("audit");
     tx.commit().await.expect("commit");
-    assert_eq!(store.count(Kind::Zone, ReadScope::All).await.expect("count"), 1);
+    assert_eq!(
+        store
+            .count(Kind::Zone, ReadScope::All)
+            .await
+            .expect("count"),
+        1
+    );
     let records = store
         .audit_records(&AuditFilter {
             tenant_id: Some(7),
@@ -299,7 +394,10 @@ async fn lists_search_filter_sort_and_page_the_same_on_both_backends() {
     let store = &test.store;
     let world = small_world(store).await;
     let mut tx = store.begin_write().await.expect("begin");
-    for (index, name) in ["Web-01", "web-02", "数据库-01", "App_01", "app%02"].iter().enumerate() {
+    for (index, name) in ["Web-01", "web-02", "数据库-01", "App_01", "app%02"]
+        .iter()
+        .enumerate()
+    {
         tx.insert(
             Kind::Subnet,
             &values(&[
@@ -316,18 +414,53 @@ async fn lists_search_filter_sort_and_page_the_same_on_both_backends() {
     }
     tx.commit().await.expect("commit");
     let names = |page: yunjian_store::Page| -> Vec<String> {
-        page.items.iter().map(|object| object.display_name()).collect()
+        page.items
+            .iter()
+            .map(|object| object.display_name())
+            .collect()
     };
     let search = |term: &str| ListQuery {
         search: Some(term.into()),
         sort: "name",
         ..ListQuery::default()
     };
-    assert_eq!(names(store.list(Kind::Subnet, &search("WEB"), ReadScope::All).await.expect("list")), ["Web-01", "web-02"]);
-    assert_eq!(names(store.list(Kind::Subnet, &search("数据库"), ReadScope::All).await.expect("list")), ["数据库-01"]);
+    assert_eq!(
+        names(
+            store
+                .list(Kind::Subnet, &search("WEB"), ReadScope::All)
+                .await
+                .expect("list")
+        ),
+        ["Web-01", "web-02"]
+    );
+    assert_eq!(
+        names(
+            store
+                .list(Kind::Subnet, &search("数据库"), ReadScope::All)
+                .await
+                .expect("list")
+        ),
+        ["数据库-01"]
+    );
     // LIKE wildcards in the search are literal characters.
-    assert_eq!(names(store.list(Kind::Subnet, &search("%"), ReadScope::All).await.expect("list")), ["app%02"]);
-    assert_eq!(names(store.list(Kind::Subnet, &search("_"), ReadScope::All).await.expect("list")), ["App_01"]);
+    assert_eq!(
+        names(
+            store
+                .list(Kind::Subnet, &search("%"), ReadScope::All)
+                .await
+                .expect("list")
+        ),
+        ["app%02"]
+    );
+    assert_eq!(
+        names(
+            store
+                .list(Kind::Subnet, &search("_"), ReadScope::All)
+                .await
+                .expect("list")
+        ),
+        ["App_01"]
+    );
 
     let descending = ListQuery {
         sort: "cidr",
@@ -336,7 +469,10 @@ async fn lists_search_filter_sort_and_page_the_same_on_both_backends() {
         page: 2,
         ..ListQuery::default()
     };
-    let page = store.list(Kind::Subnet, &descending, ReadScope::All).await.expect("list");
+    let page = store
+        .list(Kind::Subnet, &descending, ReadScope::All)
+        .await
+        .expect("list");
     assert_eq!(page.total, 5);
     assert_eq!(names(page), ["数据库-01", "web-02"]);
     let filtered = ListQuery {
@@ -346,8 +482,18 @@ async fn lists_search_filter_sort_and_page_the_same_on_both_backends() {
         }],
         ..ListQuery::default()
     };
-    assert_eq!(store.list(Kind::Subnet, &filtered, ReadScope::All).await.expect("list").total, 0);
-    let grouped = store.count_by(Kind::Subnet, "vpc_id", ReadScope::All).await.expect("count_by");
+    assert_eq!(
+        store
+            .list(Kind::Subnet, &filtered, ReadScope::All)
+            .await
+            .expect("list")
+            .total,
+        0
+    );
+    let grouped = store
+        .count_by(Kind::Subnet, "vpc_id", ReadScope::All)
+        .await
+        .expect("count_by");
     assert_eq!(grouped, vec![(Value::Int(world.vpcs[0]), 5)]);
     let _ = world.zone;
 }
@@ -369,9 +515,16 @@ async fn list_references_live_in_a_link_table() {
         ("vpc_ids", Value::IdList(vec![world.vpcs[0]])),
     ]);
     let mut tx = store.begin_write().await.expect("begin");
-    let id = tx.insert(Kind::InformationSystem, &system, 1).await.expect("insert");
+    let id = tx
+        .insert(Kind::InformationSystem, &system, 1)
+        .await
+        .expect("insert");
     tx.commit().await.expect("commit");
-    let stored = store.get(Kind::InformationSystem, id, ReadScope::All).await.expect("get").expect("present");
+    let stored = store
+        .get(Kind::InformationSystem, id, ReadScope::All)
+        .await
+        .expect("get")
+        .expect("present");
     assert_eq!(stored.values["vpc_ids"], Value::IdList(vec![world.vpcs[0]]));
     let by_vpc = ListQuery {
         filters: vec![Filter {
@@ -380,19 +533,42 @@ async fn list_references_live_in_a_link_table() {
         }],
         ..ListQuery::default()
     };
-    assert_eq!(store.list(Kind::InformationSystem, &by_vpc, ReadScope::All).await.expect("list").total, 1);
+    assert_eq!(
+        store
+            .list(Kind::InformationSystem, &by_vpc, ReadScope::All)
+            .await
+            .expect("list")
+            .total,
+        1
+    );
 
     let mut tx = store.begin_write().await.expect("begin");
-    let vpc_ids = Kind::InformationSystem.spec().field("vpc_ids").expect("field");
-    assert_eq!(tx.count_references(Kind::InformationSystem, vpc_ids, world.vpcs[0]).await.expect("refs"), 1);
+    let vpc_ids = Kind::InformationSystem
+        .spec()
+        .field("vpc_ids")
+        .expect("field");
+    assert_eq!(
+        tx.count_references(Kind::InformationSystem, vpc_ids, world.vpcs[0])
+            .await
+            .expect("refs"),
+        1
+    );
     let mut moved = system.clone();
     moved.insert("vpc_ids", Value::IdList(vec![]));
-    tx.update(Kind::InformationSystem, id, &moved, 2).await.expect("update");
+    tx.update(Kind::InformationSystem, id, &moved, 2)
+        .await
+        .expect("update");
     tx.commit().await.expect("commit");
-    let stored = store.get(Kind::InformationSystem, id, ReadScope::All).await.expect("get").expect("present");
+    let stored = store
+        .get(Kind::InformationSystem, id, ReadScope::All)
+        .await
+        .expect("get")
+        .expect("present");
     assert_eq!(stored.values["vpc_ids"], Value::IdList(vec![]));
     let mut tx = store.begin_write().await.expect("begin");
-    tx.delete(Kind::InformationSystem, id).await.expect("delete");
+    tx.delete(Kind::InformationSystem, id)
+        .await
+        .expect("delete");
     tx.commit().await.expect("commit");
 }
 
@@ -409,9 +585,17 @@ async fn the_demo_world_bulk_loads_and_ids_continue_after_it() {
     }
     tx.commit().await.expect("commit");
     for (kind, rows) in &world.kinds {
-        assert_eq!(store.count(*kind, ReadScope::All).await.expect("count"), rows.rows.len() as i64, "{kind:?}");
+        assert_eq!(
+            store.count(*kind, ReadScope::All).await.expect("count"),
+            rows.rows.len() as i64,
+            "{kind:?}"
+        );
         let (id, values) = &rows.rows[rows.rows.len() / 2];
-        let stored = store.get(*kind, *id, ReadScope::All).await.expect("get").expect("present");
+        let stored = store
+            .get(*kind, *id, ReadScope::All)
+            .await
+            .expect("get")
+            .expect("present");
         for (field, value) in values {
             assert_eq!(&stored.values[field], value, "{kind:?} {id} {field}");
         }
@@ -420,7 +604,11 @@ async fn the_demo_world_bulk_loads_and_ids_continue_after_it() {
     // sequence was advanced past the explicit ids).
     let mut tx = store.begin_write().await.expect("begin");
     let id = tx
-        .insert(Kind::Zone, &values(&[("name", text("测试区")), ("zone_kind", text("internet"))]), 2)
+        .insert(
+            Kind::Zone,
+            &values(&[("name", text("测试区")), ("zone_kind", text("internet"))]),
+            2,
+        )
         .await
         .expect("insert after bulk");
     assert_eq!(id, world.count(Kind::Zone) as i64 + 1);
@@ -442,7 +630,10 @@ async fn accounts_are_bound_by_role_and_sessions_expire() {
     };
     let mut tx = store.begin_write().await.expect("begin");
     let id = tx
-        .insert_account(&account("edu-admin", Role::TenantAdmin, Some(world.tenants[0])), 1)
+        .insert_account(
+            &account("edu-admin", Role::TenantAdmin, Some(world.tenants[0])),
+            1,
+        )
         .await
         .expect("tenant admin");
     tx.commit().await.expect("commit");
@@ -452,17 +643,33 @@ async fn accounts_are_bound_by_role_and_sessions_expire() {
         ("overbound", Role::SystemAdmin, Some(world.tenants[0])),
     ] {
         let mut tx = store.begin_write().await.expect("begin");
-        assert!(tx.insert_account(&account(username, role, tenant), 1).await.is_err(), "{username}");
+        assert!(
+            tx.insert_account(&account(username, role, tenant), 1)
+                .await
+                .is_err(),
+            "{username}"
+        );
     }
     let mut tx = store.begin_write().await.expect("begin");
     assert!(matches!(
-        tx.insert_account(&account("edu-admin", Role::Auditor, None), 1).await,
+        tx.insert_account(&account("edu-admin", Role::Auditor, None), 1)
+            .await,
         Err(StoreError::Conflict(_))
     ));
     drop(tx);
-    let stored = store.account_by_username("edu-admin").await.expect("lookup").expect("present");
-    assert_eq!((stored.id, stored.role, stored.tenant), (id, Role::TenantAdmin, Some(TenantId(world.tenants[0]))));
-    assert!(!format!("{stored:?}").contains("argon2"), "Debug redacts the hash");
+    let stored = store
+        .account_by_username("edu-admin")
+        .await
+        .expect("lookup")
+        .expect("present");
+    assert_eq!(
+        (stored.id, stored.role, stored.tenant),
+        (id, Role::TenantAdmin, Some(TenantId(world.tenants[0])))
+    );
+    assert!(
+        !format!("{stored:?}").contains("argon2"),
+        "Debug redacts the hash"
+    );
 
     let session = Session {
         token_digest: "d1".into(),
@@ -473,12 +680,20 @@ async fn accounts_are_bound_by_role_and_sessions_expire() {
         expires_at_ns: 200,
     };
     let mut tx = store.begin_write().await.expect("begin");
-    tx.insert_session(&session, Some("127.0.0.1")).await.expect("session");
+    tx.insert_session(&session, Some("127.0.0.1"))
+        .await
+        .expect("session");
     tx.commit().await.expect("commit");
     assert!(store.session("d1", 150).await.expect("lookup").is_some());
-    assert!(store.session("d1", 200).await.expect("lookup").is_none(), "expired");
+    assert!(
+        store.session("d1", 200).await.expect("lookup").is_none(),
+        "expired"
+    );
     store.touch_session("d1", 190, 300).await.expect("touch");
-    assert!(store.session("d1", 250).await.expect("lookup").is_some(), "slid");
+    assert!(
+        store.session("d1", 250).await.expect("lookup").is_some(),
+        "slid"
+    );
     let mut tx = store.begin_write().await.expect("begin");
     assert_eq!(tx.delete_expired_sessions(400).await.expect("sweep"), 1);
     tx.commit().await.expect("commit");

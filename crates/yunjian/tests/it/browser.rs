@@ -21,13 +21,18 @@ impl Drop for Driver {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 async fn screenshot(client: &fantoccini::Client, name: &str) {
     if let Ok(dir) = std::env::var("YUNJIAN_SCREENSHOT_DIR") {
         let png = client.screenshot().await.expect("screenshot");
-        std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).expect("write screenshot");
+        std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png)
+            .expect("write screenshot");
     }
 }
 
@@ -61,7 +66,12 @@ async fn a_supervisor_logs_in_and_browses_the_overview_and_a_detail_page() {
     // chromedriver takes a moment to listen; retry the session for a bounded time.
     let mut client = None;
     for _ in 0..100 {
-        match ClientBuilder::rustls().expect("tls roots").capabilities(capabilities.clone()).connect(&format!("http://127.0.0.1:{port}")).await {
+        match ClientBuilder::rustls()
+            .expect("tls roots")
+            .capabilities(capabilities.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
             Ok(connected) => {
                 client = Some(connected);
                 break;
@@ -72,30 +82,96 @@ async fn a_supervisor_logs_in_and_browses_the_overview_and_a_detail_page() {
     let client = client.expect("a browser session starts");
     let (username, password) = demo.account("supervisor");
 
-    client.goto(&format!("{}/console", demo.base)).await.expect("open the console");
-    assert!(client.current_url().await.expect("url").path().starts_with("/login"), "anonymous users go to the login page");
-    client.find(Locator::Css("#username")).await.expect("username field").send_keys(&username).await.expect("type");
-    client.find(Locator::Css("#password")).await.expect("password field").send_keys(&password).await.expect("type");
-    client.find(Locator::Css("#login")).await.expect("login button").click().await.expect("click");
+    client
+        .goto(&format!("{}/console", demo.base))
+        .await
+        .expect("open the console");
+    assert!(
+        client
+            .current_url()
+            .await
+            .expect("url")
+            .path()
+            .starts_with("/login"),
+        "anonymous users go to the login page"
+    );
+    client
+        .find(Locator::Css("#username"))
+        .await
+        .expect("username field")
+        .send_keys(&username)
+        .await
+        .expect("type");
+    client
+        .find(Locator::Css("#password"))
+        .await
+        .expect("password field")
+        .send_keys(&password)
+        .await
+        .expect("type");
+    client
+        .find(Locator::Css("#login"))
+        .await
+        .expect("login button")
+        .click()
+        .await
+        .expect("click");
 
-    let heading = client.wait().for_element(Locator::Css("main h1")).await.expect("overview heading");
+    let heading = client
+        .wait()
+        .for_element(Locator::Css("main h1"))
+        .await
+        .expect("overview heading");
     assert_eq!(heading.text().await.expect("text"), "概览");
-    let body = client.find(Locator::Css("main")).await.expect("main").text().await.expect("text");
-    for expected in ["各云服务商云主机数", "各网络区域VPC数", "信息系统等保等级分布", "政务外网区", "互联网区"] {
+    let body = client
+        .find(Locator::Css("main"))
+        .await
+        .expect("main")
+        .text()
+        .await
+        .expect("text");
+    for expected in [
+        "各云服务商云主机数",
+        "各网络区域VPC数",
+        "信息系统等保等级分布",
+        "政务外网区",
+        "互联网区",
+    ] {
         assert!(body.contains(expected), "overview lacks {expected}");
     }
     screenshot(&client, "overview").await;
 
-    client.goto(&format!("{}/console/datacenters", demo.base)).await.expect("datacenters");
-    let first = client.wait().for_element(Locator::Css("#list tbody tr td a")).await.expect("a datacenter row");
+    client
+        .goto(&format!("{}/console/datacenters", demo.base))
+        .await
+        .expect("datacenters");
+    let first = client
+        .wait()
+        .for_element(Locator::Css("#list tbody tr td a"))
+        .await
+        .expect("a datacenter row");
     first.click().await.expect("open the datacenter");
-    let detail = client.wait().for_element(Locator::Css("#detail")).await.expect("detail page");
+    let detail = client
+        .wait()
+        .for_element(Locator::Css("#detail"))
+        .await
+        .expect("detail page");
     let text = detail.text().await.expect("text");
-    assert!(text.contains("接入运营商") && text.contains("纬度"), "{text}");
+    assert!(
+        text.contains("接入运营商") && text.contains("纬度"),
+        "{text}"
+    );
     screenshot(&client, "datacenter").await;
 
-    client.goto(&format!("{}/console/vms?q=web", demo.base)).await.expect("vms");
-    client.wait().for_element(Locator::Css("#list")).await.expect("vm list");
+    client
+        .goto(&format!("{}/console/vms?q=web", demo.base))
+        .await
+        .expect("vms");
+    client
+        .wait()
+        .for_element(Locator::Css("#list"))
+        .await
+        .expect("vm list");
     screenshot(&client, "vms").await;
     client.close().await.expect("close the browser");
     drop(driver);

@@ -15,7 +15,10 @@ async fn login(client: &reqwest::Client, base: &str, username: &str, password: &
         .json()
         .await
         .expect("JSON");
-    answer["token"].as_str().unwrap_or_else(|| panic!("login failed: {answer}")).to_owned()
+    answer["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("login failed: {answer}"))
+        .to_owned()
 }
 
 /// The "done when", against the real binary over TCP: the demo serves the whole
@@ -28,42 +31,128 @@ async fn the_demo_serves_a_realistic_cloud_and_enforces_the_rules() {
     let base = &demo.base;
 
     // One account per role, tenant administrators of two different tenants.
-    let roles: BTreeSet<&str> = demo.accounts.iter().filter_map(|a| a["role"].as_str()).collect();
+    let roles: BTreeSet<&str> = demo
+        .accounts
+        .iter()
+        .filter_map(|a| a["role"].as_str())
+        .collect();
     assert_eq!(
         roles,
-        BTreeSet::from(["auditor", "provider_operator", "security_admin", "security_auditor", "supervisor", "system_admin", "tenant_admin"])
+        BTreeSet::from([
+            "auditor",
+            "provider_operator",
+            "security_admin",
+            "security_auditor",
+            "supervisor",
+            "system_admin",
+            "tenant_admin"
+        ])
     );
-    let tenant_admins: Vec<&Value> = demo.accounts.iter().filter(|a| a["role"] == "tenant_admin").collect();
-    let tenants: HashSet<String> = tenant_admins.iter().map(|a| a["tenant"].to_string()).collect();
-    assert!(tenant_admins.len() >= 2 && tenants.len() >= 2, "{tenant_admins:?}");
+    let tenant_admins: Vec<&Value> = demo
+        .accounts
+        .iter()
+        .filter(|a| a["role"] == "tenant_admin")
+        .collect();
+    let tenants: HashSet<String> = tenant_admins
+        .iter()
+        .map(|a| a["tenant"].to_string())
+        .collect();
+    assert!(
+        tenant_admins.len() >= 2 && tenants.len() >= 2,
+        "{tenant_admins:?}"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(demo.data.path().join("demo-accounts.json")).expect("file").permissions().mode();
+        let mode = std::fs::metadata(demo.data.path().join("demo-accounts.json"))
+            .expect("file")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o077, 0, "the accounts file is private");
     }
 
-    assert_eq!(client.get(format!("{base}/healthz")).send().await.expect("healthz").status(), 200);
-    assert_eq!(client.get(format!("{base}/api/v1/vpcs")).send().await.expect("vpcs").status(), 401);
+    assert_eq!(
+        client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .expect("healthz")
+            .status(),
+        200
+    );
+    assert_eq!(
+        client
+            .get(format!("{base}/api/v1/vpcs"))
+            .send()
+            .await
+            .expect("vpcs")
+            .status(),
+        401
+    );
 
     let (username, password) = demo.account("supervisor");
     let supervisor = login(&client, base, &username, &password).await;
-    let overview: Value = client.get(format!("{base}/api/v1/overview")).bearer_auth(&supervisor).send().await.expect("overview").json().await.expect("json");
+    let overview: Value = client
+        .get(format!("{base}/api/v1/overview"))
+        .bearer_auth(&supervisor)
+        .send()
+        .await
+        .expect("overview")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(overview["totals"]["vms"], json!(5000));
     assert_eq!(overview["totals"]["providers"], json!(3));
     assert_eq!(overview["totals"]["tenants"], json!(40));
     assert_eq!(overview["vpcs_by_zone"].as_array().map(Vec::len), Some(2));
-    let levels: Vec<&str> = overview["systems_by_mlps_level"].as_array().expect("levels").iter().filter_map(|l| l["key"].as_str()).collect();
+    let levels: Vec<&str> = overview["systems_by_mlps_level"]
+        .as_array()
+        .expect("levels")
+        .iter()
+        .filter_map(|l| l["key"].as_str())
+        .collect();
     assert_eq!(levels, ["2", "3"]);
 
     // Tenant isolation: each tenant administrator reads its VPCs and not the other's.
-    let first_token = login(&client, base, tenant_admins[0]["username"].as_str().expect("name"), tenant_admins[0]["password"].as_str().expect("pw")).await;
-    let second_token = login(&client, base, tenant_admins[1]["username"].as_str().expect("name"), tenant_admins[1]["password"].as_str().expect("pw")).await;
-    let second_vpcs: Value = client.get(format!("{base}/api/v1/vpcs")).bearer_auth(&second_token).send().await.expect("vpcs").json().await.expect("json");
-    let foreign_vpc = second_vpcs["items"][0]["id"].as_i64().expect("the second tenant has a VPC");
-    let answer = client.get(format!("{base}/api/v1/vpcs/{foreign_vpc}")).bearer_auth(&first_token).send().await.expect("vpc");
+    let first_token = login(
+        &client,
+        base,
+        tenant_admins[0]["username"].as_str().expect("name"),
+        tenant_admins[0]["password"].as_str().expect("pw"),
+    )
+    .await;
+    let second_token = login(
+        &client,
+        base,
+        tenant_admins[1]["username"].as_str().expect("name"),
+        tenant_admins[1]["password"].as_str().expect("pw"),
+    )
+    .await;
+    let second_vpcs: Value = client
+        .get(format!("{base}/api/v1/vpcs"))
+        .bearer_auth(&second_token)
+        .send()
+        .await
+        .expect("vpcs")
+        .json()
+        .await
+        .expect("json");
+    let foreign_vpc = second_vpcs["items"][0]["id"]
+        .as_i64()
+        .expect("the second tenant has a VPC");
+    let answer = client
+        .get(format!("{base}/api/v1/vpcs/{foreign_vpc}"))
+        .bearer_auth(&first_token)
+        .send()
+        .await
+        .expect("vpc");
     assert_eq!(answer.status(), 404);
-    let own = client.get(format!("{base}/api/v1/vpcs/{foreign_vpc}")).bearer_auth(&second_token).send().await.expect("vpc");
+    let own = client
+        .get(format!("{base}/api/v1/vpcs/{foreign_vpc}"))
+        .bearer_auth(&second_token)
+        .send()
+        .await
+        .expect("vpc");
     assert_eq!(own.status(), 200);
 
     // A classified system is refused, with the clause named.
@@ -78,10 +167,20 @@ async fn the_demo_serves_a_realistic_cloud_and_enforces_the_rules() {
         .expect("post");
     assert_eq!(refused.status(), 422);
     let body: Value = refused.json().await.expect("json");
-    assert_eq!(body["error"]["fields"][0]["code"], json!("classified_system_refused"));
+    assert_eq!(
+        body["error"]["fields"][0]["code"],
+        json!("classified_system_refused")
+    );
 
     // The console is served, in Chinese by default.
-    let login_page = client.get(format!("{base}/login")).send().await.expect("login page").text().await.expect("text");
+    let login_page = client
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("text");
     assert!(login_page.contains("政务云监管系统"));
 }
 
@@ -94,9 +193,17 @@ fn admin_init_creates_the_three_separated_administrators_once() {
         command.output().expect("the binary runs")
     };
     let migrated = run(&["migrate"]);
-    assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
     let first = run(&["admin", "init"]);
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     let text = String::from_utf8_lossy(&first.stdout);
     for role in ["system_admin", "security_admin", "security_auditor"] {
         assert!(text.contains(role), "{text}");
@@ -108,16 +215,26 @@ fn admin_init_creates_the_three_separated_administrators_once() {
 
 #[test]
 fn config_example_prints_a_file_that_serve_accepts_and_help_is_complete() {
-    let output = Command::new(binary()).args(["config", "example"]).output().expect("runs");
+    let output = Command::new(binary())
+        .args(["config", "example"])
+        .output()
+        .expect("runs");
     assert!(output.status.success());
     let text = String::from_utf8(output.stdout).expect("utf-8");
-    assert!(text.contains("[server]") && text.contains("[store]") && text.contains("YUNJIAN_DATABASE_URL"));
+    assert!(
+        text.contains("[server]")
+            && text.contains("[store]")
+            && text.contains("YUNJIAN_DATABASE_URL")
+    );
     let help = Command::new(binary()).arg("--help").output().expect("runs");
     let help = String::from_utf8_lossy(&help.stdout);
     for command in ["serve", "demo", "admin", "config", "migrate"] {
         assert!(help.contains(command), "{help}");
     }
-    let bad = Command::new(binary()).args(["serve", "--config", "/nonexistent/yunjian.toml"]).output().expect("runs");
+    let bad = Command::new(binary())
+        .args(["serve", "--config", "/nonexistent/yunjian.toml"])
+        .output()
+        .expect("runs");
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("cannot read the configuration file"));
 }

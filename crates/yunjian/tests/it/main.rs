@@ -45,7 +45,10 @@ impl Demo {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         if yunjian_testkit::postgres_selected() {
-            command.args(["--database-url", &yunjian_testkit::fresh_postgres_database().await]);
+            command.args([
+                "--database-url",
+                &yunjian_testkit::fresh_postgres_database().await,
+            ]);
         }
         let mut child = command.spawn().expect("the binary starts");
         let stdout = child.stdout.take().expect("stdout");
@@ -64,7 +67,8 @@ impl Demo {
                 panic!("the demo did not print its console address");
             }
         };
-        let accounts_text = std::fs::read_to_string(data.path().join("demo-accounts.json")).expect("demo-accounts.json");
+        let accounts_text = std::fs::read_to_string(data.path().join("demo-accounts.json"))
+            .expect("demo-accounts.json");
         let accounts: Vec<Value> = serde_json::from_str(&accounts_text).expect("accounts JSON");
         Demo {
             child,
@@ -80,6 +84,9 @@ impl Demo {
             .iter()
             .find(|account| account["username"] == username)
             .unwrap_or_else(|| panic!("no demo account {username}"));
-        (username.to_owned(), account["password"].as_str().expect("password").to_owned())
+        (
+            username.to_owned(),
+            account["password"].as_str().expect("password").to_owned(),
+        )
     }
 }
