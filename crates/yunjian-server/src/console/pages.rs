@@ -758,3 +758,22 @@ pub fn message_page(lang: Lang, status_title: &str, message: &str) -> Markup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use expect_test::expect;
+
+    use super::{login_page, Lang};
+
+    #[test]
+    fn the_login_page_renders_escaped_and_in_the_chosen_language() {
+        let page = login_page(
+            Lang::En,
+            "c5rf",
+            "/console/vpcs",
+            Some("<b>Wrong</b> username or password."),
+        );
+        expect![[r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Log in · yunjian</title><link rel="stylesheet" href="/assets/console.css"></head><body><div class="login"><h1>Cloud supervision</h1><p class="muted">Chongqing e-government cloud · yunjian</p><div class="alert error" role="alert">&lt;b&gt;Wrong&lt;/b&gt; username or password.</div><form method="post" action="/login"><input type="hidden" name="_csrf" value="c5rf"><input type="hidden" name="next" value="/console/vpcs"><label for="username">Username</label><input id="username" type="text" name="username" autocomplete="username" required autofocus><label for="password">Password</label><input id="password" type="password" name="password" autocomplete="current-password" required><button id="login" type="submit">Log in</button></form><p class="muted"><a href="/login?lang=zh">中文</a></p></div></body></html>"#]]
+        .assert_eq(&page.into_string());
+    }
+}

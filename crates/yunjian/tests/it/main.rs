@@ -4,6 +4,7 @@
 
 mod browser;
 mod demo;
+mod tidy;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
