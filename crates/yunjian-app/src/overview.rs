@@ -99,12 +99,14 @@ impl App {
             .iter()
             .filter_map(|(value, _)| value.as_int())
             .collect();
-        let names = match target {
-            Some(target) => {
-                self.store
-                    .names(target, &ids, read_scope(&context.principal, target))
-                    .await?
-            }
+        let names: Vec<(i64, String)> = match target {
+            Some(target) => self
+                .store
+                .names(&[(target, ids, read_scope(&context.principal, target))])
+                .await?
+                .into_iter()
+                .map(|(_, id, name)| (id, name))
+                .collect(),
             None => Vec::new(),
         };
         Ok(counts

@@ -123,17 +123,21 @@ impl App {
                 }
             }
         }
-        let mut names = ResolvedNames::new();
-        for (kind, mut ids) in wanted {
-            ids.sort_unstable();
-            ids.dedup();
-            let scope = read_scope(&context.principal, kind);
-            for chunk in ids.chunks(500) {
-                for (id, name) in self.store.names(kind, chunk, scope).await? {
-                    names.insert((kind, id), name);
-                }
-            }
-        }
+        let request: Vec<(Kind, Vec<i64>, ReadScope)> = wanted
+            .into_iter()
+            .map(|(kind, mut ids)| {
+                ids.sort_unstable();
+                ids.dedup();
+                (kind, ids, read_scope(&context.principal, kind))
+            })
+            .collect();
+        let names = self
+            .store
+            .names(&request)
+            .await?
+            .into_iter()
+            .map(|(kind, id, name)| ((kind, id), name))
+            .collect();
         Ok(names)
     }
 

@@ -115,20 +115,27 @@ impl Store {
     }
 
     /// The session with this token digest and its account, if the session has not
-    /// expired at `now_ns`.
+    /// expired at `now_ns`. One query: this runs on every authenticated request.
     pub async fn session(
         &self,
         token_digest: &str,
         now_ns: i64,
     ) -> Result<Option<(Session, Account)>> {
-        let row = sqlx::query(
-            "SELECT token_digest, account_id, csrf_token, created_at_ns, last_seen_at_ns, \
-             expires_at_ns FROM sessions WHERE token_digest = $1 AND expires_at_ns > $2",
-        )
-        .bind(token_digest)
-        .bind(now_ns)
-        .fetch_optional(&self.pool)
-        .await?;
+        let account_columns: Vec<String> = ACCOUNT_COLUMNS
+            .split(',')
+            .map(|column| format!("a.{}", column.trim()))
+            .collect();
+        let sql = format!(
+            "SELECT s.token_digest, s.account_id, s.csrf_token, s.created_at_ns AS session_created_at_ns, \
+             s.last_seen_at_ns, s.expires_at_ns, {} FROM sessions s JOIN accounts a ON a.id = s.account_id \
+             WHERE s.token_digest = $1 AND s.expires_at_ns > $2",
+            account_columns.join(", ")
+        );
+        let row = sqlx::query(&sql)
+            .bind(token_digest)
+            .bind(now_ns)
+            .fetch_optional(&self.pool)
+            .await?;
         let Some(row) = row else {
             return Ok(None);
         };
@@ -136,14 +143,11 @@ impl Store {
             token_digest: row.try_get("token_digest")?,
             account_id: AccountId(row.try_get("account_id")?),
             csrf_token: row.try_get("csrf_token")?,
-            created_at_ns: row.try_get("created_at_ns")?,
+            created_at_ns: row.try_get("session_created_at_ns")?,
             last_seen_at_ns: row.try_get("last_seen_at_ns")?,
             expires_at_ns: row.try_get("expires_at_ns")?,
         };
-        Ok(self
-            .account(session.account_id)
-            .await?
-            .map(|account| (session, account)))
+        Ok(Some((session, decode_account(&row)?)))
     }
 
     /// Records activity on a session and slides its idle expiry, never past the

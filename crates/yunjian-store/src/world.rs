@@ -4,7 +4,7 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Row};
 use yunjian_core::access::ReadScope;
-use yunjian_core::schema::{FieldSpec, FieldType, Kind, KindSpec};
+use yunjian_core::schema::{FieldSpec, FieldType, Kind, KindSpec, Presence};
 use yunjian_core::value::{Value, Values};
 
 use crate::error::{Result, StoreError};
@@ -385,9 +385,22 @@ pub(crate) async fn list(
         spec.table,
         where_clause(spec, query, scope, &mut params)
     );
-    // NULLs sort the same way on both backends; id breaks ties so paging is stable.
+    // id breaks ties so paging is stable. NOT NULL columns sort by plain ORDER BY so an
+    // index (or the primary key) gives the order without sorting the table; optional
+    // ones put NULLs last on both backends (SQLite puts them first by default).
+    let nullable = spec.field(sort).is_some_and(|field| {
+        field.presence == Presence::Optional && !matches!(field.ty, FieldType::Bool)
+    });
+    let nulls = if nullable { " NULLS LAST" } else { "" };
+    if sort == "id" {
+        sql.push_str(&format!(" ORDER BY id {direction}"));
+    } else {
+        sql.push_str(&format!(
+            " ORDER BY {sort} {direction}{nulls}, id {direction}"
+        ));
+    }
     sql.push_str(&format!(
-        " ORDER BY CASE WHEN {sort} IS NULL THEN 1 ELSE 0 END, {sort} {direction}, id {direction} LIMIT {} OFFSET {}",
+        " LIMIT {} OFFSET {}",
         params.push(Value::Int(i64::from(per_page))),
         params.push(Value::Int(i64::from(page - 1) * i64::from(per_page)))
     ));
@@ -471,37 +484,58 @@ impl Store {
             .collect()
     }
 
-    /// Names of objects by id, for rendering references. Scoped like every read: an id
-    /// outside the scope has no name.
+    /// Names of objects by id, for rendering references, in one round trip for all the
+    /// kinds asked. Scoped like every read: an id outside the scope has no name.
     pub async fn names(
         &self,
-        kind: Kind,
-        ids: &[i64],
-        scope: ReadScope,
-    ) -> Result<Vec<(i64, String)>> {
-        if ids.is_empty() {
+        wanted: &[(Kind, Vec<i64>, ReadScope)],
+    ) -> Result<Vec<(Kind, i64, String)>> {
+        let mut params = Params::default();
+        let mut selects = Vec::new();
+        for (index, (kind, ids, scope)) in wanted.iter().enumerate() {
+            if ids.is_empty() || *scope == ReadScope::Nothing {
+                continue;
+            }
+            let spec = kind.spec();
+            let name_column = if spec.field("name").is_some() {
+                "name"
+            } else {
+                "CAST(id AS TEXT)"
+            };
+            let placeholders: Vec<String> =
+                ids.iter().map(|id| params.push(Value::Int(*id))).collect();
+            let mut select = format!(
+                "SELECT CAST({index} AS BIGINT) AS k, id, {name_column} AS name FROM {} WHERE id IN ({})",
+                spec.table,
+                placeholders.join(", ")
+            );
+            if let Some(clause) = scope_clause(*scope, &mut params) {
+                select.push_str(" AND ");
+                select.push_str(&clause);
+            }
+            selects.push(select);
+        }
+        if selects.is_empty() {
             return Ok(Vec::new());
         }
-        let spec = kind.spec();
-        let name_column = if spec.field("name").is_some() {
-            "name"
-        } else {
-            "CAST(id AS TEXT)"
-        };
-        let mut params = Params::default();
-        let placeholders: Vec<String> = ids.iter().map(|id| params.push(Value::Int(*id))).collect();
-        let mut sql = format!(
-            "SELECT id, {name_column} FROM {} WHERE id IN ({})",
-            spec.table,
-            placeholders.join(", ")
-        );
-        if let Some(clause) = scope_clause(scope, &mut params) {
-            sql.push_str(" AND ");
-            sql.push_str(&clause);
-        }
+        let sql = selects.join(" UNION ALL ");
         let rows = params.bind(sqlx::query(&sql)).fetch_all(&self.pool).await?;
         rows.iter()
-            .map(|row| Ok((row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?)))
+            .map(|row| {
+                let index: i64 = row.try_get(0)?;
+                let kind = usize::try_from(index)
+                    .ok()
+                    .and_then(|index| wanted.get(index))
+                    .map(|(kind, _, _)| *kind)
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!("names: unexpected kind index {index}"))
+                    })?;
+                Ok((
+                    kind,
+                    row.try_get::<i64, _>(1)?,
+                    row.try_get::<String, _>(2)?,
+                ))
+            })
             .collect()
     }
 }

@@ -197,12 +197,20 @@ async fn reads_are_scoped_a_tenant_never_sees_another_tenants_vpc() {
         0
     );
     let names = store
-        .names(Kind::Vpc, &world.vpcs, tenant_scope(a))
+        .names(&[
+            (Kind::Vpc, world.vpcs.to_vec(), tenant_scope(a)),
+            (Kind::Tenant, world.tenants.to_vec(), ReadScope::All),
+            (Kind::Zone, vec![world.zone], ReadScope::Nothing),
+        ])
         .await
         .expect("names");
     assert_eq!(
-        names.len(),
-        1,
+        names,
+        vec![
+            (Kind::Vpc, world.vpcs[0], "市教委-VPC".to_owned()),
+            (Kind::Tenant, world.tenants[0], "市教委".to_owned()),
+            (Kind::Tenant, world.tenants[1], "市民政局".to_owned()),
+        ],
         "names of other tenants' objects are not revealed"
     );
 
