@@ -10,7 +10,8 @@ use yunjian_core::schema::Kind;
 use yunjian_core::value::{parse_field, parse_input, InputMode};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(data) else {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(data)
+    else {
         return;
     };
     for kind in Kind::ALL {
@@ -20,7 +21,8 @@ fuzz_target!(|data: &[u8]| {
                 for (name, value) in &values {
                     let field = kind.spec().field(name).expect("parsed fields exist");
                     if !value.is_null() {
-                        let again = parse_field(field, &value.to_json()).expect("accepted values parse again");
+                        let again = parse_field(field, &value.to_json())
+                            .expect("accepted values parse again");
                         assert_eq!(&again, value, "{name} is not canonical");
                     }
                 }

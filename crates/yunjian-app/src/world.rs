@@ -224,30 +224,9 @@ impl App {
         input: &Map<String, Json>,
     ) -> Result<ResolvedObject, AppError> {
         let spec = kind.spec();
-        let mut tx = self.store.begin_write().await?;
-        // Invisible objects are not found; visible but not writable ones are forbidden.
-        let Some(existing) = tx
-            .get(kind, id, read_scope(&context.principal, kind))
-            .await?
-        else {
-            return Err(AppError::NotFound);
-        };
-        if let Err(error) = self.check_may_write(context, kind) {
-            drop(tx);
-            return Err(self
-                .deny(context, "world.update", kind, Some(id), error)
-                .await);
-        }
-        if !existing.admitted_by(write_scope(&context.principal, kind)) {
-            drop(tx);
-            let error = AppError::Forbidden(format!(
-                "this {} is shared and not yours to change",
-                spec.id
-            ));
-            return Err(self
-                .deny(context, "world.update", kind, Some(id), error)
-                .await);
-        }
+        let (mut tx, existing) = self
+            .begin_change(context, kind, id, "world.update", "change")
+            .await?;
         let changes = parse_input(spec, input, InputMode::Update).map_err(AppError::Invalid)?;
         let mut errors = Vec::new();
         for (field, value) in &changes {
@@ -311,29 +290,9 @@ impl App {
 
     pub async fn delete(&self, context: &Context, kind: Kind, id: i64) -> Result<(), AppError> {
         let spec = kind.spec();
-        let mut tx = self.store.begin_write().await?;
-        let Some(existing) = tx
-            .get(kind, id, read_scope(&context.principal, kind))
-            .await?
-        else {
-            return Err(AppError::NotFound);
-        };
-        if let Err(error) = self.check_may_write(context, kind) {
-            drop(tx);
-            return Err(self
-                .deny(context, "world.delete", kind, Some(id), error)
-                .await);
-        }
-        if !existing.admitted_by(write_scope(&context.principal, kind)) {
-            drop(tx);
-            let error = AppError::Forbidden(format!(
-                "this {} is shared and not yours to delete",
-                spec.id
-            ));
-            return Err(self
-                .deny(context, "world.delete", kind, Some(id), error)
-                .await);
-        }
+        let (mut tx, existing) = self
+            .begin_change(context, kind, id, "world.delete", "delete")
+            .await?;
         for (referrer, field) in kind.referrers() {
             let count = tx.count_references(referrer, field, id).await?;
             if count > 0 {
@@ -357,6 +316,41 @@ impl App {
         tx.append_audit(&record).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Opens a write transaction on an existing object the caller may change. Invisible
+    /// objects are not found; visible but unwritable ones are forbidden, and the refusal
+    /// is audited once the transaction is released (the record has its own transaction).
+    async fn begin_change(
+        &self,
+        context: &Context,
+        kind: Kind,
+        id: i64,
+        action: &str,
+        verb: &str,
+    ) -> Result<(WriteTx, WorldObject), AppError> {
+        let mut tx = self.store.begin_write().await?;
+        let Some(existing) = tx
+            .get(kind, id, read_scope(&context.principal, kind))
+            .await?
+        else {
+            return Err(AppError::NotFound);
+        };
+        let refusal = match self.check_may_write(context, kind) {
+            Err(error) => Some(error),
+            Ok(()) if !existing.admitted_by(write_scope(&context.principal, kind)) => {
+                Some(AppError::Forbidden(format!(
+                    "this {} is shared and not yours to {verb}",
+                    kind.as_str()
+                )))
+            }
+            Ok(()) => None,
+        };
+        if let Some(error) = refusal {
+            drop(tx);
+            return Err(self.deny(context, action, kind, Some(id), error).await);
+        }
+        Ok((tx, existing))
     }
 
     /// Checks that every referenced object exists inside the writer's read scope, copies

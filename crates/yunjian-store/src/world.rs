@@ -685,32 +685,14 @@ impl WriteTx {
         let Some(row) = row else {
             return Err(StoreError::NotFound);
         };
-        for (_, link) in spec.link_fields() {
-            let sql = format!(
-                "DELETE FROM {} WHERE {} = $1",
-                link.table, link.owner_column
-            );
-            sqlx::query(&sql)
-                .bind(id)
-                .execute(&mut *self.transaction)
-                .await?;
-        }
+        self.delete_links(spec, id).await?;
         self.write_links(spec, id, values).await?;
         Ok(row.try_get(0)?)
     }
 
     pub async fn delete(&mut self, kind: Kind, id: i64) -> Result<()> {
         let spec = kind.spec();
-        for (_, link) in spec.link_fields() {
-            let sql = format!(
-                "DELETE FROM {} WHERE {} = $1",
-                link.table, link.owner_column
-            );
-            sqlx::query(&sql)
-                .bind(id)
-                .execute(&mut *self.transaction)
-                .await?;
-        }
+        self.delete_links(spec, id).await?;
         let sql = format!("DELETE FROM {} WHERE id = $1", spec.table);
         let done = sqlx::query(&sql)
             .bind(id)
@@ -718,6 +700,20 @@ impl WriteTx {
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn delete_links(&mut self, spec: &KindSpec, id: i64) -> Result<()> {
+        for (_, link) in spec.link_fields() {
+            let sql = format!(
+                "DELETE FROM {} WHERE {} = $1",
+                link.table, link.owner_column
+            );
+            sqlx::query(&sql)
+                .bind(id)
+                .execute(&mut *self.transaction)
+                .await?;
         }
         Ok(())
     }

@@ -88,12 +88,7 @@ pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · " (lang.t("云监 政务云监管系统", "yunjian e-government cloud supervision")) }
-                link rel="stylesheet" href="/assets/console.css";
-            }
+            (head(&format!("{title} · {}", lang.t("云监 政务云监管系统", "yunjian e-government cloud supervision"))))
             body {
                 header.top {
                     a.brand href="/console" { (lang.t("云监 · 政务云监管系统", "yunjian · Cloud supervision")) }
@@ -132,6 +127,18 @@ pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
     }
 }
 
+/// The `<head>` of every page: one stylesheet, no scripts, nothing from another origin.
+fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) }
+            link rel="stylesheet" href="/assets/console.css";
+        }
+    }
+}
+
 fn active(on: bool) -> Option<&'static str> {
     on.then_some("active")
 }
@@ -144,12 +151,7 @@ pub fn login_page(lang: Lang, csrf: &str, next: &str, error: Option<&str>) -> Ma
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (lang.t("登录 · 云监", "Log in · yunjian")) }
-                link rel="stylesheet" href="/assets/console.css";
-            }
+            (head(lang.t("登录 · 云监", "Log in · yunjian")))
             body {
                 div.login {
                     h1 { (lang.t("政务云监管系统", "Cloud supervision")) }
@@ -743,11 +745,7 @@ pub fn message_page(lang: Lang, status_title: &str, message: &str) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
-            head {
-                meta charset="utf-8";
-                title { (status_title) " · yunjian" }
-                link rel="stylesheet" href="/assets/console.css";
-            }
+            (head(&format!("{status_title} · yunjian")))
             body {
                 div.login {
                     h1 { (status_title) }
