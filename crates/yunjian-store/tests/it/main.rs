@@ -498,6 +498,39 @@ async fn lists_search_filter_sort_and_page_the_same_on_both_backends() {
             .total,
         0
     );
+    // Optional columns sort with NULLs last in both directions on both backends.
+    let mut tx = store.begin_write().await.expect("begin");
+    for (name, description) in [("b", Some("beta")), ("a", None), ("c", Some("alpha"))] {
+        tx.insert(
+            Kind::SecurityGroup,
+            &values(&[
+                ("vpc_id", Value::Int(world.vpcs[0])),
+                ("name", text(name)),
+                ("description", description.map_or(Value::Null, text)),
+                ("tenant_id", Value::Int(world.tenants[0])),
+                ("provider_id", Value::Int(world.provider)),
+            ]),
+            1,
+        )
+        .await
+        .expect("group");
+    }
+    tx.commit().await.expect("commit");
+    for (order, expected) in [
+        (SortOrder::Ascending, ["c", "b", "a"]),
+        (SortOrder::Descending, ["b", "c", "a"]),
+    ] {
+        let query = ListQuery {
+            sort: "description",
+            order,
+            ..ListQuery::default()
+        };
+        let page = store
+            .list(Kind::SecurityGroup, &query, ReadScope::All)
+            .await
+            .expect("list");
+        assert_eq!(names(page), expected, "{order:?}");
+    }
     let grouped = store
         .count_by(Kind::Subnet, "vpc_id", ReadScope::All)
         .await

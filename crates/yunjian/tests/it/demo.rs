@@ -238,3 +238,85 @@ fn config_example_prints_a_file_that_serve_accepts_and_help_is_complete() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("cannot read the configuration file"));
 }
+
+/// `serve` over a migrated, initialised store: JSON log lines on stderr (with the bound
+/// address), answers over TCP, and on SIGTERM finishes and exits 0.
+#[tokio::test]
+async fn serve_logs_json_and_stops_gracefully_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let data = tempfile::tempdir().expect("temp dir");
+    let init = Command::new(binary())
+        .args(["admin", "init", "--data"])
+        .arg(data.path())
+        .output()
+        .expect("runs");
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let mut child = Command::new(binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data.path())
+        .env_remove("YUNJIAN_LOG_FORMAT")
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let (sender, receiver) = std::sync::mpsc::channel::<Value>();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let parsed: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|_| panic!("a log line that is not JSON: {line}"));
+            let _ = sender.send(parsed);
+        }
+    });
+    let address = loop {
+        let line = receiver
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("serve logs its address");
+        if line["message"] == "serving" {
+            break line["address"].as_str().expect("address").to_owned();
+        }
+    };
+    let client = reqwest::Client::new();
+    let health = client
+        .get(format!("http://{address}/healthz"))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), 200);
+    let login = client
+        .post(format!("http://{address}/api/v1/auth/login"))
+        .json(&json!({"username": "sysadmin", "password": "not-the-password"}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(login.status(), 401);
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = child.wait().expect("serve exits");
+    assert!(
+        status.success(),
+        "serve exits 0 after SIGTERM, not {status}"
+    );
+    reader.join().expect("every log line was JSON");
+    let messages: Vec<String> = receiver
+        .try_iter()
+        .filter_map(|line| line["message"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        messages.iter().any(|m| m == "shutting down") && messages.iter().any(|m| m == "stopped"),
+        "{messages:?}"
+    );
+    assert!(
+        !messages.iter().any(|m| m.contains("not-the-password")),
+        "secrets never reach the log"
+    );
+}
