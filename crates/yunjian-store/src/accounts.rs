@@ -1,12 +1,12 @@
 //! Accounts and sessions.
 
-use sqlx::any::AnyRow;
 use sqlx::Row;
 use yunjian_core::ids::{AccountId, ProviderId, TenantId};
 use yunjian_core::role::Role;
 
 use crate::error::{Result, StoreError};
 use crate::open::{Store, WriteTx};
+use crate::read::{Bind, Cell, CellType, Statement};
 
 /// A login account. The password hash is a PHC string (argon2id); it never leaves the
 /// app layer and `Debug` does not print it.
@@ -59,59 +59,111 @@ pub struct Session {
     pub expires_at_ns: i64,
 }
 
-const ACCOUNT_COLUMNS: &str = "id, username, display_name, password_hash, role, tenant_id, \
-     provider_id, disabled, must_change_password, created_at_ns";
+/// Account columns with the type each is read as, in select order.
+const ACCOUNT_COLUMNS: [(&str, CellType); 10] = [
+    ("id", CellType::Int),
+    ("username", CellType::Text),
+    ("display_name", CellType::Text),
+    ("password_hash", CellType::Text),
+    ("role", CellType::Text),
+    ("tenant_id", CellType::Int),
+    ("provider_id", CellType::Int),
+    ("disabled", CellType::Int),
+    ("must_change_password", CellType::Int),
+    ("created_at_ns", CellType::Int),
+];
 
-fn decode_account(row: &AnyRow) -> Result<Account> {
-    let role_text: String = row.try_get("role")?;
+/// The account columns, each prefixed (`a.`) when selecting from a join.
+fn account_columns(prefix: &str) -> String {
+    ACCOUNT_COLUMNS
+        .iter()
+        .map(|(column, _)| format!("{prefix}{column}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn account_types() -> Vec<CellType> {
+    ACCOUNT_COLUMNS.iter().map(|(_, kind)| *kind).collect()
+}
+
+/// Decodes the [`ACCOUNT_COLUMNS`] cells.
+fn decode_account(cells: &mut [Cell]) -> Result<Account> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("accounts.{what}"));
+    if cells.len() < ACCOUNT_COLUMNS.len() {
+        return Err(corrupt("columns"));
+    }
+    let role_text = cells[4].take_text().ok_or_else(|| corrupt("role"))?;
     let role = Role::parse(&role_text)
-        .ok_or_else(|| StoreError::Corrupt(format!("accounts.role: unknown role '{role_text}'")))?;
+        .ok_or_else(|| corrupt(&format!("role: unknown role '{role_text}'")))?;
     Ok(Account {
-        id: AccountId(row.try_get("id")?),
-        username: row.try_get("username")?,
-        display_name: row.try_get("display_name")?,
-        password_hash: row.try_get("password_hash")?,
+        id: AccountId(cells[0].int().ok_or_else(|| corrupt("id"))?),
+        username: cells[1].take_text().ok_or_else(|| corrupt("username"))?,
+        display_name: cells[2].take_text(),
+        password_hash: cells[3]
+            .take_text()
+            .ok_or_else(|| corrupt("password_hash"))?,
         role,
-        tenant: row.try_get::<Option<i64>, _>("tenant_id")?.map(TenantId),
-        provider: row
-            .try_get::<Option<i64>, _>("provider_id")?
-            .map(ProviderId),
-        disabled: row.try_get::<i64, _>("disabled")? != 0,
-        must_change_password: row.try_get::<i64, _>("must_change_password")? != 0,
-        created_at_ns: row.try_get("created_at_ns")?,
+        tenant: cells[5].int().map(TenantId),
+        provider: cells[6].int().map(ProviderId),
+        disabled: cells[7].int().unwrap_or(0) != 0,
+        must_change_password: cells[8].int().unwrap_or(0) != 0,
+        created_at_ns: cells[9].int().ok_or_else(|| corrupt("created_at_ns"))?,
     })
 }
 
+fn statement(sql: String, binds: Vec<Bind>, types: Vec<CellType>) -> Statement {
+    Statement { sql, binds, types }
+}
+
 impl Store {
-    pub async fn account_by_username(&self, username: &str) -> Result<Option<Account>> {
-        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE username = $1");
-        let row = sqlx::query(&sql)
-            .bind(username)
-            .fetch_optional(&self.pool)
+    async fn accounts_where(&self, condition: &str, binds: Vec<Bind>) -> Result<Vec<Account>> {
+        let sql = format!(
+            "SELECT {} FROM accounts{condition} ORDER BY id",
+            account_columns("")
+        );
+        let rows = self
+            .read(vec![statement(sql, binds, account_types())])
             .await?;
-        row.as_ref().map(decode_account).transpose()
+        rows.into_iter()
+            .flatten()
+            .map(|mut row| decode_account(&mut row))
+            .collect()
+    }
+
+    pub async fn account_by_username(&self, username: &str) -> Result<Option<Account>> {
+        let found = self
+            .accounts_where(
+                " WHERE username = $1",
+                vec![Bind::Text(Some(username.to_owned()))],
+            )
+            .await?;
+        Ok(found.into_iter().next())
     }
 
     pub async fn account(&self, id: AccountId) -> Result<Option<Account>> {
-        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id.0)
-            .fetch_optional(&self.pool)
+        let found = self
+            .accounts_where(" WHERE id = $1", vec![Bind::Int(Some(id.0))])
             .await?;
-        row.as_ref().map(decode_account).transpose()
+        Ok(found.into_iter().next())
     }
 
     pub async fn accounts(&self) -> Result<Vec<Account>> {
-        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY id");
-        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
-        rows.iter().map(decode_account).collect()
+        self.accounts_where("", Vec::new()).await
     }
 
     pub async fn account_count(&self) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) FROM accounts")
-            .fetch_one(&self.pool)
+        let rows = self
+            .read(vec![statement(
+                "SELECT COUNT(*) FROM accounts".into(),
+                Vec::new(),
+                vec![CellType::Int],
+            )])
             .await?;
-        Ok(row.try_get(0)?)
+        Ok(rows
+            .first()
+            .and_then(|rows| rows.first())
+            .and_then(|row| row[0].int())
+            .unwrap_or(0))
     }
 
     /// The session with this token digest and its account, if the session has not
@@ -121,33 +173,43 @@ impl Store {
         token_digest: &str,
         now_ns: i64,
     ) -> Result<Option<(Session, Account)>> {
-        let account_columns: Vec<String> = ACCOUNT_COLUMNS
-            .split(',')
-            .map(|column| format!("a.{}", column.trim()))
-            .collect();
         let sql = format!(
-            "SELECT s.token_digest, s.account_id, s.csrf_token, s.created_at_ns AS session_created_at_ns, \
-             s.last_seen_at_ns, s.expires_at_ns, {} FROM sessions s JOIN accounts a ON a.id = s.account_id \
+            "SELECT {}, s.token_digest, s.account_id, s.csrf_token, s.created_at_ns, s.last_seen_at_ns, \
+             s.expires_at_ns FROM sessions s JOIN accounts a ON a.id = s.account_id \
              WHERE s.token_digest = $1 AND s.expires_at_ns > $2",
-            account_columns.join(", ")
+            account_columns("a.")
         );
-        let row = sqlx::query(&sql)
-            .bind(token_digest)
-            .bind(now_ns)
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some(row) = row else {
+        let mut types = account_types();
+        types.extend([
+            CellType::Text,
+            CellType::Int,
+            CellType::Text,
+            CellType::Int,
+            CellType::Int,
+            CellType::Int,
+        ]);
+        let binds = vec![
+            Bind::Text(Some(token_digest.to_owned())),
+            Bind::Int(Some(now_ns)),
+        ];
+        let rows = self.read(vec![statement(sql, binds, types)]).await?;
+        let Some(mut row) = rows.into_iter().flatten().next() else {
             return Ok(None);
         };
+        let account = decode_account(&mut row)?;
+        let n = ACCOUNT_COLUMNS.len();
+        let corrupt = |what: &str| StoreError::Corrupt(format!("sessions.{what}"));
         let session = Session {
-            token_digest: row.try_get("token_digest")?,
-            account_id: AccountId(row.try_get("account_id")?),
-            csrf_token: row.try_get("csrf_token")?,
-            created_at_ns: row.try_get("session_created_at_ns")?,
-            last_seen_at_ns: row.try_get("last_seen_at_ns")?,
-            expires_at_ns: row.try_get("expires_at_ns")?,
+            token_digest: row[n].take_text().ok_or_else(|| corrupt("token_digest"))?,
+            account_id: AccountId(row[n + 1].int().ok_or_else(|| corrupt("account_id"))?),
+            csrf_token: row[n + 2]
+                .take_text()
+                .ok_or_else(|| corrupt("csrf_token"))?,
+            created_at_ns: row[n + 3].int().ok_or_else(|| corrupt("created_at_ns"))?,
+            last_seen_at_ns: row[n + 4].int().ok_or_else(|| corrupt("last_seen_at_ns"))?,
+            expires_at_ns: row[n + 5].int().ok_or_else(|| corrupt("expires_at_ns"))?,
         };
-        Ok(Some((session, decode_account(&row)?)))
+        Ok(Some((session, account)))
     }
 
     /// Records activity on a session and slides its idle expiry, never past the

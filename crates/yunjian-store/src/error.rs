@@ -9,6 +9,8 @@ pub enum StoreError {
     Conflict(String),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    #[error("database error: {0}")]
+    Lite(#[source] rusqlite::Error),
     #[error("migration {version} failed: {source}")]
     Migration {
         version: i64,

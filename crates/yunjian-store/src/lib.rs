@@ -10,6 +10,7 @@ mod accounts;
 mod audit;
 mod error;
 mod open;
+mod read;
 mod world;
 
 pub use accounts::{Account, NewAccount, Session};

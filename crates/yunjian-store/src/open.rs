@@ -10,6 +10,7 @@ use sqlx::{AnyPool, ConnectOptions, Connection, Executor, Row};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::error::{Result, StoreError};
+use crate::read::LitePool;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -76,6 +77,9 @@ pub struct Store {
     /// SQLite has one writer; taking it in-process avoids busy errors when a deferred
     /// transaction would upgrade to a write lock. PostgreSQL needs no such lock.
     write_lock: Option<Arc<Mutex<()>>>,
+    /// SQLite only: read-only connections for reads outside transactions
+    /// (see `read.rs`).
+    pub(crate) lite: Option<Arc<LitePool>>,
 }
 
 static INSTALL_DRIVERS: Once = Once::new();
@@ -125,6 +129,7 @@ impl Store {
                     pool,
                     backend: Backend::Sqlite,
                     write_lock: Some(Arc::new(Mutex::new(()))),
+                    lite: Some(Arc::new(LitePool::new(path.clone(), 4))),
                 })
             }
             StoreConfig::Postgres { url } => {
@@ -138,6 +143,7 @@ impl Store {
                     pool,
                     backend: Backend::Postgres,
                     write_lock: None,
+                    lite: None,
                 })
             }
         }

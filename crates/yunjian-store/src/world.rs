@@ -1,14 +1,15 @@
 //! Generic, scoped persistence of world objects, driven by the schema in yunjian-core.
 
-use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::any::AnyArguments;
 use sqlx::query::Query;
-use sqlx::{Any, AnyConnection, Row};
+use sqlx::{Any, Row};
 use yunjian_core::access::ReadScope;
 use yunjian_core::schema::{FieldSpec, FieldType, Kind, KindSpec, Presence};
 use yunjian_core::value::{Value, Values};
 
 use crate::error::{Result, StoreError};
 use crate::open::{Backend, Store, WriteTx};
+use crate::read::{bind_sqlx, Bind, Cell, CellType, Reader, Rows, Statement};
 
 /// One stored world object.
 #[derive(Clone, Debug, PartialEq)]
@@ -90,14 +91,6 @@ pub struct Page {
     pub per_page: u32,
 }
 
-/// A parameter with its SQL type, so a NULL binds as the column's type (PostgreSQL
-/// refuses a bigint NULL for a text column).
-enum Bind {
-    Int(Option<i64>),
-    Float(Option<f64>),
-    Text(Option<String>),
-}
-
 /// Builds parameter placeholders `$1, $2, …` while collecting the values to bind.
 #[derive(Default)]
 struct Params {
@@ -140,18 +133,16 @@ impl Params {
         }
     }
 
-    fn bind<'q>(
-        self,
-        mut query: Query<'q, Any, AnyArguments<'q>>,
-    ) -> Query<'q, Any, AnyArguments<'q>> {
-        for value in self.values {
-            query = match value {
-                Bind::Int(number) => query.bind(number),
-                Bind::Float(number) => query.bind(number),
-                Bind::Text(text) => query.bind(text),
-            };
+    fn bind<'q>(self, query: Query<'q, Any, AnyArguments<'q>>) -> Query<'q, Any, AnyArguments<'q>> {
+        bind_sqlx(&self.values, query)
+    }
+
+    fn statement(self, sql: String, types: Vec<CellType>) -> Statement {
+        Statement {
+            sql,
+            binds: self.values,
+            types,
         }
-        query
     }
 }
 
@@ -180,53 +171,71 @@ fn scope_clause(scope: ReadScope, params: &mut Params) -> Option<String> {
     }
 }
 
-fn decode(kind: Kind, row: &AnyRow) -> Result<WorldObject> {
+/// The cell type of each column [`select_columns`] lists.
+fn column_types(spec: &KindSpec) -> Vec<CellType> {
+    let mut types = vec![CellType::Int];
+    types.extend(spec.column_fields().map(|field| match field.ty {
+        FieldType::Integer { .. } | FieldType::Ref(_) | FieldType::Bool => CellType::Int,
+        FieldType::Float { .. } => CellType::Float,
+        _ => CellType::Text,
+    }));
+    types.extend([CellType::Int, CellType::Int, CellType::Int]);
+    types
+}
+
+/// Decodes a row of [`select_columns`].
+fn decode(kind: Kind, mut cells: Vec<Cell>) -> Result<WorldObject> {
     let spec = kind.spec();
-    let corrupt = |field: &str, error: &dyn std::fmt::Display| {
-        StoreError::Corrupt(format!("{}.{field}: {error}", spec.table))
-    };
+    let corrupt = |what: &str| StoreError::Corrupt(format!("{}: {what}", spec.table));
+    if cells.len() != spec.column_fields().count() + 4 {
+        return Err(corrupt("unexpected column count"));
+    }
     let mut values = Values::new();
-    for field in spec.column_fields() {
+    for (index, field) in spec.column_fields().enumerate() {
+        let cell = &mut cells[index + 1];
         let value = match field.ty {
-            FieldType::Integer { .. } | FieldType::Ref(_) => row
-                .try_get::<Option<i64>, _>(field.name)?
-                .map_or(Value::Null, Value::Int),
-            FieldType::Bool => {
-                Value::Bool(row.try_get::<Option<i64>, _>(field.name)?.unwrap_or(0) != 0)
+            FieldType::Integer { .. } | FieldType::Ref(_) => {
+                cell.int().map_or(Value::Null, Value::Int)
             }
-            FieldType::Float { .. } => row
-                .try_get::<Option<f64>, _>(field.name)?
-                .map_or(Value::Null, Value::Float),
+            FieldType::Bool => Value::Bool(cell.int().unwrap_or(0) != 0),
+            FieldType::Float { .. } => match cell {
+                Cell::Float(number) => Value::Float(*number),
+                _ => Value::Null,
+            },
             FieldType::EnumList(_) | FieldType::CidrList | FieldType::IpList => {
-                let text: String = row.try_get(field.name)?;
-                let items: Vec<String> =
-                    serde_json::from_str(&text).map_err(|error| corrupt(field.name, &error))?;
+                let text = cell
+                    .take_text()
+                    .ok_or_else(|| corrupt(&format!("{} is not text", field.name)))?;
+                let items: Vec<String> = serde_json::from_str(&text)
+                    .map_err(|error| corrupt(&format!("{}: {error}", field.name)))?;
                 Value::TextList(items)
             }
-            FieldType::RefList(_) => continue,
-            _ => row
-                .try_get::<Option<String>, _>(field.name)?
-                .map_or(Value::Null, Value::Text),
+            _ => cell.take_text().map_or(Value::Null, Value::Text),
         };
         values.insert(field.name, value);
     }
+    let tail = cells.len() - 3;
+    let int = |cell: &Cell, what: &str| {
+        cell.int()
+            .ok_or_else(|| corrupt(&format!("{what} is not an integer")))
+    };
     Ok(WorldObject {
         kind,
-        id: row.try_get("id")?,
+        id: int(&cells[0], "id")?,
         values,
-        created_at_ns: row.try_get("created_at_ns")?,
-        updated_at_ns: row.try_get("updated_at_ns")?,
-        revision: row.try_get("revision")?,
+        created_at_ns: int(&cells[tail], "created_at_ns")?,
+        updated_at_ns: int(&cells[tail + 1], "updated_at_ns")?,
+        revision: int(&cells[tail + 2], "revision")?,
     })
 }
 
-async fn load_links(connection: &mut AnyConnection, objects: &mut [WorldObject]) -> Result<()> {
+/// Fills the list references of a page of objects, one query per link field.
+async fn load_links(reader: &mut Reader<'_>, objects: &mut [WorldObject]) -> Result<()> {
     let Some(first) = objects.first() else {
         return Ok(());
     };
     let spec = first.kind.spec();
     for (field, link) in spec.link_fields() {
-        // One query per page: ids are bound, never spliced.
         let mut params = Params::default();
         let placeholders: Vec<String> = objects
             .iter()
@@ -239,16 +248,16 @@ async fn load_links(connection: &mut AnyConnection, objects: &mut [WorldObject])
             table = link.table,
             list = placeholders.join(", ")
         );
-        let rows = params
-            .bind(sqlx::query(&sql))
-            .fetch_all(&mut *connection)
+        let rows = reader
+            .run_one(params.statement(sql, vec![CellType::Int, CellType::Int]))
             .await?;
         for object in objects.iter_mut() {
             object.values.insert(field.name, Value::IdList(Vec::new()));
         }
         for row in rows {
-            let owner: i64 = row.try_get(0)?;
-            let target: i64 = row.try_get(1)?;
+            let (Some(owner), Some(target)) = (row[0].int(), row[1].int()) else {
+                continue;
+            };
             if let Some(object) = objects.iter_mut().find(|object| object.id == owner) {
                 if let Some(Value::IdList(ids)) = object.values.get_mut(field.name) {
                     ids.push(target);
@@ -260,7 +269,7 @@ async fn load_links(connection: &mut AnyConnection, objects: &mut [WorldObject])
 }
 
 pub(crate) async fn get(
-    connection: &mut AnyConnection,
+    reader: &mut Reader<'_>,
     kind: Kind,
     id: i64,
     scope: ReadScope,
@@ -277,15 +286,14 @@ pub(crate) async fn get(
         sql.push_str(" AND ");
         sql.push_str(&clause);
     }
-    let row = params
-        .bind(sqlx::query(&sql))
-        .fetch_optional(&mut *connection)
+    let rows = reader
+        .run_one(params.statement(sql, column_types(spec)))
         .await?;
-    let Some(row) = row else {
+    let Some(row) = rows.into_iter().next() else {
         return Ok(None);
     };
-    let mut objects = vec![decode(kind, &row)?];
-    load_links(connection, &mut objects).await?;
+    let mut objects = vec![decode(kind, row)?];
+    load_links(reader, &mut objects).await?;
     Ok(objects.pop())
 }
 
@@ -346,7 +354,7 @@ fn where_clause(
 }
 
 pub(crate) async fn list(
-    connection: &mut AnyConnection,
+    reader: &mut Reader<'_>,
     kind: Kind,
     query: &ListQuery,
     scope: ReadScope,
@@ -358,11 +366,6 @@ pub(crate) async fn list(
         spec.table,
         where_clause(spec, query, scope, &mut count_params)
     );
-    let total: i64 = count_params
-        .bind(sqlx::query(&count_sql))
-        .fetch_one(&mut *connection)
-        .await?
-        .try_get(0)?;
     let sort = if query.sort == "id"
         || query.sort == "created_at_ns"
         || query.sort == "updated_at_ns"
@@ -404,15 +407,24 @@ pub(crate) async fn list(
         params.push(Value::Int(i64::from(per_page))),
         params.push(Value::Int(i64::from(page - 1) * i64::from(per_page)))
     ));
-    let rows = params
-        .bind(sqlx::query(&sql))
-        .fetch_all(&mut *connection)
+    // The count and the page in one round trip.
+    let mut results = reader
+        .run(vec![
+            count_params.statement(count_sql, vec![CellType::Int]),
+            params.statement(sql, column_types(spec)),
+        ])
         .await?;
+    let rows = results.pop().unwrap_or_default();
+    let total = results
+        .pop()
+        .and_then(|rows| rows.into_iter().next())
+        .and_then(|row| row.first().and_then(Cell::int))
+        .unwrap_or(0);
     let mut items = rows
-        .iter()
+        .into_iter()
         .map(|row| decode(kind, row))
         .collect::<Result<Vec<_>>>()?;
-    load_links(connection, &mut items).await?;
+    load_links(reader, &mut items).await?;
     Ok(Page {
         items,
         total,
@@ -423,13 +435,38 @@ pub(crate) async fn list(
 
 impl Store {
     pub async fn get(&self, kind: Kind, id: i64, scope: ReadScope) -> Result<Option<WorldObject>> {
-        let mut connection = self.pool.acquire().await?;
-        get(&mut connection, kind, id, scope).await
+        let mut connection;
+        let mut reader = match &self.lite {
+            Some(pool) => Reader::Lite(pool),
+            None => {
+                connection = self.pool.acquire().await?;
+                Reader::Sqlx(&mut connection)
+            }
+        };
+        get(&mut reader, kind, id, scope).await
     }
 
     pub async fn list(&self, kind: Kind, query: &ListQuery, scope: ReadScope) -> Result<Page> {
-        let mut connection = self.pool.acquire().await?;
-        list(&mut connection, kind, query, scope).await
+        let mut connection;
+        let mut reader = match &self.lite {
+            Some(pool) => Reader::Lite(pool),
+            None => {
+                connection = self.pool.acquire().await?;
+                Reader::Sqlx(&mut connection)
+            }
+        };
+        list(&mut reader, kind, query, scope).await
+    }
+
+    /// Runs read statements outside any transaction.
+    pub(crate) async fn read(&self, statements: Vec<Statement>) -> Result<Vec<Rows>> {
+        match &self.lite {
+            Some(pool) => Reader::Lite(pool).run(statements).await,
+            None => {
+                let mut connection = self.pool.acquire().await?;
+                Reader::Sqlx(&mut connection).run(statements).await
+            }
+        }
     }
 
     pub async fn count(&self, kind: Kind, scope: ReadScope) -> Result<i64> {
@@ -440,8 +477,14 @@ impl Store {
             sql.push_str(" WHERE ");
             sql.push_str(&clause);
         }
-        let row = params.bind(sqlx::query(&sql)).fetch_one(&self.pool).await?;
-        Ok(row.try_get(0)?)
+        let rows = self
+            .read(vec![params.statement(sql, vec![CellType::Int])])
+            .await?;
+        Ok(rows
+            .first()
+            .and_then(|rows| rows.first())
+            .and_then(|row| row.first().and_then(Cell::int))
+            .unwrap_or(0))
     }
 
     /// Counts rows per value of an integer or text field (for the overview), largest
@@ -459,6 +502,10 @@ impl Store {
                 spec.id
             )));
         };
+        let integer = matches!(
+            field_spec.ty,
+            FieldType::Integer { .. } | FieldType::Ref(_) | FieldType::Bool
+        );
         let mut params = Params::default();
         let mut sql = format!("SELECT {field}, COUNT(*) FROM {}", spec.table);
         if let Some(clause) = scope_clause(scope, &mut params) {
@@ -468,20 +515,26 @@ impl Store {
         sql.push_str(&format!(
             " GROUP BY {field} ORDER BY COUNT(*) DESC, {field}"
         ));
-        let rows = params.bind(sqlx::query(&sql)).fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|row| {
-                let value = match field_spec.ty {
-                    FieldType::Integer { .. } | FieldType::Ref(_) | FieldType::Bool => row
-                        .try_get::<Option<i64>, _>(0)?
-                        .map_or(Value::Null, Value::Int),
-                    _ => row
-                        .try_get::<Option<String>, _>(0)?
-                        .map_or(Value::Null, Value::Text),
+        let key_type = if integer {
+            CellType::Int
+        } else {
+            CellType::Text
+        };
+        let rows = self
+            .read(vec![params.statement(sql, vec![key_type, CellType::Int])])
+            .await?;
+        Ok(rows
+            .into_iter()
+            .flatten()
+            .map(|mut row| {
+                let count = row[1].int().unwrap_or(0);
+                let value = match &mut row[0] {
+                    Cell::Int(number) => Value::Int(*number),
+                    cell => cell.take_text().map_or(Value::Null, Value::Text),
                 };
-                Ok((value, row.try_get::<i64, _>(1)?))
+                (value, count)
             })
-            .collect()
+            .collect())
     }
 
     /// Names of objects by id, for rendering references, in one round trip for all the
@@ -519,10 +572,16 @@ impl Store {
             return Ok(Vec::new());
         }
         let sql = selects.join(" UNION ALL ");
-        let rows = params.bind(sqlx::query(&sql)).fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|row| {
-                let index: i64 = row.try_get(0)?;
+        let rows = self
+            .read(vec![params.statement(
+                sql,
+                vec![CellType::Int, CellType::Int, CellType::Text],
+            )])
+            .await?;
+        rows.into_iter()
+            .flatten()
+            .map(|mut row| {
+                let index = row[0].int().unwrap_or(-1);
                 let kind = usize::try_from(index)
                     .ok()
                     .and_then(|index| wanted.get(index))
@@ -530,11 +589,11 @@ impl Store {
                     .ok_or_else(|| {
                         StoreError::Corrupt(format!("names: unexpected kind index {index}"))
                     })?;
-                Ok((
-                    kind,
-                    row.try_get::<i64, _>(1)?,
-                    row.try_get::<String, _>(2)?,
-                ))
+                let id = row[1]
+                    .int()
+                    .ok_or_else(|| StoreError::Corrupt("names: id".into()))?;
+                let name = row[2].take_text().unwrap_or_default();
+                Ok((kind, id, name))
             })
             .collect()
     }
@@ -547,11 +606,11 @@ impl WriteTx {
         id: i64,
         scope: ReadScope,
     ) -> Result<Option<WorldObject>> {
-        get(&mut self.transaction, kind, id, scope).await
+        get(&mut Reader::Sqlx(&mut self.transaction), kind, id, scope).await
     }
 
     pub async fn list(&mut self, kind: Kind, query: &ListQuery, scope: ReadScope) -> Result<Page> {
-        list(&mut self.transaction, kind, query, scope).await
+        list(&mut Reader::Sqlx(&mut self.transaction), kind, query, scope).await
     }
 
     /// Whether another row has the same values in `fields` (for a field-level conflict
