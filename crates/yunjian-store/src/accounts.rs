@@ -220,15 +220,19 @@ impl Store {
         now_ns: i64,
         expires_at_ns: i64,
     ) -> Result<()> {
+        // Through a write transaction like every write: on SQLite it takes the one
+        // writer slot, so it never races a transaction that has read and is about to
+        // write (which SQLite would answer with SQLITE_BUSY).
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE sessions SET last_seen_at_ns = $1, expires_at_ns = $2 WHERE token_digest = $3",
         )
         .bind(now_ns)
         .bind(expires_at_ns)
         .bind(token_digest)
-        .execute(&self.pool)
+        .execute(&mut *tx.transaction)
         .await?;
-        Ok(())
+        tx.commit().await
     }
 }
 

@@ -740,3 +740,85 @@ async fn accounts_are_bound_by_role_and_sessions_expire() {
     tx.commit().await.expect("commit");
     assert!(store.session("d1", 250).await.expect("lookup").is_none());
 }
+
+/// Concurrent write transactions and session touches all succeed: on SQLite they queue
+/// for the one writer instead of failing with SQLITE_BUSY.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_and_session_touches_never_fail() {
+    let test = fresh_store().await;
+    let store = test.store.clone();
+    let world = small_world(&store).await;
+    let mut tx = store.begin_write().await.expect("begin");
+    let account = tx
+        .insert_account(
+            &NewAccount {
+                username: "busy",
+                display_name: None,
+                password_hash: "x",
+                role: Role::Supervisor,
+                tenant: None,
+                provider: None,
+                must_change_password: false,
+            },
+            1,
+        )
+        .await
+        .expect("account");
+    tx.insert_session(
+        &Session {
+            token_digest: "busy".into(),
+            account_id: account,
+            csrf_token: "c".into(),
+            created_at_ns: 1,
+            last_seen_at_ns: 1,
+            expires_at_ns: i64::MAX,
+        },
+        None,
+    )
+    .await
+    .expect("session");
+    tx.commit().await.expect("commit");
+    let mut tasks = Vec::new();
+    for task in 0..16_i64 {
+        let store = store.clone();
+        let vpc = world.vpcs[0];
+        let tenant = world.tenants[0];
+        let provider = world.provider;
+        tasks.push(tokio::spawn(async move {
+            for round in 0..5_i64 {
+                let index = task * 5 + round;
+                // Read, then write, in one transaction: the pattern that makes SQLite
+                // answer BUSY when another writer slips in between.
+                let mut tx = store.begin_write().await?;
+                tx.list(Kind::Subnet, &ListQuery::default(), ReadScope::All)
+                    .await?;
+                tx.insert(
+                    Kind::Subnet,
+                    &values(&[
+                        ("vpc_id", Value::Int(vpc)),
+                        ("name", text(&format!("s{index}"))),
+                        ("cidr", text(&format!("10.1.{index}.0/24"))),
+                        ("tenant_id", Value::Int(tenant)),
+                        ("provider_id", Value::Int(provider)),
+                    ]),
+                    index,
+                )
+                .await?;
+                tx.commit().await?;
+                store.touch_session("busy", index, i64::MAX).await?;
+                store.session("busy", index).await?;
+            }
+            Ok::<(), StoreError>(())
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task").expect("no write fails");
+    }
+    assert_eq!(
+        store
+            .count(Kind::Subnet, ReadScope::All)
+            .await
+            .expect("count"),
+        80
+    );
+}
