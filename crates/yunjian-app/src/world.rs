@@ -490,6 +490,7 @@ async fn check_related_rows(
                 return Ok(());
             };
             let vpc_id = values.get("vpc_id").and_then(Value::as_int).unwrap_or(0);
+            tx.lock_object(Kind::Vpc, vpc_id).await?;
             if let Some(vpc) = tx.get(Kind::Vpc, vpc_id, ReadScope::All).await? {
                 if !cidrs(&vpc.values, "cidrs")
                     .iter()
@@ -522,6 +523,7 @@ async fn check_related_rows(
         }
         Kind::Vpc => {
             if let Some(id) = id {
+                tx.lock_object(Kind::Vpc, id).await?;
                 let blocks = cidrs(values, "cidrs");
                 for subnet in subnets_of(tx, id).await? {
                     if let Some(net) = cidrs(&subnet.values, "cidr").first() {

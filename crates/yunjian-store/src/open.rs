@@ -280,6 +280,24 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Serializes, until this transaction ends, the writers that check rules spanning
+    /// the children of one object (the subnets of a VPC must not overlap). SQLite
+    /// writers are serialized already; PostgreSQL takes a transaction-scoped advisory
+    /// lock keyed by (kind, id), so two server instances cannot both pass the check.
+    pub async fn lock_object(&mut self, kind: yunjian_core::schema::Kind, id: i64) -> Result<()> {
+        if self.backend == Backend::Postgres {
+            let kind_key = yunjian_core::schema::Kind::ALL
+                .iter()
+                .position(|candidate| *candidate == kind)
+                .unwrap_or(0) as i64;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind((kind_key << 48) ^ id)
+                .execute(&mut *self.transaction)
+                .await?;
+        }
+        Ok(())
+    }
+
     pub async fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
         sqlx::query("DELETE FROM meta WHERE key = $1")
             .bind(key)
