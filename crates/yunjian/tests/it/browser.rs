@@ -173,6 +173,44 @@ async fn a_supervisor_logs_in_and_browses_the_overview_and_a_detail_page() {
         .await
         .expect("vm list");
     screenshot(&client, "vms").await;
+
+    // A creation form, with the same fields the API validates.
+    // (The supervisor registers datacenters; subnets are the providers' to build.)
+    client
+        .goto(&format!("{}/console/datacenters/new", demo.base))
+        .await
+        .expect("new datacenter form");
+    let form = client
+        .wait()
+        .for_element(Locator::Css("#object-form"))
+        .await
+        .expect("form");
+    let text = form.text().await.expect("text");
+    assert!(
+        text.contains("接入运营商") && text.contains("纬度"),
+        "{text}"
+    );
+    screenshot(&client, "datacenter-form").await;
+
+    // The language switch keeps the user on the page and changes every label.
+    client
+        .goto(&format!("{}/console", demo.base))
+        .await
+        .expect("overview");
+    client
+        .find(Locator::LinkText("English"))
+        .await
+        .expect("English link")
+        .click()
+        .await
+        .expect("switch");
+    let heading = client
+        .wait()
+        .for_element(Locator::Css("main h1"))
+        .await
+        .expect("heading");
+    assert_eq!(heading.text().await.expect("text"), "Overview");
+    screenshot(&client, "overview-en").await;
     client.close().await.expect("close the browser");
     drop(driver);
 }
