@@ -791,3 +791,46 @@ async fn the_console_logs_in_with_csrf_checks_and_escapes_what_it_shows() {
         "the session is gone"
     );
 }
+
+/// When the store fails, clients get a 500 with a request id and no internal text, and
+/// /healthz says the service is unavailable.
+#[tokio::test]
+async fn internal_errors_answer_a_request_id_and_never_internal_text() {
+    let s = server().await;
+    s._store.store.close().await;
+    let answer = send(
+        &s.router,
+        api(
+            Method::POST,
+            "/api/v1/zones",
+            Some(&s.admin_token),
+            Some(json!({"name": "z", "zone_kind": "internet"})),
+        ),
+    )
+    .await;
+    // Authentication may already fail on the closed store: either way it is a 500.
+    assert_eq!(
+        answer.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{}",
+        answer.text
+    );
+    assert_eq!(answer.code(), "internal");
+    let request_id = answer.json()["error"]["request_id"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    assert_eq!(
+        answer.headers["x-request-id"].to_str().expect("header"),
+        request_id
+    );
+    for leak in ["sqlx", "pool", "closed", "sqlite", "postgres", "Database"] {
+        assert!(
+            !answer.text.to_lowercase().contains(&leak.to_lowercase()),
+            "leaks '{leak}': {}",
+            answer.text
+        );
+    }
+    let health = send(&s.router, api(Method::GET, "/healthz", None, None)).await;
+    assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE);
+}
