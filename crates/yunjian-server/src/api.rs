@@ -187,6 +187,17 @@ pub fn parse_list_query(kind: Kind, raw: Option<&str>) -> Result<ListQuery, AppE
             "page" => query.page = number(&value)?,
             "per_page" => query.per_page = number(&value)?.min(500),
             "q" => query.search = Some(value.into_owned()),
+            "after" => {
+                query.after = Some(value.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(
+                    || {
+                        AppError::invalid(
+                            "after",
+                            "invalid_parameter",
+                            "'after' is the positive id of the last object seen",
+                        )
+                    },
+                )?)
+            }
             "order" => {
                 query.order = match value.as_ref() {
                     "asc" => SortOrder::Ascending,
@@ -259,6 +270,13 @@ pub fn parse_list_query(kind: Kind, raw: Option<&str>) -> Result<ListQuery, AppE
                 });
             }
         }
+    }
+    if query.after.is_some() && (query.sort != "id" || query.page > 1) {
+        return Err(AppError::invalid(
+            "after",
+            "invalid_parameter",
+            "'after' pages by id: use it with sort=id (the default) and without page",
+        ));
     }
     Ok(query)
 }

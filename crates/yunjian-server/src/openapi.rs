@@ -183,6 +183,8 @@ pub fn openapi_document() -> Json_ {
             json!({"name": "q", "in": "query", "description": "case-insensitive search in the name", "schema": {"type": "string"}}),
             json!({"name": "sort", "in": "query", "schema": {"type": "string"}}),
             json!({"name": "order", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"]}}),
+            json!({"name": "after", "in": "query", "description": "keyset paging in id order: the next_after of the previous page",
+                "schema": {"type": "integer", "minimum": 1}}),
         ];
         for field in spec.fields {
             if matches!(
@@ -202,7 +204,8 @@ pub fn openapi_document() -> Json_ {
             "get": {"summary": format!("List {} ({})", spec.en, spec.zh), "tags": [spec.id], "parameters": parameters,
                 "responses": with_errors("200", json!({"description": "a page", "content": {"application/json": {"schema": {
                     "type": "object", "properties": {"items": {"type": "array", "items": {"$ref": format!("#/components/schemas/{name}")}},
-                    "total": {"type": "integer"}, "page": {"type": "integer"}, "per_page": {"type": "integer"}}}}}}))},
+                    "total": {"type": "integer"}, "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                    "next_after": {"type": ["integer", "null"]}}}}}}))},
             "post": {"summary": format!("Create a {}", spec.en), "tags": [spec.id], "requestBody": body(&format!("{name}Create")),
                 "responses": with_errors("201", returns(&name))},
         }));

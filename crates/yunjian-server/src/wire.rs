@@ -53,8 +53,14 @@ pub fn resolved_json(resolved: &ResolvedObject) -> Json {
     object_json(&resolved.object, &resolved.names)
 }
 
+/// A page; `next_after` is the id to pass as `after` for the next page (keyset paging
+/// in id order), absent on the last page.
 pub fn page_json(page: &WorldPage) -> Json {
+    let next_after = (page.items.len() as u32 == page.per_page)
+        .then(|| page.items.last().map(|object| object.id))
+        .flatten();
     json!({
+        "next_after": next_after,
         "items": page.items.iter().map(|object| object_json(object, &page.names)).collect::<Vec<_>>(),
         "total": page.total,
         "page": page.page,

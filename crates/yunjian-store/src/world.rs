@@ -68,6 +68,9 @@ pub struct ListQuery {
     /// From 1.
     pub page: u32,
     pub per_page: u32,
+    /// Keyset paging: only rows after this id in the sort order (which must be `id`).
+    /// The page is then found by the primary key, however deep it is.
+    pub after: Option<i64>,
 }
 
 impl Default for ListQuery {
@@ -79,6 +82,7 @@ impl Default for ListQuery {
             order: SortOrder::Ascending,
             page: 1,
             per_page: 50,
+            after: None,
         }
     }
 }
@@ -382,11 +386,29 @@ pub(crate) async fn list(
     let per_page = query.per_page.clamp(1, 500);
     let page = query.page.max(1);
     let mut params = Params::default();
+    let mut conditions = where_clause(spec, query, scope, &mut params);
+    let mut offset = i64::from(page - 1) * i64::from(per_page);
+    if let Some(after) = query.after.filter(|_| sort == "id") {
+        let comparison = if query.order == SortOrder::Ascending {
+            ">"
+        } else {
+            "<"
+        };
+        let joiner = if conditions.is_empty() {
+            " WHERE"
+        } else {
+            " AND"
+        };
+        conditions.push_str(&format!(
+            "{joiner} id {comparison} {}",
+            params.push(Value::Int(after))
+        ));
+        offset = 0;
+    }
     let mut sql = format!(
-        "SELECT {} FROM {}{}",
+        "SELECT {} FROM {}{conditions}",
         select_columns(spec),
-        spec.table,
-        where_clause(spec, query, scope, &mut params)
+        spec.table
     );
     // id breaks ties so paging is stable. NOT NULL columns sort by plain ORDER BY so an
     // index (or the primary key) gives the order without sorting the table; optional
@@ -405,7 +427,7 @@ pub(crate) async fn list(
     sql.push_str(&format!(
         " LIMIT {} OFFSET {}",
         params.push(Value::Int(i64::from(per_page))),
-        params.push(Value::Int(i64::from(page - 1) * i64::from(per_page)))
+        params.push(Value::Int(offset))
     ));
     // The count and the page in one round trip.
     let mut results = reader
