@@ -320,3 +320,52 @@ async fn serve_logs_json_and_stops_gracefully_on_sigterm() {
         "secrets never reach the log"
     );
 }
+
+/// Running the demo again replaces the previous demo database; a database that is not a
+/// demo's is never touched.
+#[test]
+fn the_demo_replaces_only_its_own_database() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let demo = |dir: &std::path::Path| {
+        Command::new(binary())
+            .args(["demo", "--no-serve", "--seed", "7", "--data"])
+            .arg(dir)
+            .output()
+            .expect("runs")
+    };
+    for _ in 0..2 {
+        let run = demo(data.path());
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+    let real = tempfile::tempdir().expect("temp dir");
+    let migrated = Command::new(binary())
+        .args(["migrate", "--data"])
+        .arg(real.path())
+        .output()
+        .expect("runs");
+    assert!(migrated.status.success());
+    let refused = demo(real.path());
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("not a demo"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    // Nothing was loaded or written beside it, and the database is still there.
+    assert!(real.path().join("yunjian.db").exists());
+    assert!(!real.path().join("demo-accounts.json").exists());
+    let again = Command::new(binary())
+        .args(["admin", "init", "--data"])
+        .arg(real.path())
+        .output()
+        .expect("runs");
+    assert!(
+        again.status.success(),
+        "the untouched store has no accounts yet: {}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}
