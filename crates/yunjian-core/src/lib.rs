@@ -6,6 +6,7 @@
 pub mod access;
 pub mod demo;
 pub mod ids;
+pub mod ledger;
 pub mod role;
 pub mod rules;
 pub mod schema;

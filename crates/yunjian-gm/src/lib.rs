@@ -7,6 +7,7 @@
 
 use rand::RngCore;
 use sm3::{Digest, Sm3};
+use yunjian_core::ledger::{Hash, TreeHasher};
 
 /// An SM3 digest.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -25,6 +26,35 @@ impl Sm3Digest {
 impl std::fmt::Debug for Sm3Digest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "sm3:{}", self.to_hex())
+    }
+}
+
+/// The audit ledger's tree hash: SM3 (the default, GB/T 39786 asks for SM3 integrity of
+/// log records) or SHA-256 (so the same tree can be checked against RFC 6962 tooling).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LedgerHash {
+    Sm3,
+    Sha256,
+}
+
+impl TreeHasher for LedgerHash {
+    fn digest(&self, parts: &[&[u8]]) -> Hash {
+        match self {
+            LedgerHash::Sm3 => {
+                let mut hasher = Sm3::new();
+                for part in parts {
+                    hasher.update(part);
+                }
+                hasher.finalize().into()
+            }
+            LedgerHash::Sha256 => {
+                let mut hasher = sha2::Sha256::new();
+                for part in parts {
+                    sha2::Digest::update(&mut hasher, part);
+                }
+                sha2::Digest::finalize(hasher).into()
+            }
+        }
     }
 }
 
@@ -48,13 +78,8 @@ pub fn random_password(length: usize) -> String {
     let mut rng = rand::rng();
     let mut pick = |alphabet: &[u8]| alphabet[(rng.next_u32() as usize) % alphabet.len()] as char;
     loop {
-        let password: String = (0..length)
-            .map(|index| pick(classes[index % 4]))
-            .collect::<Vec<char>>()
-            .into_iter()
-            .collect();
-        // Shuffle so the class pattern is not positional.
-        let mut chars: Vec<char> = password.chars().collect();
+        // One of each class in turn, then shuffled so the pattern is not positional.
+        let mut chars: Vec<char> = (0..length).map(|index| pick(classes[index % 4])).collect();
         for i in (1..chars.len()).rev() {
             let j = (rand::rng().next_u32() as usize) % (i + 1);
             chars.swap(i, j);
@@ -71,7 +96,40 @@ pub fn random_password(length: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{random_password, random_secret_hex, Sm3Digest};
+    use yunjian_core::ledger::{root, TreeHasher};
+
+    use super::{random_password, random_secret_hex, LedgerHash, Sm3Digest};
+
+    /// The ledger hashers give the vectors of ../shared/spec/ledger-test-vectors.md.
+    #[test]
+    fn ledger_hashers_give_the_reference_tree_heads() {
+        let leaves: Vec<Vec<u8>> = [
+            "",
+            "00",
+            "10",
+            "2021",
+            "3031",
+            "40414243",
+            "5051525354555657",
+            "606162636465666768696a6b6c6d6e6f",
+        ]
+        .iter()
+        .map(|leaf| hex::decode(leaf).expect("hex"))
+        .collect();
+        let head = |hasher: LedgerHash| {
+            let hashes: Vec<_> = leaves.iter().map(|leaf| hasher.leaf(leaf)).collect();
+            hex::encode(root(&hasher, &hashes))
+        };
+        assert_eq!(
+            head(LedgerHash::Sm3),
+            "bc48ba7a709184b5f2a631e1adeb8dc2a0d4c018c1d6cc89b5664fe154c93b38"
+        );
+        assert!(head(LedgerHash::Sha256).starts_with("5dc9da79"));
+        assert_eq!(
+            hex::encode(LedgerHash::Sm3.empty_root()),
+            "1ab21d8355cfa17f8e61194831e81a8f22bec8c728fefb747ed035eb5082aa2b"
+        );
+    }
 
     /// GB/T 32905-2016 appendix A, example 1.
     #[test]
