@@ -19,7 +19,7 @@ pub use accounts::{CreatedAccount, NewAccountInput};
 pub use auth::{LoginOutcome, SessionSettings, SessionToken};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::AppError;
-pub use overview::{Overview, OverviewCount};
+pub use overview::{Overview, OverviewCount, OVERVIEW_LIFETIME_NS};
 pub use world::{ResolvedNames, ResolvedObject, WorldPage};
 use yunjian_core::role::Principal;
 use yunjian_store::Store;
@@ -41,6 +41,8 @@ pub struct App {
     settings: SessionSettings,
     /// Bounds concurrent password hashing so a login flood cannot take every core.
     hashing: Arc<tokio::sync::Semaphore>,
+    /// Recent overviews per scope (see overview.rs).
+    overviews: Arc<overview::OverviewCache>,
 }
 
 impl App {
@@ -50,6 +52,7 @@ impl App {
             clock,
             settings,
             hashing: Arc::new(tokio::sync::Semaphore::new(2)),
+            overviews: Arc::new(overview::OverviewCache::default()),
         }
     }
 

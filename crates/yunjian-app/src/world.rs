@@ -213,6 +213,7 @@ impl App {
         record.detail = Some(json!({ "values": values_json(&values) }));
         tx.append_audit(&record).await?;
         tx.commit().await?;
+        self.overviews.clear();
         self.get(context, kind, id).await
     }
 
@@ -285,6 +286,7 @@ impl App {
         record.detail = Some(json!({ "changes": changed, "revision": existing.revision + 1 }));
         tx.append_audit(&record).await?;
         tx.commit().await?;
+        self.overviews.clear();
         self.get(context, kind, id).await
     }
 
@@ -315,6 +317,7 @@ impl App {
         record.detail = Some(json!({ "values": values_json(&existing.values) }));
         tx.append_audit(&record).await?;
         tx.commit().await?;
+        self.overviews.clear();
         Ok(())
     }
 

@@ -22,7 +22,7 @@ pub enum Role {
 }
 
 /// What an account of a role must be bound to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Binding {
     Platform,
     Tenant,

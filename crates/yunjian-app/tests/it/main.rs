@@ -853,3 +853,74 @@ async fn concurrent_overlapping_subnets_let_exactly_one_through() {
     }
     assert_eq!(created, 1);
 }
+
+/// The overview is served from a per-scope cache for a few seconds: changes through this
+/// instance show at once, changes through another instance within the lifetime, and no
+/// scope ever sees another's numbers.
+#[tokio::test]
+async fn the_overview_cache_is_per_scope_and_short_lived() {
+    let h = harness().await;
+    let w = world(&h).await;
+    let vpcs = |overview: &yunjian_app::Overview| {
+        overview
+            .totals
+            .iter()
+            .find(|(k, _)| *k == Kind::Vpc)
+            .map(|(_, n)| *n)
+    };
+    assert_eq!(
+        vpcs(&h.app.overview(&h.admin).await.expect("overview")),
+        Some(2)
+    );
+    let tenant_a = context(Role::TenantAdmin, Some(w.tenants[0]), None);
+    assert_eq!(
+        vpcs(&h.app.overview(&tenant_a).await.expect("overview")),
+        Some(1),
+        "never the platform's numbers"
+    );
+
+    // Another instance writes straight to the store: this one shows it after the lifetime.
+    let mut tx = h.app.store().begin_write().await.expect("begin");
+    let values: yunjian_core::value::Values = [
+        ("tenant_id", Value::Int(w.tenants[1])),
+        ("provider_id", Value::Int(w.provider)),
+        ("zone_id", Value::Int(w.zone)),
+        ("name", Value::Text("elsewhere".into())),
+        ("cidrs", Value::TextList(vec!["10.9.0.0/16".into()])),
+    ]
+    .into_iter()
+    .collect();
+    tx.insert(Kind::Vpc, &values, START_NS)
+        .await
+        .expect("insert");
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        vpcs(&h.app.overview(&h.admin).await.expect("overview")),
+        Some(2),
+        "cached"
+    );
+    h.clock.advance_ns(yunjian_app::OVERVIEW_LIFETIME_NS);
+    assert_eq!(
+        vpcs(&h.app.overview(&h.admin).await.expect("overview")),
+        Some(3),
+        "refreshed after the lifetime"
+    );
+
+    // A change through this instance shows at once.
+    h.app
+        .create(
+            &h.admin,
+            Kind::Vpc,
+            &object(json!({"tenant_id": w.tenants[0], "provider_id": w.provider, "zone_id": w.zone, "name": "new", "cidrs": ["10.10.0.0/16"]})),
+        )
+        .await
+        .expect("vpc");
+    assert_eq!(
+        vpcs(&h.app.overview(&h.admin).await.expect("overview")),
+        Some(4)
+    );
+    assert_eq!(
+        vpcs(&h.app.overview(&tenant_a).await.expect("overview")),
+        Some(2)
+    );
+}
