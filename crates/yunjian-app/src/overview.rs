@@ -61,6 +61,9 @@ type ScopeKey = (Binding, Option<TenantId>, Option<ProviderId>);
 #[derive(Default)]
 pub(crate) struct OverviewCache {
     entries: Mutex<HashMap<ScopeKey, (i64, Overview)>>,
+    /// One recomputation at a time: when an entry expires under load, the first request
+    /// recomputes and the others wait for its result instead of all aggregating at once.
+    refresh: tokio::sync::Mutex<()>,
 }
 
 impl OverviewCache {
@@ -100,6 +103,10 @@ impl App {
             principal.provider,
         );
         let now = self.now_ns();
+        if let Some(overview) = self.overviews.get(&key, now) {
+            return Ok(overview);
+        }
+        let _refreshing = self.overviews.refresh.lock().await;
         if let Some(overview) = self.overviews.get(&key, now) {
             return Ok(overview);
         }
