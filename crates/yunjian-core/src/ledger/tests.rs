@@ -174,6 +174,21 @@ fn json_files(dir: &Path, found: &mut Vec<PathBuf>) {
     }
 }
 
+/// Every JSON case under a fixture folder, with its path for messages.
+fn cases(folder: &str) -> Vec<(PathBuf, serde_json::Value)> {
+    let mut files = Vec::new();
+    json_files(&fixtures().join(folder), &mut files);
+    assert!(files.len() > 40, "{} {folder} vectors", files.len());
+    files
+        .into_iter()
+        .map(|file| {
+            let case =
+                serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("json");
+            (file, case)
+        })
+        .collect()
+}
+
 fn b64(value: &serde_json::Value) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD
         .decode(value.as_str().unwrap_or(""))
@@ -193,12 +208,7 @@ fn proof_of(value: &serde_json::Value) -> Option<Vec<Hash>> {
 
 #[test]
 fn every_transparency_dev_inclusion_vector_gives_the_expected_verdict() {
-    let mut files = Vec::new();
-    json_files(&fixtures().join("inclusion"), &mut files);
-    assert!(files.len() > 40, "{} inclusion vectors", files.len());
-    for file in &files {
-        let case: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(file).expect("read")).expect("json");
+    for (file, case) in cases("inclusion") {
         let want_error = case["wantErr"].as_bool().expect("wantErr");
         let leaf = Hash::try_from(b64(&case["leafHash"])).ok();
         let result = match (leaf, proof_of(&case["proof"])) {
@@ -223,12 +233,7 @@ fn every_transparency_dev_inclusion_vector_gives_the_expected_verdict() {
 
 #[test]
 fn every_transparency_dev_consistency_vector_gives_the_expected_verdict() {
-    let mut files = Vec::new();
-    json_files(&fixtures().join("consistency"), &mut files);
-    assert!(files.len() > 40, "{} consistency vectors", files.len());
-    for file in &files {
-        let case: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(file).expect("read")).expect("json");
+    for (file, case) in cases("consistency") {
         let want_error = case["wantErr"].as_bool().expect("wantErr");
         let result = match proof_of(&case["proof"]) {
             Some(proof) => verify_consistency(
@@ -253,15 +258,11 @@ fn every_transparency_dev_consistency_vector_gives_the_expected_verdict() {
 #[test]
 fn the_prover_reproduces_the_happy_path_vectors() {
     let hashes = leaf_hashes(&Sha256, &reference_leaves());
-    let mut files = Vec::new();
-    json_files(&fixtures().join("inclusion"), &mut files);
     let mut checked = 0;
-    for file in files
-        .iter()
-        .filter(|file| file.ends_with("happy-path.json"))
+    for (file, case) in cases("inclusion")
+        .into_iter()
+        .filter(|(file, _)| file.ends_with("happy-path.json"))
     {
-        let case: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(file).expect("read")).expect("json");
         let size = case["treeSize"].as_u64().expect("size") as usize;
         let index = case["leafIdx"].as_u64().expect("index") as usize;
         if size > hashes.len() || Hash::try_from(b64(&case["leafHash"])).ok() != Some(hashes[index])
