@@ -263,6 +263,13 @@ impl Kind {
             .find(|kind| kind.spec().id == text || kind.spec().table == text)
     }
 
+    /// The kind whose collection (table) name this is, as in API and console paths.
+    pub fn from_table(table: &str) -> Option<Kind> {
+        Kind::ALL
+            .into_iter()
+            .find(|kind| kind.spec().table == table)
+    }
+
     /// Every (kind, field) that references this kind, for delete checks.
     pub fn referrers(self) -> Vec<(Kind, &'static FieldSpec)> {
         let mut found = Vec::new();

@@ -56,17 +56,14 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 fn kind_of(segment: &str, request_id: &str) -> Result<Kind, ApiError> {
-    Kind::ALL
-        .into_iter()
-        .find(|kind| kind.spec().table == segment)
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("no such collection '{segment}'"),
-                request_id,
-            )
-        })
+    Kind::from_table(segment).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no such collection '{segment}'"),
+            request_id,
+        )
+    })
 }
 
 fn id_of(segment: &str, request_id: &str) -> Result<i64, ApiError> {

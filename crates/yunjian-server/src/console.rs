@@ -358,10 +358,7 @@ async fn overview(State(state): State<AppState>, auth: ConsoleAuth) -> Response 
 }
 
 fn kind_of(table: &str) -> Result<Kind, AppError> {
-    Kind::ALL
-        .into_iter()
-        .find(|kind| kind.spec().table == table)
-        .ok_or(AppError::NotFound)
+    Kind::from_table(table).ok_or(AppError::NotFound)
 }
 
 fn id_of(text: &str) -> Result<i64, AppError> {

@@ -12,7 +12,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 use tokio::net::TcpListener;
-use yunjian_app::{App, SystemClock};
+use yunjian_app::{App, Clock, SystemClock};
 use yunjian_core::demo::{generate, Scale};
 use yunjian_server::{AppState, HttpSettings};
 use yunjian_store::{Store, StoreConfig};
@@ -205,7 +205,7 @@ async fn run(command: Command) -> Result<()> {
             let config = load_config(&store)?;
             init_logging_quiet();
             let store = open_store_unmigrated(&config).await?;
-            let applied = store.migrate(SystemClockNow::now()).await?;
+            let applied = store.migrate(SystemClock.now_ns()).await?;
             if applied.is_empty() {
                 println!(
                     "The schema is current (version {}).",
@@ -220,15 +220,6 @@ async fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Config { .. } => Ok(()),
-    }
-}
-
-struct SystemClockNow;
-
-impl SystemClockNow {
-    fn now() -> i64 {
-        use yunjian_app::Clock;
-        SystemClock.now_ns()
     }
 }
 
@@ -289,7 +280,7 @@ async fn open_store_unmigrated(config: &Config) -> Result<Store> {
 async fn open_store(config: &Config) -> Result<Store> {
     let store = open_store_unmigrated(config).await?;
     store
-        .migrate(SystemClockNow::now())
+        .migrate(SystemClock.now_ns())
         .await
         .context("cannot migrate the store")?;
     Ok(store)

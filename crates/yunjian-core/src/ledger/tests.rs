@@ -114,11 +114,7 @@ fn sm3_tree_matches_the_derived_vectors() {
             size + 1
         );
     }
-    let proof: Vec<String> = inclusion_proof(&Sm3, &hashes, 0)
-        .expect("proof")
-        .iter()
-        .map(hex::encode)
-        .collect();
+    let proof = hex_all(&inclusion_proof(&Sm3, &hashes, 0).expect("proof"));
     assert_eq!(
         proof,
         [
@@ -127,26 +123,22 @@ fn sm3_tree_matches_the_derived_vectors() {
             "2064aa35c6f2961ab1667c4418188b13a7b2510104f71febbb67f19419cf8168"
         ]
     );
-    let proof: Vec<String> = inclusion_proof(&Sm3, &hashes, 5)
-        .expect("proof")
-        .iter()
-        .map(hex::encode)
-        .collect();
+    let proof = hex_all(&inclusion_proof(&Sm3, &hashes, 5).expect("proof"));
     assert_eq!(
         proof[1],
         "155f6ed4ccfa83510c9416c99b48f41aa5b12e443546bee1b501a7b281e5132a"
     );
     assert!(proof[0].starts_with("a798bfdb") && proof[2].starts_with("28e4e307"));
-    let proof: Vec<String> = consistency_proof(&Sm3, &hashes, 6)
-        .expect("proof")
-        .iter()
-        .map(hex::encode)
-        .collect();
+    let proof = hex_all(&consistency_proof(&Sm3, &hashes, 6).expect("proof"));
     assert_eq!(
         proof[0],
         "6f5566cd4dfab1605e73be3ce132f38de996be0094142731e1eb2ab2e001daca"
     );
     assert!(proof[1].starts_with("155f6ed4") && proof[2].starts_with("28e4e307"));
+}
+
+fn hex_all(hashes: &[Hash]) -> Vec<String> {
+    hashes.iter().map(hex::encode).collect()
 }
 
 fn fixtures() -> PathBuf {

@@ -7,8 +7,14 @@ fn every_kind_parses_from_its_identifier_and_table() {
         assert_eq!(spec.kind, kind);
         assert_eq!(Kind::parse(spec.id), Some(kind));
         assert_eq!(Kind::parse(spec.table), Some(kind));
+        assert_eq!(Kind::from_table(spec.table), Some(kind));
     }
     assert_eq!(Kind::parse("accounts"), None);
+    assert_eq!(
+        Kind::from_table("vpc"),
+        None,
+        "paths name collections, not kinds"
+    );
 }
 
 #[test]
