@@ -141,12 +141,16 @@ fn hex_all(hashes: &[Hash]) -> Vec<String> {
     hashes.iter().map(hex::encode).collect()
 }
 
+/// The shared fixtures: `YUNJIAN_SHARED_DIR`, or `shared/` beside the checkout (where CI
+/// and every workplace machine keep it).
 fn fixtures() -> PathBuf {
-    let dir =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/merkle/testdata");
+    let shared = std::env::var_os("YUNJIAN_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    let dir = shared.join("fixtures/merkle/testdata");
     assert!(
         dir.exists(),
-        "the shared fixtures are missing at {}",
+        "the shared fixtures are missing at {} (set YUNJIAN_SHARED_DIR to the shared/ folder)",
         dir.display()
     );
     dir
