@@ -1,9 +1,34 @@
 //! The one place that touches cryptography.
 //!
-//! Today: SM3 (GB/T 32905) digests, used to store session tokens as digests only, and
-//! random secrets. SM2 signatures and SM4 envelope encryption join here behind a provider
-//! interface (so a cipher machine or PKCS#11 token can replace software keys) when the
-//! audit ledger and key management need them.
+//! SM3 (GB/T 32905) digests (session tokens stored as digests, object digests in audit
+//! records, the ledger's tree hash), SM2 (GB/T 32918) signed notes for the ledger's
+//! checkpoints behind the [`NoteSigner`] provider interface (so a cipher machine or
+//! PKCS#11 token can replace the software key), SM4-GCM sealing of secrets kept in the
+//! store, and random secrets.
+
+mod seal;
+mod sign;
+
+pub use seal::SealingKey;
+pub use sign::{
+    open_note, sign_note, NoteSigner, NoteVerifierKey, SoftwareSm2Signer, DEFAULT_DISTID,
+    SM2_NOTE_TYPE,
+};
+
+/// Why a cryptographic operation failed. Messages never include key material.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum GmError {
+    #[error("bad key: {0}")]
+    BadKey(String),
+    #[error("the signature does not verify")]
+    BadSignature,
+    #[error("signing failed")]
+    SigningFailed,
+    #[error("bad signed note: {0}")]
+    BadNote(String),
+    #[error("cannot open sealed value: {0}")]
+    BadSealed(String),
+}
 
 use rand::RngCore;
 use sm3::{Digest, Sm3};
@@ -29,6 +54,21 @@ impl std::fmt::Debug for Sm3Digest {
     }
 }
 
+impl LedgerHash {
+    pub fn name(self) -> &'static str {
+        match self {
+            LedgerHash::Sm3 => "sm3",
+            LedgerHash::Sha256 => "sha256",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<LedgerHash> {
+        [LedgerHash::Sm3, LedgerHash::Sha256]
+            .into_iter()
+            .find(|hash| hash.name() == text)
+    }
+}
+
 /// The audit ledger's tree hash: SM3 (the default, GB/T 39786 asks for SM3 integrity of
 /// log records) or SHA-256 (so the same tree can be checked against RFC 6962 tooling).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,9 +90,9 @@ impl TreeHasher for LedgerHash {
             LedgerHash::Sha256 => {
                 let mut hasher = sha2::Sha256::new();
                 for part in parts {
-                    sha2::Digest::update(&mut hasher, part);
+                    hasher.update(part);
                 }
-                sha2::Digest::finalize(hasher).into()
+                hasher.finalize().into()
             }
         }
     }
