@@ -7,6 +7,15 @@
 //! hashes (the definitions of RFC 6962 §2.1, used by tests and small exports), and the
 //! proof verifiers of RFC 9162 §2.1.3.2 and §2.1.4.2, which the offline verifier runs.
 
+mod checkpoint;
+mod frontier;
+
+pub use checkpoint::{Checkpoint, CheckpointError};
+pub use frontier::{
+    consistency_proof_nodes, inclusion_proof_nodes, perfect_nodes, Frontier, NodeId,
+    ProofNodes,
+};
+
 /// A 256-bit hash (SM3 and SHA-256 alike).
 pub type Hash = [u8; 32];
 

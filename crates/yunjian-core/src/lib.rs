@@ -4,6 +4,8 @@
 //! here is deterministic (invariant 5 of ARCHITECTURE.md).
 
 pub mod access;
+pub mod anomaly;
+pub mod audit;
 pub mod demo;
 pub mod ids;
 pub mod ledger;

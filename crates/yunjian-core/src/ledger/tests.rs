@@ -317,3 +317,107 @@ proptest! {
         prop_assert!(verify_consistency(&Sm3, size1 as u64, size2 as u64, &forged_root1, &root2, &proof).is_err());
     }
 }
+
+mod stored_tree {
+    //! The store's way of keeping the tree (frontier plus perfect nodes) gives the same
+    //! heads and proofs as the reference definitions.
+
+    use std::collections::HashMap;
+
+    use proptest::prelude::*;
+
+    use super::Sm3;
+    use crate::ledger::{
+        consistency_proof, consistency_proof_nodes, inclusion_proof, inclusion_proof_nodes,
+        perfect_nodes, root, Checkpoint, Frontier, Hash, NodeId, TreeHasher,
+    };
+
+    fn leaves(n: usize) -> Vec<Hash> {
+        (0..n).map(|i| Sm3.leaf(&(i as u64).to_be_bytes())).collect()
+    }
+
+    /// Appends every leaf, collecting each node the frontier reports complete.
+    fn build(leaves: &[Hash]) -> (Frontier, HashMap<NodeId, Hash>) {
+        let mut frontier = Frontier::new();
+        let mut nodes = HashMap::new();
+        for (index, leaf) in leaves.iter().enumerate() {
+            nodes.insert(NodeId { level: 0, index: index as u64 }, *leaf);
+            frontier.push(&Sm3, *leaf, |id, hash| {
+                assert!(nodes.insert(id, hash).is_none(), "{id:?} completed twice");
+            });
+        }
+        (frontier, nodes)
+    }
+
+    #[test]
+    fn perfect_nodes_decompose_ranges() {
+        assert_eq!(perfect_nodes(0, 0), vec![]);
+        assert_eq!(
+            perfect_nodes(0, 13),
+            vec![
+                NodeId { level: 3, index: 0 },
+                NodeId { level: 2, index: 2 },
+                NodeId { level: 0, index: 12 }
+            ]
+        );
+        assert_eq!(
+            perfect_nodes(6, 16),
+            vec![NodeId { level: 1, index: 3 }, NodeId { level: 3, index: 1 }]
+        );
+    }
+
+    #[test]
+    fn checkpoints_round_trip_and_refuse_garbage() {
+        let checkpoint = Checkpoint { origin: "yunjian/audit/sm3".into(), size: 12, root: [7; 32] };
+        let text = checkpoint.to_text();
+        assert_eq!(Checkpoint::parse(&text), Ok(checkpoint.clone()));
+        assert_eq!(Checkpoint::parse(&format!("{text}ext\n")), Ok(checkpoint));
+        for bad in ["", "a\n1\n", "a\n01\nBwcH\n", "a\n-1\nAA==\n", "\n1\nAA==\n", &text.replace('\n', "")] {
+            assert!(Checkpoint::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn frontier_heads_and_nodes_match_the_definitions(n in 0usize..200) {
+            let leaves = leaves(n);
+            let (frontier, nodes) = build(&leaves);
+            prop_assert_eq!(frontier.root(&Sm3), root(&Sm3, &leaves));
+            prop_assert_eq!(frontier.size(), n as u64);
+            // Every perfect subtree is known and right; no other node was reported.
+            let mut expected = 0;
+            for level in 0..9u32 {
+                let width = 1usize << level;
+                for index in 0..n / width {
+                    let hash = root(&Sm3, &leaves[index * width..(index + 1) * width]);
+                    prop_assert_eq!(nodes.get(&NodeId { level, index: index as u64 }), Some(&hash));
+                    expected += 1;
+                }
+            }
+            prop_assert_eq!(nodes.len(), expected);
+            let restored = Frontier::from_parts(frontier.size(), frontier.hashes().to_vec());
+            prop_assert_eq!(restored.as_ref(), Some(&frontier));
+        }
+
+        #[test]
+        fn node_proofs_match_the_definitions(n in 1usize..150, index in 0usize..150, old in 1usize..150) {
+            let leaves = leaves(n);
+            let (_, nodes) = build(&leaves);
+            let lookup = |id: NodeId| nodes.get(&id).copied();
+            let index = index % n;
+            let plan = inclusion_proof_nodes(index as u64, n as u64).expect("in range");
+            prop_assert_eq!(
+                plan.assemble(&Sm3, lookup).expect("all nodes stored"),
+                inclusion_proof(&Sm3, &leaves, index).expect("in range")
+            );
+            let old = 1 + (old - 1) % n;
+            let plan = consistency_proof_nodes(old as u64, n as u64).expect("in range");
+            prop_assert_eq!(
+                plan.assemble(&Sm3, lookup).expect("all nodes stored"),
+                consistency_proof(&Sm3, &leaves, old).expect("in range")
+            );
+            prop_assert!(inclusion_proof_nodes(n as u64, n as u64).is_none());
+            prop_assert!(consistency_proof_nodes(0, n as u64).is_none());
+        }
+    }
+}
