@@ -355,6 +355,10 @@ fn system_record(
     detail: serde_json::Value,
 ) -> NewAuditRecord {
     NewAuditRecord {
+        source_time_ns: None,
+        actor_credential: None,
+        before_digest: None,
+        after_digest: None,
         at_ns: now,
         actor_account_id: None,
         actor_username: Some("yunjian-cli".into()),

@@ -138,6 +138,10 @@ impl App {
         };
         let mut record = NewAuditRecord {
             at_ns: now,
+            source_time_ns: None,
+            actor_credential: None,
+            before_digest: None,
+            after_digest: None,
             actor_account_id: account.as_ref().map(|account| account.id.0),
             // The attempted name is kept (it is what an analyst needs for brute-force
             // detection); the password never is.
@@ -163,14 +167,14 @@ impl App {
             reason: None,
             detail: None,
         };
-        let mut tx = self.store.begin_write().await?;
         if let Some(reason) = failure {
             record.outcome = AuditOutcome::Failed;
             record.reason = Some(reason.into());
-            tx.append_audit(&record).await?;
-            tx.commit().await?;
+            // The failed attempt must be on record before the answer goes out.
+            self.append_audit_only(record).await?;
             return Err(AppError::BadCredentials);
         }
+        let mut tx = self.store.begin_write().await?;
         let Some(account) = account else {
             return Err(AppError::BadCredentials);
         };
@@ -191,6 +195,7 @@ impl App {
         };
         tx.delete_expired_sessions(now).await?;
         tx.insert_session(&session, source_address).await?;
+        record.actor_credential = Some(session_credential(&session.token_digest));
         tx.append_audit(&record).await?;
         tx.commit().await?;
         Ok(LoginOutcome {
@@ -245,6 +250,10 @@ impl App {
         let principal = &context.principal;
         NewAuditRecord {
             at_ns: self.now_ns(),
+            source_time_ns: context.source_time_ns,
+            actor_credential: context.credential.clone(),
+            before_digest: None,
+            after_digest: None,
             actor_account_id: Some(principal.account_id.0),
             actor_username: Some(principal.username.clone()),
             actor_role: Some(principal.role.as_str().to_owned()),
@@ -262,21 +271,22 @@ impl App {
         }
     }
 
-    /// Records a refused request in its own transaction (the refused change itself never
-    /// started). A failure to record is logged, and the refusal still stands.
+    /// Records a refused request (the refused change itself never started), through the
+    /// group committer. A failure to record is logged, and the refusal still stands.
     pub(crate) async fn record_denial(&self, mut record: NewAuditRecord, reason: &str) {
         record.outcome = AuditOutcome::Denied;
         record.reason = Some(reason.to_owned());
-        let result = async {
-            let mut tx = self.store.begin_write().await?;
-            tx.append_audit(&record).await?;
-            tx.commit().await
-        }
-        .await;
-        if let Err(error) = result {
-            tracing::error!(%error, action = %record.action, "could not record a denied request");
+        let action = record.action.clone();
+        if let Err(error) = self.append_audit_only(record).await {
+            tracing::error!(%error, %action, "could not record a denied request");
         }
     }
+}
+
+/// How a session appears in audit records: a prefix of its token's digest, which names
+/// the session without revealing (or letting anyone rebuild) the token.
+pub(crate) fn session_credential(token_digest: &str) -> String {
+    format!("session:{}", &token_digest[..token_digest.len().min(16)])
 }
 
 fn truncate(text: &str, max_chars: usize) -> String {

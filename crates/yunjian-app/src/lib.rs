@@ -30,6 +30,22 @@ pub struct Context {
     pub principal: Principal,
     pub request_id: String,
     pub source_address: Option<String>,
+    /// The source's own clock, when the request said (HTTP `Date`).
+    pub source_time_ns: Option<i64>,
+    /// Which credential authenticated: `session:…` or `key:…`, never the secret.
+    pub credential: Option<String>,
+}
+
+impl Context {
+    pub fn new(principal: Principal, request_id: &str, source_address: Option<&str>) -> Context {
+        Context {
+            principal,
+            request_id: request_id.to_owned(),
+            source_address: source_address.map(str::to_owned),
+            source_time_ns: None,
+            credential: None,
+        }
+    }
 }
 
 /// The application: a store, a clock and settings. Cheap to clone; holds no per-request

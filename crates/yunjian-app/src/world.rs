@@ -210,6 +210,7 @@ impl App {
         record.object_kind = Some(spec.id.to_owned());
         record.object_id = Some(id);
         record.tenant_id = owning_tenant(kind, id, &values);
+        record.after_digest = Some(object_digest(&values));
         record.detail = Some(json!({ "values": values_json(&values) }));
         tx.append_audit(&record).await?;
         tx.commit().await?;
@@ -283,6 +284,8 @@ impl App {
         record.object_kind = Some(spec.id.to_owned());
         record.object_id = Some(id);
         record.tenant_id = owning_tenant(kind, id, &values);
+        record.before_digest = Some(object_digest(&existing.values));
+        record.after_digest = Some(object_digest(&values));
         record.detail = Some(json!({ "changes": changed, "revision": existing.revision + 1 }));
         tx.append_audit(&record).await?;
         tx.commit().await?;
@@ -314,6 +317,7 @@ impl App {
         record.object_kind = Some(spec.id.to_owned());
         record.object_id = Some(id);
         record.tenant_id = owning_tenant(kind, id, &existing.values);
+        record.before_digest = Some(object_digest(&existing.values));
         record.detail = Some(json!({ "values": values_json(&existing.values) }));
         tx.append_audit(&record).await?;
         tx.commit().await?;
@@ -632,5 +636,16 @@ pub(crate) fn values_json(values: &Values) -> Json {
             .iter()
             .map(|(name, value)| ((*name).to_owned(), value.to_json()))
             .collect(),
+    )
+}
+
+/// `sm3:HEX` of the object's field values as JSON with sorted keys: what an audit record
+/// says the object was before and after the action.
+fn object_digest(values: &Values) -> String {
+    // Values is a BTreeMap, so the keys come out sorted whatever serde_json's map is.
+    let json = values_json(values);
+    format!(
+        "sm3:{}",
+        yunjian_gm::Sm3Digest::of(json.to_string().as_bytes()).to_hex()
     )
 }

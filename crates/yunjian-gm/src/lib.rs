@@ -48,6 +48,24 @@ impl Sm3Digest {
     }
 }
 
+/// SM3 over data that arrives in pieces.
+#[derive(Clone, Default)]
+pub struct Sm3Stream(Sm3);
+
+impl Sm3Stream {
+    pub fn new() -> Sm3Stream {
+        Sm3Stream::default()
+    }
+
+    pub fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+
+    pub fn finish(self) -> Sm3Digest {
+        Sm3Digest(self.0.finalize().into())
+    }
+}
+
 impl std::fmt::Debug for Sm3Digest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "sm3:{}", self.to_hex())

@@ -23,6 +23,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// The audit ledger is missing, configured otherwise, or asked for what it lacks.
+    #[error("audit ledger: {0}")]
+    Ledger(String),
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -7,16 +7,20 @@
 //! also writes the audit record, so a change and its record commit together or not at all.
 
 mod accounts;
-mod audit;
 mod error;
+mod ledger;
 mod open;
 mod read;
 mod world;
 
 pub use accounts::{Account, NewAccount, Session};
-pub use audit::{AuditFilter, AuditOutcome, AuditRecord, NewAuditRecord};
 pub use error::StoreError;
+pub use ledger::{
+    AuditFilter, AuditOutcome, AuditRecord, LedgerArchive, LedgerHead, NewAuditRecord,
+    StoredCheckpoint, StoredLedgerKey,
+};
 pub use open::{Backend, Store, StoreConfig, WriteTx};
 pub use world::{Filter, ListQuery, Page, SortOrder, WorldObject};
+pub use yunjian_gm::LedgerHash;
 
 pub use yunjian_core::access::ReadScope;

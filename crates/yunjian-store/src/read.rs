@@ -46,6 +46,13 @@ pub(crate) enum Cell {
 }
 
 impl Cell {
+    pub(crate) fn text(&self) -> Option<&str> {
+        match self {
+            Cell::Text(text) => Some(text),
+            _ => None,
+        }
+    }
+
     pub(crate) fn int(&self) -> Option<i64> {
         match self {
             Cell::Int(value) => Some(*value),

@@ -18,7 +18,11 @@ fn sample() -> NewAuditRecord {
         before_digest: Some("sm3:00".into()),
         after_digest: Some("sm3:11".into()),
         detail: Some(serde_json::json!({"name": "办公系统-1"})),
-        ..NewAuditRecord::new(1_764_000_000_123_456_789, "world.update", AuditOutcome::Succeeded)
+        ..NewAuditRecord::new(
+            1_764_000_000_123_456_789,
+            "world.update",
+            AuditOutcome::Succeeded,
+        )
     }
 }
 

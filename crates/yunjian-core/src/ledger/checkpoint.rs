@@ -2,8 +2,8 @@
 //! `ORIGIN\nSIZE\nBASE64(ROOT)\n` (optionally followed by extension lines), signed as a
 //! C2SP signed note by `yunjian-gm`. Parsing and formatting are pure.
 
-use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
 
 use super::Hash;
 
@@ -23,7 +23,12 @@ pub enum CheckpointError {
 impl Checkpoint {
     /// The note text, ending in a newline.
     pub fn to_text(&self) -> String {
-        format!("{}\n{}\n{}\n", self.origin, self.size, BASE64.encode(self.root))
+        format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            BASE64.encode(self.root)
+        )
     }
 
     /// Parses a checkpoint note text (the part before the signatures). Extension lines

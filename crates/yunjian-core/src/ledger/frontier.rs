@@ -26,7 +26,9 @@ pub fn perfect_nodes(mut start: u64, end: u64) -> Vec<NodeId> {
         let mut level = if start == 0 {
             63 - (end - start).leading_zeros()
         } else {
-            start.trailing_zeros().min(63 - (end - start).leading_zeros())
+            start
+                .trailing_zeros()
+                .min(63 - (end - start).leading_zeros())
         };
         while start + (1u64 << level) > end {
             level -= 1;

@@ -333,7 +333,9 @@ mod stored_tree {
     };
 
     fn leaves(n: usize) -> Vec<Hash> {
-        (0..n).map(|i| Sm3.leaf(&(i as u64).to_be_bytes())).collect()
+        (0..n)
+            .map(|i| Sm3.leaf(&(i as u64).to_be_bytes()))
+            .collect()
     }
 
     /// Appends every leaf, collecting each node the frontier reports complete.
@@ -341,7 +343,13 @@ mod stored_tree {
         let mut frontier = Frontier::new();
         let mut nodes = HashMap::new();
         for (index, leaf) in leaves.iter().enumerate() {
-            nodes.insert(NodeId { level: 0, index: index as u64 }, *leaf);
+            nodes.insert(
+                NodeId {
+                    level: 0,
+                    index: index as u64,
+                },
+                *leaf,
+            );
             frontier.push(&Sm3, *leaf, |id, hash| {
                 assert!(nodes.insert(id, hash).is_none(), "{id:?} completed twice");
             });
@@ -357,7 +365,10 @@ mod stored_tree {
             vec![
                 NodeId { level: 3, index: 0 },
                 NodeId { level: 2, index: 2 },
-                NodeId { level: 0, index: 12 }
+                NodeId {
+                    level: 0,
+                    index: 12
+                }
             ]
         );
         assert_eq!(
@@ -368,11 +379,22 @@ mod stored_tree {
 
     #[test]
     fn checkpoints_round_trip_and_refuse_garbage() {
-        let checkpoint = Checkpoint { origin: "yunjian/audit/sm3".into(), size: 12, root: [7; 32] };
+        let checkpoint = Checkpoint {
+            origin: "yunjian/audit/sm3".into(),
+            size: 12,
+            root: [7; 32],
+        };
         let text = checkpoint.to_text();
         assert_eq!(Checkpoint::parse(&text), Ok(checkpoint.clone()));
         assert_eq!(Checkpoint::parse(&format!("{text}ext\n")), Ok(checkpoint));
-        for bad in ["", "a\n1\n", "a\n01\nBwcH\n", "a\n-1\nAA==\n", "\n1\nAA==\n", &text.replace('\n', "")] {
+        for bad in [
+            "",
+            "a\n1\n",
+            "a\n01\nBwcH\n",
+            "a\n-1\nAA==\n",
+            "\n1\nAA==\n",
+            &text.replace('\n', ""),
+        ] {
             assert!(Checkpoint::parse(bad).is_err(), "{bad:?}");
         }
     }
