@@ -48,6 +48,11 @@ impl SessionToken {
     fn digest(&self) -> String {
         Sm3Digest::of(self.0.as_bytes()).to_hex()
     }
+
+    /// How this session appears in audit records (`session:` and a digest prefix).
+    pub fn credential(&self) -> String {
+        session_credential(&self.digest())
+    }
 }
 
 #[derive(Debug)]

@@ -6,10 +6,10 @@
 //! change whose record cannot be written does not happen (invariant 1).
 
 mod accounts;
-mod audit;
 mod auth;
 mod clock;
 mod error;
+mod ledger;
 mod overview;
 mod world;
 
@@ -19,6 +19,10 @@ pub use accounts::{CreatedAccount, NewAccountInput};
 pub use auth::{LoginOutcome, SessionSettings, SessionToken};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::AppError;
+pub use ledger::{
+    AnomalyReport, AuditQuery, ExportRange, ExportSummary, LedgerSettings, OnlineVerification,
+    API_EXPORT_LIMIT, RETENTION_FLOOR_MONTHS,
+};
 pub use overview::{Overview, OverviewCount, OVERVIEW_LIFETIME_NS};
 pub use world::{ResolvedNames, ResolvedObject, WorldPage};
 use yunjian_core::role::Principal;
@@ -59,6 +63,10 @@ pub struct App {
     hashing: Arc<tokio::sync::Semaphore>,
     /// Recent overviews per scope (see overview.rs).
     overviews: Arc<overview::OverviewCache>,
+    ledger: Arc<LedgerSettings>,
+    /// Signs checkpoints; `None` until `admin init` made a key (or in tools that only read).
+    signer: Option<Arc<dyn yunjian_gm::NoteSigner>>,
+    committer: Arc<ledger::GroupCommitter>,
 }
 
 impl App {
@@ -69,6 +77,9 @@ impl App {
             settings,
             hashing: Arc::new(tokio::sync::Semaphore::new(2)),
             overviews: Arc::new(overview::OverviewCache::default()),
+            ledger: Arc::new(LedgerSettings::default()),
+            signer: None,
+            committer: Arc::new(ledger::GroupCommitter::default()),
         }
     }
 

@@ -26,7 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/me", get(me))
         .route("/overview", get(overview))
         .route("/accounts", get(list_accounts).post(create_account))
-        .route("/audit/records", get(audit_records))
+        .merge(crate::audit::routes())
         .route("/{kind}", get(list).post(create))
         .route("/{kind}/{id}", get(read).patch(update).delete(remove))
         .fallback(api_not_found)
@@ -453,19 +453,4 @@ async fn create_account(
         .await
         .map_err(|error| ApiError::from_app(error, request_id))?;
     Ok((StatusCode::CREATED, Json(wire::account_json(&account))))
-}
-
-async fn audit_records(
-    State(state): State<AppState>,
-    auth: ApiAuth,
-) -> Result<Json<Json_>, ApiError> {
-    let request_id = &auth.context.request_id;
-    let records = state
-        .app
-        .audit_records(&auth.context, 200)
-        .await
-        .map_err(|error| ApiError::from_app(error, request_id))?;
-    Ok(Json(
-        json!({"items": records.iter().map(wire::audit_json).collect::<Vec<_>>()}),
-    ))
 }

@@ -4,6 +4,7 @@
 //! the session's CSRF token, checked before anything else happens. The login form has a
 //! double-submit token of its own. Redirect targets are local paths only.
 
+mod audit;
 mod forms;
 mod i18n;
 mod pages;
@@ -12,7 +13,7 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, Query, RawQuery, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -20,8 +21,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use maud::Markup;
 use serde::Deserialize;
-use yunjian_app::{AppError, Context, SessionToken};
+use yunjian_app::{AppError, AuditQuery, Context, ExportRange, SessionToken};
 use yunjian_core::access::may_write;
+use yunjian_core::role::Role;
 use yunjian_core::schema::{FieldType, Kind};
 use yunjian_core::value::FieldError;
 use yunjian_store::{ListQuery, SortOrder};
@@ -46,6 +48,9 @@ pub fn routes() -> Router<AppState> {
         .route("/console/lang/{lang}", get(switch_language))
         .route("/console/accounts", get(accounts).post(create_account))
         .route("/console/audit", get(audit))
+        .route("/console/audit/verify", post(audit_verify))
+        .route("/console/audit/export", post(audit_export))
+        .route("/console/audit/{seq}", get(audit_record))
         .route("/console/{table}", get(list).post(create))
         .route("/console/{table}/new", get(new_form))
         .route("/console/{table}/{id}", get(detail).post(update))
@@ -112,6 +117,8 @@ impl FromRequestParts<AppState> for ConsoleAuth {
                     principal,
                     request_id,
                     source_address: client_address(parts),
+                    source_time_ns: crate::extract::source_time(parts),
+                    credential: Some(token.credential()),
                 },
                 csrf,
                 lang,
@@ -794,10 +801,145 @@ async fn create_account(State(state): State<AppState>, auth: ConsoleAuth, body: 
     }
 }
 
-async fn audit(State(state): State<AppState>, auth: ConsoleAuth) -> Response {
-    match state.app.audit_records(&auth.context, 200).await {
-        Ok(records) => {
-            Html(pages::audit_page(&auth.frame(), &records).into_string()).into_response()
+async fn audit(
+    State(state): State<AppState>,
+    auth: ConsoleAuth,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let params = crate::audit::Params::parse(raw.as_deref());
+    let query = match params.query() {
+        Ok(query) => AuditQuery {
+            limit: 100,
+            ..query
+        },
+        Err(error) => return error_page(auth.lang, error, &auth.context.request_id),
+    };
+    let filters: Vec<(&'static str, String)> =
+        ["actor", "action", "outcome", "from", "to", "tenant"]
+            .into_iter()
+            .filter_map(|name| params.text(name).map(|value| (name, value)))
+            .collect();
+    let records = match state.app.audit_records(&auth.context, &query).await {
+        Ok(records) => records,
+        Err(error) => return error_page(auth.lang, error, &auth.context.request_id),
+    };
+    let checkpoint = state.app.audit_checkpoint().await.ok();
+    let public_key = state.app.audit_public_key().await.ok();
+    let now = state.app.now_ns();
+    let anomalies = if matches!(
+        auth.context.principal.role,
+        Role::SecurityAuditor | Role::Auditor | Role::Supervisor
+    ) {
+        state
+            .app
+            .audit_anomalies(&auth.context, now - 86_400 * 1_000_000_000, now)
+            .await
+            .ok()
+    } else {
+        None
+    };
+    let view = audit::AuditPage {
+        records: &records,
+        query: &query,
+        filters: &filters,
+        checkpoint: checkpoint.as_ref(),
+        public_key: public_key.as_deref(),
+        anomalies: anomalies.as_ref(),
+    };
+    Html(audit::records_page(&auth.frame(), &view).into_string()).into_response()
+}
+
+async fn audit_record(
+    State(state): State<AppState>,
+    auth: ConsoleAuth,
+    Path(seq): Path<String>,
+) -> Response {
+    let Ok(seq) = seq.parse::<u64>() else {
+        return error_page(auth.lang, AppError::NotFound, &auth.context.request_id);
+    };
+    let record = match state.app.audit_record(&auth.context, seq).await {
+        Ok(record) => record,
+        Err(error) => return error_page(auth.lang, error, &auth.context.request_id),
+    };
+    let checkpoint = state.app.audit_checkpoint().await.ok();
+    let proof = match &checkpoint {
+        Some(checkpoint) if seq < checkpoint.size => state
+            .app
+            .audit_inclusion_proof(&auth.context, seq, checkpoint.size)
+            .await
+            .ok()
+            .map(|path| path.iter().map(hex_hash).collect::<Vec<_>>()),
+        _ => None,
+    };
+    let proof = checkpoint.as_ref().zip(proof.as_deref());
+    Html(audit::record_page(&auth.frame(), &record, proof).into_string()).into_response()
+}
+
+fn hex_hash(hash: &[u8; 32]) -> String {
+    hash.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn audit_verify(State(state): State<AppState>, auth: ConsoleAuth, body: Bytes) -> Response {
+    let pairs = parse_pairs(&body);
+    if let Some(response) = auth.csrf_refusal(&pairs) {
+        return response;
+    }
+    match state.app.audit_verify_online(&auth.context).await {
+        Ok(report) => {
+            Html(audit::verification_page(&auth.frame(), &report).into_string()).into_response()
+        }
+        Err(error) => error_page(auth.lang, error, &auth.context.request_id),
+    }
+}
+
+async fn audit_export(State(state): State<AppState>, auth: ConsoleAuth, body: Bytes) -> Response {
+    let pairs = parse_pairs(&body);
+    if let Some(response) = auth.csrf_refusal(&pairs) {
+        return response;
+    }
+    let time = |name: &str| match first(&pairs, name).filter(|value| !value.is_empty()) {
+        None => Ok(None),
+        Some(value) => crate::audit::parse_time(value).map(Some).ok_or_else(|| {
+            AppError::invalid(
+                name,
+                "invalid_parameter",
+                "a time is RFC 3339 or a date YYYY-MM-DD",
+            )
+        }),
+    };
+    let range = match (time("from"), time("to")) {
+        (Ok(from_ns), Ok(to_ns)) => ExportRange {
+            from_ns,
+            to_ns,
+            ..ExportRange::default()
+        },
+        (Err(error), _) | (_, Err(error)) => {
+            return error_page(auth.lang, error, &auth.context.request_id)
+        }
+    };
+    let mut bundle = Vec::new();
+    match state
+        .app
+        .audit_export(&auth.context, &range, &mut bundle)
+        .await
+    {
+        Ok(summary) => {
+            let name = format!(
+                "attachment; filename=\"yunjian-audit-{}-{}-{}.tar\"",
+                summary.scope, summary.from, summary.to
+            );
+            (
+                [
+                    (CONTENT_TYPE, HeaderValue::from_static("application/x-tar")),
+                    (
+                        CONTENT_DISPOSITION,
+                        HeaderValue::from_str(&name)
+                            .unwrap_or(HeaderValue::from_static("attachment")),
+                    ),
+                ],
+                bundle,
+            )
+                .into_response()
         }
         Err(error) => error_page(auth.lang, error, &auth.context.request_id),
     }

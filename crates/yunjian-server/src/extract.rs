@@ -39,6 +39,15 @@ pub fn client_address(parts: &Parts) -> Option<String> {
         .map(|info| info.0.ip().to_string())
 }
 
+/// The source's own clock, from the HTTP `Date` header (RFC 9110, IMF-fixdate), kept in
+/// audit records beside the server's time so skew can be seen.
+pub fn source_time(parts: &Parts) -> Option<i64> {
+    let value = parts.headers.get(axum::http::header::DATE)?.to_str().ok()?;
+    chrono::DateTime::parse_from_rfc2822(value)
+        .ok()?
+        .timestamp_nanos_opt()
+}
+
 /// The peer's address as an extractor.
 pub struct ClientAddress(pub Option<String>);
 
@@ -104,6 +113,8 @@ impl FromRequestParts<AppState> for ApiAuth {
                 principal,
                 request_id,
                 source_address: client_address(parts),
+                source_time_ns: source_time(parts),
+                credential: Some(token.credential()),
             },
             token,
         })

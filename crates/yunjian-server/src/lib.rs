@@ -6,6 +6,7 @@
 //! internal text never reaches a client, only a request id to find it in the logs.
 
 mod api;
+mod audit;
 mod console;
 mod error;
 mod extract;

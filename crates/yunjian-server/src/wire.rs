@@ -121,6 +121,7 @@ pub fn audit_json(record: &AuditRecord) -> Json {
     json!({
         "seq": record.seq,
         "at": timestamp(r.at_ns),
+        "source_at": r.source_time_ns.map(timestamp),
         "actor": {
             "account_id": r.actor_account_id,
             "username": r.actor_username,
@@ -128,6 +129,7 @@ pub fn audit_json(record: &AuditRecord) -> Json {
             "tenant_id": r.actor_tenant_id,
             "provider_id": r.actor_provider_id,
             "source_address": r.source_address,
+            "credential": r.actor_credential,
         },
         "request_id": r.request_id,
         "action": r.action,
@@ -135,6 +137,14 @@ pub fn audit_json(record: &AuditRecord) -> Json {
         "tenant_id": r.tenant_id,
         "outcome": r.outcome.as_str(),
         "reason": r.reason,
+        "before": r.before_digest,
+        "after": r.after_digest,
         "detail": r.detail,
+        "line": record.line,
+        "leaf_hash": hex_lower(&record.leaf_hash),
     })
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

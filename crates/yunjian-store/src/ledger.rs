@@ -565,6 +565,31 @@ impl Store {
         rows.iter().map(|cells| record_from_cells(cells)).collect()
     }
 
+    /// A tenant's records in `[from, to)` in order (at most `limit`), for slice exports.
+    pub async fn audit_tenant_range(
+        &self,
+        tenant_id: i64,
+        from: u64,
+        to: u64,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>> {
+        let statement = Statement {
+            sql: format!(
+                "SELECT {RECORD_COLUMNS} FROM audit_records WHERE tenant_id = $1 AND seq >= $2 \
+                 AND seq < $3 ORDER BY seq LIMIT {}",
+                limit.max(1)
+            ),
+            binds: vec![
+                Bind::Int(Some(tenant_id)),
+                Bind::Int(Some(to_i64(from))),
+                Bind::Int(Some(to_i64(to))),
+            ],
+            types: RECORD_TYPES.to_vec(),
+        };
+        let rows = self.read(vec![statement]).await?.pop().unwrap_or_default();
+        rows.iter().map(|cells| record_from_cells(cells)).collect()
+    }
+
     pub async fn audit_count(&self) -> Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) FROM audit_records")
             .fetch_one(&self.pool)

@@ -27,7 +27,7 @@ pub fn postgres_selected() -> bool {
     std::env::var("YUNJIAN_TEST_BACKEND").is_ok_and(|value| value == "postgres")
 }
 
-/// A fresh, migrated store.
+/// A fresh, migrated store with an (empty) SM3 audit ledger.
 pub async fn fresh_store() -> TestStore {
     let test_store = empty_store().await;
     test_store
@@ -35,6 +35,11 @@ pub async fn fresh_store() -> TestStore {
         .migrate(1)
         .await
         .expect("migrations apply to an empty database");
+    test_store
+        .store
+        .init_ledger(yunjian_store::LedgerHash::Sm3, "test.invalid/audit/sm3")
+        .await
+        .expect("the ledger starts");
     test_store
 }
 

@@ -11,7 +11,32 @@ pub struct Config {
     pub server: ServerConfig,
     pub store: StoreSection,
     pub session: SessionSection,
+    pub audit: AuditSection,
     pub log: LogSection,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSection {
+    pub hash: String,
+    pub origin: Option<String>,
+    pub checkpoint_interval_seconds: u32,
+    pub checkpoint_records: u64,
+    pub retention_months: u32,
+    pub sealing_key_file: Option<PathBuf>,
+}
+
+impl Default for AuditSection {
+    fn default() -> Self {
+        AuditSection {
+            hash: "sm3".into(),
+            origin: None,
+            checkpoint_interval_seconds: 60,
+            checkpoint_records: 1000,
+            retention_months: yunjian_app::RETENTION_FLOOR_MONTHS,
+            sealing_key_file: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -121,6 +146,24 @@ idle_timeout_minutes = 15
 # A session ends this long after login, used or not (1 to 24 hours).
 absolute_lifetime_hours = 8
 
+[audit]
+# The ledger's tree hash, fixed when the ledger is created: "sm3" (GB/T 39786) or
+# "sha256" (for RFC 6962 tooling).
+hash = "sm3"
+# The log's name in signed checkpoints (default "yunjian.local/audit/<hash>").
+# origin = "yunjian.example.gov.cn/audit/sm3"
+# Sign a checkpoint at least this often while records arrive (1 to 3600 seconds)…
+checkpoint_interval_seconds = 60
+# …or as soon as this many records are unsigned (1 to 1000000).
+checkpoint_records = 1000
+# Months audit records stay online before they may be archived and pruned; the guide's
+# floor is 6 (7.1.4, 7.5.10.2) and a smaller value is refused.
+retention_months = 6
+# The SM4 key that seals the checkpoint signing key, 32 hex digits in a file only the
+# yunjian user can read; made by `yunjian admin init`. Default: DATA_DIR/ledger-sealing.key.
+#                                                                    env YUNJIAN_SEALING_KEY_FILE
+# sealing_key_file = "/etc/yunjian/ledger-sealing.key"
+
 [log]
 # tracing filter, e.g. "info" or "yunjian_app=debug,info".          env YUNJIAN_LOG
 filter = "info"
@@ -171,6 +214,9 @@ impl Config {
         if let Some(value) = get("YUNJIAN_DATABASE_URL_FILE") {
             self.store.database_url_file = Some(value.into());
         }
+        if let Some(value) = get("YUNJIAN_SEALING_KEY_FILE") {
+            self.audit.sealing_key_file = Some(value.into());
+        }
         if let Some(value) = get("YUNJIAN_LOG").or_else(|| get("RUST_LOG")) {
             self.log.filter = value;
         }
@@ -194,6 +240,26 @@ impl Config {
         }
         if self.server.max_body_bytes < 1024 || self.server.max_body_bytes > 64 * 1024 * 1024 {
             bail!("server.max_body_bytes must be between 1 KiB and 64 MiB");
+        }
+        if yunjian_store::LedgerHash::parse(&self.audit.hash).is_none() {
+            bail!("audit.hash must be \"sm3\" or \"sha256\"");
+        }
+        if !(1..=3600).contains(&self.audit.checkpoint_interval_seconds) {
+            bail!("audit.checkpoint_interval_seconds must be between 1 and 3600");
+        }
+        if !(1..=1_000_000).contains(&self.audit.checkpoint_records) {
+            bail!("audit.checkpoint_records must be between 1 and 1000000");
+        }
+        if self.audit.retention_months < yunjian_app::RETENTION_FLOOR_MONTHS {
+            bail!(
+                "audit.retention_months must be at least {} (the guide's floor, 7.1.4)",
+                yunjian_app::RETENTION_FLOOR_MONTHS
+            );
+        }
+        if let Some(origin) = &self.audit.origin {
+            if origin.is_empty() || origin.contains(['+', ' ', '\n']) {
+                bail!("audit.origin is a name without spaces or '+', like example.gov.cn/audit");
+            }
         }
         if self.store.database_url.is_some() && self.store.database_url_file.is_some() {
             bail!("give store.database_url or store.database_url_file, not both");
@@ -225,6 +291,30 @@ impl Config {
             return Ok(Some(text.trim().to_owned()));
         }
         Ok(self.store.database_url.clone())
+    }
+
+    pub fn ledger_settings(&self) -> yunjian_app::LedgerSettings {
+        let hash = yunjian_store::LedgerHash::parse(&self.audit.hash)
+            .unwrap_or(yunjian_store::LedgerHash::Sm3);
+        yunjian_app::LedgerSettings {
+            hash,
+            origin: self
+                .audit
+                .origin
+                .clone()
+                .unwrap_or_else(|| format!("yunjian.local/audit/{}", hash.name())),
+            checkpoint_interval_ns: i64::from(self.audit.checkpoint_interval_seconds)
+                * 1_000_000_000,
+            checkpoint_records: self.audit.checkpoint_records,
+            retention_months: self.audit.retention_months,
+        }
+    }
+
+    pub fn sealing_key_path(&self) -> PathBuf {
+        self.audit
+            .sealing_key_file
+            .clone()
+            .unwrap_or_else(|| self.store.data_dir.join("ledger-sealing.key"))
     }
 
     pub fn session_settings(&self) -> yunjian_app::SessionSettings {

@@ -1,18 +1,19 @@
 //! `yunjian`: the one binary. Serves the API and console, runs the demo cloud, and holds
 //! the administrative commands.
 
+mod bench;
 mod config;
+mod ledger;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 use tokio::net::TcpListener;
-use yunjian_app::{App, Clock, SystemClock};
+use yunjian_app::{Clock, SystemClock};
 use yunjian_core::demo::{generate, Scale};
 use yunjian_server::{AppState, HttpSettings};
 use yunjian_store::{Store, StoreConfig};
@@ -97,6 +98,81 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// The tamper-evident audit ledger: export, offline verification, archives.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Measure the ledger's speed against this machine's baselines (docs/benchmarks.md).
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Write a bundle (records, signed checkpoint, proofs, public key) for offline
+    /// verification. Without a range, the whole online ledger.
+    Export {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The bundle file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// First record at or after this time (RFC 3339, or YYYY-MM-DD in China Standard Time).
+        #[arg(long)]
+        from: Option<String>,
+        /// End before the first record at or after this time.
+        #[arg(long)]
+        to: Option<String>,
+        /// First sequence number (instead of --from).
+        #[arg(long)]
+        from_seq: Option<u64>,
+        /// One past the last sequence number (instead of --to).
+        #[arg(long)]
+        to_seq: Option<u64>,
+    },
+    /// Verify a bundle offline: needs no database and no server. Exits 0 when every
+    /// record, the tree head, the signature and any earlier checkpoint hold; otherwise
+    /// 1, naming the first bad record or proof.
+    Verify {
+        /// The bundle (a .tar written by `audit export` or the API).
+        bundle: PathBuf,
+        /// Your own copy of the ledger's public key (recommended; otherwise the key in
+        /// the bundle is used and the output says so).
+        #[arg(long)]
+        public_key: Option<PathBuf>,
+        /// An earlier signed checkpoint the bundle must be consistent with.
+        #[arg(long)]
+        previous: Option<PathBuf>,
+    },
+    /// Sign a checkpoint of the current ledger now and print it.
+    Checkpoint {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Write an archive bundle of every record before a date not yet archived
+    /// (7.5.10.2), record it, and print its SM3 digest.
+    Archive {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Archive records before this time (RFC 3339 or YYYY-MM-DD, China Standard Time).
+        #[arg(long)]
+        before: String,
+        /// Directory for the archive bundle.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Remove the online copy of an archived range; refused while any of it is younger
+    /// than the retention period.
+    Prune {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The archive's id (printed by `audit archive`).
+        #[arg(long)]
+        archive: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -180,11 +256,12 @@ async fn run(command: Command) -> Result<()> {
             let config = load_config(&store)?;
             init_logging_quiet();
             let store = open_store(&config).await?;
-            let app = App::new(store, Arc::new(SystemClock), config.session_settings());
+            let app = ledger::app_with_ledger(store, &config).await?;
             let created = app
                 .initialize_administrators()
                 .await
                 .map_err(|error| anyhow::anyhow!("{error}"))?;
+            let (_, verifier_key) = ledger::ensure_signing_key(app, &config).await?;
             println!(
                 "Created the first administrators (三员: 系统管理员, 安全管理员, 安全审计员)."
             );
@@ -199,6 +276,15 @@ async fn run(command: Command) -> Result<()> {
                     account.password
                 );
             }
+            println!();
+            println!(
+                "Audit ledger: checkpoints are signed with a new SM2 key, sealed (SM4-GCM) under"
+            );
+            println!(
+                "{}. Give auditors this public key to verify exports with:",
+                config.sealing_key_path().display()
+            );
+            println!("{verifier_key}");
             Ok(())
         }
         Command::Migrate { store } => {
@@ -220,6 +306,121 @@ async fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Config { .. } => Ok(()),
+        Command::Audit { command } => audit(command).await,
+        Command::Bench { command } => bench::run(command).await,
+    }
+}
+
+async fn audit(command: AuditCommand) -> Result<()> {
+    match command {
+        AuditCommand::Verify {
+            bundle,
+            public_key,
+            previous,
+        } => {
+            if !ledger::verify(&bundle, public_key.as_deref(), previous.as_deref())? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        AuditCommand::Export {
+            store,
+            out,
+            from,
+            to,
+            from_seq,
+            to_seq,
+        } => {
+            let config = load_config(&store)?;
+            init_logging_quiet();
+            let app = ledger::app_with_ledger(open_store(&config).await?, &config).await?;
+            let range = yunjian_app::ExportRange {
+                from_seq,
+                to_seq,
+                from_ns: from.as_deref().map(ledger::parse_time).transpose()?,
+                to_ns: to.as_deref().map(ledger::parse_time).transpose()?,
+            };
+            ledger::export(&app, range, &out).await
+        }
+        AuditCommand::Checkpoint { store } => {
+            let config = load_config(&store)?;
+            init_logging_quiet();
+            let app = ledger::app_with_ledger(open_store(&config).await?, &config).await?;
+            let checkpoint = app
+                .current_checkpoint()
+                .await
+                .map_err(|error| anyhow::anyhow!("{error}"))?;
+            print!("{}", checkpoint.note);
+            Ok(())
+        }
+        AuditCommand::Archive { store, before, out } => {
+            let config = load_config(&store)?;
+            init_logging_quiet();
+            let app = ledger::app_with_ledger(open_store(&config).await?, &config).await?;
+            let before_ns = ledger::parse_time(&before)?;
+            std::fs::create_dir_all(&out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
+            let name = format!(
+                "yunjian-audit-archive-before-{}.tar",
+                before.replace([':', '/'], "-")
+            );
+            let path = out.join(&name);
+            if path.exists() {
+                bail!("{} exists; archives are never overwritten", path.display());
+            }
+            let mut file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            let archive = match app.audit_archive(before_ns, &mut file, &name).await {
+                Ok(archive) => archive,
+                Err(error) => {
+                    drop(file);
+                    let _ = std::fs::remove_file(&path);
+                    bail!("{error}");
+                }
+            };
+            std::fs::write(
+                out.join(format!("{name}.sm3")),
+                format!(
+                    "{}  {name}\n",
+                    archive.bundle_sm3.trim_start_matches("sm3:")
+                ),
+            )?;
+            println!(
+                "archive {}: records [{}, {}) before {before}, checkpoint size {}, {}",
+                archive.id,
+                archive.from_seq,
+                archive.to_seq,
+                archive.checkpoint_size,
+                archive.bundle_sm3
+            );
+            println!(
+                "written to {} (digest beside it in {name}.sm3)",
+                path.display()
+            );
+            println!(
+                "once it is stored safely: yunjian audit prune --archive {}",
+                archive.id
+            );
+            Ok(())
+        }
+        AuditCommand::Prune { store, archive } => {
+            let config = load_config(&store)?;
+            init_logging_quiet();
+            let app = ledger::app_with_ledger(open_store(&config).await?, &config).await?;
+            let (archive, pruned) = app
+                .audit_prune(archive)
+                .await
+                .map_err(|error| anyhow::anyhow!("{error}"))?;
+            println!(
+                "pruned {pruned} records of archive {} ({}); their leaf hashes stay for proofs",
+                archive.id, archive.file_name
+            );
+            Ok(())
+        }
     }
 }
 
@@ -292,11 +493,11 @@ async fn serve(store: Store, config: &Config) -> Result<()> {
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
     let address = listener.local_addr()?;
     tracing::info!(%address, backend = ?store.backend(), "serving");
-    let app = App::new(
-        store.clone(),
-        Arc::new(SystemClock),
-        config.session_settings(),
-    );
+    let app = ledger::app_with_ledger(store.clone(), config).await?;
+    if store.ledger_signing_key().await?.is_none() {
+        tracing::warn!("the audit ledger has no signing key yet: run `yunjian admin init`");
+    }
+    let checkpointer = tokio::spawn(app.clone().run_checkpointer());
     let state = AppState::new(
         app,
         HttpSettings {
@@ -305,6 +506,7 @@ async fn serve(store: Store, config: &Config) -> Result<()> {
         },
     );
     yunjian_server::serve(listener, state, shutdown_signal()).await?;
+    checkpointer.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -373,15 +575,16 @@ async fn demo(config: Config, scale: Scale, seed: u64, no_serve: bool) -> Result
     let world = generate(scale, seed);
     progress.set_message("loading it into the store");
     let store = open_store(&config).await?;
-    let app = App::new(
-        store.clone(),
-        Arc::new(SystemClock),
-        config.session_settings(),
-    );
+    let app = ledger::app_with_ledger(store.clone(), &config).await?;
     let accounts = app
         .load_demo(&world)
         .await
         .map_err(|error| anyhow::anyhow!("cannot load the demo: {error}"))?;
+    let (app, verifier_key) = ledger::ensure_signing_key(app, &config).await?;
+    write_private(
+        &config.store.data_dir.join("ledger-public-key.txt"),
+        &format!("{verifier_key}\n"),
+    )?;
     progress.finish_and_clear();
 
     let tenant_names: std::collections::HashMap<i64, &str> = world
@@ -440,7 +643,16 @@ async fn demo(config: Config, scale: Scale, seed: u64, no_serve: bool) -> Result
     let address: SocketAddr = listener.local_addr()?;
     println!("console: http://{address}/console");
     println!("api:     http://{address}/api/v1  (OpenAPI: http://{address}/api/openapi.json)");
+    println!(
+        "audit:   checkpoints signed with the SM2 key in {}",
+        config
+            .store
+            .data_dir
+            .join("ledger-public-key.txt")
+            .display()
+    );
     println!("Press Ctrl-C to stop.");
+    let checkpointer = tokio::spawn(app.clone().run_checkpointer());
     let state = AppState::new(
         app,
         HttpSettings {
@@ -449,12 +661,13 @@ async fn demo(config: Config, scale: Scale, seed: u64, no_serve: bool) -> Result
         },
     );
     yunjian_server::serve(listener, state, shutdown_signal()).await?;
+    checkpointer.abort();
     store.close().await;
     Ok(())
 }
 
 /// Writes a file only its owner can read (it holds passwords).
-fn write_private(path: &Path, contents: &str) -> Result<()> {
+pub(crate) fn write_private(path: &Path, contents: &str) -> Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

@@ -48,6 +48,8 @@ async fn harness() -> Harness {
         principal: login.principal,
         request_id: "req-1".into(),
         source_address: Some("127.0.0.1".into()),
+        source_time_ns: None,
+        credential: None,
     };
     Harness {
         app,
@@ -68,6 +70,8 @@ fn context(role: Role, tenant: Option<i64>, provider: Option<i64>) -> Context {
         },
         request_id: "req-test".into(),
         source_address: None,
+        source_time_ns: None,
+        credential: None,
     }
 }
 
@@ -232,6 +236,8 @@ async fn logins_fail_alike_are_audited_and_sessions_end_when_idle_or_logged_out(
         principal: login.principal.clone(),
         request_id: "r5".into(),
         source_address: None,
+        source_time_ns: None,
+        credential: None,
     };
     h.app.logout(&context, &login.token).await.expect("logout");
     assert!(matches!(

@@ -6,7 +6,7 @@ use yunjian_core::access::{may_write, read_scope, ReadScope};
 use yunjian_core::role::{Principal, Role};
 use yunjian_core::schema::{FieldSpec, FieldType, Kind, Presence};
 use yunjian_core::value::{FieldError, Value};
-use yunjian_store::{Account, AuditRecord, WorldObject};
+use yunjian_store::{Account, WorldObject};
 
 use super::i18n::Lang;
 use crate::wire::timestamp;
@@ -704,41 +704,6 @@ pub fn accounts_page(
         }
     };
     page(frame, lang.t("账户", "Accounts"), body)
-}
-
-pub fn audit_page(frame: &Frame<'_>, records: &[AuditRecord]) -> Markup {
-    let lang = frame.lang;
-    let body = html! {
-        h1 { (lang.t("审计记录", "Audit records")) }
-        p.muted { (lang.t("最近的管理操作，最新在前。", "Recent management actions, newest first.")) }
-        table #audit {
-            thead { tr {
-                th { (lang.t("序号", "Seq")) } th { (lang.t("时间（UTC）", "Time (UTC)")) } th { (lang.t("操作人", "Actor")) }
-                th { (lang.t("来源", "Source")) } th { (lang.t("操作", "Action")) } th { (lang.t("对象", "Object")) }
-                th { (lang.t("结果", "Outcome")) } th { (lang.t("原因", "Reason")) }
-            } }
-            tbody {
-                @for record in records {
-                    @let r = &record.record;
-                    tr {
-                        td.num { (record.seq) }
-                        td { (timestamp(r.at_ns)) }
-                        td { (r.actor_username.as_deref().unwrap_or("—")) @if let Some(role) = &r.actor_role { " " span.muted { "(" (role) ")" } } }
-                        td { (r.source_address.as_deref().unwrap_or("—")) }
-                        td { code { (r.action) } }
-                        td {
-                            @if let (Some(kind), Some(id)) = (r.object_kind.as_deref().and_then(Kind::parse), r.object_id) {
-                                a href={ "/console/" (kind.spec().table) "/" (id) } { (kind_label(lang, kind)) " #" (id) }
-                            } @else { (r.object_kind.as_deref().unwrap_or("—")) }
-                        }
-                        td { span class={ "tag " (r.outcome.as_str()) } { (r.outcome.as_str()) } }
-                        td { (r.reason.as_deref().unwrap_or("")) }
-                    }
-                }
-            }
-        }
-    };
-    page(frame, lang.t("审计记录", "Audit records"), body)
 }
 
 pub fn message_page(lang: Lang, status_title: &str, message: &str) -> Markup {

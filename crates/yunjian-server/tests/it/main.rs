@@ -161,6 +161,8 @@ async fn server() -> Server {
             },
             request_id: "setup".into(),
             source_address: None,
+            source_time_ns: None,
+            credential: None,
         };
         app.create_account(
             &admin,

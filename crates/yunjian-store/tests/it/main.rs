@@ -95,7 +95,7 @@ fn tenant_scope(tenant: i64) -> ReadScope {
 async fn migrations_apply_once_and_every_schema_field_has_its_column() {
     let test = empty_store().await;
     let store = &test.store;
-    assert_eq!(store.migrate(5).await.expect("migrate"), vec![1]);
+    assert_eq!(store.migrate(5).await.expect("migrate"), vec![1, 2]);
     assert!(
         store.migrate(6).await.expect("again").is_empty(),
         "migrations are idempotent"
@@ -343,6 +343,10 @@ async fn a_change_and_its_audit_record_commit_together_or_not_at_all() {
         outcome: AuditOutcome::Succeeded,
         reason: None,
         detail: Some(serde_json::json!({"name": "互联网区"})),
+        source_time_ns: Some(4),
+        actor_credential: Some("session:00aa".into()),
+        before_digest: None,
+        after_digest: Some("sm3:ab".into()),
     };
     let zone = values(&[("name", text("互联网区")), ("zone_kind", text("internet"))]);
     let mut tx = store.begin_write().await.expect("begin");
@@ -863,4 +867,205 @@ async fn concurrent_writers_and_session_touches_never_fail() {
             .expect("count"),
         80
     );
+}
+
+mod ledger {
+    //! The stored ledger: dense sequence numbers in commit order (rolled-back records
+    //! leave no gap), heads and proofs equal to the reference definitions, concurrent
+    //! appenders, checkpoints kept, pruning that keeps proofs working.
+
+    use yunjian_core::ledger::{
+        consistency_proof, inclusion_proof, root, verify_inclusion, TreeHasher,
+    };
+    use yunjian_store::{
+        AuditFilter, AuditOutcome, LedgerArchive, LedgerHash, NewAuditRecord, StoredCheckpoint,
+    };
+    use yunjian_testkit::fresh_store;
+
+    fn record(i: u64) -> NewAuditRecord {
+        let mut record =
+            NewAuditRecord::new(1_000 + i as i64, "world.update", AuditOutcome::Succeeded);
+        record.object_id = Some(i as i64);
+        record.tenant_id = Some((i % 3) as i64);
+        record
+    }
+
+    #[tokio::test]
+    async fn sequence_numbers_are_dense_and_the_tree_is_the_reference_tree() {
+        let test = fresh_store().await;
+        let store = &test.store;
+        // A rolled-back transaction's record takes no number.
+        let mut tx = store.begin_write().await.expect("begin");
+        assert_eq!(tx.append_audit(&record(99)).await.expect("append"), 0);
+        drop(tx);
+        let mut seqs = Vec::new();
+        for chunk in (0..37u64).collect::<Vec<_>>().chunks(5) {
+            let records: Vec<_> = chunk.iter().map(|i| record(*i)).collect();
+            seqs.extend(store.append_audit_batch(&records).await.expect("batch"));
+        }
+        assert_eq!(seqs, (0..37).collect::<Vec<u64>>());
+        let head = store
+            .ledger_head()
+            .await
+            .expect("head")
+            .expect("initialized");
+        assert_eq!(head.size, 37);
+        let stored = store.audit_range(0, 37, 100).await.expect("range");
+        let leaves: Vec<_> = stored
+            .iter()
+            .map(|r| LedgerHash::Sm3.leaf(r.line.as_deref().expect("line").as_bytes()))
+            .collect();
+        assert_eq!(
+            leaves,
+            stored.iter().map(|r| r.leaf_hash).collect::<Vec<_>>()
+        );
+        assert_eq!(head.root, root(&LedgerHash::Sm3, &leaves));
+        for size in [1u64, 2, 5, 16, 17, 36, 37] {
+            assert_eq!(
+                store.root_at(size).await.expect("root"),
+                root(&LedgerHash::Sm3, &leaves[..size as usize])
+            );
+            for index in [0, size / 2, size - 1] {
+                assert_eq!(
+                    store.inclusion_proof(index, size).await.expect("proof"),
+                    inclusion_proof(&LedgerHash::Sm3, &leaves[..size as usize], index as usize)
+                        .expect("in range"),
+                    "inclusion {index} in {size}"
+                );
+            }
+            assert_eq!(
+                store
+                    .consistency_proof(size.div_ceil(2), 37)
+                    .await
+                    .expect("proof"),
+                consistency_proof(&LedgerHash::Sm3, &leaves, size.div_ceil(2) as usize)
+                    .expect("in range")
+            );
+        }
+        assert!(store.inclusion_proof(37, 37).await.is_err());
+        assert!(
+            store.inclusion_proof(0, 38).await.is_err(),
+            "beyond the log"
+        );
+        // Another hash for the same ledger is refused.
+        assert!(store.init_ledger(LedgerHash::Sha256, "x").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn concurrent_appenders_get_distinct_dense_numbers() {
+        let test = fresh_store().await;
+        let store = test.store.clone();
+        let mut tasks = Vec::new();
+        for task in 0..8u64 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut seqs = Vec::new();
+                for i in 0..10 {
+                    let mut tx = store.begin_write().await.expect("begin");
+                    let seq = tx
+                        .append_audit(&record(task * 100 + i))
+                        .await
+                        .expect("append");
+                    if i % 3 == 2 {
+                        drop(tx); // rolled back: its number is reused
+                    } else {
+                        tx.commit().await.expect("commit");
+                        seqs.push(seq);
+                    }
+                }
+                seqs
+            }));
+        }
+        let mut all = Vec::new();
+        for task in tasks {
+            all.extend(task.await.expect("task"));
+        }
+        all.sort_unstable();
+        assert_eq!(all, (0..all.len() as u64).collect::<Vec<_>>());
+        let head = store.ledger_head().await.expect("head").expect("head");
+        let stored = store.audit_range(0, head.size, 1000).await.expect("range");
+        let leaves: Vec<_> = stored.iter().map(|r| r.leaf_hash).collect();
+        assert_eq!(head.root, root(&LedgerHash::Sm3, &leaves));
+    }
+
+    #[tokio::test]
+    async fn checkpoints_are_kept_and_pruning_keeps_proofs() {
+        let test = fresh_store().await;
+        let store = &test.store;
+        let records: Vec<_> = (0..20).map(record).collect();
+        store.append_audit_batch(&records).await.expect("append");
+        let mut tx = store.begin_write().await.expect("begin");
+        let key = tx
+            .insert_ledger_key("test", "test+00000000+AA==", "sealed", 1)
+            .await
+            .expect("key");
+        let head = store.ledger_head().await.expect("head").expect("head");
+        let checkpoint = StoredCheckpoint {
+            size: 20,
+            root: head.root,
+            at_ns: 5,
+            key_id: key,
+            note: "note".into(),
+        };
+        assert!(tx.insert_checkpoint(&checkpoint).await.expect("insert"));
+        assert!(
+            !tx.insert_checkpoint(&checkpoint).await.expect("again"),
+            "one per size"
+        );
+        tx.commit().await.expect("commit");
+        assert_eq!(
+            store.latest_checkpoint().await.expect("latest"),
+            Some(checkpoint)
+        );
+        let proof_before = store.inclusion_proof(15, 20).await.expect("proof");
+        let mut tx = store.begin_write().await.expect("begin");
+        let archive = LedgerArchive {
+            id: 0,
+            from_seq: 0,
+            to_seq: 10,
+            before_ns: 1_010,
+            checkpoint_size: 20,
+            bundle_sm3: "sm3:00".into(),
+            file_name: "a.tar".into(),
+            created_at_ns: 6,
+            pruned_at_ns: None,
+        };
+        let id = tx.insert_archive(&archive).await.expect("archive");
+        assert_eq!(tx.prune_archived(id, 10, 7).await.expect("prune"), 10);
+        tx.commit().await.expect("commit");
+        let pruned = store
+            .audit_record(3)
+            .await
+            .expect("read")
+            .expect("row stays");
+        assert_eq!(pruned.line, None);
+        assert_eq!(
+            store.inclusion_proof(15, 20).await.expect("proof"),
+            proof_before
+        );
+        let leaf = store
+            .audit_record(15)
+            .await
+            .expect("read")
+            .expect("row")
+            .leaf_hash;
+        verify_inclusion(&LedgerHash::Sm3, 15, 20, &leaf, &proof_before, &head.root)
+            .expect("verifies");
+        let archives = store.ledger_archives().await.expect("archives");
+        assert_eq!(archives[0].pruned_at_ns, Some(7));
+        // Filters: tenant, outcome and paging by sequence number.
+        let page = store
+            .audit_records(&AuditFilter {
+                tenant_id: Some(1),
+                before_seq: Some(19),
+                limit: 3,
+                ..AuditFilter::default()
+            })
+            .await
+            .expect("page");
+        assert_eq!(
+            page.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            vec![16, 13, 10]
+        );
+    }
 }

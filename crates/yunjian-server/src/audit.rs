@@ -1,0 +1,303 @@
+//! The audit ledger's API under `/api/v1/audit`: records, checkpoint, public key,
+//! proofs, export bundles, the anomaly report and an online re-verification.
+
+use axum::extract::{RawQuery, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value as Json_};
+use yunjian_app::{AppError, AuditQuery, ExportRange};
+use yunjian_core::ledger::Hash;
+use yunjian_store::AuditOutcome;
+
+use crate::error::ApiError;
+use crate::extract::ApiAuth;
+use crate::wire;
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/audit/records", get(records))
+        .route("/audit/records/{seq}", get(record))
+        .route("/audit/checkpoint", get(checkpoint))
+        .route("/audit/public-key", get(public_key))
+        .route("/audit/proof/inclusion", get(inclusion))
+        .route("/audit/proof/consistency", get(consistency))
+        .route("/audit/export", get(export))
+        .route("/audit/anomalies", get(anomalies))
+        .route("/audit/verify", post(verify))
+}
+
+const NS: i64 = 1_000_000_000;
+
+/// Parses a time: RFC 3339, or a date `YYYY-MM-DD` meaning 00:00 China Standard Time
+/// (the operators' day; docs/audit-ledger.md).
+pub(crate) fn parse_time(text: &str) -> Option<i64> {
+    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+        return time.timestamp_nanos_opt();
+    }
+    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    let midnight = date.and_hms_opt(0, 0, 0)?;
+    let offset = chrono::FixedOffset::east_opt(8 * 3600)?;
+    midnight
+        .and_local_timezone(offset)
+        .single()?
+        .timestamp_nanos_opt()
+}
+
+pub(crate) struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub(crate) fn parse(query: Option<&str>) -> Params {
+        Params(
+            form_urlencoded::parse(query.unwrap_or("").as_bytes())
+                .map(|(key, value)| (key.into_owned(), value.into_owned()))
+                .filter(|(_, value)| !value.is_empty())
+                .collect(),
+        )
+    }
+
+    pub(crate) fn text(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+    }
+
+    fn invalid(name: &str, what: &str) -> AppError {
+        AppError::invalid(
+            name,
+            "invalid_parameter",
+            format!("'{name}' must be {what}"),
+        )
+    }
+
+    pub(crate) fn number(&self, name: &str) -> Result<Option<u64>, AppError> {
+        self.text(name)
+            .map(|value| {
+                value
+                    .parse::<u64>()
+                    .map_err(|_| Params::invalid(name, "a non-negative integer"))
+            })
+            .transpose()
+    }
+
+    pub(crate) fn time(&self, name: &str) -> Result<Option<i64>, AppError> {
+        self.text(name)
+            .map(|value| {
+                parse_time(&value)
+                    .ok_or_else(|| Params::invalid(name, "an RFC 3339 time or a date YYYY-MM-DD"))
+            })
+            .transpose()
+    }
+
+    pub(crate) fn query(&self) -> Result<AuditQuery, AppError> {
+        let outcome = self
+            .text("outcome")
+            .map(|value| {
+                AuditOutcome::parse(&value)
+                    .ok_or_else(|| Params::invalid("outcome", "succeeded, denied or failed"))
+            })
+            .transpose()?;
+        let limit = self.number("limit")?.unwrap_or(100).clamp(1, 1000) as u32;
+        Ok(AuditQuery {
+            actor: self.text("actor"),
+            action: self.text("action"),
+            object_kind: self.text("object_kind"),
+            object_id: self.number("object_id")?.map(|id| id as i64),
+            tenant_id: self.number("tenant")?.map(|id| id as i64),
+            outcome,
+            from_ns: self.time("from")?,
+            to_ns: self.time("to")?,
+            before_seq: self.number("before")?,
+            limit,
+        })
+    }
+}
+
+fn api<T>(result: Result<T, AppError>, request_id: &str) -> Result<T, ApiError> {
+    result.map_err(|error| ApiError::from_app(error, request_id))
+}
+
+fn base64_hashes(hashes: &[Hash]) -> Vec<String> {
+    use base64::Engine;
+    hashes
+        .iter()
+        .map(|hash| base64::engine::general_purpose::STANDARD.encode(hash))
+        .collect()
+}
+
+async fn records(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Json_>, ApiError> {
+    let id = &auth.context.request_id;
+    let query = api(Params::parse(query.as_deref()).query(), id)?;
+    let records = api(state.app.audit_records(&auth.context, &query).await, id)?;
+    let next = (records.len() == query.limit as usize)
+        .then(|| records.last().map(|record| record.seq))
+        .flatten();
+    Ok(Json(json!({
+        "items": records.iter().map(wire::audit_json).collect::<Vec<_>>(),
+        "next_before": next,
+    })))
+}
+
+async fn record(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    axum::extract::Path(seq): axum::extract::Path<String>,
+) -> Result<Json<Json_>, ApiError> {
+    let id = &auth.context.request_id;
+    let seq = api(
+        seq.parse::<u64>().map_err(|_| {
+            AppError::invalid(
+                "seq",
+                "invalid_id",
+                "sequence numbers are non-negative integers",
+            )
+        }),
+        id,
+    )?;
+    let record = api(state.app.audit_record(&auth.context, seq).await, id)?;
+    Ok(Json(wire::audit_json(&record)))
+}
+
+fn text(body: String) -> Response {
+    (
+        [(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+async fn checkpoint(State(state): State<AppState>, auth: ApiAuth) -> Result<Response, ApiError> {
+    let checkpoint = api(state.app.audit_checkpoint().await, &auth.context.request_id)?;
+    Ok(text(checkpoint.note))
+}
+
+async fn public_key(State(state): State<AppState>, auth: ApiAuth) -> Result<Response, ApiError> {
+    let key = api(state.app.audit_public_key().await, &auth.context.request_id)?;
+    Ok(text(format!("{key}\n")))
+}
+
+async fn inclusion(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Json_>, ApiError> {
+    let id = &auth.context.request_id;
+    let params = Params::parse(query.as_deref());
+    let index = api(params.number("index"), id)?;
+    let size = api(params.number("size"), id)?;
+    let (Some(index), Some(size)) = (index, size) else {
+        return Err(api::<()>(
+            Err(AppError::invalid(
+                "index",
+                "required",
+                "give index and size",
+            )),
+            id,
+        )
+        .unwrap_err());
+    };
+    let proof = api(
+        state
+            .app
+            .audit_inclusion_proof(&auth.context, index, size)
+            .await,
+        id,
+    )?;
+    Ok(Json(
+        json!({"index": index, "size": size, "proof": base64_hashes(&proof)}),
+    ))
+}
+
+async fn consistency(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Json_>, ApiError> {
+    let id = &auth.context.request_id;
+    let params = Params::parse(query.as_deref());
+    let (Some(from), Some(to)) = (
+        api(params.number("from"), id)?,
+        api(params.number("to"), id)?,
+    ) else {
+        return Err(ApiError::from_app(
+            AppError::invalid("from", "required", "give from and to"),
+            id,
+        ));
+    };
+    let proof = api(state.app.audit_consistency_proof(from, to).await, id)?;
+    Ok(Json(
+        json!({"from": from, "to": to, "proof": base64_hashes(&proof)}),
+    ))
+}
+
+async fn export(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let id = &auth.context.request_id;
+    let params = Params::parse(query.as_deref());
+    let range = ExportRange {
+        from_seq: api(params.number("from_seq"), id)?,
+        to_seq: api(params.number("to_seq"), id)?,
+        from_ns: api(params.time("from"), id)?,
+        to_ns: api(params.time("to"), id)?,
+    };
+    let mut bundle = Vec::new();
+    let summary = api(
+        state
+            .app
+            .audit_export(&auth.context, &range, &mut bundle)
+            .await,
+        id,
+    )?;
+    let name = format!(
+        "attachment; filename=\"yunjian-audit-{}-{}-{}.tar\"",
+        summary.scope, summary.from, summary.to
+    );
+    Ok((
+        StatusCode::OK,
+        [
+            (CONTENT_TYPE, HeaderValue::from_static("application/x-tar")),
+            (
+                CONTENT_DISPOSITION,
+                HeaderValue::from_str(&name).unwrap_or(HeaderValue::from_static("attachment")),
+            ),
+        ],
+        bundle,
+    )
+        .into_response())
+}
+
+async fn anomalies(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Json_>, ApiError> {
+    let id = &auth.context.request_id;
+    let params = Params::parse(query.as_deref());
+    let now = state.app.now_ns();
+    let to = api(params.time("to"), id)?.unwrap_or(now);
+    let from = api(params.time("from"), id)?.unwrap_or(to - 86_400 * NS);
+    let report = api(state.app.audit_anomalies(&auth.context, from, to).await, id)?;
+    Ok(Json(serde_json::to_value(report).unwrap_or(Json_::Null)))
+}
+
+async fn verify(State(state): State<AppState>, auth: ApiAuth) -> Result<Json<Json_>, ApiError> {
+    let report = api(
+        state.app.audit_verify_online(&auth.context).await,
+        &auth.context.request_id,
+    )?;
+    Ok(Json(serde_json::to_value(report).unwrap_or(Json_::Null)))
+}

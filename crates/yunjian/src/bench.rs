@@ -1,0 +1,413 @@
+//! `yunjian bench`: the ledger's speed beside baselines measured in the same run on the
+//! same machine (fdatasync, `openssl speed -evp sm3`), so figures from noisy 2-core
+//! machines can be compared as ratios. Results go to docs/benchmarks.md by hand.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _, Result};
+use clap::Subcommand;
+use yunjian_app::App;
+use yunjian_core::audit::{record_line, AuditOutcome, NewAuditRecord};
+use yunjian_core::ledger::{Checkpoint, Frontier, TreeHasher};
+use yunjian_gm::{sign_note, LedgerHash, NoteSigner, SoftwareSm2Signer, DEFAULT_DISTID};
+use yunjian_store::{Store, StoreConfig};
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Durable appends per second: fdatasync-bound baseline, then the store at several
+    /// batch sizes, then many concurrent writers through the group committer.
+    Append {
+        /// Scratch directory (a fresh SQLite database is made in it).
+        #[arg(long, default_value = "bench-data")]
+        data: PathBuf,
+        /// Records per measurement.
+        #[arg(long, default_value_t = 100_000)]
+        records: u64,
+    },
+    /// Offline verification speed of a bundle of N records against `openssl speed -evp
+    /// sm3` over the same number of bytes.
+    Verify {
+        #[arg(long, default_value_t = 1_000_000)]
+        records: u64,
+    },
+    /// Inclusion-proof latency from a stored ledger of N records.
+    Proof {
+        #[arg(long, default_value = "bench-data")]
+        data: PathBuf,
+        #[arg(long, default_value_t = 10_000_000)]
+        records: u64,
+        /// Proofs to time.
+        #[arg(long, default_value_t = 2_000)]
+        samples: u32,
+    },
+}
+
+/// A realistic record: a VM update by an operator, with a small detail object.
+fn sample(seq: u64) -> NewAuditRecord {
+    let mut record = NewAuditRecord::new(
+        1_795_485_600_000_000_000 + seq as i64 * 1_000_000,
+        "world.update",
+        AuditOutcome::Succeeded,
+    );
+    record.actor_account_id = Some(12);
+    record.actor_username = Some("ops-zhang".into());
+    record.actor_role = Some("provider_operator".into());
+    record.actor_provider_id = Some(2);
+    record.source_address = Some("10.8.0.7".into());
+    record.actor_credential = Some("session:1f2e3d4c5b6a7988".into());
+    record.request_id = Some(format!("req-{seq:016x}"));
+    record.object_kind = Some("vms".into());
+    record.object_id = Some((seq % 100_000) as i64 + 1);
+    record.tenant_id = Some((seq % 120) as i64 + 1);
+    record.before_digest = Some(format!("sm3:{:064x}", seq));
+    record.after_digest = Some(format!("sm3:{:064x}", seq + 1));
+    record.detail = Some(
+        serde_json::json!({"changes": {"status": {"from": "running", "to": "stopped"}}, "revision": 3}),
+    );
+    record
+}
+
+pub async fn run(command: BenchCommand) -> Result<()> {
+    match command {
+        BenchCommand::Append { data, records } => append(&data, records).await,
+        BenchCommand::Verify { records } => verify(records),
+        BenchCommand::Proof {
+            data,
+            records,
+            samples,
+        } => proof(&data, records, samples).await,
+    }
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split(':').nth(1))
+                .map(|name| name.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!("{cpu}, {cores} cores")
+}
+
+async fn fresh_store(data: &Path) -> Result<Store> {
+    std::fs::create_dir_all(data)?;
+    let path = data.join("bench.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let store = Store::open(&StoreConfig::Sqlite { path }).await?;
+    store.migrate(0).await?;
+    store
+        .init_ledger(LedgerHash::Sm3, "bench.invalid/audit/sm3")
+        .await?;
+    Ok(store)
+}
+
+/// Appends `records` lines of the sample size in batches, fdatasync after each batch.
+fn fdatasync_baseline(data: &Path, records: u64, batch: u64) -> Result<f64> {
+    let path = data.join("fdatasync.baseline");
+    let mut file = std::fs::File::create(&path)?;
+    let line = record_line(0, &sample(0));
+    let started = Instant::now();
+    let mut written = 0;
+    while written < records {
+        let n = batch.min(records - written);
+        let mut buffer = Vec::with_capacity(line.len() * n as usize + n as usize);
+        for _ in 0..n {
+            buffer.extend_from_slice(line.as_bytes());
+            buffer.push(b'\n');
+        }
+        file.write_all(&buffer)?;
+        file.sync_data()?;
+        written += n;
+    }
+    let rate = records as f64 / started.elapsed().as_secs_f64();
+    std::fs::remove_file(&path)?;
+    Ok(rate)
+}
+
+async fn append(data: &Path, records: u64) -> Result<()> {
+    println!("machine: {}", machine());
+    println!("record line: {} bytes", record_line(0, &sample(0)).len());
+    println!(
+        "{:<44} {:>14} {:>12}",
+        "measurement", "records/s", "vs baseline"
+    );
+    for batch in [1u64, 64, 1024] {
+        let n = if batch == 1 {
+            (records / 50).max(200)
+        } else {
+            records
+        };
+        let baseline = fdatasync_baseline(data, n, batch)?;
+        println!(
+            "{:<44} {:>14.0} {:>12}",
+            format!("fdatasync baseline, batch {batch}"),
+            baseline,
+            "1.00"
+        );
+        let store = fresh_store(data).await?;
+        let all: Vec<NewAuditRecord> = (0..n).map(sample).collect();
+        let started = Instant::now();
+        for chunk in all.chunks(batch as usize) {
+            store.append_audit_batch(chunk).await?;
+        }
+        let rate = n as f64 / started.elapsed().as_secs_f64();
+        println!(
+            "{:<44} {:>14.0} {:>12.2}",
+            format!("ledger append, batch {batch}"),
+            rate,
+            rate / baseline
+        );
+        store.close().await;
+    }
+    // Many writers, each waiting for its own record to be durable: the group committer
+    // forms the batches.
+    let store = fresh_store(data).await?;
+    let app = App::new(
+        store.clone(),
+        Arc::new(yunjian_app::SystemClock),
+        yunjian_app::SessionSettings::default(),
+    );
+    let writers = 256u64;
+    let per_writer = records / writers;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for writer in 0..writers {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..per_writer {
+                app.append_audit_grouped(sample(writer * per_writer + i))
+                    .await?;
+            }
+            Ok::<_, yunjian_app::AppError>(())
+        }));
+    }
+    for task in tasks {
+        task.await?.map_err(|error| anyhow::anyhow!("{error}"))?;
+    }
+    let total = writers * per_writer;
+    let rate = total as f64 / started.elapsed().as_secs_f64();
+    let baseline = fdatasync_baseline(data, total, 1024)?;
+    println!(
+        "{:<44} {:>14.0} {:>12.2}",
+        format!("group commit, {writers} concurrent writers"),
+        rate,
+        rate / baseline
+    );
+    let head = store.ledger_head().await?.context("head")?;
+    if head.size != total {
+        bail!("expected {total} records, the ledger has {}", head.size);
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// openssl's SM3 throughput in bytes/s at `block` bytes, from `openssl speed`.
+fn openssl_sm3_speed(block: usize) -> Result<f64> {
+    let output = std::process::Command::new("openssl")
+        .args([
+            "speed",
+            "-evp",
+            "sm3",
+            "-seconds",
+            "3",
+            "-bytes",
+            &block.to_string(),
+        ])
+        .output()
+        .context("openssl is installed")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    // The last line: "sm3   <k bytes/s at block>k"
+    let line = text
+        .lines()
+        .rev()
+        .find(|line| line.trim_start().starts_with("sm3"))
+        .context("openssl speed printed no sm3 line")?;
+    let value = line
+        .split_whitespace()
+        .last()
+        .and_then(|field| field.trim_end_matches('k').parse::<f64>().ok())
+        .context("cannot read openssl's figure")?;
+    Ok(value * 1000.0)
+}
+
+fn verify(records: u64) -> Result<()> {
+    println!("machine: {}", machine());
+    let hash = LedgerHash::Sm3;
+    let signer = SoftwareSm2Signer::generate("bench.invalid/audit/sm3", DEFAULT_DISTID)?;
+    let mut writer = yunjian_bundle::BundleWriter::new()?;
+    let mut frontier = Frontier::new();
+    let mut bytes = 0u64;
+    let mut line_length = 0;
+    for seq in 0..records {
+        let line = record_line(seq, &sample(seq));
+        let leaf = hash.leaf(line.as_bytes());
+        bytes += line.len() as u64 + 1;
+        line_length = line.len();
+        frontier.push(&hash, leaf, |_, _| {});
+        writer.push(seq, &line, &leaf)?;
+    }
+    let checkpoint = Checkpoint {
+        origin: "bench.invalid/audit/sm3".into(),
+        size: records,
+        root: frontier.root(&hash),
+    };
+    let note = sign_note(&signer, &checkpoint.to_text())?;
+    let manifest = yunjian_bundle::Manifest {
+        format: yunjian_bundle::BUNDLE_FORMAT.into(),
+        line_format: yunjian_bundle::LINE_FORMAT.into(),
+        origin: checkpoint.origin.clone(),
+        hash: "sm3".into(),
+        scope: yunjian_bundle::Scope::Range,
+        from: 0,
+        to: records,
+        tree_size: records,
+        records: 0,
+        records_sm3: String::new(),
+        created_at: "2026-11-24T00:00:00Z".into(),
+        tenant: None,
+    };
+    let file = tempfile::NamedTempFile::new()?;
+    writer.finish(
+        manifest,
+        &note,
+        &signer.verifier_key().to_text(),
+        &yunjian_bundle::Proof::default(),
+        std::io::BufWriter::new(file.reopen()?),
+    )?;
+    let bundle = std::fs::read(file.path())?;
+    let key = signer.verifier_key().to_text();
+    let mut best = Duration::MAX;
+    for _ in 0..3 {
+        let started = Instant::now();
+        yunjian_bundle::verify_bundle(&bundle[..], Some(&key), None, &|_| {})
+            .map_err(|error| anyhow::anyhow!("{error}"))?;
+        best = best.min(started.elapsed());
+    }
+    let ours = bytes as f64 / best.as_secs_f64();
+    // Raw SM3 over the same lines on one core, our implementation.
+    let started = Instant::now();
+    let mut digest = yunjian_gm::Sm3Stream::new();
+    digest.update(&bundle);
+    let _ = digest.finish();
+    let raw = bundle.len() as f64 / started.elapsed().as_secs_f64();
+    let openssl = openssl_sm3_speed(line_length.next_power_of_two().min(16_384))?;
+    println!(
+        "bundle: {records} records, {:.1} MB of records, line {line_length} bytes",
+        bytes as f64 / 1e6
+    );
+    println!("{:<52} {:>10}", "measurement", "MB/s");
+    println!(
+        "{:<52} {:>10.1}",
+        "openssl speed -evp sm3 (1 core, same block size)",
+        openssl / 1e6
+    );
+    println!(
+        "{:<52} {:>10.1}",
+        "yunjian sm3, one core, whole bundle",
+        raw / 1e6
+    );
+    println!(
+        "{:<52} {:>10.1}   ({:.2}x openssl)",
+        "yunjian audit verify (parse + hash + tree + SM2)",
+        ours / 1e6,
+        ours / openssl
+    );
+    println!("verify time: {:.2} s", best.as_secs_f64());
+    Ok(())
+}
+
+async fn proof(data: &Path, records: u64, samples: u32) -> Result<()> {
+    println!("machine: {}", machine());
+    let path = data.join("bench-proof.db");
+    let store = if path.exists() {
+        let store = Store::open(&StoreConfig::Sqlite { path: path.clone() }).await?;
+        store.migrate(0).await?;
+        store
+    } else {
+        std::fs::create_dir_all(data)?;
+        let store = Store::open(&StoreConfig::Sqlite { path: path.clone() }).await?;
+        store.migrate(0).await?;
+        store
+            .init_ledger(LedgerHash::Sm3, "bench.invalid/audit/sm3")
+            .await?;
+        store
+    };
+    let mut size = store.ledger_head().await?.context("head")?.size;
+    if size < records {
+        let progress = indicatif::ProgressBar::new(records);
+        progress.set_style(
+            indicatif::ProgressStyle::with_template(
+                "building the ledger {bar:40} {human_pos}/{human_len} ({per_sec}, eta {eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        progress.set_position(size);
+        let started = Instant::now();
+        let from = size;
+        while size < records {
+            let n = 4096.min(records - size);
+            let batch: Vec<NewAuditRecord> = (size..size + n).map(sample).collect();
+            store.append_audit_batch(&batch).await?;
+            size += n;
+            progress.set_position(size);
+        }
+        progress.finish_and_clear();
+        println!(
+            "built {} records in {:.0} s ({:.0}/s)",
+            size - from,
+            started.elapsed().as_secs_f64(),
+            (size - from) as f64 / started.elapsed().as_secs_f64()
+        );
+    }
+    let head = store.ledger_head().await?.context("head")?;
+    println!(
+        "ledger: {} records, {:.1} GB on disk",
+        head.size,
+        std::fs::metadata(&path)?.len() as f64 / 1e9
+    );
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let mut latencies = Vec::with_capacity(samples as usize);
+    for _ in 0..samples {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let index = rng % head.size;
+        let started = Instant::now();
+        let proof = store.inclusion_proof(index, head.size).await?;
+        latencies.push(started.elapsed());
+        let leaf = store
+            .audit_record(index)
+            .await?
+            .context("record")?
+            .leaf_hash;
+        yunjian_core::ledger::verify_inclusion(
+            &LedgerHash::Sm3,
+            index,
+            head.size,
+            &leaf,
+            &proof,
+            &head.root,
+        )
+        .map_err(|error| anyhow::anyhow!("proof of {index} does not verify: {error:?}"))?;
+    }
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    println!(
+        "inclusion proof at {} records ({samples} random leaves, each verified): p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+        head.size,
+        at(0.5).as_secs_f64() * 1e3,
+        at(0.99).as_secs_f64() * 1e3,
+        latencies[latencies.len() - 1].as_secs_f64() * 1e3
+    );
+    store.close().await;
+    Ok(())
+}

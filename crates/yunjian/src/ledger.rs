@@ -1,0 +1,203 @@
+//! The binary's side of the audit ledger: the sealing key file, starting the ledger in
+//! each command, and the `yunjian audit …` commands.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context as _, Result};
+use yunjian_app::{App, ExportRange};
+use yunjian_gm::SealingKey;
+
+use crate::config::Config;
+
+/// Reads the sealing key file, refusing one that others can read.
+pub fn read_sealing_key(path: &Path) -> Result<SealingKey> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .with_context(|| format!("cannot read the sealing key {}", path.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            bail!(
+                "{} is readable by other users (mode {:o}); chmod 600 it",
+                path.display(),
+                mode & 0o777
+            );
+        }
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the sealing key {}", path.display()))?;
+    SealingKey::from_hex(&text).with_context(|| format!("{} is not a sealing key", path.display()))
+}
+
+/// The sealing key, made (0600) when the file does not exist yet.
+pub fn sealing_key_or_create(path: &Path) -> Result<SealingKey> {
+    if path.exists() {
+        return read_sealing_key(path);
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let key = SealingKey::generate();
+    crate::write_private(path, &format!("{}\n", key.to_hex().as_str()))?;
+    Ok(key)
+}
+
+/// An app over `store` with the configured ledger, its head created if new, and the
+/// signing key unsealed when there is one and the sealing key is readable.
+pub async fn app_with_ledger(store: yunjian_store::Store, config: &Config) -> Result<App> {
+    let app = App::new(
+        store.clone(),
+        Arc::new(yunjian_app::SystemClock),
+        config.session_settings(),
+    )
+    .with_ledger(config.ledger_settings(), None);
+    app.init_ledger()
+        .await
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    let path = config.sealing_key_path();
+    let signer = if store.ledger_signing_key().await?.is_some() {
+        let sealing = read_sealing_key(&path)?;
+        App::load_signer(&store, &sealing)
+            .await
+            .map_err(|error| anyhow::anyhow!("{error}"))?
+    } else {
+        None
+    };
+    Ok(app.with_ledger(config.ledger_settings(), signer))
+}
+
+/// Makes the signing key if the store has none (admin init, demo); returns the app with
+/// the signer loaded and the verifier key.
+pub async fn ensure_signing_key(app: App, config: &Config) -> Result<(App, String)> {
+    let store = app.store().clone();
+    if store.ledger_signing_key().await?.is_none() {
+        let sealing = sealing_key_or_create(&config.sealing_key_path())?;
+        app.create_signing_key(&sealing)
+            .await
+            .map_err(|error| anyhow::anyhow!("{error}"))?;
+    }
+    let sealing = read_sealing_key(&config.sealing_key_path())?;
+    let signer = App::load_signer(&store, &sealing)
+        .await
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    let app = app.with_ledger(config.ledger_settings(), signer);
+    let key = app
+        .audit_public_key()
+        .await
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    app.checkpoint(true)
+        .await
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    Ok((app, key))
+}
+
+pub fn parse_time(text: &str) -> Result<i64> {
+    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+        return time.timestamp_nanos_opt().context("time out of range");
+    }
+    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .with_context(|| format!("'{text}' is neither RFC 3339 nor a date YYYY-MM-DD"))?;
+    let offset = chrono::FixedOffset::east_opt(8 * 3600).context("offset")?;
+    date.and_hms_opt(0, 0, 0)
+        .and_then(|midnight| midnight.and_local_timezone(offset).single())
+        .and_then(|time| time.timestamp_nanos_opt())
+        .context("time out of range")
+}
+
+pub async fn export(app: &App, range: ExportRange, out: &Path) -> Result<()> {
+    let partial = PathBuf::from(format!("{}.partial", out.display()));
+    let file = std::fs::File::create(&partial)
+        .with_context(|| format!("cannot write {}", partial.display()))?;
+    let mut writer = std::io::BufWriter::new(file);
+    let summary = app
+        .audit_export_local(&range, &mut writer)
+        .await
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    let file = writer.into_inner().map_err(|error| error.into_error())?;
+    file.sync_all()?;
+    std::fs::rename(&partial, out)?;
+    println!(
+        "exported records [{}, {}) ({} records) with the checkpoint of size {} to {}",
+        summary.from,
+        summary.to,
+        summary.records,
+        summary.tree_size,
+        out.display()
+    );
+    Ok(())
+}
+
+/// `yunjian audit verify`: no store, no server. Exit status 0 only when all holds.
+pub fn verify(bundle: &Path, public_key: Option<&Path>, previous: Option<&Path>) -> Result<bool> {
+    let file =
+        std::fs::File::open(bundle).with_context(|| format!("cannot open {}", bundle.display()))?;
+    let key = public_key
+        .map(|path| {
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+        })
+        .transpose()?;
+    let previous = previous
+        .map(|path| {
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+        })
+        .transpose()?;
+    let progress = indicatif::ProgressBar::new_spinner();
+    progress.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} verifying: {human_pos} records ({per_sec})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    let result = yunjian_bundle::verify_bundle(
+        std::io::BufReader::new(file),
+        key.as_deref(),
+        previous.as_deref(),
+        &|count| progress.inc(count),
+    );
+    progress.finish_and_clear();
+    let mut out = std::io::stdout().lock();
+    match result {
+        Ok(verified) => {
+            let m = &verified.manifest;
+            writeln!(out, "VERIFIED {}", bundle.display())?;
+            writeln!(out, "  log:          {} ({})", m.origin, m.hash)?;
+            writeln!(
+                out,
+                "  scope:        {:?}, records [{}, {}), {} records",
+                m.scope, m.from, m.to, verified.records
+            )?;
+            writeln!(
+                out,
+                "  checkpoint:   size {}, signed by {}",
+                verified.checkpoint.size, verified.key
+            )?;
+            writeln!(
+                out,
+                "  earlier checkpoints consistent: {}",
+                verified.earlier_checkpoints
+            )?;
+            if let Some(size) = verified.previous_size {
+                writeln!(
+                    out,
+                    "  consistent with the previous checkpoint of size {size}"
+                )?;
+            }
+            if verified.key_from_bundle {
+                writeln!(
+                    out,
+                    "  WARNING: checked with the public key inside the bundle; pass --public-key with your own copy to trust nothing in the bundle"
+                )?;
+            }
+            Ok(true)
+        }
+        Err(error) => {
+            writeln!(out, "FAILED {}: {error}", bundle.display())?;
+            Ok(false)
+        }
+    }
+}
