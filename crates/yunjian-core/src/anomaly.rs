@@ -14,6 +14,9 @@ use crate::audit::{AuditOutcome, NewAuditRecord};
 
 const MINUTE_NS: i64 = 60 * 1_000_000_000;
 
+/// Events (sequence number, time) grouped by (actor, address).
+type Grouped = BTreeMap<(Option<String>, Option<String>), Vec<(u64, i64)>>;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Thresholds {
     /// Denied or failed requests by one actor or address within `burst_window_ns`.
@@ -90,7 +93,7 @@ pub struct Anomaly {
 /// that lies in some window of `window_ns` holding at least `threshold` events.
 fn bursts(
     kind: AnomalyKind,
-    events: BTreeMap<(Option<String>, Option<String>), Vec<(u64, i64)>>,
+    events: Grouped,
     threshold: usize,
     window_ns: i64,
     out: &mut Vec<Anomaly>,
@@ -144,9 +147,9 @@ pub fn detect(
     thresholds: &Thresholds,
 ) -> Vec<Anomaly> {
     let mut out = Vec::new();
-    let mut denied: BTreeMap<_, Vec<(u64, i64)>> = BTreeMap::new();
-    let mut failed_logins: BTreeMap<_, Vec<(u64, i64)>> = BTreeMap::new();
-    let mut exports: BTreeMap<_, Vec<(u64, i64)>> = BTreeMap::new();
+    let mut denied = Grouped::new();
+    let mut failed_logins = Grouped::new();
+    let mut exports = Grouped::new();
     let mut known: HashSet<(String, String)> = history
         .iter()
         .filter(|(_, r)| r.action == "auth.login" && r.outcome == AuditOutcome::Succeeded)
@@ -234,7 +237,7 @@ pub fn detect(
         thresholds.export_window_ns,
         &mut out,
     );
-    out.sort_by(|a, b| (a.first_seq, a.kind).cmp(&(b.first_seq, b.kind)));
+    out.sort_by_key(|a| (a.first_seq, a.kind));
     out
 }
 

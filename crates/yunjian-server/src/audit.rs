@@ -197,15 +197,10 @@ async fn inclusion(
     let index = api(params.number("index"), id)?;
     let size = api(params.number("size"), id)?;
     let (Some(index), Some(size)) = (index, size) else {
-        return Err(api::<()>(
-            Err(AppError::invalid(
-                "index",
-                "required",
-                "give index and size",
-            )),
+        return Err(ApiError::from_app(
+            AppError::invalid("index", "required", "give index and size"),
             id,
-        )
-        .unwrap_err());
+        ));
     };
     let proof = api(
         state

@@ -141,6 +141,9 @@ fn encode_frontier(frontier: &Frontier) -> String {
 
 fn decode_frontier(size: i64, text: &str) -> Result<Frontier> {
     let size = u64::try_from(size).map_err(|_| StoreError::Corrupt("negative size".into()))?;
+    if !text.len().is_multiple_of(64) {
+        return Err(StoreError::Corrupt("frontier length".into()));
+    }
     let hashes = (0..text.len() / 64)
         .map(|i| {
             text.get(i * 64..(i + 1) * 64).map_or_else(
@@ -149,9 +152,6 @@ fn decode_frontier(size: i64, text: &str) -> Result<Frontier> {
             )
         })
         .collect::<Result<Vec<_>>>()?;
-    if text.len() % 64 != 0 {
-        return Err(StoreError::Corrupt("frontier length".into()));
-    }
     Frontier::from_parts(size, hashes)
         .ok_or_else(|| StoreError::Corrupt("frontier does not match the size".into()))
 }
