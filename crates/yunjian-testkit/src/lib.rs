@@ -43,6 +43,26 @@ pub async fn fresh_store() -> TestStore {
     test_store
 }
 
+impl TestStore {
+    /// Runs SQL behind the store's back: how tests play an intruder with database access
+    /// (tampering that the ledger must detect).
+    pub async fn tamper(&self, sql: &str) {
+        use sqlx::Connection;
+        let url = match &self.config {
+            StoreConfig::Sqlite { path } => format!("sqlite://{}", path.display()),
+            StoreConfig::Postgres { url } => url.clone(),
+        };
+        let mut connection = sqlx::AnyConnection::connect(&url)
+            .await
+            .expect("a second connection to the test database");
+        connection
+            .execute(sql)
+            .await
+            .expect("the tampering statement runs");
+        connection.close().await.expect("close");
+    }
+}
+
 /// A fresh store with no schema (for migration tests).
 pub async fn empty_store() -> TestStore {
     if postgres_selected() {

@@ -12,13 +12,25 @@ use yunjian_core::value::Value;
 use yunjian_store::{AuditFilter, AuditOutcome, ListQuery};
 use yunjian_testkit::{fresh_store, TestStore};
 
+mod ledger;
+
 const START_NS: i64 = 1_790_000_000_000_000_000;
 
 struct Harness {
     app: App,
     clock: Arc<FixedClock>,
     admin: Context,
-    _store: TestStore,
+    store: TestStore,
+}
+
+impl Harness {
+    fn store(&self) -> &TestStore {
+        &self.store
+    }
+
+    fn clock_now(&self) -> i64 {
+        yunjian_app::Clock::now_ns(&*self.clock)
+    }
 }
 
 fn object(value: Json) -> Map<String, Json> {
@@ -55,7 +67,7 @@ async fn harness() -> Harness {
         app,
         clock,
         admin,
-        _store: test,
+        store: test,
     }
 }
 
