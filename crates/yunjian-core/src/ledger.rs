@@ -12,7 +12,8 @@ mod frontier;
 
 pub use checkpoint::{Checkpoint, CheckpointError};
 pub use frontier::{
-    consistency_proof_nodes, inclusion_proof_nodes, perfect_nodes, Frontier, NodeId, ProofNodes,
+    consistency_proof_nodes, inclusion_proof_nodes, interior_nodes, perfect_nodes, Frontier,
+    NodeId, ProofNodes,
 };
 
 /// A 256-bit hash (SM3 and SHA-256 alike).

@@ -51,7 +51,9 @@ fn lines_round_trip_and_refuse_garbage() {
         &line.replace("succeeded", "maybe"),
     ] {
         assert!(parse_line(bad).is_err(), "{bad}");
+        assert!(check_line(bad.as_bytes()).is_err(), "{bad}");
     }
+    assert_eq!(check_line(line.as_bytes()), Ok(9));
 }
 
 proptest! {
@@ -72,5 +74,25 @@ proptest! {
         let line = record_line(seq, &record);
         prop_assert!(!line.contains('\n'));
         prop_assert_eq!(parse_line(&line).expect("parses"), (seq, record));
+        prop_assert_eq!(check_line(line.as_bytes()), Ok(seq));
+    }
+}
+
+proptest! {
+    /// The fast checker and the full parser agree on every input, valid or not.
+    #[test]
+    fn the_checker_agrees_with_the_parser(bytes in proptest::collection::vec(any::<u8>(), 0..200), cut in 0usize..400) {
+        let line = record_line(3, &sample());
+        let mut mutated = line.clone().into_bytes();
+        if !bytes.is_empty() {
+            let at = cut % mutated.len();
+            mutated.splice(at..(at + bytes.len() % 4).min(mutated.len()), bytes.iter().copied());
+        }
+        let full = std::str::from_utf8(&mutated).ok().map(|text| parse_line(text).map(|(seq, _)| seq));
+        let fast = check_line(&mutated);
+        match full {
+            Some(full) => prop_assert_eq!(full.is_ok(), fast.is_ok(), "{:?} vs {:?}", full, fast),
+            None => prop_assert!(fast.is_err()),
+        }
     }
 }

@@ -183,6 +183,28 @@ impl Frontier {
         self.push_node(hasher, 0, leaf, &mut completed);
     }
 
+    /// Appends a leaf hash, taking any interior node `known` already has (computed
+    /// elsewhere from the same leaves, e.g. by another thread) instead of hashing it.
+    /// Nodes are asked for in completion order.
+    pub fn push_known<H: TreeHasher + ?Sized>(
+        &mut self,
+        hasher: &H,
+        leaf: Hash,
+        mut known: impl FnMut(NodeId) -> Option<Hash>,
+    ) {
+        let mut hash = leaf;
+        let mut level = 0;
+        let mut index = self.size;
+        while index & 1 == 1 {
+            let left = self.hashes.pop().expect("a set bit has a frontier hash");
+            level += 1;
+            index >>= 1;
+            hash = known(NodeId { level, index }).unwrap_or_else(|| hasher.node(&left, &hash));
+        }
+        self.hashes.push(hash);
+        self.size += 1;
+    }
+
     /// Appends a perfect subtree of `level`; the size must be a multiple of its width.
     pub fn push_node<H: TreeHasher + ?Sized>(
         &mut self,
@@ -215,4 +237,45 @@ impl Frontier {
         };
         hashes.fold(*last, |acc, left| hasher.node(left, &acc))
     }
+}
+
+/// Every interior node (level ≥ 1) lying wholly inside the leaves `[start, start +
+/// leaves.len())`, computed from those leaves alone: a range can be hashed in parallel
+/// pieces and the pieces joined with [`Frontier::push_known`].
+pub fn interior_nodes<H: TreeHasher + ?Sized>(
+    hasher: &H,
+    start: u64,
+    leaves: &[Hash],
+) -> Vec<(NodeId, Hash)> {
+    let mut out = Vec::with_capacity(leaves.len());
+    // A stack of perfect subtrees, left to right; a node merges with its left sibling
+    // when both are on the stack.
+    let mut stack: Vec<(NodeId, Hash)> = Vec::new();
+    for (offset, leaf) in leaves.iter().enumerate() {
+        let mut node = (
+            NodeId {
+                level: 0,
+                index: start + offset as u64,
+            },
+            *leaf,
+        );
+        while node.0.index & 1 == 1 {
+            match stack.last() {
+                Some((left, _)) if left.level == node.0.level && left.index + 1 == node.0.index => {
+                    let (_, left_hash) = stack.pop().expect("just seen");
+                    node = (
+                        NodeId {
+                            level: node.0.level + 1,
+                            index: node.0.index >> 1,
+                        },
+                        hasher.node(&left_hash, &node.1),
+                    );
+                    out.push(node);
+                }
+                _ => break,
+            }
+        }
+        stack.push(node);
+    }
+    out
 }

@@ -329,7 +329,7 @@ mod stored_tree {
     use super::Sm3;
     use crate::ledger::{
         consistency_proof, consistency_proof_nodes, inclusion_proof, inclusion_proof_nodes,
-        perfect_nodes, root, Checkpoint, Frontier, Hash, NodeId, TreeHasher,
+        interior_nodes, perfect_nodes, root, Checkpoint, Frontier, Hash, NodeId, TreeHasher,
     };
 
     fn leaves(n: usize) -> Vec<Hash> {
@@ -419,6 +419,25 @@ mod stored_tree {
             prop_assert_eq!(nodes.len(), expected);
             let restored = Frontier::from_parts(frontier.size(), frontier.hashes().to_vec());
             prop_assert_eq!(restored.as_ref(), Some(&frontier));
+        }
+
+        /// Pieces hashed apart and joined give the same tree as hashing in one go.
+        #[test]
+        fn interior_nodes_of_pieces_join_into_the_same_tree(n in 1usize..300, cut in 0usize..300, from in 0usize..40) {
+            let all = leaves(n + from);
+            let (_, nodes) = build(&all);
+            let cut = cut % (n + 1);
+            let (a, b) = all[from..].split_at(cut);
+            let mut known: HashMap<NodeId, Hash> = HashMap::new();
+            for (id, hash) in interior_nodes(&Sm3, from as u64, a).into_iter().chain(interior_nodes(&Sm3, (from + cut) as u64, b)) {
+                prop_assert_eq!(nodes.get(&id), Some(&hash), "{:?}", id);
+                known.insert(id, hash);
+            }
+            let (mut frontier, _) = build(&all[..from]);
+            for leaf in &all[from..] {
+                frontier.push_known(&Sm3, *leaf, |id| known.get(&id).copied());
+            }
+            prop_assert_eq!(frontier.root(&Sm3), root(&Sm3, &all));
         }
 
         #[test]
