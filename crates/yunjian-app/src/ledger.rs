@@ -67,6 +67,11 @@ impl Default for LedgerSettings {
 
 type Job = (NewAuditRecord, oneshot::Sender<Result<u64, String>>);
 
+/// The largest group commit.
+const BATCH: usize = 1024;
+/// How long a batch waits for company when the previous one had some.
+const LINGER: Duration = Duration::from_millis(2);
+
 /// Records that stand alone (failed logins, denials, exports) share commits: the
 /// committer takes whatever is queued, up to 1,024, and commits it as one transaction,
 /// so a burst costs one sync per batch instead of one per record. Callers wait for the
@@ -83,8 +88,29 @@ impl GroupCommitter {
                 let (sender, mut receiver) = mpsc::channel::<Job>(16_384);
                 let store = store.clone();
                 tokio::spawn(async move {
-                    let mut jobs: Vec<Job> = Vec::with_capacity(1024);
-                    while receiver.recv_many(&mut jobs, 1024).await > 0 {
+                    let mut jobs: Vec<Job> = Vec::with_capacity(BATCH);
+                    let mut last_batch = 0;
+                    while receiver.recv_many(&mut jobs, BATCH).await > 0 {
+                        // Under concurrency (the last batch had company), linger briefly
+                        // so the writers woken by that commit can join this one: until
+                        // as many as last time are here, or LINGER passes. A lone
+                        // request never waits.
+                        if last_batch > 1 {
+                            let deadline = tokio::time::Instant::now() + LINGER;
+                            while jobs.len() < last_batch {
+                                let room = BATCH - jobs.len();
+                                match tokio::time::timeout_at(
+                                    deadline,
+                                    receiver.recv_many(&mut jobs, room),
+                                )
+                                .await
+                                {
+                                    Ok(0) | Err(_) => break,
+                                    Ok(_) => {}
+                                }
+                            }
+                        }
+                        last_batch = jobs.len();
                         let (records, waiters): (Vec<_>, Vec<_>) = jobs.drain(..).unzip();
                         match store.append_audit_batch(&records).await {
                             Ok(seqs) => {

@@ -169,44 +169,45 @@ async fn append(data: &Path, records: u64) -> Result<()> {
         store.close().await;
     }
     // Many writers, each waiting for its own record to be durable: the group committer
-    // forms the batches.
-    let store = fresh_store(data).await?;
-    let app = App::new(
-        store.clone(),
-        Arc::new(yunjian_app::SystemClock),
-        yunjian_app::SessionSettings::default(),
-    );
-    let writers = 256u64;
-    let per_writer = records / writers;
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for writer in 0..writers {
-        let app = app.clone();
-        tasks.push(tokio::spawn(async move {
-            for i in 0..per_writer {
-                app.append_audit_grouped(sample(writer * per_writer + i))
-                    .await?;
-            }
-            Ok::<_, yunjian_app::AppError>(())
-        }));
+    // forms the batches, as large as the number of writers waiting.
+    for writers in [64u64, 256, 1024] {
+        let store = fresh_store(data).await?;
+        let app = App::new(
+            store.clone(),
+            Arc::new(yunjian_app::SystemClock),
+            yunjian_app::SessionSettings::default(),
+        );
+        let per_writer = (records / writers).max(1);
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for writer in 0..writers {
+            let app = app.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..per_writer {
+                    app.append_audit_grouped(sample(writer * per_writer + i))
+                        .await?;
+                }
+                Ok::<_, yunjian_app::AppError>(())
+            }));
+        }
+        for task in tasks {
+            task.await?.map_err(|error| anyhow::anyhow!("{error}"))?;
+        }
+        let total = writers * per_writer;
+        let rate = total as f64 / started.elapsed().as_secs_f64();
+        let baseline = fdatasync_baseline(data, total, writers)?;
+        println!(
+            "{:<44} {:>14.0} {:>12.2}",
+            format!("group commit, {writers} waiting writers"),
+            rate,
+            rate / baseline
+        );
+        let head = store.ledger_head().await?.context("head")?;
+        if head.size != total {
+            bail!("expected {total} records, the ledger has {}", head.size);
+        }
+        store.close().await;
     }
-    for task in tasks {
-        task.await?.map_err(|error| anyhow::anyhow!("{error}"))?;
-    }
-    let total = writers * per_writer;
-    let rate = total as f64 / started.elapsed().as_secs_f64();
-    let baseline = fdatasync_baseline(data, total, 1024)?;
-    println!(
-        "{:<44} {:>14.0} {:>12.2}",
-        format!("group commit, {writers} concurrent writers"),
-        rate,
-        rate / baseline
-    );
-    let head = store.ledger_head().await?.context("head")?;
-    if head.size != total {
-        bail!("expected {total} records, the ledger has {}", head.size);
-    }
-    store.close().await;
     Ok(())
 }
 
