@@ -168,11 +168,7 @@ pub fn openapi_document() -> Json_ {
         "get": {"summary": "Accounts (platform administrators and auditors)", "responses": with_errors("200", json!({"description": "accounts"}))},
         "post": {"summary": "Create an account (system administrator)", "requestBody": body("AccountCreate"),
             "responses": with_errors("201", json!({"description": "created"}))}}));
-    paths.insert(
-        "/api/v1/audit/records".into(),
-        json!({"get": {"summary": "Recent audit records in the caller's slice",
-        "responses": with_errors("200", json!({"description": "records, newest first"}))}}),
-    );
+    audit_paths(&mut paths);
     for kind in Kind::ALL {
         kind_schemas(kind, &mut schemas);
         let spec = kind.spec();
@@ -237,4 +233,43 @@ pub fn openapi_document() -> Json_ {
 
 pub async fn serve() -> Json<Json_> {
     Json(openapi_document())
+}
+
+/// The audit ledger's endpoints (docs/audit-ledger.md).
+fn audit_paths(paths: &mut Map<String, Json_>) {
+    let query = |name: &str, description: &str, ty: &str| json!({"name": name, "in": "query", "description": description, "schema": {"type": ty}});
+    let time = "RFC 3339, or a date YYYY-MM-DD meaning 00:00 China Standard Time";
+    let text = |description: &str| json!({"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}});
+    let proof = json!({"description": "base64 hashes, leaf side first (RFC 9162)", "content": {"application/json": {"schema": {"type": "object"}}}});
+    paths.insert("/api/v1/audit/records".into(), json!({"get": {
+        "summary": "Audit records in the caller's slice, newest first (auditors and the management unit: all; tenant administrators: their tenant's)",
+        "parameters": [
+            query("actor", "username of the actor", "string"), query("action", "e.g. world.update", "string"),
+            query("object_kind", "e.g. vms", "string"), query("object_id", "object id", "integer"),
+            query("tenant", "owning tenant", "integer"), query("outcome", "succeeded, denied or failed", "string"),
+            query("from", time, "string"), query("to", time, "string"),
+            query("before", "paging: next_before of the previous page", "integer"), query("limit", "1-1000, default 100", "integer")],
+        "responses": with_errors("200", json!({"description": "{items, next_before}"}))}}));
+    paths.insert("/api/v1/audit/records/{seq}".into(), json!({"get": {"summary": "One record by sequence number",
+        "parameters": [{"name": "seq", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0}}],
+        "responses": with_errors("200", json!({"description": "the record, its canonical line and leaf hash"}))}}));
+    paths.insert("/api/v1/audit/checkpoint".into(), json!({"get": {"summary": "The latest signed checkpoint (C2SP tlog-checkpoint, SM2 signed note)",
+        "responses": with_errors("200", text("the signed note"))}}));
+    paths.insert("/api/v1/audit/public-key".into(), json!({"get": {"summary": "The checkpoint verifier key (NAME+KEYID+BASE64, SM2 with its distinguishing ID)",
+        "responses": with_errors("200", text("the verifier key"))}}));
+    paths.insert("/api/v1/audit/proof/inclusion".into(), json!({"get": {"summary": "Inclusion proof of record `index` in the tree of `size` records",
+        "parameters": [query("index", "sequence number", "integer"), query("size", "tree size (a checkpoint's)", "integer")],
+        "responses": with_errors("200", proof.clone())}}));
+    paths.insert("/api/v1/audit/proof/consistency".into(), json!({"get": {"summary": "Consistency proof between tree sizes `from` and `to`",
+        "parameters": [query("from", "earlier size", "integer"), query("to", "later size", "integer")],
+        "responses": with_errors("200", proof)}}));
+    paths.insert("/api/v1/audit/export".into(), json!({"get": {"summary": "A bundle for offline verification (`yunjian audit verify`): a range for auditors, the tenant's slice for tenants",
+        "parameters": [query("from", time, "string"), query("to", time, "string"),
+            query("from_seq", "first sequence number", "integer"), query("to_seq", "one past the last", "integer")],
+        "responses": with_errors("200", json!({"description": "POSIX tar", "content": {"application/x-tar": {"schema": {"type": "string", "format": "binary"}}}}))}}));
+    paths.insert("/api/v1/audit/anomalies".into(), json!({"get": {"summary": "Unusual audit activity (7.5.10.3): denial bursts, failed-login bursts, unusual hours, new addresses, mass exports",
+        "parameters": [query("from", time, "string"), query("to", time, "string")],
+        "responses": with_errors("200", json!({"description": "the report"}))}}));
+    paths.insert("/api/v1/audit/verify".into(), json!({"post": {"summary": "Re-verify the stored ledger now: every line, the tree, every checkpoint signature",
+        "responses": with_errors("200", json!({"description": "the verification report"}))}}));
 }

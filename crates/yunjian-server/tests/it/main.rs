@@ -16,9 +16,13 @@ use yunjian_core::schema::Kind;
 use yunjian_server::{router, AppState, HttpSettings};
 use yunjian_testkit::{fresh_store, TestStore};
 
+mod audit;
+
 struct Server {
     router: Router,
     admin_token: String,
+    auditor_token: String,
+    verifier_key: String,
     tenants: Vec<i64>,
     vpcs: Vec<i64>,
     _store: TestStore,
@@ -103,6 +107,12 @@ async fn server() -> Server {
         SessionSettings::default(),
     );
     let created = app.initialize_administrators().await.expect("init");
+    let sealing = yunjian_gm::SealingKey::generate();
+    let verifier_key = app.create_signing_key(&sealing).await.expect("signing key");
+    let signer = App::load_signer(app.store(), &sealing)
+        .await
+        .expect("unseal");
+    let app = app.with_ledger(yunjian_app::LedgerSettings::default(), signer);
     let state = AppState::new(
         app.clone(),
         HttpSettings {
@@ -112,6 +122,7 @@ async fn server() -> Server {
     );
     let router = router(state);
     let admin_token = login(&router, "sysadmin", &created[0].password).await;
+    let auditor_token = login(&router, "secauditor", &created[2].password).await;
     let mut tenants = Vec::new();
     let mut vpcs = Vec::new();
     let post = |path: &str, body: Value| api(Method::POST, path, Some(&admin_token), Some(body));
@@ -181,6 +192,8 @@ async fn server() -> Server {
     Server {
         router,
         admin_token,
+        auditor_token,
+        verifier_key,
         tenants,
         vpcs,
         _store: test,
@@ -835,4 +848,31 @@ async fn internal_errors_answer_a_request_id_and_never_internal_text() {
     }
     let health = send(&s.router, api(Method::GET, "/healthz", None, None)).await;
     assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+/// The raw body of a response (bundles are binary).
+async fn send_bytes(router: &Router, request: Request<Body>) -> Vec<u8> {
+    let response = router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("the router answers");
+    assert_eq!(response.status(), StatusCode::OK);
+    response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
+        .to_vec()
+}
+
+/// A console page fetched with a session cookie.
+async fn console_get(router: &Router, path: &str, token: &str) -> Answer {
+    let request = Request::builder()
+        .uri(path)
+        .header(header::COOKIE, format!("yj_session={token}"))
+        .body(Body::empty())
+        .expect("request");
+    send(router, request).await
 }
