@@ -191,7 +191,7 @@ async fn append(data: &Path, records: u64) -> Result<()> {
             }));
         }
         for task in tasks {
-            task.await?.map_err(|error| anyhow::anyhow!("{error}"))?;
+            task.await?.map_err(crate::app_error)?;
         }
         let total = writers * per_writer;
         let rate = total as f64 / started.elapsed().as_secs_f64();

@@ -56,15 +56,13 @@ pub async fn app_with_ledger(store: yunjian_store::Store, config: &Config) -> Re
         config.session_settings(),
     )
     .with_ledger(config.ledger_settings(), None);
-    app.init_ledger()
-        .await
-        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    app.init_ledger().await.map_err(crate::app_error)?;
     let path = config.sealing_key_path();
     let signer = if store.ledger_signing_key().await?.is_some() {
         let sealing = read_sealing_key(&path)?;
         App::load_signer(&store, &sealing)
             .await
-            .map_err(|error| anyhow::anyhow!("{error}"))?
+            .map_err(crate::app_error)?
     } else {
         None
     };
@@ -79,20 +77,15 @@ pub async fn ensure_signing_key(app: App, config: &Config) -> Result<(App, Strin
         let sealing = sealing_key_or_create(&config.sealing_key_path())?;
         app.create_signing_key(&sealing)
             .await
-            .map_err(|error| anyhow::anyhow!("{error}"))?;
+            .map_err(crate::app_error)?;
     }
     let sealing = read_sealing_key(&config.sealing_key_path())?;
     let signer = App::load_signer(&store, &sealing)
         .await
-        .map_err(|error| anyhow::anyhow!("{error}"))?;
+        .map_err(crate::app_error)?;
     let app = app.with_ledger(config.ledger_settings(), signer);
-    let key = app
-        .audit_public_key()
-        .await
-        .map_err(|error| anyhow::anyhow!("{error}"))?;
-    app.checkpoint(true)
-        .await
-        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    let key = app.audit_public_key().await.map_err(crate::app_error)?;
+    app.checkpoint(true).await.map_err(crate::app_error)?;
     Ok((app, key))
 }
 
@@ -106,7 +99,7 @@ pub fn parse_time(text: &str) -> Result<i64> {
     date.and_hms_opt(0, 0, 0)
         .and_then(|midnight| midnight.and_local_timezone(offset).single())
         .and_then(|time| time.timestamp_nanos_opt())
-        .context("time out of range")
+        .context("time out of range (years 1677 to 2262)")
 }
 
 pub async fn export(app: &App, range: ExportRange, out: &Path) -> Result<()> {
@@ -117,7 +110,7 @@ pub async fn export(app: &App, range: ExportRange, out: &Path) -> Result<()> {
     let summary = app
         .audit_export_local(&range, &mut writer)
         .await
-        .map_err(|error| anyhow::anyhow!("{error}"))?;
+        .map_err(crate::app_error)?;
     let file = writer.into_inner().map_err(|error| error.into_error())?;
     file.sync_all()?;
     std::fs::rename(&partial, out)?;

@@ -260,7 +260,7 @@ async fn run(command: Command) -> Result<()> {
             let created = app
                 .initialize_administrators()
                 .await
-                .map_err(|error| anyhow::anyhow!("{error}"))?;
+                .map_err(crate::app_error)?;
             let (_, verifier_key) = ledger::ensure_signing_key(app, &config).await?;
             println!(
                 "Created the first administrators (三员: 系统管理员, 安全管理员, 安全审计员)."
@@ -346,10 +346,7 @@ async fn audit(command: AuditCommand) -> Result<()> {
             let config = load_config(&store)?;
             init_logging_quiet();
             let app = ledger::app_with_ledger(open_store(&config).await?, &config).await?;
-            let checkpoint = app
-                .current_checkpoint()
-                .await
-                .map_err(|error| anyhow::anyhow!("{error}"))?;
+            let checkpoint = app.current_checkpoint().await.map_err(crate::app_error)?;
             print!("{}", checkpoint.note);
             Ok(())
         }
@@ -379,7 +376,7 @@ async fn audit(command: AuditCommand) -> Result<()> {
                 Err(error) => {
                     drop(file);
                     let _ = std::fs::remove_file(&path);
-                    bail!("{error}");
+                    return Err(app_error(error));
                 }
             };
             std::fs::write(
@@ -411,10 +408,7 @@ async fn audit(command: AuditCommand) -> Result<()> {
             let config = load_config(&store)?;
             init_logging_quiet();
             let app = ledger::app_with_ledger(open_store(&config).await?, &config).await?;
-            let (archive, pruned) = app
-                .audit_prune(archive)
-                .await
-                .map_err(|error| anyhow::anyhow!("{error}"))?;
+            let (archive, pruned) = app.audit_prune(archive).await.map_err(crate::app_error)?;
             println!(
                 "pruned {pruned} records of archive {} ({}); their leaf hashes stay for proofs",
                 archive.id, archive.file_name
@@ -664,6 +658,21 @@ async fn demo(config: Config, scale: Scale, seed: u64, no_serve: bool) -> Result
     checkpointer.abort();
     store.close().await;
     Ok(())
+}
+
+/// An app error for the terminal: validation errors say what is wrong with which input.
+pub(crate) fn app_error(error: yunjian_app::AppError) -> anyhow::Error {
+    match error {
+        yunjian_app::AppError::Invalid(fields) => anyhow::anyhow!(
+            "{}",
+            fields
+                .iter()
+                .map(|field| format!("{}: {}", field.field, field.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => anyhow::anyhow!("{other}"),
+    }
 }
 
 /// Writes a file only its owner can read (it holds passwords).

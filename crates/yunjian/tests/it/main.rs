@@ -4,6 +4,7 @@
 
 mod browser;
 mod demo;
+mod ledger;
 mod tidy;
 
 use std::io::{BufRead, BufReader};
