@@ -491,6 +491,19 @@ async fn serve(store: Store, config: &Config) -> Result<()> {
     if store.ledger_signing_key().await?.is_none() {
         tracing::warn!("the audit ledger has no signing key yet: run `yunjian admin init`");
     }
+    app.record_startup(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "backend": format!("{:?}", store.backend()),
+        "listen": address.to_string(),
+        "secure_cookies": config.server.secure_cookies,
+        "max_body_bytes": config.server.max_body_bytes,
+        "session": {"idle_timeout_minutes": config.session.idle_timeout_minutes,
+                    "absolute_lifetime_hours": config.session.absolute_lifetime_hours},
+        "audit": {"hash": config.audit.hash, "checkpoint_interval_seconds": config.audit.checkpoint_interval_seconds,
+                  "checkpoint_records": config.audit.checkpoint_records, "retention_months": config.audit.retention_months},
+    }))
+    .await
+    .map_err(app_error)?;
     let checkpointer = tokio::spawn(app.clone().run_checkpointer());
     let state = AppState::new(
         app,

@@ -211,6 +211,45 @@ async fn a_supervisor_logs_in_and_browses_the_overview_and_a_detail_page() {
         .expect("heading");
     assert_eq!(heading.text().await.expect("text"), "Overview");
     screenshot(&client, "overview-en").await;
+
+    // The audit page: the records, the signed checkpoint, and "verify" (a CSRF-protected
+    // form) re-checks the whole stored ledger.
+    client
+        .goto(&format!("{}/console/audit", demo.base))
+        .await
+        .expect("audit page");
+    let checkpoint = client
+        .wait()
+        .for_element(Locator::Css("#checkpoint"))
+        .await
+        .expect("the current checkpoint");
+    assert!(
+        checkpoint.text().await.expect("text").contains("\u{2014} "),
+        "a signed note"
+    );
+    let rows = client
+        .find_all(Locator::Css("#audit tbody tr"))
+        .await
+        .expect("records");
+    assert!(!rows.is_empty(), "the demo's own actions are on record");
+    screenshot(&client, "audit").await;
+    client
+        .find(Locator::Css("#verify"))
+        .await
+        .expect("verify button")
+        .click()
+        .await
+        .expect("click");
+    let verdict = client
+        .wait()
+        .for_element(Locator::Css("#verified"))
+        .await
+        .expect("verification result");
+    assert!(
+        verdict.text().await.expect("text").starts_with("Verified"),
+        "the stored ledger verifies"
+    );
+    screenshot(&client, "audit-verified").await;
     client.close().await.expect("close the browser");
     drop(driver);
 }

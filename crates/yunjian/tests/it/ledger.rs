@@ -392,6 +392,13 @@ async fn kill_9_under_load_loses_no_acknowledged_action() {
         "{verified}"
     );
     let records = extract(&bundle, "records.jsonl");
+    assert!(
+        records
+            .lines()
+            .any(|line| line.contains("\"action\":\"server.start\"")
+                && line.contains("\"checkpoint_records\":20")),
+        "the instance's start and settings are on record"
+    );
     for name in &acknowledged {
         let needle = format!("\"name\":\"{name}\"");
         assert!(
