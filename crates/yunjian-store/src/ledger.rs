@@ -693,8 +693,28 @@ impl Store {
         Ok(found)
     }
 
-    async fn assemble(&self, hash: LedgerHash, plan: &ProofNodes) -> Result<Vec<Hash>> {
-        let nodes = self.ledger_nodes(&plan.needed()).await?;
+    /// The ledger's hash, read once.
+    async fn ledger_hash(&self) -> Result<LedgerHash> {
+        if let Some(hash) = self.ledger_hash.get() {
+            return Ok(*hash);
+        }
+        let head = self.require_head().await?;
+        Ok(*self.ledger_hash.get_or_init(|| head.hash))
+    }
+
+    /// Fetches a proof's nodes. The head is not read first (a proof is then one round of
+    /// primary-key reads): a tree larger than the log lacks the nodes covering its last
+    /// leaf, which is told apart from a damaged store only on that error path.
+    async fn assemble(&self, size: u64, plan: &ProofNodes) -> Result<Vec<Hash>> {
+        let hash = self.ledger_hash().await?;
+        let nodes = match self.ledger_nodes(&plan.needed()).await {
+            Ok(nodes) => nodes,
+            Err(error) => {
+                let head = self.require_head().await?;
+                Store::check_size(&head, size)?;
+                return Err(error);
+            }
+        };
         plan.assemble(&hash, |id| nodes.get(&id).copied())
             .map_err(|id| {
                 StoreError::Ledger(format!("node {}/{} is not stored", id.level, id.index))
@@ -713,22 +733,18 @@ impl Store {
 
     /// The inclusion proof of record `index` in the tree of `size` records.
     pub async fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>> {
-        let head = self.require_head().await?;
-        Store::check_size(&head, size)?;
         let plan = inclusion_proof_nodes(index, size).ok_or_else(|| {
             StoreError::Ledger(format!("index {index} is not inside a tree of {size}"))
         })?;
-        self.assemble(head.hash, &plan).await
+        self.assemble(size, &plan).await
     }
 
     /// The consistency proof from the tree of `old_size` records to that of `size`.
     pub async fn consistency_proof(&self, old_size: u64, size: u64) -> Result<Vec<Hash>> {
-        let head = self.require_head().await?;
-        Store::check_size(&head, size)?;
         let plan = consistency_proof_nodes(old_size, size).ok_or_else(|| {
             StoreError::Ledger(format!("no consistency proof from {old_size} to {size}"))
         })?;
-        self.assemble(head.hash, &plan).await
+        self.assemble(size, &plan).await
     }
 
     /// The perfect-subtree hashes that make up `[start, end)` (for export bundles).

@@ -80,6 +80,8 @@ pub struct Store {
     /// SQLite only: read-only connections for reads outside transactions
     /// (see `read.rs`).
     pub(crate) lite: Option<Arc<LitePool>>,
+    /// The ledger's hash, once read: it never changes after the ledger is created.
+    pub(crate) ledger_hash: Arc<std::sync::OnceLock<yunjian_gm::LedgerHash>>,
 }
 
 static INSTALL_DRIVERS: Once = Once::new();
@@ -136,6 +138,7 @@ impl Store {
                     backend: Backend::Sqlite,
                     write_lock: Some(Arc::new(Mutex::new(()))),
                     lite: Some(Arc::new(LitePool::new(path.clone(), 4))),
+                    ledger_hash: Arc::default(),
                 })
             }
             StoreConfig::Postgres { url } => {
@@ -150,6 +153,7 @@ impl Store {
                     backend: Backend::Postgres,
                     write_lock: None,
                     lite: None,
+                    ledger_hash: Arc::default(),
                 })
             }
         }
@@ -243,7 +247,14 @@ impl Store {
     /// included, commits together or not at all.
     pub async fn begin_write(&self) -> Result<WriteTx> {
         let guard = self.lock_writer().await;
-        let transaction = self.pool.begin().await?;
+        // SQLite: take the write lock at BEGIN. A deferred transaction that reads first
+        // and then writes cannot wait for a writer whose dropped transaction is still
+        // rolling back on another connection (SQLite answers "database is locked" at
+        // once rather than risk a deadlock); IMMEDIATE waits for it (busy_timeout).
+        let transaction = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
         Ok(WriteTx {
             transaction,
             _guard: guard,
