@@ -493,3 +493,56 @@ async fn the_anomaly_report_finds_a_burst_of_denials() {
     assert_eq!(burst.address.as_deref(), Some("203.0.113.50"));
     assert!(burst.count >= 10);
 }
+
+/// A deployment may choose SHA-256 (so RFC 6962 tooling can check its tree): the same
+/// records, checkpoints and bundles, with SHA-256 leaves that match an independent hash.
+#[tokio::test]
+async fn a_sha256_ledger_exports_bundles_that_verify() {
+    use sha2::Digest;
+    let test = yunjian_testkit::empty_store().await;
+    test.store.migrate(1).await.expect("migrate");
+    test.store
+        .init_ledger(
+            yunjian_store::LedgerHash::Sha256,
+            "test.invalid/audit/sha256",
+        )
+        .await
+        .expect("a SHA-256 ledger");
+    let clock = std::sync::Arc::new(yunjian_app::FixedClock::new(START_NS));
+    let settings = LedgerSettings {
+        hash: yunjian_store::LedgerHash::Sha256,
+        ..LedgerSettings::default()
+    };
+    let app = App::new(
+        test.store.clone(),
+        clock,
+        yunjian_app::SessionSettings::default(),
+    )
+    .with_ledger(settings.clone(), None);
+    app.initialize_administrators().await.expect("init");
+    let sealing = SealingKey::generate();
+    let key = app.create_signing_key(&sealing).await.expect("key");
+    let signer = App::load_signer(app.store(), &sealing)
+        .await
+        .expect("unseal");
+    let app = app.with_ledger(settings, signer);
+    let bundle = export(&app, &auditor(), ExportRange::default()).await;
+    let verified = verify_bundle(&bundle[..], Some(&key), None, &|_| {}).expect("verifies");
+    assert_eq!(verified.manifest.hash, "sha256");
+    let line = tar_entry(&bundle, "records.jsonl")
+        .lines()
+        .next()
+        .expect("a record")
+        .to_owned();
+    let mut hasher = sha2::Sha256::new();
+    hasher.update([0u8]);
+    hasher.update(line.as_bytes());
+    let leaf: [u8; 32] = hasher.finalize().into();
+    let first = app
+        .store()
+        .audit_record(0)
+        .await
+        .expect("read")
+        .expect("record");
+    assert_eq!(first.leaf_hash, leaf, "leaf = SHA-256(0x00 || line)");
+}
