@@ -172,9 +172,7 @@ pub fn verify_bundle(
     previous: Option<&str>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Verified, VerifyError> {
-    let t0 = std::time::Instant::now();
     let entries = read_entries(bundle)?;
-    eprintln!("read {:?}", t0.elapsed());
     let entry = |name: &'static str| entries.get(name).ok_or(VerifyError::Missing(name));
     let manifest: Manifest = serde_json::from_slice(entry("manifest.json")?)
         .map_err(|error| malformed(format!("manifest.json: {error}")))?;
@@ -234,12 +232,10 @@ pub fn verify_bundle(
         lines
     };
     let tree_start = (manifest.scope == Scope::Range).then_some(manifest.from);
-    eprintln!("split {:?}", t0.elapsed());
     let Hashed {
         lines: hashed,
         nodes: known,
     } = hash_lines(hash, &lines, tree_start, progress)?;
-    eprintln!("hashed {:?}", t0.elapsed());
     let verified = |earlier: usize, previous_size: Option<u64>| Verified {
         manifest: manifest.clone(),
         checkpoint: checkpoint.clone(),
@@ -386,7 +382,6 @@ pub fn verify_bundle(
                     |server| rebuild(server, &[]),
                 ));
             };
-            eprintln!("rebuilt {:?}", t0.elapsed());
             for (size, earlier) in &wanted {
                 if *size < manifest.from || *size > manifest.to {
                     return Err(VerifyError::EarlierCheckpoint {

@@ -128,3 +128,30 @@ fn no_test_is_ignored_and_modules_use_one_layout() {
         );
     }
 }
+
+/// Libraries report through return values and `tracing`, never by printing: a stray
+/// `eprintln!` left from a measurement writes to an operator's terminal (or a server's
+/// stderr, where JSON log lines are expected).
+#[test]
+fn libraries_never_print() {
+    for name in crates()
+        .into_iter()
+        .filter(|name| name != "yunjian" && name != "yunjian-testkit")
+    {
+        let mut files = Vec::new();
+        rust_files(&root().join("crates").join(&name).join("src"), &mut files);
+        for file in files {
+            if file.ends_with("tests.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).expect("source");
+            for macro_name in ["println!", "eprintln!", "print!(", "eprint!("] {
+                assert!(
+                    !text.contains(macro_name),
+                    "{} uses {macro_name}",
+                    file.display()
+                );
+            }
+        }
+    }
+}
