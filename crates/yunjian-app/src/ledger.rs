@@ -313,10 +313,11 @@ impl App {
     }
 
     fn signer(&self) -> Result<&Arc<dyn NoteSigner>, AppError> {
-        self.signer.as_ref().ok_or_else(|| {
-            AppError::Internal(
-                "no checkpoint signing key is loaded (run `yunjian admin init`)".into(),
-            )
+        self.signer.as_ref().ok_or_else(|| AppError::Conflict {
+            field: None,
+            message: "the audit ledger has no signing key loaded yet; an administrator runs \
+                      `yunjian admin init`"
+                .into(),
         })
     }
 
