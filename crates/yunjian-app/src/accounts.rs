@@ -354,25 +354,9 @@ fn system_record(
     object_id: Option<i64>,
     detail: serde_json::Value,
 ) -> NewAuditRecord {
-    NewAuditRecord {
-        source_time_ns: None,
-        actor_credential: None,
-        before_digest: None,
-        after_digest: None,
-        at_ns: now,
-        actor_account_id: None,
-        actor_username: Some("yunjian-cli".into()),
-        actor_role: None,
-        actor_tenant_id: None,
-        actor_provider_id: None,
-        source_address: Some("local".into()),
-        request_id: None,
-        action: action.to_owned(),
-        object_kind: object_id.map(|_| "account".to_owned()),
-        object_id,
-        tenant_id: None,
-        outcome: AuditOutcome::Succeeded,
-        reason: None,
-        detail: Some(detail),
-    }
+    let mut record = crate::ledger::local_record(now, action);
+    record.object_kind = object_id.map(|_| "account".to_owned());
+    record.object_id = object_id;
+    record.detail = Some(detail);
+    record
 }

@@ -253,27 +253,17 @@ impl App {
         outcome: AuditOutcome,
     ) -> NewAuditRecord {
         let principal = &context.principal;
-        NewAuditRecord {
-            at_ns: self.now_ns(),
-            source_time_ns: context.source_time_ns,
-            actor_credential: context.credential.clone(),
-            before_digest: None,
-            after_digest: None,
-            actor_account_id: Some(principal.account_id.0),
-            actor_username: Some(principal.username.clone()),
-            actor_role: Some(principal.role.as_str().to_owned()),
-            actor_tenant_id: principal.tenant.map(|id| id.0),
-            actor_provider_id: principal.provider.map(|id| id.0),
-            source_address: context.source_address.clone(),
-            request_id: Some(context.request_id.clone()),
-            action: action.to_owned(),
-            object_kind: None,
-            object_id: None,
-            tenant_id: None,
-            outcome,
-            reason: None,
-            detail: None,
-        }
+        let mut record = NewAuditRecord::new(self.now_ns(), action, outcome);
+        record.source_time_ns = context.source_time_ns;
+        record.actor_credential = context.credential.clone();
+        record.actor_account_id = Some(principal.account_id.0);
+        record.actor_username = Some(principal.username.clone());
+        record.actor_role = Some(principal.role.as_str().to_owned());
+        record.actor_tenant_id = principal.tenant.map(|id| id.0);
+        record.actor_provider_id = principal.provider.map(|id| id.0);
+        record.source_address = context.source_address.clone();
+        record.request_id = Some(context.request_id.clone());
+        record
     }
 
     /// Records a refused request (the refused change itself never started), through the

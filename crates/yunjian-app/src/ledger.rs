@@ -191,6 +191,15 @@ pub struct AnomalyReport {
     pub anomalies: Vec<Anomaly>,
 }
 
+/// A record of an action taken on the server's own machine (the CLI, or the server
+/// itself): no account, source "local".
+pub(crate) fn local_record(now: i64, action: &str) -> NewAuditRecord {
+    let mut record = NewAuditRecord::new(now, action, AuditOutcome::Succeeded);
+    record.actor_username = Some("yunjian-cli".into());
+    record.source_address = Some("local".into());
+    record
+}
+
 fn hex_hashes(hashes: &[Hash]) -> Vec<String> {
     hashes.iter().map(hex::encode).collect()
 }
@@ -238,9 +247,7 @@ impl App {
         let id = tx
             .insert_ledger_key(&head.origin, &verifier, &sealed, now)
             .await?;
-        let mut record = NewAuditRecord::new(now, "audit.key.create", AuditOutcome::Succeeded);
-        record.actor_username = Some("yunjian-cli".into());
-        record.source_address = Some("local".into());
+        let mut record = local_record(now, "audit.key.create");
         record.object_kind = Some("ledger_key".into());
         record.object_id = Some(id);
         record.detail = Some(json!({ "verifier_key": verifier, "algorithm": "sm2-sm3" }));
@@ -564,10 +571,7 @@ impl App {
     ) -> Result<ExportSummary, AppError> {
         let (from, to) = self.resolve_range(range).await?;
         let head_size = self.store.ledger_head().await?.map_or(0, |head| head.size);
-        let mut record =
-            NewAuditRecord::new(self.now_ns(), "audit.export", AuditOutcome::Succeeded);
-        record.actor_username = Some("yunjian-cli".into());
-        record.source_address = Some("local".into());
+        let mut record = local_record(self.now_ns(), "audit.export");
         record.detail = Some(
             json!({ "from": from, "to": to, "records": to.unwrap_or(head_size + 1) - from, "scope": "range" }),
         );
@@ -644,20 +648,16 @@ impl App {
                 .collect();
         }
         let records = writer.count();
-        let manifest = Manifest {
-            format: yunjian_bundle::BUNDLE_FORMAT.into(),
-            line_format: yunjian_bundle::LINE_FORMAT.into(),
-            origin: head.origin.clone(),
-            hash: head.hash.name().into(),
+        let manifest = Manifest::new(
+            &head.origin,
+            head.hash.name(),
             scope,
             from,
             to,
-            tree_size: size,
-            records: 0,
-            records_sm3: String::new(),
-            created_at: format_time(self.now_ns()),
+            size,
+            &format_time(self.now_ns()),
             tenant,
-        };
+        );
         writer
             .finish(manifest, &checkpoint.note, &verifier_key, &proof, out)
             .map_err(internal)?;
@@ -748,9 +748,7 @@ impl App {
         };
         let mut tx = self.store.begin_write().await?;
         archive.id = tx.insert_archive(&archive).await?;
-        let mut record = NewAuditRecord::new(now, "audit.archive", AuditOutcome::Succeeded);
-        record.actor_username = Some("yunjian-cli".into());
-        record.source_address = Some("local".into());
+        let mut record = local_record(now, "audit.archive");
         record.object_kind = Some("ledger_archive".into());
         record.object_id = Some(archive.id);
         record.detail = Some(json!({
@@ -789,9 +787,7 @@ impl App {
         let now = self.now_ns();
         let mut tx = self.store.begin_write().await?;
         let pruned = tx.prune_archived(archive.id, archive.to_seq, now).await?;
-        let mut record = NewAuditRecord::new(now, "audit.prune", AuditOutcome::Succeeded);
-        record.actor_username = Some("yunjian-cli".into());
-        record.source_address = Some("local".into());
+        let mut record = local_record(now, "audit.prune");
         record.object_kind = Some("ledger_archive".into());
         record.object_id = Some(archive.id);
         record.detail = Some(

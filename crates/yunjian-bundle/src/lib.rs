@@ -54,6 +54,37 @@ pub struct Manifest {
     pub tenant: Option<i64>,
 }
 
+impl Manifest {
+    /// A manifest of this format; `records` and `records_sm3` are filled in when the
+    /// bundle is written.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        origin: &str,
+        hash: &str,
+        scope: Scope,
+        from: u64,
+        to: u64,
+        tree_size: u64,
+        created_at: &str,
+        tenant: Option<i64>,
+    ) -> Manifest {
+        Manifest {
+            format: BUNDLE_FORMAT.into(),
+            line_format: LINE_FORMAT.into(),
+            origin: origin.into(),
+            hash: hash.into(),
+            scope,
+            from,
+            to,
+            tree_size,
+            records: 0,
+            records_sm3: String::new(),
+            created_at: created_at.into(),
+            tenant,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Proof {

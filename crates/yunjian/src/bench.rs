@@ -262,20 +262,16 @@ fn verify(records: u64) -> Result<()> {
         root: frontier.root(&hash),
     };
     let note = sign_note(&signer, &checkpoint.to_text())?;
-    let manifest = yunjian_bundle::Manifest {
-        format: yunjian_bundle::BUNDLE_FORMAT.into(),
-        line_format: yunjian_bundle::LINE_FORMAT.into(),
-        origin: checkpoint.origin.clone(),
-        hash: "sm3".into(),
-        scope: yunjian_bundle::Scope::Range,
-        from: 0,
-        to: records,
-        tree_size: records,
-        records: 0,
-        records_sm3: String::new(),
-        created_at: "2026-11-24T00:00:00Z".into(),
-        tenant: None,
-    };
+    let manifest = yunjian_bundle::Manifest::new(
+        &checkpoint.origin,
+        "sm3",
+        yunjian_bundle::Scope::Range,
+        0,
+        records,
+        records,
+        "2026-11-24T00:00:00Z",
+        None,
+    );
     let file = tempfile::NamedTempFile::new()?;
     writer.finish(
         manifest,

@@ -271,24 +271,7 @@ impl Config {
     /// other users is refused, since the URL may hold a password.
     pub fn database_url(&self) -> Result<Option<String>> {
         if let Some(path) = &self.store.database_url_file {
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                let mode = std::fs::metadata(path)
-                    .with_context(|| format!("cannot read {}", path.display()))?
-                    .permissions()
-                    .mode();
-                if mode & 0o077 != 0 {
-                    bail!(
-                        "{} is readable by other users (mode {:o}); chmod 600 it",
-                        path.display(),
-                        mode & 0o777
-                    );
-                }
-            }
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            return Ok(Some(text.trim().to_owned()));
+            return Ok(Some(read_private_file(path)?.trim().to_owned()));
         }
         Ok(self.store.database_url.clone())
     }
@@ -324,6 +307,26 @@ impl Config {
             absolute_lifetime_ns: i64::from(self.session.absolute_lifetime_hours) * 60 * MINUTE_NS,
         }
     }
+}
+
+/// Reads a file that holds a secret, refusing it when other users can read it.
+pub fn read_private_file(path: &Path) -> Result<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            bail!(
+                "{} is readable by other users (mode {:o}); chmod 600 it",
+                path.display(),
+                mode & 0o777
+            );
+        }
+    }
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{Context as _, Result};
 use yunjian_app::{App, ExportRange};
 use yunjian_gm::SealingKey;
 
@@ -13,23 +13,8 @@ use crate::config::Config;
 
 /// Reads the sealing key file, refusing one that others can read.
 pub fn read_sealing_key(path: &Path) -> Result<SealingKey> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)
-            .with_context(|| format!("cannot read the sealing key {}", path.display()))?
-            .permissions()
-            .mode();
-        if mode & 0o077 != 0 {
-            bail!(
-                "{} is readable by other users (mode {:o}); chmod 600 it",
-                path.display(),
-                mode & 0o777
-            );
-        }
-    }
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the sealing key {}", path.display()))?;
+    let text = crate::config::read_private_file(path)
+        .with_context(|| format!("the ledger's sealing key {}", path.display()))?;
     SealingKey::from_hex(&text).with_context(|| format!("{} is not a sealing key", path.display()))
 }
 

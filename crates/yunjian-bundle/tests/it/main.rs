@@ -62,20 +62,16 @@ fn subtree(log: &Log, start: u64, end: u64) -> Vec<String> {
 }
 
 fn manifest(scope: Scope, from: u64, to: u64, size: u64) -> Manifest {
-    Manifest {
-        format: yunjian_bundle::BUNDLE_FORMAT.into(),
-        line_format: yunjian_bundle::LINE_FORMAT.into(),
-        origin: ORIGIN.into(),
-        hash: "sm3".into(),
+    Manifest::new(
+        ORIGIN,
+        "sm3",
         scope,
         from,
         to,
-        tree_size: size,
-        records: 0,
-        records_sm3: String::new(),
-        created_at: "2026-11-24T00:00:00Z".into(),
-        tenant: None,
-    }
+        size,
+        "2026-11-24T00:00:00Z",
+        None,
+    )
 }
 
 /// A range bundle of records [from, to) against the checkpoint of `size`, with the
