@@ -298,10 +298,8 @@ impl App {
     /// changes take effect at start, so this is where they enter the ledger. `detail`
     /// holds no secret (the caller passes settings, never URLs with passwords or keys).
     pub async fn record_startup(&self, detail: serde_json::Value) -> Result<u64, AppError> {
-        let mut record =
-            NewAuditRecord::new(self.now_ns(), "server.start", AuditOutcome::Succeeded);
+        let mut record = local_record(self.now_ns(), "server.start");
         record.actor_username = Some("yunjian-serve".into());
-        record.source_address = Some("local".into());
         record.detail = Some(detail);
         self.append_audit_only(record).await
     }
