@@ -249,14 +249,29 @@ async fn export(
         from_ns: api(params.time("from"), id)?,
         to_ns: api(params.time("to"), id)?,
     };
-    let mut bundle = Vec::new();
-    let summary = api(
-        state
-            .app
-            .audit_export(&auth.context, &range, &mut bundle)
-            .await,
-        id,
-    )?;
+    api(bundle_response(&state.app, &auth.context, &range).await, id)
+}
+
+/// Writes the caller's export to an anonymous temporary file and streams it back, so a
+/// large bundle never sits in memory whole.
+pub(crate) async fn bundle_response(
+    app: &yunjian_app::App,
+    context: &yunjian_app::Context,
+    range: &ExportRange,
+) -> Result<Response, AppError> {
+    use std::io::{Seek, SeekFrom};
+    let io = |error: std::io::Error| AppError::Internal(format!("export file: {error}"));
+    let file = tempfile::tempfile().map_err(io)?;
+    let mut writer = std::io::BufWriter::new(file);
+    let summary = app.audit_export(context, range, &mut writer).await?;
+    let mut file = writer
+        .into_inner()
+        .map_err(|error| io(error.into_error()))?;
+    let length = file.seek(SeekFrom::End(0)).map_err(io)?;
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(
+        tokio::fs::File::from_std(file),
+    ));
     let name = format!(
         "attachment; filename=\"yunjian-audit-{}-{}-{}.tar\"",
         summary.scope, summary.from, summary.to
@@ -269,8 +284,12 @@ async fn export(
                 CONTENT_DISPOSITION,
                 HeaderValue::from_str(&name).unwrap_or(HeaderValue::from_static("attachment")),
             ),
+            (
+                axum::http::header::CONTENT_LENGTH,
+                HeaderValue::from(length),
+            ),
         ],
-        bundle,
+        body,
     )
         .into_response())
 }

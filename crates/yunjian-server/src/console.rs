@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, Query, RawQuery, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, SET_COOKIE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -917,30 +917,8 @@ async fn audit_export(State(state): State<AppState>, auth: ConsoleAuth, body: By
             return error_page(auth.lang, error, &auth.context.request_id)
         }
     };
-    let mut bundle = Vec::new();
-    match state
-        .app
-        .audit_export(&auth.context, &range, &mut bundle)
-        .await
-    {
-        Ok(summary) => {
-            let name = format!(
-                "attachment; filename=\"yunjian-audit-{}-{}-{}.tar\"",
-                summary.scope, summary.from, summary.to
-            );
-            (
-                [
-                    (CONTENT_TYPE, HeaderValue::from_static("application/x-tar")),
-                    (
-                        CONTENT_DISPOSITION,
-                        HeaderValue::from_str(&name)
-                            .unwrap_or(HeaderValue::from_static("attachment")),
-                    ),
-                ],
-                bundle,
-            )
-                .into_response()
-        }
+    match crate::audit::bundle_response(&state.app, &auth.context, &range).await {
+        Ok(response) => response,
         Err(error) => error_page(auth.lang, error, &auth.context.request_id),
     }
 }

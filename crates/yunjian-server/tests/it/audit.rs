@@ -351,5 +351,47 @@ async fn the_console_audit_page_filters_shows_the_checkpoint_and_verifies() {
     // The administrators whose actions are audited do not read the trail.
     let refused = super::console_get(&s.router, "/console/audit", &s.admin_token).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    // Export and verify are forms: without the session's CSRF token they are refused
+    // and nothing is exported; with it the bundle streams back and verifies.
+    let csrf = page
+        .text
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a CSRF field")
+        .to_owned();
+    let post = |path: &str, body: String| {
+        axum::http::Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::COOKIE, format!("yj_session={}", s.auditor_token))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(axum::body::Body::from(body))
+            .expect("request")
+    };
+    let forged = send(
+        &s.router,
+        post("/console/audit/export", "_csrf=forged&from=&to=".into()),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let bytes = super::send_bytes(
+        &s.router,
+        post("/console/audit/export", format!("_csrf={csrf}&from=&to=")),
+    )
+    .await;
+    yunjian_bundle::verify_bundle(&bytes[..], Some(&s.verifier_key), None, &|_| {})
+        .expect("the console's bundle verifies");
+    let verified = send(
+        &s.router,
+        post("/console/audit/verify", format!("_csrf={csrf}")),
+    )
+    .await;
+    assert_eq!(verified.status, StatusCode::OK);
+    assert!(
+        verified.text.contains("id=\"verified\""),
+        "{}",
+        verified.text
+    );
     let _ = PASSWORD;
 }
