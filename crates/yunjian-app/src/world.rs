@@ -337,10 +337,17 @@ impl App {
         verb: &str,
     ) -> Result<(WriteTx, WorldObject), AppError> {
         let mut tx = self.store.begin_write().await?;
-        let Some(existing) = tx
-            .get(kind, id, read_scope(&context.principal, kind))
-            .await?
-        else {
+        let scope = read_scope(&context.principal, kind);
+        let Some(existing) = tx.get(kind, id, scope).await? else {
+            // Someone else's object answers "not found" like a missing one, but the
+            // attempt to change it is on record for the auditors.
+            let elsewhere =
+                scope != ReadScope::All && tx.get(kind, id, ReadScope::All).await?.is_some();
+            drop(tx);
+            if elsewhere {
+                let refusal = AppError::Forbidden("object outside the principal's scope".into());
+                let _ = self.deny(context, action, kind, Some(id), refusal).await;
+            }
             return Err(AppError::NotFound);
         };
         let refusal = match self.check_may_write(context, kind) {

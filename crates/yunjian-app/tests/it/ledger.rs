@@ -546,3 +546,50 @@ async fn a_sha256_ledger_exports_bundles_that_verify() {
         .expect("record");
     assert_eq!(first.leaf_hash, leaf, "leaf = SHA-256(0x00 || line)");
 }
+
+/// Once per Beijing-time day the previous day's anomaly report is written into the
+/// ledger itself, once, whatever number of instances ask.
+#[tokio::test]
+async fn the_daily_anomaly_report_goes_into_the_ledger_once_a_day() {
+    let h = harness().await;
+    let (app, _) = signed(&h, LedgerSettings::default()).await;
+    let w = world(&h).await;
+    let mut prober = context(Role::TenantAdmin, Some(w.tenants[0]), None);
+    prober.source_address = Some("203.0.113.77".into());
+    for _ in 0..12 {
+        let _ = app.delete(&prober, Kind::Vpc, w.vpcs[1]).await;
+    }
+    // The next Beijing-time day: yesterday's report is due, once.
+    h.clock.advance_ns(86_400 * 1_000_000_000);
+    let seq = app
+        .daily_anomaly_report()
+        .await
+        .expect("report")
+        .expect("due");
+    assert_eq!(
+        app.daily_anomaly_report().await.expect("again"),
+        None,
+        "one per day"
+    );
+    let record = app.audit_record(&auditor(), seq).await.expect("on record");
+    assert_eq!(record.record.action, "audit.anomaly_report");
+    let detail = record.record.detail.expect("detail");
+    assert_eq!(detail["counts"]["Burst of denied requests"], 1, "{detail}");
+    let burst = detail["anomalies"]
+        .as_array()
+        .expect("anomalies")
+        .iter()
+        .find(|anomaly| anomaly["kind"] == "denied_burst")
+        .expect("the burst is in the report");
+    assert_eq!(burst["address"], "203.0.113.77");
+    assert_eq!(
+        burst["count"], 12,
+        "every probe of the other tenant's VPC is on record"
+    );
+    h.clock.advance_ns(86_400 * 1_000_000_000);
+    assert!(app
+        .daily_anomaly_report()
+        .await
+        .expect("next day")
+        .is_some());
+}
