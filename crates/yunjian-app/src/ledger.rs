@@ -407,7 +407,7 @@ impl App {
             if let Err(error) = self.checkpoint(false).await {
                 tracing::error!(%error, "could not sign a ledger checkpoint");
             }
-            if ticks % 60 == 0 {
+            if ticks.is_multiple_of(60) {
                 if let Err(error) = self.daily_anomaly_report().await {
                     tracing::error!(%error, "could not write the daily anomaly report");
                 }
