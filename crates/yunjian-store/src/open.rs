@@ -131,7 +131,9 @@ impl Store {
                             // Checkpoint the WAL every ~40 MB instead of 4 MB: index pages
                             // rewritten by many commits reach the database file once
                             // (group commit with 1,024 writers: 30,000 → 36,000/s).
-                            connection.execute("PRAGMA wal_autocheckpoint = 10000").await?;
+                            connection
+                                .execute("PRAGMA wal_autocheckpoint = 10000")
+                                .await?;
                             Ok(())
                         })
                     })
