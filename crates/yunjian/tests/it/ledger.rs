@@ -5,7 +5,7 @@
 //! checkpoint seen before the crash.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -89,25 +89,9 @@ async fn exports_verify_offline_and_tampering_is_named_with_a_failing_exit() {
     let data = tempfile::tempdir().expect("dir");
     let store = store_args(data.path()).await;
     let (_, _, key) = admin_init(&store);
-    let key_file = data.path().join("key.txt");
-    std::fs::write(&key_file, format!("{key}\n")).expect("key");
     let checkpoint = ok(&run(&["audit", "checkpoint"], &store));
-    let previous = data.path().join("previous.txt");
-    std::fs::write(&previous, &checkpoint).expect("checkpoint");
-    let bundle = data.path().join("all.tar");
-    ok(&run(
-        &["audit", "export", "--out", bundle.to_str().expect("path")],
-        &store,
-    ));
-    let verified = ok(&run_plain(&[
-        "audit",
-        "verify",
-        bundle.to_str().expect("path"),
-        "--public-key",
-        key_file.to_str().expect("path"),
-        "--previous",
-        previous.to_str().expect("path"),
-    ]));
+    let (bundle, key_file, previous, verified) =
+        export_and_verify(data.path(), &store, &key, &checkpoint);
     assert!(verified.starts_with("VERIFIED"), "{verified}");
     assert!(
         verified.contains("consistent with the previous checkpoint"),
@@ -369,24 +353,7 @@ async fn kill_9_under_load_loses_no_acknowledged_action() {
     assert!(!failed_logins.is_empty());
 
     // After the crash: export everything and verify against the last checkpoint seen.
-    let key_file = data.path().join("key.txt");
-    std::fs::write(&key_file, format!("{key}\n")).expect("key");
-    let previous = data.path().join("last-checkpoint.txt");
-    std::fs::write(&previous, &last_checkpoint).expect("checkpoint");
-    let bundle = data.path().join("after-crash.tar");
-    ok(&run(
-        &["audit", "export", "--out", bundle.to_str().expect("path")],
-        &store,
-    ));
-    let verified = ok(&run_plain(&[
-        "audit",
-        "verify",
-        bundle.to_str().expect("path"),
-        "--public-key",
-        key_file.to_str().expect("path"),
-        "--previous",
-        previous.to_str().expect("path"),
-    ]));
+    let (bundle, _, _, verified) = export_and_verify(data.path(), &store, &key, &last_checkpoint);
     assert!(
         verified.contains("consistent with the previous checkpoint"),
         "{verified}"
@@ -417,6 +384,33 @@ async fn kill_9_under_load_loses_no_acknowledged_action() {
             "acknowledged failed login {name} has no record"
         );
     }
+}
+
+/// `audit export` of the whole ledger, then the offline `audit verify` with the auditor's
+/// own copy of the key and an earlier checkpoint; returns the files and the verdict.
+fn export_and_verify(
+    dir: &Path,
+    store: &[String],
+    key: &str,
+    previous_note: &str,
+) -> (PathBuf, PathBuf, PathBuf, String) {
+    let key_file = dir.join("key.txt");
+    std::fs::write(&key_file, format!("{key}\n")).expect("key");
+    let previous = dir.join("previous.txt");
+    std::fs::write(&previous, previous_note).expect("checkpoint");
+    let bundle = dir.join("bundle.tar");
+    let path = |file: &Path| file.to_str().expect("path").to_owned();
+    ok(&run(&["audit", "export", "--out", &path(&bundle)], store));
+    let verified = ok(&run_plain(&[
+        "audit",
+        "verify",
+        &path(&bundle),
+        "--public-key",
+        &path(&key_file),
+        "--previous",
+        &path(&previous),
+    ]));
+    (bundle, key_file, previous, verified)
 }
 
 fn extract(bundle: &Path, name: &str) -> String {
