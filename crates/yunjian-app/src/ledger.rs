@@ -17,7 +17,9 @@ use tokio::sync::{mpsc, oneshot};
 use yunjian_bundle::{BundleWriter, Manifest, Proof, Scope};
 use yunjian_core::anomaly::{self, Anomaly, Thresholds};
 use yunjian_core::audit::format_time;
-use yunjian_core::ledger::{Checkpoint, Frontier, Hash, TreeHasher};
+use yunjian_core::ledger::{
+    inclusion_proof_nodes, Checkpoint, Frontier, Hash, NodeId, ProofNodes, TreeHasher,
+};
 use yunjian_core::role::Role;
 use yunjian_gm::{
     open_note, sign_note, LedgerHash, NoteSigner, NoteVerifierKey, SealingKey, SoftwareSm2Signer,
@@ -674,10 +676,24 @@ impl App {
                 writer
                     .push(record.seq, line, &record.leaf_hash)
                     .map_err(internal)?;
-                if tenant.is_some() {
-                    proof.inclusion.push(hex_hashes(
-                        &self.store.inclusion_proof(record.seq, size).await?,
-                    ));
+            }
+            if tenant.is_some() {
+                // One round of node reads for the chunk's proofs, not one per record.
+                let plans: Vec<ProofNodes> = chunk
+                    .iter()
+                    .filter_map(|record| inclusion_proof_nodes(record.seq, size))
+                    .collect();
+                let mut needed: Vec<NodeId> = plans.iter().flat_map(ProofNodes::needed).collect();
+                needed.sort_unstable();
+                needed.dedup();
+                let nodes = self.store.ledger_nodes(&needed).await?;
+                for plan in &plans {
+                    let path = plan
+                        .assemble(&head.hash, |id| nodes.get(&id).copied())
+                        .map_err(|id| {
+                            AppError::Internal(format!("node {}/{} missing", id.level, id.index))
+                        })?;
+                    proof.inclusion.push(hex_hashes(&path));
                 }
             }
         }
