@@ -193,6 +193,15 @@ pub struct AnomalyReport {
     pub anomalies: Vec<Anomaly>,
 }
 
+/// Runs file writing that may take a while (a large export) without stalling the other
+/// tasks of a multi-threaded runtime's worker; inline on a single-threaded one (tests).
+fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|handle| handle.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
+}
+
 /// A record of an action taken on the server's own machine (the CLI, or the server
 /// itself): no account, source "local".
 pub(crate) fn local_record(now: i64, action: &str) -> NewAuditRecord {
@@ -662,21 +671,24 @@ impl App {
                 break;
             };
             next = last.seq + 1;
-            for record in &chunk {
-                let line = record.line.as_deref().ok_or_else(|| {
-                    AppError::invalid(
-                        "from",
-                        "archived",
-                        format!(
-                            "record {} is archived and pruned; export from a later record or use its archive bundle",
-                            record.seq
-                        ),
-                    )
-                })?;
-                writer
-                    .push(record.seq, line, &record.leaf_hash)
-                    .map_err(internal)?;
-            }
+            blocking(|| {
+                for record in &chunk {
+                    let line = record.line.as_deref().ok_or_else(|| {
+                        AppError::invalid(
+                            "from",
+                            "archived",
+                            format!(
+                                "record {} is archived and pruned; export from a later record or use its archive bundle",
+                                record.seq
+                            ),
+                        )
+                    })?;
+                    writer
+                        .push(record.seq, line, &record.leaf_hash)
+                        .map_err(internal)?;
+                }
+                Ok::<_, AppError>(())
+            })?;
             if tenant.is_some() {
                 // One round of node reads for the chunk's proofs, not one per record.
                 let plans: Vec<ProofNodes> = chunk
@@ -725,8 +737,7 @@ impl App {
             &format_time(self.now_ns()),
             tenant,
         );
-        writer
-            .finish(manifest, &checkpoint.note, &verifier_key, &proof, out)
+        blocking(|| writer.finish(manifest, &checkpoint.note, &verifier_key, &proof, out))
             .map_err(internal)?;
         Ok(ExportSummary {
             scope: if tenant.is_some() { "slice" } else { "range" },
