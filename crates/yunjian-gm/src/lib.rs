@@ -8,12 +8,14 @@
 
 mod seal;
 mod sign;
+mod totp;
 
 pub use seal::SealingKey;
 pub use sign::{
     open_note, sign_note, NoteSigner, NoteVerifierKey, SoftwareSm2Signer, DEFAULT_DISTID,
     SM2_NOTE_TYPE,
 };
+pub use totp::Totp;
 
 /// Why a cryptographic operation failed. Messages never include key material.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -169,3 +169,38 @@ mod sm2_interop {
         assert!(wrong_id.verify(message, &signature.to_bytes()).is_err());
     }
 }
+
+mod totp_interop {
+    //! TOTP codes equal oathtool's for random secrets and times (oathtool is what a
+    //! tester uses to log in to the demo, and what the RFC 6238 reference matches).
+
+    use std::process::Command;
+
+    use proptest::prelude::*;
+    use yunjian_gm::Totp;
+
+    fn oathtool(secret_base32: &str, unix: u64) -> String {
+        let output = Command::new("oathtool")
+            .args(["--totp", "-b", secret_base32, "--now", &format!("@{unix}")])
+            .output()
+            .expect("oathtool is installed (scripts/test installs it)");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_owned()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        #[test]
+        fn codes_equal_oathtool(secret in proptest::collection::vec(any::<u8>(), 10..40), unix in 0u64..4_000_000_000) {
+            let totp = Totp::from_secret(&secret);
+            prop_assert_eq!(totp.code_at(unix), oathtool(&totp.to_base32(), unix));
+        }
+    }
+}
