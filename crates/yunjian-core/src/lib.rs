@@ -9,6 +9,8 @@ pub mod audit;
 pub mod demo;
 pub mod ids;
 pub mod ledger;
+pub mod lockout;
+pub mod password;
 pub mod role;
 pub mod rules;
 pub mod schema;
