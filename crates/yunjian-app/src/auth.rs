@@ -8,6 +8,7 @@
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use yunjian_core::lockout::Lock;
 use yunjian_core::role::Principal;
 use yunjian_gm::{random_secret_hex, Sm3Digest};
 use yunjian_store::{Account, AuditOutcome, NewAuditRecord, Session};
@@ -49,6 +50,11 @@ impl SessionToken {
         Sm3Digest::of(self.0.as_bytes()).to_hex()
     }
 
+    /// The SM3 digest the session is stored under.
+    pub(crate) fn digest_hex(&self) -> String {
+        self.digest()
+    }
+
     /// How this session appears in audit records (`session:` and a digest prefix).
     pub fn credential(&self) -> String {
         session_credential(&self.digest())
@@ -57,6 +63,9 @@ impl SessionToken {
 
 #[derive(Debug)]
 pub struct LoginOutcome {
+    /// The password must change before anything else (first login, an administrator's
+    /// reset, or expiry): only the change, `me` and logout are allowed until then.
+    pub password_change_required: bool,
     pub token: SessionToken,
     pub csrf_token: String,
     pub principal: Principal,
@@ -109,7 +118,11 @@ impl App {
             .map_err(|error| AppError::Internal(format!("hashing task failed: {error}")))?
     }
 
-    async fn check_password(&self, password: String, hash: String) -> Result<bool, AppError> {
+    pub(crate) async fn check_password(
+        &self,
+        password: String,
+        hash: String,
+    ) -> Result<bool, AppError> {
         let _permit = self
             .hashing
             .acquire()
@@ -135,9 +148,14 @@ impl App {
         });
         let password_ok = self.check_password(password.to_owned(), hash).await?;
         let now = self.now_ns();
+        let lock = account
+            .as_ref()
+            .map_or(Lock::Open, |account| account.lock_state.lock(now));
         let failure = match &account {
             None => Some("unknown user"),
             Some(account) if account.disabled => Some("account disabled"),
+            // A locked account answers like a wrong password, whatever was typed.
+            Some(_) if lock != Lock::Open => Some("account locked"),
             Some(_) if !password_ok => Some("wrong password"),
             Some(_) => None,
         };
@@ -175,8 +193,17 @@ impl App {
         if let Some(reason) = failure {
             record.outcome = AuditOutcome::Failed;
             record.reason = Some(reason.into());
-            // The failed attempt must be on record before the answer goes out.
-            self.append_audit_only(record).await?;
+            match (&account, reason) {
+                (Some(account), "wrong password") => {
+                    // The failure counts towards a lock: counted, locked and recorded
+                    // in one transaction.
+                    self.count_failure(account.id, record, now).await?;
+                }
+                // The failed attempt must be on record before the answer goes out.
+                _ => {
+                    self.append_audit_only(record).await?;
+                }
+            }
             return Err(AppError::BadCredentials);
         }
         let mut tx = self.store.begin_write().await?;
@@ -199,6 +226,11 @@ impl App {
             expires_at_ns,
         };
         tx.delete_expired_sessions(now).await?;
+        if !account.lock_state.failures.is_empty() || account.lock_state.locked_until_ns.is_some() {
+            let mut state = account.lock_state.clone();
+            state.on_success();
+            tx.set_lock_state(account.id, &state, now).await?;
+        }
         tx.insert_session(&session, source_address).await?;
         record.actor_credential = Some(session_credential(&session.token_digest));
         tx.append_audit(&record).await?;
@@ -208,6 +240,7 @@ impl App {
             csrf_token,
             principal: principal_of(&account),
             expires_at_ns,
+            password_change_required: self.password_change_required(&account, now),
         })
     }
 
@@ -216,6 +249,23 @@ impl App {
     pub async fn authenticate(
         &self,
         token: &SessionToken,
+    ) -> Result<(Principal, String), AppError> {
+        self.authenticate_inner(token, false).await
+    }
+
+    /// Like [`App::authenticate`], but lets in a session whose password must change
+    /// first: for changing it, reading who one is, and logging out.
+    pub async fn authenticate_for_password_change(
+        &self,
+        token: &SessionToken,
+    ) -> Result<(Principal, String), AppError> {
+        self.authenticate_inner(token, true).await
+    }
+
+    async fn authenticate_inner(
+        &self,
+        token: &SessionToken,
+        allow_password_change_only: bool,
     ) -> Result<(Principal, String), AppError> {
         if token.0.len() != 64 || !token.0.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(AppError::Unauthenticated);
@@ -227,6 +277,9 @@ impl App {
         };
         if account.disabled {
             return Err(AppError::Unauthenticated);
+        }
+        if !allow_password_change_only && self.password_change_required(&account, now) {
+            return Err(AppError::PasswordChangeRequired);
         }
         if now - session.last_seen_at_ns > MINUTE_NS {
             let expires = (now + self.settings.idle_timeout_ns)

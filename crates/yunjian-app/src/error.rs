@@ -22,6 +22,9 @@ pub enum AppError {
         field: Option<String>,
         message: String,
     },
+    /// The session's password must change before anything else.
+    #[error("change your password first (first login, a reset, or expiry)")]
+    PasswordChangeRequired,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -40,6 +43,7 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::Invalid(_) => "validation_failed",
             AppError::Conflict { .. } => "conflict",
+            AppError::PasswordChangeRequired => "password_change_required",
             AppError::Internal(_) => "internal",
         }
     }

@@ -9,6 +9,7 @@ mod accounts;
 mod auth;
 mod clock;
 mod error;
+mod identity;
 mod ledger;
 mod overview;
 mod world;
@@ -19,6 +20,7 @@ pub use accounts::{CreatedAccount, NewAccountInput};
 pub use auth::{LoginOutcome, SessionSettings, SessionToken};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::AppError;
+pub use identity::IdentitySettings;
 pub use ledger::{
     AnomalyReport, AuditQuery, ExportRange, ExportSummary, LedgerSettings, OnlineVerification,
     API_EXPORT_LIMIT, RETENTION_FLOOR_MONTHS,
@@ -67,6 +69,7 @@ pub struct App {
     /// Signs checkpoints; `None` until `admin init` made a key (or in tools that only read).
     signer: Option<Arc<dyn yunjian_gm::NoteSigner>>,
     committer: Arc<ledger::GroupCommitter>,
+    identity: Arc<IdentitySettings>,
 }
 
 impl App {
@@ -80,6 +83,7 @@ impl App {
             ledger: Arc::new(LedgerSettings::default()),
             signer: None,
             committer: Arc::new(ledger::GroupCommitter::default()),
+            identity: Arc::new(IdentitySettings::default()),
         }
     }
 

@@ -15,7 +15,7 @@ use yunjian_core::value::Value;
 use yunjian_store::{Filter, ListQuery, SortOrder};
 
 use crate::error::ApiError;
-use crate::extract::{ApiAuth, ClientAddress, JsonObject, RequestId};
+use crate::extract::{ApiAuth, ClientAddress, JsonObject, PasswordChangeAuth, RequestId};
 use crate::wire;
 use crate::AppState;
 
@@ -24,6 +24,9 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
         .route("/auth/me", get(me))
+        .route("/auth/password", post(change_password))
+        .route("/accounts/{id}/password-reset", post(reset_password))
+        .route("/accounts/{id}/unlock", post(unlock_account))
         .route("/overview", get(overview))
         .route("/accounts", get(list_accounts).post(create_account))
         .merge(crate::audit::routes())
@@ -130,6 +133,7 @@ async fn login(
         "token": outcome.token.0,
         "expires_at": wire::timestamp(outcome.expires_at_ns),
         "principal": wire::principal_json(&outcome.principal),
+        "password_change_required": outcome.password_change_required,
     }))
     .into_response();
     response.headers_mut().insert(
@@ -139,7 +143,10 @@ async fn login(
     Ok(response)
 }
 
-async fn logout(State(state): State<AppState>, auth: ApiAuth) -> Result<StatusCode, ApiError> {
+async fn logout(
+    State(state): State<AppState>,
+    PasswordChangeAuth(auth): PasswordChangeAuth,
+) -> Result<StatusCode, ApiError> {
     state
         .app
         .logout(&auth.context, &auth.token)
@@ -148,8 +155,86 @@ async fn logout(State(state): State<AppState>, auth: ApiAuth) -> Result<StatusCo
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn me(auth: ApiAuth) -> Json<Json_> {
-    Json(wire::principal_json(&auth.context.principal))
+async fn me(
+    State(state): State<AppState>,
+    PasswordChangeAuth(auth): PasswordChangeAuth,
+) -> Result<Json<Json_>, ApiError> {
+    let mut body = wire::principal_json(&auth.context.principal);
+    let age = state
+        .app
+        .password_age(&auth.context)
+        .await
+        .map_err(|error| ApiError::from_app(error, &auth.context.request_id))?;
+    body["password"] = serde_json::to_value(age).unwrap_or(Json_::Null);
+    Ok(Json(body))
+}
+
+/// `{"current_password", "new_password"}`; the policy's problems come back as field
+/// errors on `new_password`.
+async fn change_password(
+    State(state): State<AppState>,
+    PasswordChangeAuth(auth): PasswordChangeAuth,
+    JsonObject(body): JsonObject,
+) -> Result<StatusCode, ApiError> {
+    let request_id = &auth.context.request_id;
+    let text = |key: &str| -> Result<String, ApiError> {
+        match body.get(key) {
+            Some(Json_::String(value)) => Ok(value.clone()),
+            _ => Err(ApiError::from_app(
+                AppError::invalid(key, "required", format!("'{key}' is required as a string")),
+                request_id,
+            )),
+        }
+    };
+    if let Some(unknown) = body
+        .keys()
+        .find(|key| !matches!(key.as_str(), "current_password" | "new_password"))
+    {
+        return Err(ApiError::from_app(
+            AppError::invalid(unknown, "unknown_field", format!("no field '{unknown}'")),
+            request_id,
+        ));
+    }
+    let (current, new) = (text("current_password")?, text("new_password")?);
+    state
+        .app
+        .change_password(&auth.context, &auth.token, &current, &new)
+        .await
+        .map_err(|error| ApiError::from_app(error, request_id))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn reset_password(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> Result<Json<Json_>, ApiError> {
+    let request_id = &auth.context.request_id;
+    let id = id_of(&id, request_id)?;
+    let password = state
+        .app
+        .reset_password(&auth.context, yunjian_core::ids::AccountId(id))
+        .await
+        .map_err(|error| ApiError::from_app(error, request_id))?;
+    Ok(Json(json!({
+        "one_time_password": password,
+        "note": "shown once; the account must change it at its next login",
+    })))
+}
+
+async fn unlock_account(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let request_id = &auth.context.request_id;
+    let id = id_of(&id, request_id)?;
+    state
+        .app
+        .unlock_account(&auth.context, yunjian_core::ids::AccountId(id))
+        .await
+        .map_err(|error| ApiError::from_app(error, request_id))?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn overview(State(state): State<AppState>, auth: ApiAuth) -> Result<Json<Json_>, ApiError> {

@@ -47,6 +47,10 @@ pub fn routes() -> Router<AppState> {
         .route("/console", get(overview))
         .route("/console/lang/{lang}", get(switch_language))
         .route("/console/accounts", get(accounts).post(create_account))
+        .route(
+            "/console/password",
+            get(password_form).post(password_submit),
+        )
         .route("/console/audit", get(audit))
         .route("/console/audit/verify", post(audit_verify))
         .route("/console/audit/export", post(audit_export))
@@ -111,7 +115,18 @@ impl FromRequestParts<AppState> for ConsoleAuth {
         let RequestId(request_id) = RequestId::from_request_parts(parts, state)
             .await
             .unwrap_or_else(|never| match never {});
-        match state.app.authenticate(&token).await {
+        // A session whose password must change reaches only the password page and
+        // logout; everything else sends it there.
+        let password_change_only = matches!(path.as_str(), "/console/password" | "/logout");
+        let authenticated = if password_change_only {
+            state.app.authenticate_for_password_change(&token).await
+        } else {
+            state.app.authenticate(&token).await
+        };
+        match authenticated {
+            Err(AppError::PasswordChangeRequired) => {
+                Err(Redirect::to("/console/password").into_response())
+            }
             Ok((principal, csrf)) => Ok(ConsoleAuth {
                 context: Context {
                     principal,
@@ -919,6 +934,51 @@ async fn audit_export(State(state): State<AppState>, auth: ConsoleAuth, body: By
     };
     match crate::audit::bundle_response(&state.app, &auth.context, &range).await {
         Ok(response) => response,
+        Err(error) => error_page(auth.lang, error, &auth.context.request_id),
+    }
+}
+
+async fn password_form(State(state): State<AppState>, auth: ConsoleAuth) -> Response {
+    let age = state.app.password_age(&auth.context).await.ok();
+    Html(pages::password_page(&auth.frame(), age, &[], false).into_string()).into_response()
+}
+
+async fn password_submit(
+    State(state): State<AppState>,
+    auth: ConsoleAuth,
+    body: Bytes,
+) -> Response {
+    let pairs = parse_pairs(&body);
+    if let Some(response) = auth.csrf_refusal(&pairs) {
+        return response;
+    }
+    let current = first(&pairs, "current_password").unwrap_or("");
+    let new = first(&pairs, "new_password").unwrap_or("");
+    let confirm = first(&pairs, "confirm_password").unwrap_or("");
+    if new != confirm {
+        let errors = [FieldError::new(
+            "confirm_password",
+            "mismatch",
+            auth.lang
+                .t("两次输入的新密码不一致。", "The two new passwords differ."),
+        )];
+        return html_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            pages::password_page(&auth.frame(), None, &errors, false),
+        );
+    }
+    match state
+        .app
+        .change_password(&auth.context, &auth.token, current, new)
+        .await
+    {
+        Ok(()) => {
+            Html(pages::password_page(&auth.frame(), None, &[], true).into_string()).into_response()
+        }
+        Err(AppError::Invalid(errors)) => html_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            pages::password_page(&auth.frame(), None, &errors, false),
+        ),
         Err(error) => error_page(auth.lang, error, &auth.context.request_id),
     }
 }

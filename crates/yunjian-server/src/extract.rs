@@ -97,28 +97,53 @@ impl FromRequestParts<AppState> for ApiAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let RequestId(request_id) = RequestId::from_request_parts(parts, state)
-            .await
-            .unwrap_or_else(|never| match never {});
-        let Some(token) = bearer_token(&parts.headers) else {
-            return Err(ApiError::from_app(AppError::Unauthenticated, &request_id));
-        };
-        let (principal, _csrf) = state
-            .app
-            .authenticate(&token)
-            .await
-            .map_err(|error| ApiError::from_app(error, &request_id))?;
-        Ok(ApiAuth {
-            context: Context {
-                principal,
-                request_id,
-                source_address: client_address(parts),
-                source_time_ns: source_time(parts),
-                credential: Some(token.credential()),
-            },
-            token,
-        })
+        api_auth(parts, state, false).await
     }
+}
+
+/// An API caller whose password may be due for a change: for changing it, `me` and
+/// logout only.
+pub struct PasswordChangeAuth(pub ApiAuth);
+
+impl FromRequestParts<AppState> for PasswordChangeAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        api_auth(parts, state, true).await.map(PasswordChangeAuth)
+    }
+}
+
+async fn api_auth(
+    parts: &mut Parts,
+    state: &AppState,
+    password_change_only: bool,
+) -> Result<ApiAuth, ApiError> {
+    let RequestId(request_id) = RequestId::from_request_parts(parts, state)
+        .await
+        .unwrap_or_else(|never| match never {});
+    let Some(token) = bearer_token(&parts.headers) else {
+        return Err(ApiError::from_app(AppError::Unauthenticated, &request_id));
+    };
+    let authenticated = if password_change_only {
+        state.app.authenticate_for_password_change(&token).await
+    } else {
+        state.app.authenticate(&token).await
+    };
+    let (principal, _csrf) =
+        authenticated.map_err(|error| ApiError::from_app(error, &request_id))?;
+    Ok(ApiAuth {
+        context: Context {
+            principal,
+            request_id,
+            source_address: client_address(parts),
+            source_time_ns: source_time(parts),
+            credential: Some(token.credential()),
+        },
+        token,
+    })
 }
 
 /// A JSON object body. Wrong content type, malformed JSON, a body that is not an object

@@ -2,6 +2,7 @@
 
 use sqlx::Row;
 use yunjian_core::ids::{AccountId, ProviderId, TenantId};
+use yunjian_core::lockout::LockState;
 use yunjian_core::role::Role;
 
 use crate::error::{Result, StoreError};
@@ -22,6 +23,10 @@ pub struct Account {
     pub disabled: bool,
     pub must_change_password: bool,
     pub created_at_ns: i64,
+    pub password_changed_at_ns: i64,
+    /// Earlier password hashes, newest first.
+    pub password_history: Vec<String>,
+    pub lock_state: LockState,
 }
 
 impl std::fmt::Debug for Account {
@@ -60,7 +65,7 @@ pub struct Session {
 }
 
 /// Account columns with the type each is read as, in select order.
-const ACCOUNT_COLUMNS: [(&str, CellType); 10] = [
+const ACCOUNT_COLUMNS: [(&str, CellType); 13] = [
     ("id", CellType::Int),
     ("username", CellType::Text),
     ("display_name", CellType::Text),
@@ -71,6 +76,9 @@ const ACCOUNT_COLUMNS: [(&str, CellType); 10] = [
     ("disabled", CellType::Int),
     ("must_change_password", CellType::Int),
     ("created_at_ns", CellType::Int),
+    ("password_changed_at_ns", CellType::Int),
+    ("password_history", CellType::Text),
+    ("lock_state", CellType::Text),
 ];
 
 /// The account columns, each prefixed (`a.`) when selecting from a join.
@@ -108,6 +116,19 @@ fn decode_account(cells: &mut [Cell]) -> Result<Account> {
         disabled: cells[7].int().unwrap_or(0) != 0,
         must_change_password: cells[8].int().unwrap_or(0) != 0,
         created_at_ns: cells[9].int().ok_or_else(|| corrupt("created_at_ns"))?,
+        password_changed_at_ns: cells[10].int().unwrap_or(0),
+        password_history: cells[11]
+            .take_text()
+            .map(|text| serde_json::from_str(&text))
+            .transpose()
+            .map_err(|_| corrupt("password_history"))?
+            .unwrap_or_default(),
+        lock_state: cells[12]
+            .take_text()
+            .map(|text| serde_json::from_str(&text))
+            .transpose()
+            .map_err(|_| corrupt("lock_state"))?
+            .unwrap_or_default(),
     })
 }
 
@@ -244,8 +265,8 @@ impl WriteTx {
     ) -> Result<AccountId> {
         let row = sqlx::query(
             "INSERT INTO accounts (username, display_name, password_hash, role, tenant_id, \
-             provider_id, disabled, must_change_password, created_at_ns, updated_at_ns) \
-             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $8) RETURNING id",
+             provider_id, disabled, must_change_password, created_at_ns, updated_at_ns, \
+             password_changed_at_ns) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $8, $8) RETURNING id",
         )
         .bind(account.username)
         .bind(account.display_name)
@@ -258,6 +279,82 @@ impl WriteTx {
         .fetch_one(&mut *self.transaction)
         .await?;
         Ok(AccountId(row.try_get(0)?))
+    }
+
+    /// Stores an account's login-failure state.
+    pub async fn set_lock_state(
+        &mut self,
+        id: AccountId,
+        state: &LockState,
+        now_ns: i64,
+    ) -> Result<()> {
+        sqlx::query("UPDATE accounts SET lock_state = $1, updated_at_ns = $2 WHERE id = $3")
+            .bind(serde_json::to_string(state).expect("lock state serializes"))
+            .bind(now_ns)
+            .bind(id.0)
+            .execute(&mut *self.transaction)
+            .await?;
+        Ok(())
+    }
+
+    /// Sets a new password hash, keeping `history` (newest first), and whether the next
+    /// login must change it.
+    pub async fn set_password(
+        &mut self,
+        id: AccountId,
+        hash: &str,
+        history: &[String],
+        must_change: bool,
+        now_ns: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE accounts SET password_hash = $1, password_history = $2, \
+             must_change_password = $3, password_changed_at_ns = $4, updated_at_ns = $4 \
+             WHERE id = $5",
+        )
+        .bind(hash)
+        .bind(serde_json::to_string(history).expect("history serializes"))
+        .bind(i64::from(must_change))
+        .bind(now_ns)
+        .bind(id.0)
+        .execute(&mut *self.transaction)
+        .await?;
+        Ok(())
+    }
+
+    /// Ends an account's sessions, except the one with `keep` as its digest.
+    pub async fn delete_sessions_of(&mut self, id: AccountId, keep: Option<&str>) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND token_digest <> $2")
+            .bind(id.0)
+            .bind(keep.unwrap_or(""))
+            .execute(&mut *self.transaction)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// An account read inside this transaction (PostgreSQL: locked until it ends, so
+    /// two failed logins cannot both miss each other's count).
+    pub async fn account_for_update(&mut self, id: AccountId) -> Result<Option<Account>> {
+        let lock = match self.backend {
+            crate::open::Backend::Postgres => " FOR UPDATE",
+            crate::open::Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "SELECT {} FROM accounts WHERE id = $1{lock}",
+            account_columns("")
+        );
+        let rows = crate::read::Reader::Sqlx(&mut self.transaction)
+            .run(vec![statement(
+                sql,
+                vec![Bind::Int(Some(id.0))],
+                account_types(),
+            )])
+            .await?;
+        rows.into_iter()
+            .flatten()
+            .next()
+            .map(|mut row| decode_account(&mut row))
+            .transpose()
     }
 
     pub async fn account_count(&mut self) -> Result<i64> {

@@ -89,6 +89,11 @@ static INSTALL_DRIVERS: Once = Once::new();
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "ledger", include_str!("../migrations/0002_ledger.sql")),
+    (
+        3,
+        "identity",
+        include_str!("../migrations/0003_identity.sql"),
+    ),
 ];
 
 impl Store {

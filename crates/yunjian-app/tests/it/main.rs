@@ -12,6 +12,7 @@ use yunjian_core::value::Value;
 use yunjian_store::{AuditFilter, AuditOutcome, ListQuery};
 use yunjian_testkit::{fresh_store, TestStore};
 
+mod identity;
 mod ledger;
 
 const START_NS: i64 = 1_790_000_000_000_000_000;
@@ -218,6 +219,29 @@ async fn logins_fail_alike_are_audited_and_sessions_end_when_idle_or_logged_out(
         .login("supervisor1", "a-long-enough-passphrase", "r3", None)
         .await
         .expect("login");
+    // An account made by an administrator changes its password at first login: until
+    // then the session reaches only the password change.
+    assert!(login.password_change_required);
+    assert!(matches!(
+        h.app.authenticate(&login.token).await,
+        Err(AppError::PasswordChangeRequired)
+    ));
+    let (principal, _) = h
+        .app
+        .authenticate_for_password_change(&login.token)
+        .await
+        .expect("the change is allowed");
+    let own = Context::new(principal, "r4", None);
+    h.clock.advance_ns(1_000);
+    h.app
+        .change_password(
+            &own,
+            &login.token,
+            "a-long-enough-passphrase",
+            "Nine-Tails#Fox-2026",
+        )
+        .await
+        .expect("a strong new password");
     let (principal, csrf) = h
         .app
         .authenticate(&login.token)
@@ -241,7 +265,7 @@ async fn logins_fail_alike_are_audited_and_sessions_end_when_idle_or_logged_out(
 
     let login = h
         .app
-        .login("supervisor1", "a-long-enough-passphrase", "r4", None)
+        .login("supervisor1", "Nine-Tails#Fox-2026", "r4", None)
         .await
         .expect("login");
     let context = Context {

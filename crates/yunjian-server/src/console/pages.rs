@@ -706,6 +706,54 @@ pub fn accounts_page(
     page(frame, lang.t("账户", "Accounts"), body)
 }
 
+/// The caller's own password: change it (forced after a reset or at expiry, when the
+/// console sends every request here).
+pub fn password_page(
+    frame: &Frame<'_>,
+    age: Option<yunjian_core::password::PasswordAge>,
+    errors: &[FieldError],
+    changed: bool,
+) -> Markup {
+    use yunjian_core::password::PasswordAge;
+    let lang = frame.lang;
+    let field = |name: &str, zh: &'static str, en: &'static str, autocomplete: &'static str| {
+        let error = errors
+            .iter()
+            .filter(|e| e.field == name)
+            .map(|e| e.message.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        html! {
+            label for=(name) { (lang.t(zh, en)) }
+            input id=(name) type="password" name=(name) autocomplete=(autocomplete) required;
+            @if !error.is_empty() { p.field-error role="alert" { (error) } }
+        }
+    };
+    let body = html! {
+        h1 { (lang.t("修改密码", "Change password")) }
+        @if changed {
+            div.alert.ok #password-changed role="status" { (lang.t("密码已修改，其他会话已结束。", "Password changed; your other sessions have ended.")) }
+        }
+        @match age {
+            Some(PasswordAge::Expired) => div.alert.error role="alert" { (lang.t("密码已过期或需在首次登录时修改，请先修改密码。", "Your password has expired or must be changed at first login: change it to continue.")) },
+            Some(PasswordAge::ExpiresSoon { days_left }) => div.alert role="status" { (lang.t("密码将在天数内过期：", "Your password expires in days: ")) (days_left) },
+            _ => {}
+        }
+        p.muted { (lang.t(
+            "至少 14 个字符，包含大写字母、小写字母、数字和其他字符中的至少三类，不含用户名，不与最近 5 次密码相同（7.5.3.1）。",
+            "At least 14 characters from at least three of: upper case, lower case, digits, other characters; not containing your username; different from your last 5 passwords (7.5.3.1)."
+        )) }
+        form #password-form method="post" action="/console/password" {
+            input type="hidden" name="_csrf" value=(frame.csrf);
+            (field("current_password", "当前密码", "Current password", "current-password"))
+            (field("new_password", "新密码", "New password", "new-password"))
+            (field("confirm_password", "确认新密码", "Confirm the new password", "new-password"))
+            button #change-password type="submit" { (lang.t("修改密码", "Change password")) }
+        }
+    };
+    page(frame, lang.t("修改密码", "Change password"), body)
+}
+
 pub fn message_page(lang: Lang, status_title: &str, message: &str) -> Markup {
     html! {
         (DOCTYPE)

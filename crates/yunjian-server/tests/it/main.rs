@@ -82,7 +82,40 @@ fn api(method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> 
     }
 }
 
+/// Logs in; an account that must change its password first changes it to
+/// `STRONG_PASSWORD` (the session stays valid).
 async fn login(router: &Router, username: &str, password: &str) -> String {
+    let token = login_only(router, username, password).await;
+    let me = send(
+        router,
+        api(Method::GET, "/api/v1/auth/me", Some(&token), None),
+    )
+    .await;
+    let probe = send(
+        router,
+        api(Method::GET, "/api/v1/overview", Some(&token), None),
+    )
+    .await;
+    if probe.status == StatusCode::FORBIDDEN && probe.code() == "password_change_required" {
+        let changed = send(
+            router,
+            api(
+                Method::POST,
+                "/api/v1/auth/password",
+                Some(&token),
+                Some(json!({"current_password": password, "new_password": STRONG_PASSWORD})),
+            ),
+        )
+        .await;
+        assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.text);
+    }
+    assert_eq!(me.status, StatusCode::OK, "{}", me.text);
+    token
+}
+
+const STRONG_PASSWORD: &str = "Quiet-Harbor#7215-Lantern";
+
+async fn login_only(router: &Router, username: &str, password: &str) -> String {
     let answer = send(
         router,
         api(
@@ -699,6 +732,48 @@ async fn the_console_logs_in_with_csrf_checks_and_escapes_what_it_shows() {
         "{set_cookie}"
     );
     let cookies = format!("yj_session={session}");
+
+    // tenant1 was made by an administrator: the first console visit goes to the
+    // password page, which changes it (CSRF-checked) and then lets the user in.
+    let redirected = send(&s.router, page("/console", &cookies)).await;
+    assert_eq!(redirected.status, StatusCode::SEE_OTHER);
+    assert_eq!(redirected.headers[header::LOCATION], "/console/password");
+    let password_page = send(&s.router, page("/console/password", &cookies)).await;
+    assert_eq!(password_page.status, StatusCode::OK);
+    let csrf = password_page
+        .text
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a CSRF field")
+        .to_owned();
+    let encoded = "Quiet-Harbor%237215-Lantern";
+    let weak = send(
+        &s.router,
+        form(
+            "/console/password",
+            &cookies,
+            &format!("_csrf={csrf}&current_password={PASSWORD}&new_password=tenant1tenant1&confirm_password=tenant1tenant1"),
+        ),
+    )
+    .await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        weak.text.contains("username") || weak.text.contains("14"),
+        "{}",
+        weak.text
+    );
+    let changed = send(
+        &s.router,
+        form(
+            "/console/password",
+            &cookies,
+            &format!("_csrf={csrf}&current_password={PASSWORD}&new_password={encoded}&confirm_password={encoded}"),
+        ),
+    )
+    .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+    assert!(changed.text.contains("password-changed"));
 
     let overview = send(&s.router, page("/console", &cookies)).await;
     assert_eq!(overview.status, StatusCode::OK);

@@ -258,8 +258,21 @@ async fn kill_9_under_load_loses_no_acknowledged_action() {
             answer["token"].as_str().expect("token").to_owned()
         }
     };
-    let admin = login("sysadmin", password).await;
-    let auditor = login("secauditor", auditor_password).await;
+    let admin = login("sysadmin", password.clone()).await;
+    let auditor = login("secauditor", auditor_password.clone()).await;
+    // admin init's one-time passwords are changed at first login before anything else.
+    for (token, current) in [(&admin, &password), (&auditor, &auditor_password)] {
+        let changed = client
+            .post(format!("{base}/api/v1/auth/password"))
+            .bearer_auth(token)
+            .json(
+                &json!({"current_password": current, "new_password": "Quiet-Harbor#7215-Lantern"}),
+            )
+            .send()
+            .await
+            .expect("password change");
+        assert_eq!(changed.status(), 204);
+    }
 
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
     let failed_logins = Arc::new(Mutex::new(Vec::<String>::new()));

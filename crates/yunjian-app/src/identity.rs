@@ -1,0 +1,260 @@
+//! Passwords and login failures (guide 7.5.2.3, 7.5.3.1, 7.5.3.8): the policy's floors,
+//! counting failures towards a lock, changing a password (history, minimum age, forced
+//! change), an administrator's reset and unlock. Every change ends the account's other
+//! sessions and is audited with the change, in one transaction.
+
+use serde_json::json;
+use yunjian_core::ids::AccountId;
+use yunjian_core::lockout::{LockEvent, LockoutPolicy};
+use yunjian_core::password::{PasswordAge, PasswordPolicy, PasswordProblem};
+use yunjian_core::role::Role;
+use yunjian_core::value::FieldError;
+use yunjian_gm::random_password;
+use yunjian_store::{Account, AuditOutcome, NewAuditRecord};
+
+use crate::auth::SessionToken;
+use crate::error::AppError;
+use crate::{App, Context};
+
+/// The identity policies a deployment runs with; `Default` is the guide's floors.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IdentitySettings {
+    pub password: PasswordPolicy,
+    pub lockout: LockoutPolicy,
+}
+
+impl IdentitySettings {
+    /// Refuses any setting looser than the guide allows.
+    pub fn check(&self) -> Result<(), Vec<String>> {
+        let mut problems = Vec::new();
+        if let Err(more) = self.password.check_settings() {
+            problems.extend(more.into_iter().map(|p| format!("password: {p}")));
+        }
+        if let Err(more) = self.lockout.check_settings() {
+            problems.extend(more.into_iter().map(|p| format!("lockout: {p}")));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+fn password_errors(field: &str, problems: &[PasswordProblem]) -> AppError {
+    AppError::Invalid(
+        problems
+            .iter()
+            .map(|problem| FieldError::new(field, problem.code(), problem.message()))
+            .collect(),
+    )
+}
+
+impl App {
+    pub fn with_identity(mut self, settings: IdentitySettings) -> App {
+        self.identity = std::sync::Arc::new(settings);
+        self
+    }
+
+    pub fn identity_settings(&self) -> &IdentitySettings {
+        &self.identity
+    }
+
+    pub(crate) fn password_change_required(&self, account: &Account, now_ns: i64) -> bool {
+        account.must_change_password
+            || self
+                .identity
+                .password
+                .age(account.password_changed_at_ns, now_ns)
+                == PasswordAge::Expired
+    }
+
+    /// Where the caller's password stands (for reminders before expiry).
+    pub async fn password_age(&self, context: &Context) -> Result<PasswordAge, AppError> {
+        let account = self
+            .store
+            .account(context.principal.account_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok(self
+            .identity
+            .password
+            .age(account.password_changed_at_ns, self.now_ns()))
+    }
+
+    /// Counts a wrong password against the account and locks it when the policy says;
+    /// the failure and any lock are recorded in the same transaction.
+    pub(crate) async fn count_failure(
+        &self,
+        id: AccountId,
+        failed: NewAuditRecord,
+        now: i64,
+    ) -> Result<(), AppError> {
+        let mut tx = self.store.begin_write().await?;
+        let Some(account) = tx.account_for_update(id).await? else {
+            return Err(AppError::BadCredentials);
+        };
+        let mut state = account.lock_state.clone();
+        let event = state.on_failure(now, &self.identity.lockout);
+        tx.set_lock_state(id, &state, now).await?;
+        tx.append_audit(&failed).await?;
+        if let Some(event) = event {
+            let mut lock = failed.clone();
+            lock.action = "auth.lockout".into();
+            lock.outcome = AuditOutcome::Succeeded;
+            lock.reason = None;
+            lock.detail = Some(match event {
+                LockEvent::Locked { until_ns } => json!({
+                    "locked_until": yunjian_core::audit::format_time(until_ns),
+                    "failures": self.identity.lockout.max_failures,
+                }),
+                LockEvent::Escalated => json!({"administrator_unlock_required": true}),
+            });
+            tx.append_audit(&lock).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Changes the caller's own password: the current one, the policy, the history and
+    /// the minimum age (waived when a change is forced). Ends the account's other
+    /// sessions.
+    pub async fn change_password(
+        &self,
+        context: &Context,
+        token: &SessionToken,
+        current: &str,
+        new: &str,
+    ) -> Result<(), AppError> {
+        let id = context.principal.account_id;
+        let account = self
+            .store
+            .account(id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let now = self.now_ns();
+        if !self
+            .check_password(current.to_owned(), account.password_hash.clone())
+            .await?
+        {
+            let record = self.record(context, "auth.password.change", AuditOutcome::Denied);
+            self.record_denial(record, "the current password is wrong")
+                .await;
+            return Err(AppError::invalid(
+                "current_password",
+                "wrong_password",
+                "the current password is wrong",
+            ));
+        }
+        let policy = &self.identity.password;
+        let mut problems = policy.check(new, &account.username);
+        let forced = self.password_change_required(&account, now);
+        if !policy.may_change(account.password_changed_at_ns, now, forced) {
+            problems.push(PasswordProblem::TooSoon {
+                min_age_days: policy.min_age_days,
+            });
+        }
+        let mut earlier = vec![account.password_hash.clone()];
+        earlier.extend(account.password_history.iter().cloned());
+        earlier.truncate(policy.history);
+        for hash in &earlier {
+            if self.check_password(new.to_owned(), hash.clone()).await? {
+                problems.push(PasswordProblem::Reused {
+                    history: policy.history,
+                });
+                break;
+            }
+        }
+        if !problems.is_empty() {
+            return Err(password_errors("new_password", &problems));
+        }
+        let hash = self.hash_password(new.to_owned()).await?;
+        let mut tx = self.store.begin_write().await?;
+        tx.set_password(id, &hash, &earlier, false, now).await?;
+        let ended = tx.delete_sessions_of(id, Some(&token.digest_hex())).await?;
+        let mut record = self.record(context, "auth.password.change", AuditOutcome::Succeeded);
+        record.object_kind = Some("account".into());
+        record.object_id = Some(id.0);
+        record.tenant_id = account.tenant.map(|t| t.0);
+        record.detail = Some(json!({ "forced": forced, "other_sessions_ended": ended }));
+        tx.append_audit(&record).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    fn require_system_admin(&self, context: &Context) -> Result<(), AppError> {
+        if context.principal.role == Role::SystemAdmin {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(
+                "accounts are administered by the system administrator".into(),
+            ))
+        }
+    }
+
+    /// A system administrator resets another account's password: a one-time password,
+    /// changed at the next login; the account's sessions end.
+    pub async fn reset_password(
+        &self,
+        context: &Context,
+        id: AccountId,
+    ) -> Result<String, AppError> {
+        if let Err(error) = self.require_system_admin(context) {
+            let mut record = self.record(context, "account.password.reset", AuditOutcome::Denied);
+            record.object_kind = Some("account".into());
+            record.object_id = Some(id.0);
+            self.record_denial(record, &error.to_string()).await;
+            return Err(error);
+        }
+        if id == context.principal.account_id {
+            return Err(AppError::Forbidden(
+                "change your own password with your current one, not by a reset".into(),
+            ));
+        }
+        let account = self.store.account(id).await?.ok_or(AppError::NotFound)?;
+        let password = random_password(20);
+        let hash = self.hash_password(password.clone()).await?;
+        let now = self.now_ns();
+        let mut history = vec![account.password_hash.clone()];
+        history.extend(account.password_history.iter().cloned());
+        history.truncate(self.identity.password.history);
+        let mut tx = self.store.begin_write().await?;
+        tx.set_password(id, &hash, &history, true, now).await?;
+        let ended = tx.delete_sessions_of(id, None).await?;
+        let mut record = self.record(context, "account.password.reset", AuditOutcome::Succeeded);
+        record.object_kind = Some("account".into());
+        record.object_id = Some(id.0);
+        record.tenant_id = account.tenant.map(|t| t.0);
+        record.detail = Some(json!({ "username": account.username, "sessions_ended": ended }));
+        tx.append_audit(&record).await?;
+        tx.commit().await?;
+        Ok(password)
+    }
+
+    /// A system administrator unlocks a locked account (the only way out of an
+    /// escalated lock).
+    pub async fn unlock_account(&self, context: &Context, id: AccountId) -> Result<(), AppError> {
+        if let Err(error) = self.require_system_admin(context) {
+            let mut record = self.record(context, "account.unlock", AuditOutcome::Denied);
+            record.object_kind = Some("account".into());
+            record.object_id = Some(id.0);
+            self.record_denial(record, &error.to_string()).await;
+            return Err(error);
+        }
+        let now = self.now_ns();
+        let mut tx = self.store.begin_write().await?;
+        let account = tx.account_for_update(id).await?.ok_or(AppError::NotFound)?;
+        let mut state = account.lock_state.clone();
+        let was = format!("{:?}", state.lock(now));
+        state.unlock();
+        tx.set_lock_state(id, &state, now).await?;
+        let mut record = self.record(context, "account.unlock", AuditOutcome::Succeeded);
+        record.object_kind = Some("account".into());
+        record.object_id = Some(id.0);
+        record.tenant_id = account.tenant.map(|t| t.0);
+        record.detail = Some(json!({ "username": account.username, "was": was }));
+        tx.append_audit(&record).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

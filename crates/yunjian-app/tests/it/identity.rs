@@ -1,0 +1,239 @@
+//! Passwords and login failures through the app: lockout after five failures (the same
+//! answer as a wrong password), escalation to an administrator unlock, resets that force
+//! a change and end sessions, history, minimum and maximum age.
+
+use yunjian_app::{AppError, Context, NewAccountInput};
+use yunjian_core::ids::AccountId;
+use yunjian_core::role::Role;
+
+use super::{context, harness, records, Harness};
+
+const MINUTE: i64 = 60 * 1_000_000_000;
+const DAY: i64 = 24 * 60 * MINUTE;
+const FIRST: &str = "a-long-enough-passphrase";
+
+/// A supervisor made by the system administrator, with its password changed once.
+async fn supervisor(h: &Harness, password: &str) -> AccountId {
+    let account = h
+        .app
+        .create_account(
+            &h.admin,
+            NewAccountInput {
+                username: "supervisor1".into(),
+                display_name: None,
+                password: FIRST.into(),
+                role: Role::Supervisor,
+                tenant: None,
+                provider: None,
+            },
+        )
+        .await
+        .expect("account");
+    let login = h
+        .app
+        .login("supervisor1", FIRST, "r", None)
+        .await
+        .expect("login");
+    let own = Context::new(login.principal.clone(), "r", None);
+    h.app
+        .change_password(&own, &login.token, FIRST, password)
+        .await
+        .expect("first change");
+    account.id
+}
+
+async fn fails(h: &Harness, password: &str) -> bool {
+    matches!(
+        h.app
+            .login("supervisor1", password, "r", Some("198.51.100.9"))
+            .await,
+        Err(AppError::BadCredentials)
+    )
+}
+
+#[tokio::test]
+async fn five_failures_lock_for_thirty_minutes_with_the_same_answer() {
+    let h = harness().await;
+    supervisor(&h, "Nine-Tails#Fox-2026").await;
+    for _ in 0..5 {
+        assert!(fails(&h, "wrong-but-long-guess").await);
+    }
+    assert!(
+        fails(&h, "Nine-Tails#Fox-2026").await,
+        "locked: the right password fails alike"
+    );
+    let locks = records(&h, "auth.lockout").await;
+    assert_eq!(locks.len(), 1);
+    let failed = records(&h, "auth.login").await;
+    assert!(failed
+        .iter()
+        .any(|r| r.record.reason.as_deref() == Some("account locked")));
+    h.clock.advance_ns(31 * MINUTE);
+    let login = h
+        .app
+        .login("supervisor1", "Nine-Tails#Fox-2026", "r", None)
+        .await
+        .expect("unlocked after 30 minutes");
+    assert!(!login.password_change_required);
+}
+
+#[tokio::test]
+async fn repeated_locks_need_the_system_administrator() {
+    let h = harness().await;
+    let id = supervisor(&h, "Nine-Tails#Fox-2026").await;
+    for _ in 0..3 {
+        for _ in 0..5 {
+            fails(&h, "wrong-but-long-guess").await;
+        }
+        h.clock.advance_ns(31 * MINUTE);
+    }
+    h.clock.advance_ns(DAY);
+    assert!(
+        fails(&h, "Nine-Tails#Fox-2026").await,
+        "escalated: no timeout unlocks it"
+    );
+    let security_admin = context(Role::SecurityAdmin, None, None);
+    assert!(matches!(
+        h.app.unlock_account(&security_admin, id).await,
+        Err(AppError::Forbidden(_))
+    ));
+    h.app
+        .unlock_account(&h.admin, id)
+        .await
+        .expect("the system administrator unlocks");
+    h.app
+        .login("supervisor1", "Nine-Tails#Fox-2026", "r", None)
+        .await
+        .expect("open again");
+    assert_eq!(
+        records(&h, "account.unlock").await.len(),
+        2,
+        "the refusal and the unlock"
+    );
+}
+
+#[tokio::test]
+async fn a_reset_forces_a_change_and_ends_the_sessions() {
+    let h = harness().await;
+    let id = supervisor(&h, "Nine-Tails#Fox-2026").await;
+    let before = h
+        .app
+        .login("supervisor1", "Nine-Tails#Fox-2026", "r", None)
+        .await
+        .expect("login");
+    let auditor = context(Role::SecurityAuditor, None, None);
+    assert!(matches!(
+        h.app.reset_password(&auditor, id).await,
+        Err(AppError::Forbidden(_))
+    ));
+    assert!(matches!(
+        h.app
+            .reset_password(&h.admin, h.admin.principal.account_id)
+            .await,
+        Err(AppError::Forbidden(_))
+    ));
+    let one_time = h.app.reset_password(&h.admin, id).await.expect("reset");
+    assert!(matches!(
+        h.app.authenticate(&before.token).await,
+        Err(AppError::Unauthenticated)
+    ));
+    let login = h
+        .app
+        .login("supervisor1", &one_time, "r", None)
+        .await
+        .expect("one-time password");
+    assert!(login.password_change_required);
+    assert!(matches!(
+        h.app.authenticate(&login.token).await,
+        Err(AppError::PasswordChangeRequired)
+    ));
+    assert!(records(&h, "account.password.reset")
+        .await
+        .iter()
+        .all(|r| !r.line.as_deref().unwrap_or("").contains(&one_time)));
+}
+
+#[tokio::test]
+async fn history_and_minimum_and_maximum_age_hold() {
+    let h = harness().await;
+    supervisor(&h, "Nine-Tails#Fox-2026").await;
+    let login = h
+        .app
+        .login("supervisor1", "Nine-Tails#Fox-2026", "r", None)
+        .await
+        .expect("login");
+    let own = Context::new(login.principal.clone(), "r", None);
+    let codes = |error: AppError| match error {
+        AppError::Invalid(fields) => fields.iter().map(|f| f.code).collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    let soon = h
+        .app
+        .change_password(
+            &own,
+            &login.token,
+            "Nine-Tails#Fox-2026",
+            "Amber-Comet#4410-Ridge",
+        )
+        .await
+        .expect_err("too soon");
+    assert_eq!(codes(soon), vec!["password_changed_too_recently"]);
+    h.clock.advance_ns(2 * DAY);
+    // (Sessions last hours, not days: log in again.)
+    let login = h
+        .app
+        .login("supervisor1", "Nine-Tails#Fox-2026", "r", None)
+        .await
+        .expect("login");
+    let other = h
+        .app
+        .login("supervisor1", "Nine-Tails#Fox-2026", "r", None)
+        .await
+        .expect("second session");
+    let own = Context::new(login.principal.clone(), "r", None);
+    let reused = h
+        .app
+        .change_password(&own, &login.token, "Nine-Tails#Fox-2026", FIRST)
+        .await
+        .expect_err("reused");
+    assert!(codes(reused).contains(&"password_reused"));
+    let wrong = h
+        .app
+        .change_password(
+            &own,
+            &login.token,
+            "not-the-password",
+            "Amber-Comet#4410-Ridge",
+        )
+        .await
+        .expect_err("wrong current");
+    assert_eq!(codes(wrong), vec!["wrong_password"]);
+    h.app
+        .change_password(
+            &own,
+            &login.token,
+            "Nine-Tails#Fox-2026",
+            "Amber-Comet#4410-Ridge",
+        )
+        .await
+        .expect("changed");
+    assert!(
+        h.app.authenticate(&login.token).await.is_ok(),
+        "this session stays"
+    );
+    assert!(
+        matches!(
+            h.app.authenticate(&other.token).await,
+            Err(AppError::Unauthenticated)
+        ),
+        "the others end"
+    );
+    // Ninety days later the password has expired: login works, everything else waits.
+    h.clock.advance_ns(91 * DAY);
+    let late = h
+        .app
+        .login("supervisor1", "Amber-Comet#4410-Ridge", "r", None)
+        .await
+        .expect("login");
+    assert!(late.password_change_required);
+}
