@@ -12,7 +12,45 @@ pub struct Config {
     pub store: StoreSection,
     pub session: SessionSection,
     pub audit: AuditSection,
+    pub identity: IdentitySection,
     pub log: LogSection,
+}
+
+/// Password and login-failure policy; the defaults are the guide's floors and only
+/// stricter values are accepted.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentitySection {
+    pub password_min_length: usize,
+    pub password_min_classes: usize,
+    pub password_history: usize,
+    pub password_max_age_days: u32,
+    pub password_min_age_days: u32,
+    pub password_warn_days: u32,
+    pub lockout_max_failures: u32,
+    pub lockout_window_minutes: u32,
+    pub lockout_minutes: u32,
+    pub lockout_escalate_after: u32,
+}
+
+impl Default for IdentitySection {
+    fn default() -> Self {
+        let settings = yunjian_app::IdentitySettings::default();
+        let (password, lockout) = (settings.password, settings.lockout);
+        const MINUTE_NS: i64 = 60 * 1_000_000_000;
+        IdentitySection {
+            password_min_length: password.min_length,
+            password_min_classes: password.min_classes,
+            password_history: password.history,
+            password_max_age_days: password.max_age_days,
+            password_min_age_days: password.min_age_days,
+            password_warn_days: password.warn_days,
+            lockout_max_failures: lockout.max_failures,
+            lockout_window_minutes: (lockout.window_ns / MINUTE_NS) as u32,
+            lockout_minutes: (lockout.lock_ns / MINUTE_NS) as u32,
+            lockout_escalate_after: lockout.escalate_after,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -164,6 +202,25 @@ retention_months = 6
 #                                                                    env YUNJIAN_SEALING_KEY_FILE
 # sealing_key_file = "/etc/yunjian/ledger-sealing.key"
 
+[identity]
+# Passwords (7.5.3.1): at least this long, from at least this many of the four character
+# classes, different from the last N, changed at least every max_age days, not changed
+# again within min_age days, reminders warn_days before expiry. The values shown are the
+# guide's floors: stricter values are accepted, looser ones refused at start.
+password_min_length = 14
+password_min_classes = 3
+password_history = 5
+password_max_age_days = 90
+password_min_age_days = 1
+password_warn_days = 14
+# Login failures (7.5.3.8): lock after max_failures within window_minutes, for
+# lockout_minutes; after escalate_after locks in a day only the system administrator
+# unlocks (`POST /api/v1/accounts/{id}/unlock`).
+lockout_max_failures = 5
+lockout_window_minutes = 15
+lockout_minutes = 30
+lockout_escalate_after = 3
+
 [log]
 # tracing filter, e.g. "info" or "yunjian_app=debug,info".          env YUNJIAN_LOG
 filter = "info"
@@ -256,6 +313,12 @@ impl Config {
                 yunjian_app::RETENTION_FLOOR_MONTHS
             );
         }
+        if let Err(problems) = self.identity_settings().check() {
+            bail!(
+                "identity settings looser than the guide allows: {}",
+                problems.join("; ")
+            );
+        }
         if let Some(origin) = &self.audit.origin {
             if origin.is_empty() || origin.contains(['+', ' ', '\n']) {
                 bail!("audit.origin is a name without spaces or '+', like example.gov.cn/audit");
@@ -290,6 +353,29 @@ impl Config {
                 * 1_000_000_000,
             checkpoint_records: self.audit.checkpoint_records,
             retention_months: self.audit.retention_months,
+        }
+    }
+
+    pub fn identity_settings(&self) -> yunjian_app::IdentitySettings {
+        const MINUTE_NS: i64 = 60 * 1_000_000_000;
+        let id = &self.identity;
+        let floor = yunjian_app::IdentitySettings::default();
+        yunjian_app::IdentitySettings {
+            password: yunjian_core::password::PasswordPolicy {
+                min_length: id.password_min_length,
+                min_classes: id.password_min_classes,
+                history: id.password_history,
+                max_age_days: id.password_max_age_days,
+                min_age_days: id.password_min_age_days,
+                warn_days: id.password_warn_days,
+            },
+            lockout: yunjian_core::lockout::LockoutPolicy {
+                max_failures: id.lockout_max_failures,
+                window_ns: i64::from(id.lockout_window_minutes) * MINUTE_NS,
+                lock_ns: i64::from(id.lockout_minutes) * MINUTE_NS,
+                escalate_after: id.lockout_escalate_after,
+                escalation_window_ns: floor.lockout.escalation_window_ns,
+            },
         }
     }
 
@@ -356,6 +442,23 @@ mod tests {
         let mut config = Config::default();
         config.session.idle_timeout_minutes = 120;
         assert!(config.check().is_err());
+        // The guide's floors for passwords, lockout and audit retention.
+        for loosen in [
+            (|c: &mut Config| c.identity.password_min_length = 8) as fn(&mut Config),
+            |c| c.identity.password_max_age_days = 180,
+            |c| c.identity.password_history = 2,
+            |c| c.identity.lockout_max_failures = 10,
+            |c| c.identity.lockout_minutes = 5,
+            |c| c.audit.retention_months = 3,
+        ] {
+            let mut config = Config::default();
+            loosen(&mut config);
+            assert!(config.check().is_err());
+        }
+        let mut stricter = Config::default();
+        stricter.identity.password_min_length = 16;
+        stricter.identity.lockout_max_failures = 3;
+        assert!(stricter.check().is_ok());
     }
 
     #[test]

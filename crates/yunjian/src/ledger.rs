@@ -40,6 +40,7 @@ pub async fn app_with_ledger(store: yunjian_store::Store, config: &Config) -> Re
         Arc::new(yunjian_app::SystemClock),
         config.session_settings(),
     )
+    .with_identity(config.identity_settings())
     .with_ledger(config.ledger_settings(), None);
     app.init_ledger().await.map_err(crate::app_error)?;
     let path = config.sealing_key_path();
