@@ -161,7 +161,20 @@ pub fn openapi_document() -> Json_ {
         json!({"post": {"summary": "End this session",
         "responses": with_errors("204", json!({"description": "logged out"}))}}),
     );
-    paths.insert("/api/v1/auth/me".into(), json!({"get": {"summary": "The caller", "responses": with_errors("200", returns("Principal"))}}));
+    paths.insert("/api/v1/auth/me".into(), json!({"get": {"summary": "The caller, with the password's age (reminders before expiry); allowed while a password change is pending", "responses": with_errors("200", returns("Principal"))}}));
+    paths.insert("/api/v1/auth/password".into(), json!({"post": {
+        "summary": "Change the caller's password: {current_password, new_password}. Policy problems come back as field errors on new_password (password_too_short, password_too_simple, password_contains_username, password_common, password_repetitive, password_reused, password_changed_too_recently). Ends the caller's other sessions. Allowed while a change is pending; until then every other call answers 403 password_change_required.",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["current_password", "new_password"],
+            "properties": {"current_password": {"type": "string"}, "new_password": {"type": "string"}}}}}},
+        "responses": with_errors("204", json!({"description": "changed"}))}}));
+    paths.insert("/api/v1/accounts/{id}/password-reset".into(), json!({"post": {
+        "summary": "System administrator: reset another account's password to a one-time password (shown once), changed at its next login; its sessions end",
+        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}}],
+        "responses": with_errors("200", json!({"description": "{one_time_password}"}))}}));
+    paths.insert("/api/v1/accounts/{id}/unlock".into(), json!({"post": {
+        "summary": "System administrator: unlock an account locked by login failures (the only way out of an escalated lock)",
+        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}}],
+        "responses": with_errors("204", json!({"description": "unlocked"}))}}));
     paths.insert("/api/v1/overview".into(), json!({"get": {"summary": "Counts per provider, zone, tenant and MLPS level, in the caller's scope",
         "responses": with_errors("200", returns("Overview"))}}));
     paths.insert("/api/v1/accounts".into(), json!({

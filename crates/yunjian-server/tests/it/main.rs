@@ -17,6 +17,7 @@ use yunjian_server::{router, AppState, HttpSettings};
 use yunjian_testkit::{fresh_store, TestStore};
 
 mod audit;
+mod identity;
 
 struct Server {
     router: Router,

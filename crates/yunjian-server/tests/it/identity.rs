@@ -1,0 +1,136 @@
+//! Passwords and login failures over HTTP: the lock answers exactly like a wrong
+//! password, the system administrator unlocks and resets, weak passwords come back as
+//! field errors, and a pending change blocks everything else.
+
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+use super::{api, login, login_only, send, server, PASSWORD, STRONG_PASSWORD};
+
+#[tokio::test]
+async fn locks_answer_like_wrong_passwords_and_administrators_unlock_and_reset() {
+    let s = server().await;
+    let attempt = |password: &str| {
+        api(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "tenant2", "password": password})),
+        )
+    };
+    let mut answers = Vec::new();
+    for _ in 0..5 {
+        answers.push(send(&s.router, attempt("wrong-but-long-guess")).await);
+    }
+    let locked = send(&s.router, attempt(PASSWORD)).await;
+    for answer in answers.iter().chain([&locked]) {
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(answer.code(), "bad_credentials");
+        assert_eq!(
+            answer.json()["error"]["message"],
+            locked.json()["error"]["message"]
+        );
+    }
+    let accounts = send(
+        &s.router,
+        api(Method::GET, "/api/v1/accounts", Some(&s.admin_token), None),
+    )
+    .await
+    .json();
+    let id = accounts["items"]
+        .as_array()
+        .or_else(|| accounts.as_array())
+        .expect("accounts")
+        .iter()
+        .find(|account| account["username"] == "tenant2")
+        .and_then(|account| account["id"].as_i64())
+        .expect("tenant2");
+    let tenant1 = login(&s.router, "tenant1", PASSWORD).await;
+    let refused = send(
+        &s.router,
+        api(
+            Method::POST,
+            &format!("/api/v1/accounts/{id}/unlock"),
+            Some(&tenant1),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let unlocked = send(
+        &s.router,
+        api(
+            Method::POST,
+            &format!("/api/v1/accounts/{id}/unlock"),
+            Some(&s.admin_token),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(unlocked.status, StatusCode::NO_CONTENT, "{}", unlocked.text);
+    let token = login_only(&s.router, "tenant2", PASSWORD).await;
+    // Still the first login: everything but the change waits.
+    let blocked = send(
+        &s.router,
+        api(Method::GET, "/api/v1/vpcs", Some(&token), None),
+    )
+    .await;
+    assert_eq!(
+        (blocked.status, blocked.code().as_str()),
+        (StatusCode::FORBIDDEN, "password_change_required")
+    );
+    let weak = send(
+        &s.router,
+        api(
+            Method::POST,
+            "/api/v1/auth/password",
+            Some(&token),
+            Some(json!({"current_password": PASSWORD, "new_password": "tenant2-password"})),
+        ),
+    )
+    .await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let codes: Vec<String> = weak.json()["error"]["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .map(|field| field["code"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(
+        codes.contains(&"password_contains_username".to_owned()),
+        "{codes:?}"
+    );
+    // A reset gives a one-time password and ends the account's sessions.
+    let reset = send(
+        &s.router,
+        api(
+            Method::POST,
+            &format!("/api/v1/accounts/{id}/password-reset"),
+            Some(&s.admin_token),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(reset.status, StatusCode::OK, "{}", reset.text);
+    let one_time = reset.json()["one_time_password"]
+        .as_str()
+        .expect("password")
+        .to_owned();
+    let ended = send(
+        &s.router,
+        api(Method::GET, "/api/v1/auth/me", Some(&token), None),
+    )
+    .await;
+    assert_eq!(ended.status, StatusCode::UNAUTHORIZED);
+    let fresh = login(&s.router, "tenant2", &one_time).await;
+    let ok = send(
+        &s.router,
+        api(Method::GET, "/api/v1/vpcs", Some(&fresh), None),
+    )
+    .await;
+    assert_eq!(
+        ok.status,
+        StatusCode::OK,
+        "changed to {STRONG_PASSWORD} at first login, then in"
+    );
+}
