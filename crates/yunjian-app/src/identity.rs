@@ -241,6 +241,11 @@ impl App {
             self.record_denial(record, &error.to_string()).await;
             return Err(error);
         }
+        if id == context.principal.account_id {
+            return Err(AppError::Forbidden(
+                "another system administrator unlocks your account".into(),
+            ));
+        }
         let now = self.now_ns();
         let mut tx = self.store.begin_write().await?;
         let account = tx.account_for_update(id).await?.ok_or(AppError::NotFound)?;
