@@ -142,6 +142,18 @@ impl App {
         request_id: &str,
         source_address: Option<&str>,
     ) -> Result<LoginOutcome, AppError> {
+        if let Some(address) = source_address {
+            if !self.login_limiter.admit(address, self.now_ns()) {
+                let mut record =
+                    NewAuditRecord::new(self.now_ns(), "auth.login", AuditOutcome::Denied);
+                record.actor_username = Some(truncate(username, 128));
+                record.source_address = Some(address.to_owned());
+                record.request_id = Some(request_id.to_owned());
+                record.reason = Some("rate limited: too many attempts from this address".into());
+                self.append_audit_only(record).await?;
+                return Err(AppError::RateLimited);
+            }
+        }
         let account = self.store.account_by_username(username).await?;
         let hash = account.as_ref().map_or(DUMMY_HASH.to_owned(), |account| {
             account.password_hash.clone()

@@ -22,6 +22,9 @@ pub enum AppError {
         field: Option<String>,
         message: String,
     },
+    /// Too many attempts from one source; try again later.
+    #[error("too many attempts from this address; wait a minute")]
+    RateLimited,
     /// The session's password must change before anything else.
     #[error("change your password first (first login, a reset, or expiry)")]
     PasswordChangeRequired,
@@ -44,6 +47,7 @@ impl AppError {
             AppError::Invalid(_) => "validation_failed",
             AppError::Conflict { .. } => "conflict",
             AppError::PasswordChangeRequired => "password_change_required",
+            AppError::RateLimited => "rate_limited",
             AppError::Internal(_) => "internal",
         }
     }

@@ -16,6 +16,48 @@ use crate::auth::SessionToken;
 use crate::error::AppError;
 use crate::{App, Context};
 
+/// Login attempts per source address: at most `LOGIN_BURST` within a sliding minute.
+/// Kept per server instance (a limiter shared through the store would turn every login
+/// into a write); with N instances behind a balancer an address gets at most N times
+/// this, still far below what guessing needs, and the lockout is shared.
+pub const LOGIN_BURST: usize = 10;
+const LOGIN_WINDOW_NS: i64 = 60 * 1_000_000_000;
+
+#[derive(Default)]
+pub(crate) struct LoginLimiter {
+    attempts: std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<i64>>>,
+}
+
+impl LoginLimiter {
+    /// Counts an attempt; `false` when the address is over its budget.
+    pub(crate) fn admit(&self, address: &str, now_ns: i64) -> bool {
+        let mut attempts = self
+            .attempts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if attempts.len() > 100_000 {
+            // Bounded memory under a spray from many addresses: forget idle ones.
+            attempts.retain(|_, times| {
+                times
+                    .back()
+                    .is_some_and(|last| now_ns - last < LOGIN_WINDOW_NS)
+            });
+        }
+        let times = attempts.entry(address.to_owned()).or_default();
+        while times
+            .front()
+            .is_some_and(|first| now_ns - first >= LOGIN_WINDOW_NS)
+        {
+            times.pop_front();
+        }
+        if times.len() >= LOGIN_BURST {
+            return false;
+        }
+        times.push_back(now_ns);
+        true
+    }
+}
+
 /// The identity policies a deployment runs with; `Default` is the guide's floors.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IdentitySettings {

@@ -20,7 +20,7 @@ pub use accounts::{CreatedAccount, NewAccountInput};
 pub use auth::{LoginOutcome, SessionSettings, SessionToken};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::AppError;
-pub use identity::IdentitySettings;
+pub use identity::{IdentitySettings, LOGIN_BURST};
 pub use ledger::{
     AnomalyReport, AuditQuery, ExportRange, ExportSummary, LedgerSettings, OnlineVerification,
     API_EXPORT_LIMIT, RETENTION_FLOOR_MONTHS,
@@ -70,6 +70,7 @@ pub struct App {
     signer: Option<Arc<dyn yunjian_gm::NoteSigner>>,
     committer: Arc<ledger::GroupCommitter>,
     identity: Arc<IdentitySettings>,
+    login_limiter: Arc<identity::LoginLimiter>,
 }
 
 impl App {
@@ -84,6 +85,7 @@ impl App {
             signer: None,
             committer: Arc::new(ledger::GroupCommitter::default()),
             identity: Arc::new(IdentitySettings::default()),
+            login_limiter: Arc::default(),
         }
     }
 

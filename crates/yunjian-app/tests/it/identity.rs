@@ -237,3 +237,52 @@ async fn history_and_minimum_and_maximum_age_hold() {
         .expect("login");
     assert!(late.password_change_required);
 }
+
+#[tokio::test]
+async fn an_address_gets_ten_login_attempts_a_minute() {
+    let h = harness().await;
+    supervisor(&h, "Nine-Tails#Fox-2026").await;
+    for _ in 0..yunjian_app::LOGIN_BURST {
+        let _ = h
+            .app
+            .login("nobody", "wrong-but-long-guess", "r", Some("203.0.113.5"))
+            .await;
+    }
+    assert!(matches!(
+        h.app
+            .login(
+                "supervisor1",
+                "Nine-Tails#Fox-2026",
+                "r",
+                Some("203.0.113.5")
+            )
+            .await,
+        Err(AppError::RateLimited)
+    ));
+    // Another address is not affected, and the first one may try again a minute later.
+    h.app
+        .login(
+            "supervisor1",
+            "Nine-Tails#Fox-2026",
+            "r",
+            Some("203.0.113.6"),
+        )
+        .await
+        .expect("other address");
+    h.clock.advance_ns(MINUTE);
+    h.app
+        .login(
+            "supervisor1",
+            "Nine-Tails#Fox-2026",
+            "r",
+            Some("203.0.113.5"),
+        )
+        .await
+        .expect("a minute later");
+    let limited = records(&h, "auth.login").await;
+    assert!(limited.iter().any(|r| r
+        .record
+        .reason
+        .as_deref()
+        .is_some_and(|reason| reason.starts_with("rate limited"))));
+}
