@@ -224,13 +224,42 @@ impl App {
         Ok(())
     }
 
-    fn require_system_admin(&self, context: &Context) -> Result<(), AppError> {
-        if context.principal.role == Role::SystemAdmin {
-            Ok(())
+    fn account_record(
+        &self,
+        context: &Context,
+        action: &str,
+        id: AccountId,
+        outcome: AuditOutcome,
+    ) -> NewAuditRecord {
+        let mut record = self.record(context, action, outcome);
+        record.object_kind = Some("account".into());
+        record.object_id = Some(id.0);
+        record
+    }
+
+    /// Account administration is the system administrator's (三员), and never on
+    /// oneself; a refusal is recorded.
+    async fn may_administer(
+        &self,
+        context: &Context,
+        action: &str,
+        id: AccountId,
+        on_oneself: &str,
+    ) -> Result<(), AppError> {
+        let refusal = if context.principal.role != Role::SystemAdmin {
+            Some("accounts are administered by the system administrator")
+        } else if id == context.principal.account_id {
+            Some(on_oneself)
         } else {
-            Err(AppError::Forbidden(
-                "accounts are administered by the system administrator".into(),
-            ))
+            None
+        };
+        match refusal {
+            None => Ok(()),
+            Some(reason) => {
+                let record = self.account_record(context, action, id, AuditOutcome::Denied);
+                self.record_denial(record, reason).await;
+                Err(AppError::Forbidden(reason.into()))
+            }
         }
     }
 
@@ -241,18 +270,13 @@ impl App {
         context: &Context,
         id: AccountId,
     ) -> Result<String, AppError> {
-        if let Err(error) = self.require_system_admin(context) {
-            let mut record = self.record(context, "account.password.reset", AuditOutcome::Denied);
-            record.object_kind = Some("account".into());
-            record.object_id = Some(id.0);
-            self.record_denial(record, &error.to_string()).await;
-            return Err(error);
-        }
-        if id == context.principal.account_id {
-            return Err(AppError::Forbidden(
-                "change your own password with your current one, not by a reset".into(),
-            ));
-        }
+        self.may_administer(
+            context,
+            "account.password.reset",
+            id,
+            "change your own password with your current one, not by a reset",
+        )
+        .await?;
         let account = self.store.account(id).await?.ok_or(AppError::NotFound)?;
         let password = random_password(20);
         let hash = self.hash_password(password.clone()).await?;
@@ -263,9 +287,12 @@ impl App {
         let mut tx = self.store.begin_write().await?;
         tx.set_password(id, &hash, &history, true, now).await?;
         let ended = tx.delete_sessions_of(id, None).await?;
-        let mut record = self.record(context, "account.password.reset", AuditOutcome::Succeeded);
-        record.object_kind = Some("account".into());
-        record.object_id = Some(id.0);
+        let mut record = self.account_record(
+            context,
+            "account.password.reset",
+            id,
+            AuditOutcome::Succeeded,
+        );
         record.tenant_id = account.tenant.map(|t| t.0);
         record.detail = Some(json!({ "username": account.username, "sessions_ended": ended }));
         tx.append_audit(&record).await?;
@@ -276,18 +303,13 @@ impl App {
     /// A system administrator unlocks a locked account (the only way out of an
     /// escalated lock).
     pub async fn unlock_account(&self, context: &Context, id: AccountId) -> Result<(), AppError> {
-        if let Err(error) = self.require_system_admin(context) {
-            let mut record = self.record(context, "account.unlock", AuditOutcome::Denied);
-            record.object_kind = Some("account".into());
-            record.object_id = Some(id.0);
-            self.record_denial(record, &error.to_string()).await;
-            return Err(error);
-        }
-        if id == context.principal.account_id {
-            return Err(AppError::Forbidden(
-                "another system administrator unlocks your account".into(),
-            ));
-        }
+        self.may_administer(
+            context,
+            "account.unlock",
+            id,
+            "another system administrator unlocks your account",
+        )
+        .await?;
         let now = self.now_ns();
         let mut tx = self.store.begin_write().await?;
         let account = tx.account_for_update(id).await?.ok_or(AppError::NotFound)?;
@@ -295,9 +317,8 @@ impl App {
         let was = format!("{:?}", state.lock(now));
         state.unlock();
         tx.set_lock_state(id, &state, now).await?;
-        let mut record = self.record(context, "account.unlock", AuditOutcome::Succeeded);
-        record.object_kind = Some("account".into());
-        record.object_id = Some(id.0);
+        let mut record =
+            self.account_record(context, "account.unlock", id, AuditOutcome::Succeeded);
         record.tenant_id = account.tenant.map(|t| t.0);
         record.detail = Some(json!({ "username": account.username, "was": was }));
         tx.append_audit(&record).await?;

@@ -97,6 +97,12 @@ async fn repeated_locks_need_the_system_administrator() {
         h.app.unlock_account(&security_admin, id).await,
         Err(AppError::Forbidden(_))
     ));
+    assert!(matches!(
+        h.app
+            .unlock_account(&h.admin, h.admin.principal.account_id)
+            .await,
+        Err(AppError::Forbidden(_))
+    ));
     h.app
         .unlock_account(&h.admin, id)
         .await
@@ -107,8 +113,8 @@ async fn repeated_locks_need_the_system_administrator() {
         .expect("open again");
     assert_eq!(
         records(&h, "account.unlock").await.len(),
-        2,
-        "the refusal and the unlock"
+        3,
+        "both refusals and the unlock"
     );
 }
 

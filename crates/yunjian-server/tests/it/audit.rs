@@ -353,13 +353,7 @@ async fn the_console_audit_page_filters_shows_the_checkpoint_and_verifies() {
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     // Export and verify are forms: without the session's CSRF token they are refused
     // and nothing is exported; with it the bundle streams back and verifies.
-    let csrf = page
-        .text
-        .split("name=\"_csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a CSRF field")
-        .to_owned();
+    let csrf = super::hidden_value(&page.text, "_csrf");
     let post = |path: &str, body: String| {
         axum::http::Request::builder()
             .method(Method::POST)

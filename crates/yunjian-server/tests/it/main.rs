@@ -741,13 +741,7 @@ async fn the_console_logs_in_with_csrf_checks_and_escapes_what_it_shows() {
     assert_eq!(redirected.headers[header::LOCATION], "/console/password");
     let password_page = send(&s.router, page("/console/password", &cookies)).await;
     assert_eq!(password_page.status, StatusCode::OK);
-    let csrf = password_page
-        .text
-        .split("name=\"_csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a CSRF field")
-        .to_owned();
+    let csrf = hidden_value(&password_page.text, "_csrf");
     let encoded = "Quiet-Harbor%237215-Lantern";
     let weak = send(
         &s.router,
