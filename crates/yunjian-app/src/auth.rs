@@ -142,6 +142,21 @@ impl App {
         request_id: &str,
         source_address: Option<&str>,
     ) -> Result<LoginOutcome, AppError> {
+        self.login_with(username, password, None, request_id, source_address)
+            .await
+    }
+
+    /// Login with an optional second factor (`totp`: a current code or a recovery
+    /// code). An account with a second factor and no code answers `TotpRequired` only
+    /// after its password was right; a wrong code counts like a wrong password.
+    pub async fn login_with(
+        &self,
+        username: &str,
+        password: &str,
+        totp: Option<&str>,
+        request_id: &str,
+        source_address: Option<&str>,
+    ) -> Result<LoginOutcome, AppError> {
         if let Some(address) = source_address {
             if !self.login_limiter.admit(address, self.now_ns()) {
                 let mut record =
@@ -218,10 +233,32 @@ impl App {
             }
             return Err(AppError::BadCredentials);
         }
-        let mut tx = self.store.begin_write().await?;
         let Some(account) = account else {
             return Err(AppError::BadCredentials);
         };
+        let mut tx = self.store.begin_write().await?;
+        if account.totp_sealed.is_some() {
+            let accepted = match totp {
+                None => {
+                    drop(tx);
+                    record.outcome = AuditOutcome::Failed;
+                    record.reason = Some("second factor required".into());
+                    self.append_audit_only(record).await?;
+                    return Err(AppError::TotpRequired);
+                }
+                Some(code) => {
+                    self.check_second_factor(&mut tx, &account, code, now)
+                        .await?
+                }
+            };
+            if !accepted {
+                drop(tx);
+                record.outcome = AuditOutcome::Failed;
+                record.reason = Some("wrong second factor".into());
+                self.count_failure(account.id, record, now).await?;
+                return Err(AppError::BadCredentials);
+            }
+        }
         let token = SessionToken(random_secret_hex(32));
         let csrf_token = random_secret_hex(16);
         let expires_at_ns = now

@@ -22,6 +22,9 @@ pub enum AppError {
         field: Option<String>,
         message: String,
     },
+    /// The password was right and the account has a second factor: send `totp`.
+    #[error("a one-time code from the authenticator (or a recovery code) is required")]
+    TotpRequired,
     /// Too many attempts from one source; try again later.
     #[error("too many attempts from this address; wait a minute")]
     RateLimited,
@@ -48,6 +51,7 @@ impl AppError {
             AppError::Conflict { .. } => "conflict",
             AppError::PasswordChangeRequired => "password_change_required",
             AppError::RateLimited => "rate_limited",
+            AppError::TotpRequired => "totp_required",
             AppError::Internal(_) => "internal",
         }
     }

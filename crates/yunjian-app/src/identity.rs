@@ -92,7 +92,158 @@ fn password_errors(field: &str, problems: &[PasswordProblem]) -> AppError {
     )
 }
 
+/// Associated data of sealed TOTP secrets.
+const TOTP_SEAL_CONTEXT: &[u8] = b"yunjian totp secret v1";
+/// How authenticator apps label the account.
+const TOTP_ISSUER: &str = "yunjian";
+
+/// A TOTP enrolment in progress: the secret to put in an app, once.
+#[derive(Clone)]
+pub struct TotpEnrolment {
+    pub secret_base32: String,
+    pub otpauth_uri: String,
+}
+
+impl std::fmt::Debug for TotpEnrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpEnrolment(<secret>)")
+    }
+}
+
+fn recovery_digest(code: &str) -> String {
+    let normalized: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    yunjian_gm::Sm3Digest::of(normalized.to_ascii_lowercase().as_bytes()).to_hex()
+}
+
 impl App {
+    /// The key that seals second-factor secrets (the same key file as the ledger's
+    /// signing key, another purpose bound in).
+    pub fn with_sealing(mut self, sealing: yunjian_gm::SealingKey) -> App {
+        self.sealing = Some(std::sync::Arc::new(sealing));
+        self
+    }
+
+    fn sealing(&self) -> Result<&yunjian_gm::SealingKey, AppError> {
+        self.sealing.as_deref().ok_or_else(|| AppError::Conflict {
+            field: None,
+            message: "second factors need the sealing key (run `yunjian admin init`)".into(),
+        })
+    }
+
+    /// Starts TOTP enrolment for the caller: a new secret, shown once, active after its
+    /// first code confirms it.
+    pub async fn begin_totp_enrolment(&self, context: &Context) -> Result<TotpEnrolment, AppError> {
+        let sealing = self.sealing()?;
+        let totp = yunjian_gm::Totp::generate();
+        let sealed = sealing.seal(totp.secret(), TOTP_SEAL_CONTEXT);
+        let id = context.principal.account_id;
+        let mut tx = self.store.begin_write().await?;
+        tx.set_totp_pending(id, &sealed, self.now_ns()).await?;
+        tx.append_audit(&self.account_record(
+            context,
+            "auth.totp.enrol",
+            id,
+            AuditOutcome::Succeeded,
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(TotpEnrolment {
+            secret_base32: totp.to_base32().to_string(),
+            otpauth_uri: totp.otpauth_uri(TOTP_ISSUER, &context.principal.username),
+        })
+    }
+
+    /// Confirms enrolment with a current code; returns ten recovery codes, shown once
+    /// (stored as SM3 digests).
+    pub async fn confirm_totp_enrolment(
+        &self,
+        context: &Context,
+        code: &str,
+    ) -> Result<Vec<String>, AppError> {
+        let sealing = self.sealing()?;
+        let id = context.principal.account_id;
+        let account = self
+            .store
+            .account(id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let sealed = account
+            .totp_pending_sealed
+            .ok_or_else(|| AppError::invalid("code", "no_enrolment", "start an enrolment first"))?;
+        let secret = sealing
+            .open(&sealed, TOTP_SEAL_CONTEXT)
+            .map_err(|error| AppError::Internal(error.to_string()))?;
+        let totp = yunjian_gm::Totp::from_secret(&secret);
+        let now = self.now_ns();
+        let unix = u64::try_from(now / 1_000_000_000).unwrap_or(0);
+        let Some(step) = totp.verify(code, unix, None) else {
+            return Err(AppError::invalid(
+                "code",
+                "wrong_code",
+                "the code does not match; check the device's clock",
+            ));
+        };
+        let codes: Vec<String> = (0..10)
+            .map(|_| {
+                let raw = yunjian_gm::random_secret_hex(5);
+                format!("{}-{}", &raw[..5], &raw[5..])
+            })
+            .collect();
+        let digests: Vec<String> = codes.iter().map(|code| recovery_digest(code)).collect();
+        let mut tx = self.store.begin_write().await?;
+        tx.activate_totp(
+            id,
+            &sealed,
+            i64::try_from(step).unwrap_or(i64::MAX),
+            &digests,
+            now,
+        )
+        .await?;
+        tx.append_audit(&self.account_record(
+            context,
+            "auth.totp.confirm",
+            id,
+            AuditOutcome::Succeeded,
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(codes)
+    }
+
+    /// Checks a second factor at login: a TOTP code (each step good once) or an unused
+    /// recovery code. Records the accepted step or spends the code in `tx`.
+    pub(crate) async fn check_second_factor(
+        &self,
+        tx: &mut yunjian_store::WriteTx,
+        account: &Account,
+        code: &str,
+        now: i64,
+    ) -> Result<bool, AppError> {
+        let Some(sealed) = &account.totp_sealed else {
+            return Ok(true);
+        };
+        let secret = self
+            .sealing()?
+            .open(sealed, TOTP_SEAL_CONTEXT)
+            .map_err(|error| AppError::Internal(error.to_string()))?;
+        let totp = yunjian_gm::Totp::from_secret(&secret);
+        let unix = u64::try_from(now / 1_000_000_000).unwrap_or(0);
+        let last = account
+            .totp_last_step
+            .and_then(|step| u64::try_from(step).ok());
+        if let Some(step) = totp.verify(code, unix, last) {
+            tx.set_totp_last_step(account.id, i64::try_from(step).unwrap_or(i64::MAX))
+                .await?;
+            return Ok(true);
+        }
+        if code.contains('-') {
+            return Ok(tx
+                .use_recovery_code(account.id, &recovery_digest(code), now)
+                .await?);
+        }
+        Ok(false)
+    }
+
     pub fn with_identity(mut self, settings: IdentitySettings) -> App {
         self.identity = std::sync::Arc::new(settings);
         self

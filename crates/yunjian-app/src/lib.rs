@@ -20,7 +20,7 @@ pub use accounts::{CreatedAccount, NewAccountInput};
 pub use auth::{LoginOutcome, SessionSettings, SessionToken};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::AppError;
-pub use identity::{IdentitySettings, LOGIN_BURST};
+pub use identity::{IdentitySettings, TotpEnrolment, LOGIN_BURST};
 pub use ledger::{
     AnomalyReport, AuditQuery, ExportRange, ExportSummary, LedgerSettings, OnlineVerification,
     API_EXPORT_LIMIT, RETENTION_FLOOR_MONTHS,
@@ -71,6 +71,7 @@ pub struct App {
     committer: Arc<ledger::GroupCommitter>,
     identity: Arc<IdentitySettings>,
     login_limiter: Arc<identity::LoginLimiter>,
+    sealing: Option<Arc<yunjian_gm::SealingKey>>,
 }
 
 impl App {
@@ -86,6 +87,7 @@ impl App {
             committer: Arc::new(ledger::GroupCommitter::default()),
             identity: Arc::new(IdentitySettings::default()),
             login_limiter: Arc::default(),
+            sealing: None,
         }
     }
 

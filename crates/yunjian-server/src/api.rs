@@ -25,6 +25,8 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/logout", post(logout))
         .route("/auth/me", get(me))
         .route("/auth/password", post(change_password))
+        .route("/auth/totp/enrol", post(totp_enrol))
+        .route("/auth/totp/confirm", post(totp_confirm))
         .route("/accounts/{id}/password-reset", post(reset_password))
         .route("/accounts/{id}/unlock", post(unlock_account))
         .route("/overview", get(overview))
@@ -111,7 +113,7 @@ async fn login(
     };
     if let Some(unknown) = body
         .keys()
-        .find(|key| !matches!(key.as_str(), "username" | "password"))
+        .find(|key| !matches!(key.as_str(), "username" | "password" | "totp"))
     {
         return Err(ApiError::from_app(
             AppError::invalid(
@@ -123,9 +125,19 @@ async fn login(
         ));
     }
     let (username, password) = (text("username")?, text("password")?);
+    let totp = match body.get("totp") {
+        None | Some(Json_::Null) => None,
+        Some(_) => Some(text("totp")?),
+    };
     let outcome = state
         .app
-        .login(&username, &password, &request_id, source.as_deref())
+        .login_with(
+            &username,
+            &password,
+            totp.as_deref(),
+            &request_id,
+            source.as_deref(),
+        )
         .await
         .map_err(|error| ApiError::from_app(error, &request_id))?;
     let max_age = (outcome.expires_at_ns - state.app.now_ns()) / 1_000_000_000;
@@ -538,4 +550,39 @@ async fn create_account(
         .await
         .map_err(|error| ApiError::from_app(error, request_id))?;
     Ok((StatusCode::CREATED, Json(wire::account_json(&account))))
+}
+
+/// Starts TOTP enrolment: the secret (base32) and the otpauth URI, shown once.
+async fn totp_enrol(State(state): State<AppState>, auth: ApiAuth) -> Result<Json<Json_>, ApiError> {
+    let enrolment = state
+        .app
+        .begin_totp_enrolment(&auth.context)
+        .await
+        .map_err(|error| ApiError::from_app(error, &auth.context.request_id))?;
+    Ok(Json(json!({
+        "secret": enrolment.secret_base32,
+        "otpauth_uri": enrolment.otpauth_uri,
+        "next": "POST /api/v1/auth/totp/confirm with {\"code\": the app's current code}",
+    })))
+}
+
+/// `{"code"}`: activates the enrolment and answers ten recovery codes, shown once.
+async fn totp_confirm(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Json_>, ApiError> {
+    let request_id = &auth.context.request_id;
+    let Some(Json_::String(code)) = body.get("code") else {
+        return Err(ApiError::from_app(
+            AppError::invalid("code", "required", "'code' is required as a string"),
+            request_id,
+        ));
+    };
+    let codes = state
+        .app
+        .confirm_totp_enrolment(&auth.context, code)
+        .await
+        .map_err(|error| ApiError::from_app(error, request_id))?;
+    Ok(Json(json!({ "recovery_codes": codes })))
 }

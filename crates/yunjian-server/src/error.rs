@@ -79,7 +79,9 @@ impl ApiError {
 
 pub fn status_of(error: &AppError) -> StatusCode {
     match error {
-        AppError::Unauthenticated | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
+        AppError::Unauthenticated | AppError::BadCredentials | AppError::TotpRequired => {
+            StatusCode::UNAUTHORIZED
+        }
         AppError::Forbidden(_) | AppError::PasswordChangeRequired => StatusCode::FORBIDDEN,
         AppError::NotFound => StatusCode::NOT_FOUND,
         AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,

@@ -27,6 +27,11 @@ pub struct Account {
     /// Earlier password hashes, newest first.
     pub password_history: Vec<String>,
     pub lock_state: LockState,
+    /// The active TOTP secret, sealed; `None` without a second factor.
+    pub totp_sealed: Option<String>,
+    /// A secret being enrolled, until its first code confirms it.
+    pub totp_pending_sealed: Option<String>,
+    pub totp_last_step: Option<i64>,
 }
 
 impl std::fmt::Debug for Account {
@@ -65,7 +70,7 @@ pub struct Session {
 }
 
 /// Account columns with the type each is read as, in select order.
-const ACCOUNT_COLUMNS: [(&str, CellType); 13] = [
+const ACCOUNT_COLUMNS: [(&str, CellType); 16] = [
     ("id", CellType::Int),
     ("username", CellType::Text),
     ("display_name", CellType::Text),
@@ -79,6 +84,9 @@ const ACCOUNT_COLUMNS: [(&str, CellType); 13] = [
     ("password_changed_at_ns", CellType::Int),
     ("password_history", CellType::Text),
     ("lock_state", CellType::Text),
+    ("totp_sealed", CellType::Text),
+    ("totp_pending_sealed", CellType::Text),
+    ("totp_last_step", CellType::Int),
 ];
 
 /// The account columns, each prefixed (`a.`) when selecting from a join.
@@ -129,6 +137,9 @@ fn decode_account(cells: &mut [Cell]) -> Result<Account> {
             .transpose()
             .map_err(|_| corrupt("lock_state"))?
             .unwrap_or_default(),
+        totp_sealed: cells[13].take_text(),
+        totp_pending_sealed: cells[14].take_text(),
+        totp_last_step: cells[15].int(),
     })
 }
 
@@ -279,6 +290,85 @@ impl WriteTx {
         .fetch_one(&mut *self.transaction)
         .await?;
         Ok(AccountId(row.try_get(0)?))
+    }
+
+    /// Starts (or restarts) TOTP enrolment with a sealed secret.
+    pub async fn set_totp_pending(
+        &mut self,
+        id: AccountId,
+        sealed: &str,
+        now_ns: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE accounts SET totp_pending_sealed = $1, updated_at_ns = $2 WHERE id = $3",
+        )
+        .bind(sealed)
+        .bind(now_ns)
+        .bind(id.0)
+        .execute(&mut *self.transaction)
+        .await?;
+        Ok(())
+    }
+
+    /// Makes the pending secret the active one, with fresh recovery codes (digests).
+    pub async fn activate_totp(
+        &mut self,
+        id: AccountId,
+        sealed: &str,
+        step: i64,
+        recovery_digests: &[String],
+        now_ns: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE accounts SET totp_sealed = $1, totp_pending_sealed = NULL, totp_last_step = $2, \
+             updated_at_ns = $3 WHERE id = $4",
+        )
+        .bind(sealed)
+        .bind(step)
+        .bind(now_ns)
+        .bind(id.0)
+        .execute(&mut *self.transaction)
+        .await?;
+        sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
+            .bind(id.0)
+            .execute(&mut *self.transaction)
+            .await?;
+        for digest in recovery_digests {
+            sqlx::query("INSERT INTO recovery_codes (account_id, code_digest) VALUES ($1, $2)")
+                .bind(id.0)
+                .bind(digest.as_str())
+                .execute(&mut *self.transaction)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn set_totp_last_step(&mut self, id: AccountId, step: i64) -> Result<()> {
+        sqlx::query("UPDATE accounts SET totp_last_step = $1 WHERE id = $2")
+            .bind(step)
+            .bind(id.0)
+            .execute(&mut *self.transaction)
+            .await?;
+        Ok(())
+    }
+
+    /// Spends a recovery code; `false` when it is unknown or already used.
+    pub async fn use_recovery_code(
+        &mut self,
+        id: AccountId,
+        digest: &str,
+        now_ns: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE recovery_codes SET used_at_ns = $1 WHERE account_id = $2 AND code_digest = $3 \
+             AND used_at_ns IS NULL",
+        )
+        .bind(now_ns)
+        .bind(id.0)
+        .bind(digest)
+        .execute(&mut *self.transaction)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Stores an account's login-failure state.

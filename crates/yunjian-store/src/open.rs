@@ -94,6 +94,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "identity",
         include_str!("../migrations/0003_identity.sql"),
     ),
+    (4, "totp", include_str!("../migrations/0004_totp.sql")),
 ];
 
 impl Store {

@@ -52,7 +52,12 @@ pub async fn app_with_ledger(store: yunjian_store::Store, config: &Config) -> Re
     } else {
         None
     };
-    Ok(app.with_ledger(config.ledger_settings(), signer))
+    let app = app.with_ledger(config.ledger_settings(), signer);
+    // Second factors are sealed with the same key file (another purpose bound in).
+    Ok(match path.exists() {
+        true => app.with_sealing(read_sealing_key(&path)?),
+        false => app,
+    })
 }
 
 /// Makes the signing key if the store has none (admin init, demo); returns the app with
@@ -69,7 +74,9 @@ pub async fn ensure_signing_key(app: App, config: &Config) -> Result<(App, Strin
     let signer = App::load_signer(&store, &sealing)
         .await
         .map_err(crate::app_error)?;
-    let app = app.with_ledger(config.ledger_settings(), signer);
+    let app = app
+        .with_ledger(config.ledger_settings(), signer)
+        .with_sealing(sealing);
     let key = app.audit_public_key().await.map_err(crate::app_error)?;
     app.checkpoint(true).await.map_err(crate::app_error)?;
     Ok((app, key))

@@ -292,3 +292,89 @@ async fn an_address_gets_ten_login_attempts_a_minute() {
         .as_deref()
         .is_some_and(|reason| reason.starts_with("rate limited"))));
 }
+
+/// TOTP: enrolment confirmed by a code, then login needs a code (after the right
+/// password), each code works once, a wrong one counts towards the lock, and a recovery
+/// code works once.
+#[tokio::test]
+async fn a_second_factor_is_enrolled_then_required_once_per_code() {
+    let h = harness().await;
+    let app = h
+        .app
+        .clone()
+        .with_sealing(yunjian_gm::SealingKey::generate());
+    supervisor(&h, "Nine-Tails#Fox-2026").await;
+    let login = app
+        .login("supervisor1", "Nine-Tails#Fox-2026", "r", None)
+        .await
+        .expect("login");
+    let own = Context::new(login.principal.clone(), "r", None);
+    let enrolment = app.begin_totp_enrolment(&own).await.expect("enrol");
+    assert!(enrolment
+        .otpauth_uri
+        .starts_with("otpauth://totp/yunjian%3Asupervisor1?secret="));
+    let totp = yunjian_gm::Totp::from_base32(&enrolment.secret_base32).expect("base32");
+    let unix = |h: &Harness| (yunjian_app::Clock::now_ns(&*h.clock) / 1_000_000_000) as u64;
+    assert!(
+        app.confirm_totp_enrolment(&own, "000000").await.is_err()
+            || totp.code_at(unix(&h)) == "000000"
+    );
+    let recovery = app
+        .confirm_totp_enrolment(&own, &totp.code_at(unix(&h)))
+        .await
+        .expect("confirmed");
+    assert_eq!(recovery.len(), 10);
+    h.clock.advance_ns(60 * 1_000_000_000);
+    // Password right, no code: the code is asked for.
+    assert!(matches!(
+        app.login("supervisor1", "Nine-Tails#Fox-2026", "r", None)
+            .await,
+        Err(AppError::TotpRequired)
+    ));
+    // Password wrong, no code: the usual answer (the second factor is not revealed).
+    assert!(matches!(
+        app.login("supervisor1", "wrong-but-long-guess", "r", None)
+            .await,
+        Err(AppError::BadCredentials)
+    ));
+    let code = totp.code_at(unix(&h));
+    app.login_with("supervisor1", "Nine-Tails#Fox-2026", Some(&code), "r", None)
+        .await
+        .expect("with the code");
+    assert!(
+        matches!(
+            app.login_with("supervisor1", "Nine-Tails#Fox-2026", Some(&code), "r", None)
+                .await,
+            Err(AppError::BadCredentials)
+        ),
+        "a code is good once"
+    );
+    app.login_with(
+        "supervisor1",
+        "Nine-Tails#Fox-2026",
+        Some(&recovery[0]),
+        "r",
+        None,
+    )
+    .await
+    .expect("recovery code");
+    assert!(
+        matches!(
+            app.login_with(
+                "supervisor1",
+                "Nine-Tails#Fox-2026",
+                Some(&recovery[0]),
+                "r",
+                None
+            )
+            .await,
+            Err(AppError::BadCredentials)
+        ),
+        "a recovery code is good once"
+    );
+    let wrong = records(&h, "auth.login").await;
+    assert!(wrong
+        .iter()
+        .any(|r| r.record.reason.as_deref() == Some("wrong second factor")));
+    assert!(records(&h, "auth.totp.confirm").await.len() == 1);
+}

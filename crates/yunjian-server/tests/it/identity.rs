@@ -134,3 +134,63 @@ async fn locks_answer_like_wrong_passwords_and_administrators_unlock_and_reset()
         "changed to {STRONG_PASSWORD} at first login, then in"
     );
 }
+
+#[tokio::test]
+async fn totp_is_enrolled_over_the_api_and_then_asked_for_at_login() {
+    let s = server().await;
+    let token = login(&s.router, "tenant1", PASSWORD).await;
+    let enrol = send(
+        &s.router,
+        api(Method::POST, "/api/v1/auth/totp/enrol", Some(&token), None),
+    )
+    .await;
+    assert_eq!(enrol.status, StatusCode::OK, "{}", enrol.text);
+    let secret = enrol.json()["secret"].as_str().expect("secret").to_owned();
+    let totp = yunjian_gm::Totp::from_base32(&secret).expect("base32");
+    // The harness clock is fixed: 1_790_000_000 s.
+    let code = totp.code_at(1_790_000_000);
+    let confirm = send(
+        &s.router,
+        api(
+            Method::POST,
+            "/api/v1/auth/totp/confirm",
+            Some(&token),
+            Some(json!({"code": code})),
+        ),
+    )
+    .await;
+    assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.text);
+    assert_eq!(
+        confirm.json()["recovery_codes"].as_array().map(Vec::len),
+        Some(10)
+    );
+    let without = send(
+        &s.router,
+        api(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "tenant1", "password": STRONG_PASSWORD})),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (without.status, without.code().as_str()),
+        (StatusCode::UNAUTHORIZED, "totp_required")
+    );
+    let recovery = confirm.json()["recovery_codes"][0]
+        .as_str()
+        .expect("code")
+        .to_owned();
+    let with = send(
+        &s.router,
+        api(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "tenant1", "password": STRONG_PASSWORD, "totp": recovery})),
+        ),
+    )
+    .await;
+    assert_eq!(with.status, StatusCode::OK, "{}", with.text);
+}

@@ -146,7 +146,9 @@ async fn server() -> Server {
     let signer = App::load_signer(app.store(), &sealing)
         .await
         .expect("unseal");
-    let app = app.with_ledger(yunjian_app::LedgerSettings::default(), signer);
+    let app = app
+        .with_ledger(yunjian_app::LedgerSettings::default(), signer)
+        .with_sealing(sealing);
     let state = AppState::new(
         app.clone(),
         HttpSettings {
