@@ -167,6 +167,13 @@ pub fn openapi_document() -> Json_ {
         "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["current_password", "new_password"],
             "properties": {"current_password": {"type": "string"}, "new_password": {"type": "string"}}}}}},
         "responses": with_errors("204", json!({"description": "changed"}))}}));
+    paths.insert("/api/v1/auth/totp/enrol".into(), json!({"post": {
+        "summary": "Start TOTP enrolment: the secret (base32) and otpauth URI, shown once; active after /auth/totp/confirm",
+        "responses": with_errors("200", json!({"description": "{secret, otpauth_uri}"}))}}));
+    paths.insert("/api/v1/auth/totp/confirm".into(), json!({"post": {
+        "summary": "Confirm enrolment with the app's current code: {code}; answers ten recovery codes, shown once. From then on login needs \"totp\" (a code or a recovery code) and answers 401 totp_required without it.",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["code"], "properties": {"code": {"type": "string"}}}}}},
+        "responses": with_errors("200", json!({"description": "{recovery_codes}"}))}}));
     paths.insert("/api/v1/accounts/{id}/password-reset".into(), json!({"post": {
         "summary": "System administrator: reset another account's password to a one-time password (shown once), changed at its next login; its sessions end",
         "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}}],
