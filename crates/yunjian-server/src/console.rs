@@ -51,6 +51,9 @@ pub fn routes() -> Router<AppState> {
             "/console/password",
             get(password_form).post(password_submit),
         )
+        .route("/console/security", get(security_page))
+        .route("/console/security/totp", post(totp_enrol))
+        .route("/console/security/totp/confirm", post(totp_confirm))
         .route("/console/audit", get(audit))
         .route("/console/audit/verify", post(audit_verify))
         .route("/console/audit/export", post(audit_export))
@@ -313,9 +316,10 @@ async fn login_submit(
     }
     let username = first(&pairs, "username").unwrap_or("");
     let password = first(&pairs, "password").unwrap_or("");
+    let totp = first(&pairs, "totp").filter(|code| !code.trim().is_empty());
     match state
         .app
-        .login(username, password, &request_id, source.as_deref())
+        .login_with(username, password, totp, &request_id, source.as_deref())
         .await
     {
         Ok(outcome) => {
@@ -334,6 +338,18 @@ async fn login_submit(
                 &expected,
                 &next,
                 Some(lang.t("用户名或密码错误。", "Wrong username or password.")),
+            ),
+        ),
+        Err(AppError::TotpRequired) => html_status(
+            StatusCode::UNAUTHORIZED,
+            pages::login_page(
+                lang,
+                &expected,
+                &next,
+                Some(lang.t(
+                    "请输入身份验证器中的动态口令（或一个恢复码）。",
+                    "Enter the one-time code from your authenticator (or a recovery code).",
+                )),
             ),
         ),
         Err(error) => error_page(lang, error, &request_id),
@@ -978,6 +994,43 @@ async fn password_submit(
         Err(AppError::Invalid(errors)) => html_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             pages::password_page(&auth.frame(), None, &errors, false),
+        ),
+        Err(error) => error_page(auth.lang, error, &auth.context.request_id),
+    }
+}
+
+async fn security_page(auth: ConsoleAuth) -> Response {
+    Html(pages::security_page(&auth.frame(), None, None, &[]).into_string()).into_response()
+}
+
+async fn totp_enrol(State(state): State<AppState>, auth: ConsoleAuth, body: Bytes) -> Response {
+    let pairs = parse_pairs(&body);
+    if let Some(response) = auth.csrf_refusal(&pairs) {
+        return response;
+    }
+    match state.app.begin_totp_enrolment(&auth.context).await {
+        Ok(enrolment) => {
+            Html(pages::security_page(&auth.frame(), Some(&enrolment), None, &[]).into_string())
+                .into_response()
+        }
+        Err(error) => error_page(auth.lang, error, &auth.context.request_id),
+    }
+}
+
+async fn totp_confirm(State(state): State<AppState>, auth: ConsoleAuth, body: Bytes) -> Response {
+    let pairs = parse_pairs(&body);
+    if let Some(response) = auth.csrf_refusal(&pairs) {
+        return response;
+    }
+    let code = first(&pairs, "code").unwrap_or("");
+    match state.app.confirm_totp_enrolment(&auth.context, code).await {
+        Ok(codes) => {
+            Html(pages::security_page(&auth.frame(), None, Some(&codes), &[]).into_string())
+                .into_response()
+        }
+        Err(AppError::Invalid(errors)) => html_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            pages::security_page(&auth.frame(), None, None, &errors),
         ),
         Err(error) => error_page(auth.lang, error, &auth.context.request_id),
     }

@@ -94,6 +94,7 @@ pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
                     a.brand href="/console" { (lang.t("云监 · 政务云监管系统", "yunjian · Cloud supervision")) }
                     div.who {
                         span { (frame.principal.username) " · " (role_label(lang, frame.principal.role)) }
+                        a #security href="/console/security" { (lang.t("账户安全", "Security")) }
                         a href={ "/console/lang/" (other.0) "?back=" (urlencode(frame.path)) } { (other.1) }
                         form.inline method="post" action="/logout" {
                             input type="hidden" name="_csrf" value=(frame.csrf);
@@ -166,6 +167,8 @@ pub fn login_page(lang: Lang, csrf: &str, next: &str, error: Option<&str>) -> Ma
                         input #username type="text" name="username" autocomplete="username" required autofocus;
                         label for="password" { (lang.t("密码", "Password")) }
                         input #password type="password" name="password" autocomplete="current-password" required;
+                        label for="totp" { (lang.t("动态口令（已启用双因素时）", "One-time code (when a second factor is enrolled)")) }
+                        input #totp type="text" name="totp" inputmode="numeric" autocomplete="one-time-code";
                         button #login type="submit" { (lang.t("登录", "Log in")) }
                     }
                     p.muted { a href={ "/login?lang=" (match lang { Lang::Zh => "en", Lang::En => "zh" }) } { (lang.t("English", "中文")) } }
@@ -706,6 +709,54 @@ pub fn accounts_page(
     page(frame, lang.t("账户", "Accounts"), body)
 }
 
+/// The caller's second factor: enrol TOTP (secret, QR code, otpauth URI), confirm with a
+/// code, and see the recovery codes once.
+pub fn security_page(
+    frame: &Frame<'_>,
+    enrolment: Option<&yunjian_app::TotpEnrolment>,
+    recovery_codes: Option<&[String]>,
+    errors: &[FieldError],
+) -> Markup {
+    let lang = frame.lang;
+    let body = html! {
+        h1 { (lang.t("账户安全", "Account security")) }
+        p { a href="/console/password" { (lang.t("修改密码", "Change password")) } }
+        h2 { (lang.t("双因素认证（TOTP）", "Two-factor authentication (TOTP)")) }
+        @for error in errors { div.alert.error role="alert" { (error.message) } }
+        @if let Some(codes) = recovery_codes {
+            div.alert.ok #totp-enabled role="status" { (lang.t("已启用。请保存以下恢复码，每个只能使用一次，且只显示这一次：", "Enabled. Keep these recovery codes; each works once and they are shown only now:")) }
+            pre #recovery-codes { @for code in codes { (code) "\n" } }
+        } @else if let Some(enrolment) = enrolment {
+            p { (lang.t("用身份验证器扫描二维码，或手工输入密钥，然后输入它显示的口令：", "Scan the QR code with an authenticator app, or type the secret, then enter the code it shows:")) }
+            div #totp-qr { (maud::PreEscaped(qr_svg(&enrolment.otpauth_uri))) }
+            p { (lang.t("密钥：", "Secret: ")) code #totp-secret { (enrolment.secret_base32) } }
+            form method="post" action="/console/security/totp/confirm" {
+                input type="hidden" name="_csrf" value=(frame.csrf);
+                label for="code" { (lang.t("动态口令", "Code")) }
+                input #code type="text" name="code" inputmode="numeric" autocomplete="one-time-code" required;
+                button #confirm-totp type="submit" { (lang.t("确认启用", "Confirm")) }
+            }
+        } @else {
+            form method="post" action="/console/security/totp" {
+                input type="hidden" name="_csrf" value=(frame.csrf);
+                button #enrol-totp type="submit" { (lang.t("启用（或重新绑定）身份验证器", "Enrol (or re-enrol) an authenticator")) }
+            }
+        }
+    };
+    page(frame, lang.t("账户安全", "Account security"), body)
+}
+
+/// The otpauth URI as an SVG QR code (rendered here: the console works offline).
+fn qr_svg(uri: &str) -> String {
+    match qrcode::QrCode::new(uri.as_bytes()) {
+        Ok(code) => code
+            .render::<qrcode::render::svg::Color<'_>>()
+            .min_dimensions(200, 200)
+            .build(),
+        Err(_) => String::new(),
+    }
+}
+
 /// The caller's own password: change it (forced after a reset or at expiry, when the
 /// console sends every request here).
 pub fn password_page(
@@ -784,7 +835,7 @@ mod tests {
             "/console/vpcs",
             Some("<b>Wrong</b> username or password."),
         );
-        expect![[r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Log in · yunjian</title><link rel="stylesheet" href="/assets/console.css"></head><body><div class="login"><h1>Cloud supervision</h1><p class="muted">Chongqing e-government cloud · yunjian</p><div class="alert error" role="alert">&lt;b&gt;Wrong&lt;/b&gt; username or password.</div><form method="post" action="/login"><input type="hidden" name="_csrf" value="c5rf"><input type="hidden" name="next" value="/console/vpcs"><label for="username">Username</label><input id="username" type="text" name="username" autocomplete="username" required autofocus><label for="password">Password</label><input id="password" type="password" name="password" autocomplete="current-password" required><button id="login" type="submit">Log in</button></form><p class="muted"><a href="/login?lang=zh">中文</a></p></div></body></html>"#]]
+        expect![[r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Log in · yunjian</title><link rel="stylesheet" href="/assets/console.css"></head><body><div class="login"><h1>Cloud supervision</h1><p class="muted">Chongqing e-government cloud · yunjian</p><div class="alert error" role="alert">&lt;b&gt;Wrong&lt;/b&gt; username or password.</div><form method="post" action="/login"><input type="hidden" name="_csrf" value="c5rf"><input type="hidden" name="next" value="/console/vpcs"><label for="username">Username</label><input id="username" type="text" name="username" autocomplete="username" required autofocus><label for="password">Password</label><input id="password" type="password" name="password" autocomplete="current-password" required><label for="totp">One-time code (when a second factor is enrolled)</label><input id="totp" type="text" name="totp" inputmode="numeric" autocomplete="one-time-code"><button id="login" type="submit">Log in</button></form><p class="muted"><a href="/login?lang=zh">中文</a></p></div></body></html>"#]]
         .assert_eq(&page.into_string());
     }
 }

@@ -194,3 +194,107 @@ async fn totp_is_enrolled_over_the_api_and_then_asked_for_at_login() {
     .await;
     assert_eq!(with.status, StatusCode::OK, "{}", with.text);
 }
+
+/// The console: enrol an authenticator on the security page (QR code and secret), confirm
+/// with a code, then the login form needs the code.
+#[tokio::test]
+async fn the_console_enrols_an_authenticator_and_the_login_form_asks_for_codes() {
+    let s = server().await;
+    let token = login(&s.router, "tenant1", PASSWORD).await;
+    let page = super::console_get(&s.router, "/console/security", &token).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = super::hidden_value(&page.text, "_csrf");
+    let post = |path: &str, body: String| {
+        axum::http::Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(axum::http::header::COOKIE, format!("yj_session={token}"))
+            .header(
+                axum::http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(axum::body::Body::from(body))
+            .expect("request")
+    };
+    let forged = send(
+        &s.router,
+        post("/console/security/totp", "_csrf=forged".into()),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let enrol = send(
+        &s.router,
+        post("/console/security/totp", format!("_csrf={csrf}")),
+    )
+    .await;
+    assert_eq!(enrol.status, StatusCode::OK, "{}", enrol.text);
+    assert!(enrol.text.contains("<svg"), "a QR code");
+    let secret = enrol
+        .text
+        .split("id=\"totp-secret\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the secret")
+        .to_owned();
+    let code = yunjian_gm::Totp::from_base32(&secret)
+        .expect("base32")
+        .code_at(1_790_000_000);
+    let confirmed = send(
+        &s.router,
+        post(
+            "/console/security/totp/confirm",
+            format!("_csrf={csrf}&code={code}"),
+        ),
+    )
+    .await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.text);
+    assert!(confirmed.text.contains("id=\"recovery-codes\""));
+    let recovery = confirmed
+        .text
+        .split("id=\"recovery-codes\">")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .expect("a recovery code")
+        .trim()
+        .to_owned();
+    // The login form: without the code it asks for it, with a recovery code it lets in.
+    let login_page = send(&s.router, api(Method::GET, "/login", None, None)).await;
+    let login_csrf = super::hidden_value(&login_page.text, "_csrf");
+    let form = |body: String| {
+        axum::http::Request::builder()
+            .method(Method::POST)
+            .uri("/login")
+            .header(
+                axum::http::header::COOKIE,
+                format!("yj_login_csrf={login_csrf}"),
+            )
+            .header(
+                axum::http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(axum::body::Body::from(body))
+            .expect("request")
+    };
+    let password = "Quiet-Harbor%237215-Lantern";
+    let asked = send(
+        &s.router,
+        form(format!(
+            "_csrf={login_csrf}&username=tenant1&password={password}&totp="
+        )),
+    )
+    .await;
+    assert_eq!(asked.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        asked.text.contains("one-time code") || asked.text.contains("动态口令"),
+        "{}",
+        asked.text
+    );
+    let inside = send(
+        &s.router,
+        form(format!(
+            "_csrf={login_csrf}&username=tenant1&password={password}&totp={recovery}"
+        )),
+    )
+    .await;
+    assert_eq!(inside.status, StatusCode::SEE_OTHER, "{}", inside.text);
+}
