@@ -37,6 +37,9 @@ pub struct CreatedAccount {
     pub tenant: Option<TenantId>,
     pub provider: Option<ProviderId>,
     pub password: String,
+    /// The demo's accounts of roles that need a second factor come enrolled: the TOTP
+    /// secret (base32), for an authenticator app or `oathtool --totp -b`.
+    pub totp_secret: Option<String>,
 }
 
 impl std::fmt::Debug for CreatedAccount {
@@ -258,6 +261,7 @@ impl App {
                 tenant: None,
                 provider: None,
                 password,
+                totp_secret: None,
             });
         }
         tx.commit().await?;
@@ -325,6 +329,17 @@ impl App {
                     now,
                 )
                 .await?;
+            // Roles the guide wants a second factor for come enrolled (when the sealing
+            // key is there), so a tester logs in with oathtool or a phone app.
+            let totp_secret = match (&self.sealing, role.needs_second_factor()) {
+                (Some(sealing), true) => {
+                    let totp = yunjian_gm::Totp::generate();
+                    let sealed = sealing.seal(totp.secret(), crate::identity::TOTP_SEAL_CONTEXT);
+                    tx.activate_totp(id, &sealed, 0, &[], now).await?;
+                    Some(totp.to_base32().to_string())
+                }
+                _ => None,
+            };
             created.push(CreatedAccount {
                 id,
                 username,
@@ -332,6 +347,7 @@ impl App {
                 tenant,
                 provider,
                 password,
+                totp_secret,
             });
         }
         tx.set_meta("demo", "true").await?;

@@ -93,7 +93,7 @@ fn password_errors(field: &str, problems: &[PasswordProblem]) -> AppError {
 }
 
 /// Associated data of sealed TOTP secrets.
-const TOTP_SEAL_CONTEXT: &[u8] = b"yunjian totp secret v1";
+pub(crate) const TOTP_SEAL_CONTEXT: &[u8] = b"yunjian totp secret v1";
 /// How authenticator apps label the account.
 const TOTP_ISSUER: &str = "yunjian";
 

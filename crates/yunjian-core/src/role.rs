@@ -30,6 +30,21 @@ pub enum Binding {
 }
 
 impl Role {
+    /// The roles the guide wants a second factor for (7.2.5.2, 7.5.3.2): the three
+    /// platform administrators, provider operators and tenant administrators.
+    pub fn needs_second_factor(self) -> bool {
+        matches!(
+            self,
+            Role::SystemAdmin
+                | Role::SecurityAdmin
+                | Role::SecurityAuditor
+                | Role::ProviderOperator
+                | Role::TenantAdmin
+        )
+    }
+}
+
+impl Role {
     pub const ALL: [Role; 7] = [
         Role::SystemAdmin,
         Role::SecurityAdmin,

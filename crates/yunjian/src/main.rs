@@ -582,7 +582,11 @@ async fn demo(config: Config, scale: Scale, seed: u64, no_serve: bool) -> Result
     let world = generate(scale, seed);
     progress.set_message("loading it into the store");
     let store = open_store(&config).await?;
-    let app = ledger::app_with_ledger(store.clone(), &config).await?;
+    // The sealing key first: the demo's accounts come with sealed TOTP secrets.
+    let sealing = ledger::sealing_key_or_create(&config.sealing_key_path())?;
+    let app = ledger::app_with_ledger(store.clone(), &config)
+        .await?
+        .with_sealing(sealing);
     let accounts = app
         .load_demo(&world)
         .await
@@ -609,6 +613,7 @@ async fn demo(config: Config, scale: Scale, seed: u64, no_serve: bool) -> Result
                 "tenant": account.tenant.map(|tenant| tenant_names.get(&tenant.0).copied().unwrap_or("")),
                 "tenant_id": account.tenant.map(|tenant| tenant.0),
                 "provider_id": account.provider.map(|provider| provider.0),
+                "totp_secret": account.totp_secret,
             })
         })
         .collect();
@@ -635,6 +640,10 @@ async fn demo(config: Config, scale: Scale, seed: u64, no_serve: bool) -> Result
         "accounts (one per role; passwords in the file): {}",
         accounts_path.display()
     );
+    println!(
+        "  administrators, provider operators and tenant administrators have a second factor:"
+    );
+    println!("  their one-time code is `oathtool --totp -b <totp_secret>` (or a phone app)");
     if no_serve {
         store.close().await;
         return Ok(());

@@ -6,9 +6,31 @@ use serde_json::{json, Value};
 use crate::{binary, Demo};
 
 async fn login(client: &reqwest::Client, base: &str, username: &str, password: &str) -> String {
+    login_with(client, base, username, password, None).await
+}
+
+/// Login with the account's second factor when it has one: the code computed from the
+/// demo's `totp_secret`, as a tester would with oathtool.
+async fn login_with(
+    client: &reqwest::Client,
+    base: &str,
+    username: &str,
+    password: &str,
+    totp_secret: Option<&str>,
+) -> String {
+    let mut body = json!({"username": username, "password": password});
+    if let Some(secret) = totp_secret {
+        let unix = std::time::SystemTime::UNIX_EPOCH
+            .elapsed()
+            .expect("clock")
+            .as_secs();
+        body["totp"] = json!(yunjian_gm::Totp::from_base32(secret)
+            .expect("base32")
+            .code_at(unix));
+    }
     let answer: Value = client
         .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"username": username, "password": password}))
+        .json(&body)
         .send()
         .await
         .expect("login answers")
@@ -114,18 +136,31 @@ async fn the_demo_serves_a_realistic_cloud_and_enforces_the_rules() {
     assert_eq!(levels, ["2", "3"]);
 
     // Tenant isolation: each tenant administrator reads its VPCs and not the other's.
-    let first_token = login(
+    // Tenant administrators come with a second factor: without the code, login asks for it.
+    let asked: Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": tenant_admins[0]["username"], "password": tenant_admins[0]["password"]}))
+        .send()
+        .await
+        .expect("login answers")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(asked["error"]["code"], "totp_required", "{asked}");
+    let first_token = login_with(
         &client,
         base,
         tenant_admins[0]["username"].as_str().expect("name"),
         tenant_admins[0]["password"].as_str().expect("pw"),
+        tenant_admins[0]["totp_secret"].as_str(),
     )
     .await;
-    let second_token = login(
+    let second_token = login_with(
         &client,
         base,
         tenant_admins[1]["username"].as_str().expect("name"),
         tenant_admins[1]["password"].as_str().expect("pw"),
+        tenant_admins[1]["totp_secret"].as_str(),
     )
     .await;
     let second_vpcs: Value = client
