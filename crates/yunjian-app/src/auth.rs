@@ -46,13 +46,9 @@ impl std::fmt::Debug for SessionToken {
 }
 
 impl SessionToken {
-    fn digest(&self) -> String {
-        Sm3Digest::of(self.0.as_bytes()).to_hex()
-    }
-
     /// The SM3 digest the session is stored under.
-    pub(crate) fn digest_hex(&self) -> String {
-        self.digest()
+    pub(crate) fn digest(&self) -> String {
+        Sm3Digest::of(self.0.as_bytes()).to_hex()
     }
 
     /// How this session appears in audit records (`session:` and a digest prefix).
@@ -165,7 +161,7 @@ impl App {
                 record.source_address = Some(address.to_owned());
                 record.request_id = Some(request_id.to_owned());
                 record.reason = Some("rate limited: too many attempts from this address".into());
-                self.append_audit_only(record).await?;
+                self.append_audit_grouped(record).await?;
                 return Err(AppError::RateLimited);
             }
         }
@@ -228,7 +224,7 @@ impl App {
                 }
                 // The failed attempt must be on record before the answer goes out.
                 _ => {
-                    self.append_audit_only(record).await?;
+                    self.append_audit_grouped(record).await?;
                 }
             }
             return Err(AppError::BadCredentials);
@@ -243,7 +239,7 @@ impl App {
                     drop(tx);
                     record.outcome = AuditOutcome::Failed;
                     record.reason = Some("second factor required".into());
-                    self.append_audit_only(record).await?;
+                    self.append_audit_grouped(record).await?;
                     return Err(AppError::TotpRequired);
                 }
                 Some(code) => {
@@ -374,7 +370,7 @@ impl App {
         record.outcome = AuditOutcome::Denied;
         record.reason = Some(reason.to_owned());
         let action = record.action.clone();
-        if let Err(error) = self.append_audit_only(record).await {
+        if let Err(error) = self.append_audit_grouped(record).await {
             tracing::error!(%error, %action, "could not record a denied request");
         }
     }

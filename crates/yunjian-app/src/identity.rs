@@ -364,7 +364,7 @@ impl App {
         let hash = self.hash_password(new.to_owned()).await?;
         let mut tx = self.store.begin_write().await?;
         tx.set_password(id, &hash, &earlier, false, now).await?;
-        let ended = tx.delete_sessions_of(id, Some(&token.digest_hex())).await?;
+        let ended = tx.delete_sessions_of(id, Some(&token.digest())).await?;
         let mut record = self.record(context, "auth.password.change", AuditOutcome::Succeeded);
         record.object_kind = Some("account".into());
         record.object_id = Some(id.0);

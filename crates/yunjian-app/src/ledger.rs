@@ -305,7 +305,7 @@ impl App {
 
     /// Appends a record that stands alone through the group committer and waits until
     /// it is durable.
-    pub(crate) async fn append_audit_only(&self, record: NewAuditRecord) -> Result<u64, AppError> {
+    pub async fn append_audit_grouped(&self, record: NewAuditRecord) -> Result<u64, AppError> {
         let (sender, receiver) = oneshot::channel();
         self.committer
             .sender(&self.store)
@@ -325,7 +325,7 @@ impl App {
         let mut record = local_record(self.now_ns(), "server.start");
         record.actor_username = Some("yunjian-serve".into());
         record.detail = Some(detail);
-        self.append_audit_only(record).await
+        self.append_audit_grouped(record).await
     }
 
     /// Appends records as one batch (benchmarks and bulk tools).
@@ -334,11 +334,6 @@ impl App {
         records: &[NewAuditRecord],
     ) -> Result<Vec<u64>, AppError> {
         Ok(self.store.append_audit_batch(records).await?)
-    }
-
-    /// Appends one record through the group committer (the path denials take).
-    pub async fn append_audit_grouped(&self, record: NewAuditRecord) -> Result<u64, AppError> {
-        self.append_audit_only(record).await
     }
 
     fn signer(&self) -> Result<&Arc<dyn NoteSigner>, AppError> {
@@ -350,14 +345,17 @@ impl App {
         })
     }
 
+    async fn head(&self) -> Result<LedgerHead, AppError> {
+        self.store
+            .ledger_head()
+            .await?
+            .ok_or_else(|| AppError::Internal("the ledger is not initialized".into()))
+    }
+
     /// Signs a checkpoint of the current head when one is due (or `force`), and returns
     /// it; `None` when nothing needed signing.
     pub async fn checkpoint(&self, force: bool) -> Result<Option<StoredCheckpoint>, AppError> {
-        let head = self
-            .store
-            .ledger_head()
-            .await?
-            .ok_or_else(|| AppError::Internal("the ledger is not initialized".into()))?;
+        let head = self.head().await?;
         let latest = self.store.latest_checkpoint().await?;
         let now = self.now_ns();
         let due = match &latest {
@@ -567,8 +565,12 @@ impl App {
     }
 
     /// The range asked for: `to` is `None` when open-ended (up to the checkpoint the
-    /// bundle ships with, which includes the export's own record).
-    async fn resolve_range(&self, range: &ExportRange) -> Result<(u64, Option<u64>), AppError> {
+    /// bundle ships with, which includes the export's own record); and how many records
+    /// that is, counting the export's own record when open-ended.
+    async fn resolve_range(
+        &self,
+        range: &ExportRange,
+    ) -> Result<(u64, Option<u64>, u64), AppError> {
         let size = self.store.ledger_head().await?.map_or(0, |head| head.size);
         let from = match (range.from_seq, range.from_ns) {
             (Some(seq), _) => seq,
@@ -590,7 +592,7 @@ impl App {
                 ),
             ));
         }
-        Ok((from, to))
+        Ok((from, to, to.unwrap_or(size + 1) - from))
     }
 
     /// Exports a bundle for the caller: a range for auditors, the tenant's slice for a
@@ -607,9 +609,7 @@ impl App {
             View::Tenant(own) => Some(own),
         };
         let mut record = self.record(context, "audit.export", AuditOutcome::Succeeded);
-        let (from, to) = self.resolve_range(range).await?;
-        let head_size = self.store.ledger_head().await?.map_or(0, |head| head.size);
-        let count = to.unwrap_or(head_size + 1) - from;
+        let (from, to, count) = self.resolve_range(range).await?;
         if tenant.is_none() && count > API_EXPORT_LIMIT {
             return Err(AppError::invalid(
                 "to",
@@ -621,7 +621,7 @@ impl App {
         record.detail = Some(
             json!({ "from": from, "to": to, "records": count, "scope": if tenant.is_some() { "slice" } else { "range" } }),
         );
-        self.append_audit_only(record).await?;
+        self.append_audit_grouped(record).await?;
         self.write_bundle(from, to, tenant, out).await
     }
 
@@ -631,13 +631,10 @@ impl App {
         range: &ExportRange,
         out: impl Write,
     ) -> Result<ExportSummary, AppError> {
-        let (from, to) = self.resolve_range(range).await?;
-        let head_size = self.store.ledger_head().await?.map_or(0, |head| head.size);
+        let (from, to, count) = self.resolve_range(range).await?;
         let mut record = local_record(self.now_ns(), "audit.export");
-        record.detail = Some(
-            json!({ "from": from, "to": to, "records": to.unwrap_or(head_size + 1) - from, "scope": "range" }),
-        );
-        self.append_audit_only(record).await?;
+        record.detail = Some(json!({ "from": from, "to": to, "records": count, "scope": "range" }));
+        self.append_audit_grouped(record).await?;
         self.write_bundle(from, to, None, out).await
     }
 
@@ -649,11 +646,7 @@ impl App {
         out: impl Write,
     ) -> Result<ExportSummary, AppError> {
         let checkpoint = self.current_checkpoint().await?;
-        let head = self
-            .store
-            .ledger_head()
-            .await?
-            .ok_or_else(|| AppError::Internal("the ledger is not initialized".into()))?;
+        let head = self.head().await?;
         let size = checkpoint.size;
         let to = to.unwrap_or(size).min(size);
         let from = from.min(to);
@@ -898,16 +891,12 @@ impl App {
             record.outcome = AuditOutcome::Failed;
             record.reason = report.problems.first().cloned();
         }
-        self.append_audit_only(record).await?;
+        self.append_audit_grouped(record).await?;
         Ok(report)
     }
 
     pub(crate) async fn verify_stored(&self) -> Result<OnlineVerification, AppError> {
-        let head = self
-            .store
-            .ledger_head()
-            .await?
-            .ok_or_else(|| AppError::Internal("the ledger is not initialized".into()))?;
+        let head = self.head().await?;
         let keys = self.store.ledger_verifier_keys().await?;
         let checkpoints = self
             .store

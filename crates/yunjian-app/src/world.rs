@@ -93,11 +93,7 @@ impl App {
                 if scope != ReadScope::All
                     && self.store.get(kind, id, ReadScope::All).await?.is_some()
                 {
-                    let mut record = self.record(context, "world.get", AuditOutcome::Denied);
-                    record.object_kind = Some(kind.as_str().to_owned());
-                    record.object_id = Some(id);
-                    self.record_denial(record, "object outside the principal's scope")
-                        .await;
+                    self.record_probe(context, "world.get", kind, id).await;
                 }
                 Err(AppError::NotFound)
             }
@@ -153,6 +149,16 @@ impl App {
                 kind.as_str()
             )))
         }
+    }
+
+    /// Records an attempt on an object that exists outside the caller's scope (answered
+    /// "not found", so the caller learns nothing; the auditors do).
+    async fn record_probe(&self, context: &Context, action: &str, kind: Kind, id: i64) {
+        let mut record = self.record(context, action, AuditOutcome::Denied);
+        record.object_kind = Some(kind.as_str().to_owned());
+        record.object_id = Some(id);
+        self.record_denial(record, "object outside the principal's scope")
+            .await;
     }
 
     async fn deny(
@@ -345,8 +351,7 @@ impl App {
                 scope != ReadScope::All && tx.get(kind, id, ReadScope::All).await?.is_some();
             drop(tx);
             if elsewhere {
-                let refusal = AppError::Forbidden("object outside the principal's scope".into());
-                let _ = self.deny(context, action, kind, Some(id), refusal).await;
+                self.record_probe(context, action, kind, id).await;
             }
             return Err(AppError::NotFound);
         };

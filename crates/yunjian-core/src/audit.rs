@@ -188,6 +188,21 @@ fn parse_canonical_time(b: &[u8]) -> Option<i64> {
     time.and_utc().timestamp_nanos_opt()
 }
 
+/// A time as an operator gives it: RFC 3339 as written, or a date `YYYY-MM-DD` meaning
+/// 00:00 China Standard Time (UTC+8), the operators' day. `None` when it is neither or
+/// falls outside the nanosecond range (years 1677 to 2262).
+pub fn parse_operator_time(text: &str) -> Option<i64> {
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return time.timestamp_nanos_opt();
+    }
+    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    let offset = chrono::FixedOffset::east_opt(8 * 3600)?;
+    date.and_hms_opt(0, 0, 0)?
+        .and_local_timezone(offset)
+        .single()?
+        .timestamp_nanos_opt()
+}
+
 /// The canonical line of record `seq`.
 pub fn record_line(seq: u64, record: &NewAuditRecord) -> String {
     let line = Line {

@@ -32,20 +32,7 @@ pub fn routes() -> Router<AppState> {
 
 const NS: i64 = 1_000_000_000;
 
-/// Parses a time: RFC 3339, or a date `YYYY-MM-DD` meaning 00:00 China Standard Time
-/// (the operators' day; docs/audit-ledger.md).
-pub(crate) fn parse_time(text: &str) -> Option<i64> {
-    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
-        return time.timestamp_nanos_opt();
-    }
-    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
-    let midnight = date.and_hms_opt(0, 0, 0)?;
-    let offset = chrono::FixedOffset::east_opt(8 * 3600)?;
-    midnight
-        .and_local_timezone(offset)
-        .single()?
-        .timestamp_nanos_opt()
-}
+pub(crate) use yunjian_core::audit::parse_operator_time as parse_time;
 
 pub(crate) struct Params(Vec<(String, String)>);
 
@@ -82,6 +69,18 @@ impl Params {
                     .map_err(|_| Params::invalid(name, "a non-negative integer"))
             })
             .transpose()
+    }
+
+    /// Two numbers that are both required.
+    fn pair(&self, first: &str, second: &str) -> Result<(u64, u64), AppError> {
+        match (self.number(first)?, self.number(second)?) {
+            (Some(a), Some(b)) => Ok((a, b)),
+            _ => Err(AppError::invalid(
+                first,
+                "required",
+                format!("give {first} and {second}"),
+            )),
+        }
     }
 
     pub(crate) fn time(&self, name: &str) -> Result<Option<i64>, AppError> {
@@ -193,15 +192,7 @@ async fn inclusion(
     RawQuery(query): RawQuery,
 ) -> Result<Json<Json_>, ApiError> {
     let id = &auth.context.request_id;
-    let params = Params::parse(query.as_deref());
-    let index = api(params.number("index"), id)?;
-    let size = api(params.number("size"), id)?;
-    let (Some(index), Some(size)) = (index, size) else {
-        return Err(ApiError::from_app(
-            AppError::invalid("index", "required", "give index and size"),
-            id,
-        ));
-    };
+    let (index, size) = api(Params::parse(query.as_deref()).pair("index", "size"), id)?;
     let proof = api(
         state
             .app
@@ -220,16 +211,7 @@ async fn consistency(
     RawQuery(query): RawQuery,
 ) -> Result<Json<Json_>, ApiError> {
     let id = &auth.context.request_id;
-    let params = Params::parse(query.as_deref());
-    let (Some(from), Some(to)) = (
-        api(params.number("from"), id)?,
-        api(params.number("to"), id)?,
-    ) else {
-        return Err(ApiError::from_app(
-            AppError::invalid("from", "required", "give from and to"),
-            id,
-        ));
-    };
+    let (from, to) = api(Params::parse(query.as_deref()).pair("from", "to"), id)?;
     let proof = api(state.app.audit_consistency_proof(from, to).await, id)?;
     Ok(Json(
         json!({"from": from, "to": to, "proof": base64_hashes(&proof)}),

@@ -899,15 +899,11 @@ async fn audit_record(
             .audit_inclusion_proof(&auth.context, seq, checkpoint.size)
             .await
             .ok()
-            .map(|path| path.iter().map(hex_hash).collect::<Vec<_>>()),
+            .map(|path| path.iter().map(hex::encode).collect::<Vec<_>>()),
         _ => None,
     };
     let proof = checkpoint.as_ref().zip(proof.as_deref());
     Html(audit::record_page(&auth.frame(), &record, proof).into_string()).into_response()
-}
-
-fn hex_hash(hash: &[u8; 32]) -> String {
-    hash.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 async fn audit_verify(State(state): State<AppState>, auth: ConsoleAuth, body: Bytes) -> Response {

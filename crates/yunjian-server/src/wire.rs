@@ -141,10 +141,6 @@ pub fn audit_json(record: &AuditRecord) -> Json {
         "after": r.after_digest,
         "detail": r.detail,
         "line": record.line,
-        "leaf_hash": hex_lower(&record.leaf_hash),
+        "leaf_hash": hex::encode(record.leaf_hash),
     })
-}
-
-fn hex_lower(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -573,17 +573,7 @@ impl Store {
 
     /// Records `[from, to)` in order (at most `limit`), for exports.
     pub async fn audit_range(&self, from: u64, to: u64, limit: u32) -> Result<Vec<AuditRecord>> {
-        let statement = Statement {
-            sql: format!(
-                "SELECT {RECORD_COLUMNS} FROM audit_records WHERE seq >= $1 AND seq < $2 \
-                 ORDER BY seq LIMIT {}",
-                limit.max(1)
-            ),
-            binds: vec![Bind::Int(Some(to_i64(from))), Bind::Int(Some(to_i64(to)))],
-            types: RECORD_TYPES.to_vec(),
-        };
-        let rows = self.read(vec![statement]).await?.pop().unwrap_or_default();
-        rows.iter().map(|cells| record_from_cells(cells)).collect()
+        self.records_in(None, from, to, limit).await
     }
 
     /// A tenant's records in `[from, to)` in order (at most `limit`), for slice exports.
@@ -594,17 +584,31 @@ impl Store {
         to: u64,
         limit: u32,
     ) -> Result<Vec<AuditRecord>> {
+        self.records_in(Some(tenant_id), from, to, limit).await
+    }
+
+    async fn records_in(
+        &self,
+        tenant_id: Option<i64>,
+        from: u64,
+        to: u64,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>> {
+        let mut binds = vec![Bind::Int(Some(to_i64(from))), Bind::Int(Some(to_i64(to)))];
+        let tenant = match tenant_id {
+            Some(tenant) => {
+                binds.push(Bind::Int(Some(tenant)));
+                " AND tenant_id = $3"
+            }
+            None => "",
+        };
         let statement = Statement {
             sql: format!(
-                "SELECT {RECORD_COLUMNS} FROM audit_records WHERE tenant_id = $1 AND seq >= $2 \
-                 AND seq < $3 ORDER BY seq LIMIT {}",
+                "SELECT {RECORD_COLUMNS} FROM audit_records WHERE seq >= $1 AND seq < $2{tenant} \
+                 ORDER BY seq LIMIT {}",
                 limit.max(1)
             ),
-            binds: vec![
-                Bind::Int(Some(tenant_id)),
-                Bind::Int(Some(to_i64(from))),
-                Bind::Int(Some(to_i64(to))),
-            ],
+            binds,
             types: RECORD_TYPES.to_vec(),
         };
         let rows = self.read(vec![statement]).await?.pop().unwrap_or_default();

@@ -83,16 +83,9 @@ pub async fn ensure_signing_key(app: App, config: &Config) -> Result<(App, Strin
 }
 
 pub fn parse_time(text: &str) -> Result<i64> {
-    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
-        return time.timestamp_nanos_opt().context("time out of range");
-    }
-    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .with_context(|| format!("'{text}' is neither RFC 3339 nor a date YYYY-MM-DD"))?;
-    let offset = chrono::FixedOffset::east_opt(8 * 3600).context("offset")?;
-    date.and_hms_opt(0, 0, 0)
-        .and_then(|midnight| midnight.and_local_timezone(offset).single())
-        .and_then(|time| time.timestamp_nanos_opt())
-        .context("time out of range (years 1677 to 2262)")
+    yunjian_core::audit::parse_operator_time(text).with_context(|| {
+        format!("'{text}' is not an RFC 3339 time or a date YYYY-MM-DD (time out of range: years 1677 to 2262)")
+    })
 }
 
 pub async fn export(app: &App, range: ExportRange, out: &Path) -> Result<()> {

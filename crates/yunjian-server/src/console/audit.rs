@@ -179,7 +179,7 @@ pub fn record_page(
             (row("请求编号", "Request id", or_dash(r.request_id.clone())))
             (row("操作前摘要", "Digest before", or_dash(r.before_digest.clone())))
             (row("操作后摘要", "Digest after", or_dash(r.after_digest.clone())))
-            (row("叶子哈希", "Leaf hash", record.leaf_hash.iter().map(|b| format!("{b:02x}")).collect()))
+            (row("叶子哈希", "Leaf hash", hex::encode(record.leaf_hash)))
         }
         h2 { (lang.t("规范行（叶子字节）", "Canonical line (the leaf bytes)")) }
         @match &record.line {
