@@ -110,6 +110,10 @@ impl std::fmt::Debug for TotpEnrolment {
     }
 }
 
+fn unix_seconds(now_ns: i64) -> u64 {
+    u64::try_from(now_ns / 1_000_000_000).unwrap_or(0)
+}
+
 fn recovery_digest(code: &str) -> String {
     let normalized: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
     yunjian_gm::Sm3Digest::of(normalized.to_ascii_lowercase().as_bytes()).to_hex()
@@ -128,6 +132,14 @@ impl App {
             field: None,
             message: "second factors need the sealing key (run `yunjian admin init`)".into(),
         })
+    }
+
+    fn unseal_totp(&self, sealed: &str) -> Result<yunjian_gm::Totp, AppError> {
+        let secret = self
+            .sealing()?
+            .open(sealed, TOTP_SEAL_CONTEXT)
+            .map_err(|error| AppError::Internal(error.to_string()))?;
+        Ok(yunjian_gm::Totp::from_secret(&secret))
     }
 
     /// Starts TOTP enrolment for the caller: a new secret, shown once, active after its
@@ -160,7 +172,6 @@ impl App {
         context: &Context,
         code: &str,
     ) -> Result<Vec<String>, AppError> {
-        let sealing = self.sealing()?;
         let id = context.principal.account_id;
         let account = self
             .store
@@ -170,13 +181,9 @@ impl App {
         let sealed = account
             .totp_pending_sealed
             .ok_or_else(|| AppError::invalid("code", "no_enrolment", "start an enrolment first"))?;
-        let secret = sealing
-            .open(&sealed, TOTP_SEAL_CONTEXT)
-            .map_err(|error| AppError::Internal(error.to_string()))?;
-        let totp = yunjian_gm::Totp::from_secret(&secret);
+        let totp = self.unseal_totp(&sealed)?;
         let now = self.now_ns();
-        let unix = u64::try_from(now / 1_000_000_000).unwrap_or(0);
-        let Some(step) = totp.verify(code, unix, None) else {
+        let Some(step) = totp.verify(code, unix_seconds(now), None) else {
             return Err(AppError::invalid(
                 "code",
                 "wrong_code",
@@ -222,16 +229,11 @@ impl App {
         let Some(sealed) = &account.totp_sealed else {
             return Ok(true);
         };
-        let secret = self
-            .sealing()?
-            .open(sealed, TOTP_SEAL_CONTEXT)
-            .map_err(|error| AppError::Internal(error.to_string()))?;
-        let totp = yunjian_gm::Totp::from_secret(&secret);
-        let unix = u64::try_from(now / 1_000_000_000).unwrap_or(0);
+        let totp = self.unseal_totp(sealed)?;
         let last = account
             .totp_last_step
             .and_then(|step| u64::try_from(step).ok());
-        if let Some(step) = totp.verify(code, unix, last) {
+        if let Some(step) = totp.verify(code, unix_seconds(now), last) {
             tx.set_totp_last_step(account.id, i64::try_from(step).unwrap_or(i64::MAX))
                 .await?;
             return Ok(true);
