@@ -26,6 +26,18 @@ pub struct NewAccountInput {
     pub role: Role,
     pub tenant: Option<TenantId>,
     pub provider: Option<ProviderId>,
+    /// The natural person behind the account (a staff number): required for the three
+    /// separated administrator roles, one of which a person holds at most. Without it
+    /// the account is taken to be its own person (`account:<username>`).
+    pub person_id: Option<String>,
+}
+
+/// A new role for an existing account, with the binding the role needs.
+#[derive(Clone, Copy, Debug)]
+pub struct RoleAssignment {
+    pub role: Role,
+    pub tenant: Option<TenantId>,
+    pub provider: Option<ProviderId>,
 }
 
 /// An account just made, with its one-time password where yunjian chose it.
@@ -69,6 +81,71 @@ fn check_username(username: &str) -> Result<(), AppError> {
     }
 }
 
+/// A role is bound to a tenant, a provider or neither, and to nothing else.
+fn check_binding(
+    role: Role,
+    tenant: Option<TenantId>,
+    provider: Option<ProviderId>,
+) -> Result<(), AppError> {
+    match (role.binding(), tenant, provider) {
+        (Binding::Platform, None, None)
+        | (Binding::Tenant, Some(_), None)
+        | (Binding::Provider, None, Some(_)) => Ok(()),
+        (Binding::Tenant, _, _) => Err(AppError::invalid(
+            "tenant_id",
+            "binding",
+            "a tenant administrator needs 'tenant_id' and nothing else",
+        )),
+        (Binding::Provider, _, _) => Err(AppError::invalid(
+            "provider_id",
+            "binding",
+            "a provider operator needs 'provider_id' and nothing else",
+        )),
+        (Binding::Platform, _, _) => Err(AppError::invalid(
+            "role",
+            "binding",
+            "platform roles are bound to no tenant or provider",
+        )),
+    }
+}
+
+/// The person id an account is stored with.
+fn check_person_id(given: Option<&str>, username: &str, role: Role) -> Result<String, AppError> {
+    match given.map(str::trim) {
+        Some(person) => {
+            let valid = (1..=64).contains(&person.chars().count())
+                && !person.starts_with("account:")
+                && person.chars().all(|c| !c.is_control());
+            if valid {
+                Ok(person.to_owned())
+            } else {
+                Err(AppError::invalid(
+                    "person_id",
+                    "invalid_person_id",
+                    "'person_id' must be 1 to 64 printable characters, not starting with 'account:'",
+                ))
+            }
+        }
+        None if role.is_separated_admin() => Err(AppError::invalid(
+            "person_id",
+            "required",
+            "the three separated administrator roles need 'person_id' (the person's staff number): one person holds at most one of them (三员分立)",
+        )),
+        None => Ok(format!("account:{username}")),
+    }
+}
+
+fn separation_conflict(holder: AccountId, role: Role) -> AppError {
+    AppError::Conflict {
+        field: Some("role".into()),
+        message: format!(
+            "this person already holds the {} role (account {}): system, security and audit administrators are never the same person (三员分立, guide 7.5.3.6)",
+            role.as_str(),
+            holder.0
+        ),
+    }
+}
+
 fn check_password_floor(password: &str) -> Result<(), AppError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(AppError::invalid(
@@ -97,62 +174,14 @@ impl App {
             self.record_denial(record, &error.to_string()).await;
             return Err(error);
         }
+        // Creating an account gives it a role: as sensitive as assigning one.
+        self.require_step_up(context, "account.create").await?;
         check_username(&input.username)?;
         check_password_floor(&input.password)?;
-        match (input.role.binding(), input.tenant, input.provider) {
-            (Binding::Platform, None, None)
-            | (Binding::Tenant, Some(_), None)
-            | (Binding::Provider, None, Some(_)) => {}
-            (Binding::Tenant, _, _) => {
-                return Err(AppError::invalid(
-                    "tenant_id",
-                    "binding",
-                    "a tenant administrator needs 'tenant_id' and nothing else",
-                ))
-            }
-            (Binding::Provider, _, _) => {
-                return Err(AppError::invalid(
-                    "provider_id",
-                    "binding",
-                    "a provider operator needs 'provider_id' and nothing else",
-                ))
-            }
-            (Binding::Platform, _, _) => {
-                return Err(AppError::invalid(
-                    "role",
-                    "binding",
-                    "platform roles are bound to no tenant or provider",
-                ))
-            }
-        }
-        if let Some(tenant) = input.tenant {
-            if self
-                .store
-                .get(Kind::Tenant, tenant.0, ReadScope::All)
-                .await?
-                .is_none()
-            {
-                return Err(AppError::invalid(
-                    "tenant_id",
-                    "unknown_reference",
-                    "no such tenant",
-                ));
-            }
-        }
-        if let Some(provider) = input.provider {
-            if self
-                .store
-                .get(Kind::Provider, provider.0, ReadScope::All)
-                .await?
-                .is_none()
-            {
-                return Err(AppError::invalid(
-                    "provider_id",
-                    "unknown_reference",
-                    "no such provider",
-                ));
-            }
-        }
+        check_binding(input.role, input.tenant, input.provider)?;
+        self.check_binding_targets(input.tenant, input.provider)
+            .await?;
+        let person_id = check_person_id(input.person_id.as_deref(), &input.username, input.role)?;
         if self
             .store
             .account_by_username(&input.username)
@@ -167,6 +196,16 @@ impl App {
         let hash = self.hash_password(input.password.clone()).await?;
         let now = self.now_ns();
         let mut tx = self.store.begin_write().await?;
+        if input.role.is_separated_admin() {
+            if let Some((holder, role)) = tx.person_holds_separated_role(&person_id, None).await? {
+                drop(tx);
+                let mut record = self.record(context, "account.create", AuditOutcome::Denied);
+                record.object_kind = Some("account".into());
+                let error = separation_conflict(holder, role);
+                self.record_denial(record, &error.to_string()).await;
+                return Err(error);
+            }
+        }
         let id = tx
             .insert_account(
                 &NewAccount {
@@ -177,6 +216,7 @@ impl App {
                     tenant: input.tenant,
                     provider: input.provider,
                     must_change_password: true,
+                    person_id: &person_id,
                 },
                 now,
             )
@@ -190,6 +230,122 @@ impl App {
             "role": input.role.as_str(),
             "tenant_id": input.tenant.map(|t| t.0),
             "provider_id": input.provider.map(|p| p.0),
+        }));
+        tx.append_audit(&record).await?;
+        tx.commit().await?;
+        self.store.account(id).await?.ok_or(AppError::NotFound)
+    }
+
+    /// The tenant or provider an account is bound to must exist.
+    async fn check_binding_targets(
+        &self,
+        tenant: Option<TenantId>,
+        provider: Option<ProviderId>,
+    ) -> Result<(), AppError> {
+        if let Some(tenant) = tenant {
+            if self
+                .store
+                .get(Kind::Tenant, tenant.0, ReadScope::All)
+                .await?
+                .is_none()
+            {
+                return Err(AppError::invalid(
+                    "tenant_id",
+                    "unknown_reference",
+                    "no such tenant",
+                ));
+            }
+        }
+        if let Some(provider) = provider {
+            if self
+                .store
+                .get(Kind::Provider, provider.0, ReadScope::All)
+                .await?
+                .is_none()
+            {
+                return Err(AppError::invalid(
+                    "provider_id",
+                    "unknown_reference",
+                    "no such provider",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives another account a new role (三员: granting authority is the security
+    /// administrator's duty). Never one's own; after a step-up; never a second separated
+    /// administrator role to the same person (the store's index refuses it as well).
+    /// The account's sessions end, so the new role takes effect at its next login.
+    pub async fn assign_role(
+        &self,
+        context: &Context,
+        id: AccountId,
+        assignment: RoleAssignment,
+    ) -> Result<Account, AppError> {
+        let action = "account.role.assign";
+        let refusal = if context.principal.role != Role::SecurityAdmin {
+            Some("roles are assigned by a security administrator")
+        } else if id == context.principal.account_id {
+            Some("nobody assigns roles to themselves")
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
+            let mut record = self.record(context, action, AuditOutcome::Denied);
+            record.object_kind = Some("account".into());
+            record.object_id = Some(id.0);
+            self.record_denial(record, reason).await;
+            return Err(AppError::Forbidden(reason.into()));
+        }
+        self.require_step_up(context, action).await?;
+        check_binding(assignment.role, assignment.tenant, assignment.provider)?;
+        self.check_binding_targets(assignment.tenant, assignment.provider)
+            .await?;
+        let now = self.now_ns();
+        let mut tx = self.store.begin_write().await?;
+        let account = tx.account_for_update(id).await?.ok_or(AppError::NotFound)?;
+        if assignment.role.is_separated_admin() {
+            let person = account
+                .person_id
+                .clone()
+                .unwrap_or_else(|| format!("account:{}", account.username));
+            if let Some((holder, role)) = tx.person_holds_separated_role(&person, Some(id)).await? {
+                drop(tx);
+                let mut record = self.record(context, action, AuditOutcome::Denied);
+                record.object_kind = Some("account".into());
+                record.object_id = Some(id.0);
+                let error = separation_conflict(holder, role);
+                self.record_denial(record, &error.to_string()).await;
+                return Err(error);
+            }
+        }
+        tx.set_role(
+            id,
+            assignment.role,
+            assignment.tenant,
+            assignment.provider,
+            now,
+        )
+        .await?;
+        let ended = tx.delete_sessions_of(id, None).await?;
+        let mut record = self.record(context, action, AuditOutcome::Succeeded);
+        record.object_kind = Some("account".into());
+        record.object_id = Some(id.0);
+        record.tenant_id = assignment.tenant.or(account.tenant).map(|t| t.0);
+        record.detail = Some(json!({
+            "username": account.username,
+            "before": {
+                "role": account.role.as_str(),
+                "tenant_id": account.tenant.map(|t| t.0),
+                "provider_id": account.provider.map(|p| p.0),
+            },
+            "after": {
+                "role": assignment.role.as_str(),
+                "tenant_id": assignment.tenant.map(|t| t.0),
+                "provider_id": assignment.provider.map(|p| p.0),
+            },
+            "sessions_ended": ended,
         }));
         tx.append_audit(&record).await?;
         tx.commit().await?;
@@ -243,6 +399,7 @@ impl App {
                         tenant: None,
                         provider: None,
                         must_change_password: true,
+                        person_id: &format!("account:{username}"),
                     },
                     now,
                 )
@@ -325,6 +482,7 @@ impl App {
                         tenant,
                         provider,
                         must_change_password: false,
+                        person_id: &format!("account:{username}"),
                     },
                     now,
                 )

@@ -66,6 +66,18 @@ pub struct LoginOutcome {
     pub csrf_token: String,
     pub principal: Principal,
     pub expires_at_ns: i64,
+    /// The role needs a second factor and none is enrolled: only enrolment, the
+    /// password change, `me` and logout are allowed until it is.
+    pub totp_enrolment_required: bool,
+}
+
+/// What a valid session token resolves to.
+#[derive(Clone, Debug)]
+pub struct Authenticated {
+    pub principal: Principal,
+    pub csrf_token: String,
+    /// When the holder last proved a second factor in this session.
+    pub second_factor_at_ns: Option<i64>,
 }
 
 /// Hashes a password with argon2id and a fresh salt.
@@ -233,6 +245,7 @@ impl App {
             return Err(AppError::BadCredentials);
         };
         let mut tx = self.store.begin_write().await?;
+        let mut second_factor_at_ns = None;
         if account.totp_sealed.is_some() {
             let accepted = match totp {
                 None => {
@@ -254,6 +267,7 @@ impl App {
                 self.count_failure(account.id, record, now).await?;
                 return Err(AppError::BadCredentials);
             }
+            second_factor_at_ns = Some(now);
         }
         let token = SessionToken(random_secret_hex(32));
         let csrf_token = random_secret_hex(16);
@@ -269,6 +283,7 @@ impl App {
             created_at_ns: now,
             last_seen_at_ns: now,
             expires_at_ns,
+            stepped_up_at_ns: second_factor_at_ns,
         };
         tx.delete_expired_sessions(now).await?;
         if !account.lock_state.failures.is_empty() || account.lock_state.locked_until_ns.is_some() {
@@ -286,32 +301,31 @@ impl App {
             principal: principal_of(&account),
             expires_at_ns,
             password_change_required: self.password_change_required(&account, now),
+            totp_enrolment_required: totp_enrolment_required(&account),
         })
     }
 
     /// Resolves a session token to its principal and CSRF token, sliding the idle expiry
     /// (written at most once a minute, so reads do not turn into writes).
-    pub async fn authenticate(
-        &self,
-        token: &SessionToken,
-    ) -> Result<(Principal, String), AppError> {
+    pub async fn authenticate(&self, token: &SessionToken) -> Result<Authenticated, AppError> {
         self.authenticate_inner(token, false).await
     }
 
-    /// Like [`App::authenticate`], but lets in a session whose password must change
-    /// first: for changing it, reading who one is, and logging out.
-    pub async fn authenticate_for_password_change(
+    /// Like [`App::authenticate`], but lets in a session that must first change its
+    /// password or enrol a second factor: for doing that, reading who one is, and
+    /// logging out.
+    pub async fn authenticate_restricted(
         &self,
         token: &SessionToken,
-    ) -> Result<(Principal, String), AppError> {
+    ) -> Result<Authenticated, AppError> {
         self.authenticate_inner(token, true).await
     }
 
     async fn authenticate_inner(
         &self,
         token: &SessionToken,
-        allow_password_change_only: bool,
-    ) -> Result<(Principal, String), AppError> {
+        restricted: bool,
+    ) -> Result<Authenticated, AppError> {
         if token.0.len() != 64 || !token.0.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(AppError::Unauthenticated);
         }
@@ -323,15 +337,22 @@ impl App {
         if account.disabled {
             return Err(AppError::Unauthenticated);
         }
-        if !allow_password_change_only && self.password_change_required(&account, now) {
+        if !restricted && self.password_change_required(&account, now) {
             return Err(AppError::PasswordChangeRequired);
+        }
+        if !restricted && totp_enrolment_required(&account) {
+            return Err(AppError::TotpEnrolmentRequired);
         }
         if now - session.last_seen_at_ns > MINUTE_NS {
             let expires = (now + self.settings.idle_timeout_ns)
                 .min(session.created_at_ns + self.settings.absolute_lifetime_ns);
             self.store.touch_session(&digest, now, expires).await?;
         }
-        Ok((principal_of(&account), session.csrf_token))
+        Ok(Authenticated {
+            principal: principal_of(&account),
+            csrf_token: session.csrf_token,
+            second_factor_at_ns: session.stepped_up_at_ns,
+        })
     }
 
     pub async fn logout(&self, context: &Context, token: &SessionToken) -> Result<(), AppError> {
@@ -378,6 +399,13 @@ impl App {
 
 /// How a session appears in audit records: a prefix of its token's digest, which names
 /// the session without revealing (or letting anyone rebuild) the token.
+/// Whether the account's role wants a second factor it has not enrolled (7.2.5.2,
+/// 7.5.3.2: mandatory for administrators, provider operators and tenant
+/// administrators; no setting turns this off).
+pub(crate) fn totp_enrolment_required(account: &Account) -> bool {
+    account.role.needs_second_factor() && account.totp_sealed.is_none()
+}
+
 pub(crate) fn session_credential(token_digest: &str) -> String {
     format!("session:{}", &token_digest[..token_digest.len().min(16)])
 }

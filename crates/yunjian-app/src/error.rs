@@ -31,6 +31,13 @@ pub enum AppError {
     /// The session's password must change before anything else.
     #[error("change your password first (first login, a reset, or expiry)")]
     PasswordChangeRequired,
+    /// The role needs a second factor and the account has none yet: enrol TOTP
+    /// before anything else (7.2.5.2, 7.5.3.2).
+    #[error("enrol a second factor (TOTP) first: your role requires it")]
+    TotpEnrolmentRequired,
+    /// A sensitive action wants a second factor proved within the last five minutes.
+    #[error("confirm with a fresh one-time code first (step-up, valid five minutes)")]
+    StepUpRequired,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -52,6 +59,8 @@ impl AppError {
             AppError::PasswordChangeRequired => "password_change_required",
             AppError::RateLimited => "rate_limited",
             AppError::TotpRequired => "totp_required",
+            AppError::TotpEnrolmentRequired => "totp_enrolment_required",
+            AppError::StepUpRequired => "step_up_required",
             AppError::Internal(_) => "internal",
         }
     }

@@ -92,6 +92,9 @@ fn password_errors(field: &str, problems: &[PasswordProblem]) -> AppError {
     )
 }
 
+/// How long a proved second factor counts for sensitive actions (step-up).
+pub const STEP_UP_WINDOW_NS: i64 = 5 * 60 * 1_000_000_000;
+
 /// Associated data of sealed TOTP secrets.
 pub(crate) const TOTP_SEAL_CONTEXT: &[u8] = b"yunjian totp secret v1";
 /// How authenticator apps label the account.
@@ -146,6 +149,16 @@ impl App {
     /// first code confirms it.
     pub async fn begin_totp_enrolment(&self, context: &Context) -> Result<TotpEnrolment, AppError> {
         let sealing = self.sealing()?;
+        let enrolled = self
+            .store
+            .account(context.principal.account_id)
+            .await?
+            .is_some_and(|account| account.totp_sealed.is_some());
+        if enrolled {
+            // Replacing a working second factor is as sensitive as what it protects: a
+            // stolen session must not swap in the thief's authenticator.
+            self.require_step_up(context, "auth.totp.enrol").await?;
+        }
         let totp = yunjian_gm::Totp::generate();
         let sealed = sealing.seal(totp.secret(), TOTP_SEAL_CONTEXT);
         let id = context.principal.account_id;
@@ -170,6 +183,7 @@ impl App {
     pub async fn confirm_totp_enrolment(
         &self,
         context: &Context,
+        token: &SessionToken,
         code: &str,
     ) -> Result<Vec<String>, AppError> {
         let id = context.principal.account_id;
@@ -206,6 +220,8 @@ impl App {
             now,
         )
         .await?;
+        // The code just proved the factor: it counts as a step-up for this session.
+        tx.set_stepped_up(&token.digest(), now).await?;
         tx.append_audit(&self.account_record(
             context,
             "auth.totp.confirm",
@@ -244,6 +260,88 @@ impl App {
                 .await?);
         }
         Ok(false)
+    }
+
+    /// Proves the second factor again within a session (step-up): a current TOTP code
+    /// or an unused recovery code. Attempts share the login rate limit per address; a
+    /// wrong code counts towards the account's lock like a wrong password.
+    pub async fn step_up(
+        &self,
+        context: &Context,
+        token: &SessionToken,
+        code: &str,
+    ) -> Result<(), AppError> {
+        let id = context.principal.account_id;
+        let now = self.now_ns();
+        if let Some(address) = &context.source_address {
+            if !self.login_limiter.admit(address, now) {
+                let record = self.account_record(context, "auth.step_up", id, AuditOutcome::Denied);
+                self.record_denial(record, "rate limited: too many attempts from this address")
+                    .await;
+                return Err(AppError::RateLimited);
+            }
+        }
+        let mut tx = self.store.begin_write().await?;
+        let account = tx
+            .account_for_update(id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        if account.totp_sealed.is_none() {
+            return Err(AppError::invalid(
+                "code",
+                "no_second_factor",
+                "enrol a second factor (TOTP) first",
+            ));
+        }
+        if self
+            .check_second_factor(&mut tx, &account, code, now)
+            .await?
+        {
+            tx.set_stepped_up(&token.digest(), now).await?;
+            tx.append_audit(&self.account_record(
+                context,
+                "auth.step_up",
+                id,
+                AuditOutcome::Succeeded,
+            ))
+            .await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+        drop(tx);
+        let mut record = self.account_record(context, "auth.step_up", id, AuditOutcome::Failed);
+        record.reason = Some("wrong second factor".into());
+        self.count_failure(id, record, now).await?;
+        Err(AppError::invalid(
+            "code",
+            "wrong_code",
+            "the code does not match (or was used already)",
+        ))
+    }
+
+    /// Refuses a sensitive action (role assignment, approvals, data export) unless the
+    /// caller proved a second factor in the last five minutes. Applies to the roles for
+    /// which a second factor is mandatory; the read-only roles (supervisor, third-party
+    /// auditor) have none to prove.
+    pub(crate) async fn require_step_up(
+        &self,
+        context: &Context,
+        action: &str,
+    ) -> Result<(), AppError> {
+        if !context.principal.role.needs_second_factor() {
+            return Ok(());
+        }
+        let now = self.now_ns();
+        let fresh = context
+            .second_factor_at_ns
+            .is_some_and(|at| now - at <= STEP_UP_WINDOW_NS && at <= now);
+        if fresh {
+            return Ok(());
+        }
+        let record = self.record(context, action, AuditOutcome::Denied);
+        self.record_denial(record, "step-up required: no second factor in the last five minutes")
+            .await;
+        Err(AppError::StepUpRequired)
     }
 
     pub fn with_identity(mut self, settings: IdentitySettings) -> App {

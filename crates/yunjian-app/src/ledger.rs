@@ -604,6 +604,8 @@ impl App {
         out: impl Write,
     ) -> Result<ExportSummary, AppError> {
         let view = self.audit_view(context, "audit.export").await?;
+        // Data leaving the system: a fresh second factor first (step-up).
+        self.require_step_up(context, "audit.export").await?;
         let tenant = match view {
             View::All => None,
             View::Tenant(own) => Some(own),

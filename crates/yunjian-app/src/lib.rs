@@ -16,11 +16,11 @@ mod world;
 
 use std::sync::Arc;
 
-pub use accounts::{CreatedAccount, NewAccountInput};
-pub use auth::{LoginOutcome, SessionSettings, SessionToken};
+pub use accounts::{CreatedAccount, NewAccountInput, RoleAssignment};
+pub use auth::{Authenticated, LoginOutcome, SessionSettings, SessionToken};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::AppError;
-pub use identity::{IdentitySettings, TotpEnrolment, LOGIN_BURST};
+pub use identity::{IdentitySettings, TotpEnrolment, LOGIN_BURST, STEP_UP_WINDOW_NS};
 pub use ledger::{
     AnomalyReport, AuditQuery, ExportRange, ExportSummary, LedgerSettings, OnlineVerification,
     API_EXPORT_LIMIT, RETENTION_FLOOR_MONTHS,
@@ -40,6 +40,9 @@ pub struct Context {
     pub source_time_ns: Option<i64>,
     /// Which credential authenticated: `session:…` or `key:…`, never the secret.
     pub credential: Option<String>,
+    /// When the caller last proved a second factor in this session (login with a code
+    /// or a step-up); sensitive actions want it recent.
+    pub second_factor_at_ns: Option<i64>,
 }
 
 impl Context {
@@ -50,6 +53,7 @@ impl Context {
             source_address: source_address.map(str::to_owned),
             source_time_ns: None,
             credential: None,
+            second_factor_at_ns: None,
         }
     }
 }

@@ -15,7 +15,7 @@ use yunjian_core::value::Value;
 use yunjian_store::{Filter, ListQuery, SortOrder};
 
 use crate::error::ApiError;
-use crate::extract::{ApiAuth, ClientAddress, JsonObject, PasswordChangeAuth, RequestId};
+use crate::extract::{ApiAuth, ClientAddress, JsonObject, RestrictedAuth, RequestId};
 use crate::wire;
 use crate::AppState;
 
@@ -27,6 +27,8 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/password", post(change_password))
         .route("/auth/totp/enrol", post(totp_enrol))
         .route("/auth/totp/confirm", post(totp_confirm))
+        .route("/auth/step-up", post(step_up))
+        .route("/accounts/{id}/role", post(assign_role))
         .route("/accounts/{id}/password-reset", post(reset_password))
         .route("/accounts/{id}/unlock", post(unlock_account))
         .route("/overview", get(overview))
@@ -146,6 +148,7 @@ async fn login(
         "expires_at": wire::timestamp(outcome.expires_at_ns),
         "principal": wire::principal_json(&outcome.principal),
         "password_change_required": outcome.password_change_required,
+        "totp_enrolment_required": outcome.totp_enrolment_required,
     }))
     .into_response();
     response.headers_mut().insert(
@@ -157,7 +160,7 @@ async fn login(
 
 async fn logout(
     State(state): State<AppState>,
-    PasswordChangeAuth(auth): PasswordChangeAuth,
+    RestrictedAuth(auth): RestrictedAuth,
 ) -> Result<StatusCode, ApiError> {
     state
         .app
@@ -169,7 +172,7 @@ async fn logout(
 
 async fn me(
     State(state): State<AppState>,
-    PasswordChangeAuth(auth): PasswordChangeAuth,
+    RestrictedAuth(auth): RestrictedAuth,
 ) -> Result<Json<Json_>, ApiError> {
     let mut body = wire::principal_json(&auth.context.principal);
     let age = state
@@ -185,7 +188,7 @@ async fn me(
 /// errors on `new_password`.
 async fn change_password(
     State(state): State<AppState>,
-    PasswordChangeAuth(auth): PasswordChangeAuth,
+    RestrictedAuth(auth): RestrictedAuth,
     JsonObject(body): JsonObject,
 ) -> Result<StatusCode, ApiError> {
     let request_id = &auth.context.request_id;
@@ -489,7 +492,13 @@ pub fn account_input(body: &serde_json::Map<String, Json_>) -> Result<NewAccount
     for key in body.keys() {
         if !matches!(
             key.as_str(),
-            "username" | "display_name" | "password" | "role" | "tenant_id" | "provider_id"
+            "username"
+                | "display_name"
+                | "password"
+                | "role"
+                | "tenant_id"
+                | "provider_id"
+                | "person_id"
         ) {
             return Err(AppError::invalid(
                 key,
@@ -498,6 +507,25 @@ pub fn account_input(body: &serde_json::Map<String, Json_>) -> Result<NewAccount
             ));
         }
     }
+    let text = |key: &str| body.get(key).and_then(Json_::as_str).map(str::to_owned);
+    let (role, tenant, provider) = role_binding(body)?;
+    Ok(NewAccountInput {
+        username: text("username")
+            .ok_or_else(|| AppError::invalid("username", "required", "'username' is required"))?,
+        display_name: text("display_name").filter(|name| !name.trim().is_empty()),
+        password: text("password")
+            .ok_or_else(|| AppError::invalid("password", "required", "'password' is required"))?,
+        role,
+        tenant,
+        provider,
+        person_id: text("person_id").filter(|person| !person.trim().is_empty()),
+    })
+}
+
+/// The `role`, `tenant_id` and `provider_id` of an account body.
+fn role_binding(
+    body: &serde_json::Map<String, Json_>,
+) -> Result<(Role, Option<TenantId>, Option<ProviderId>), AppError> {
     let text = |key: &str| body.get(key).and_then(Json_::as_str).map(str::to_owned);
     let id = |key: &str| -> Result<Option<i64>, AppError> {
         match body.get(key) {
@@ -525,16 +553,79 @@ pub fn account_input(body: &serde_json::Map<String, Json_>) -> Result<NewAccount
             format!("'role' must be one of {}", known.join(", ")),
         )
     })?;
-    Ok(NewAccountInput {
-        username: text("username")
-            .ok_or_else(|| AppError::invalid("username", "required", "'username' is required"))?,
-        display_name: text("display_name").filter(|name| !name.trim().is_empty()),
-        password: text("password")
-            .ok_or_else(|| AppError::invalid("password", "required", "'password' is required"))?,
+    Ok((
         role,
-        tenant: id("tenant_id")?.map(TenantId),
-        provider: id("provider_id")?.map(ProviderId),
+        id("tenant_id")?.map(TenantId),
+        id("provider_id")?.map(ProviderId),
+    ))
+}
+
+/// Parses a role-assignment body: `{"role", "tenant_id"?, "provider_id"?}`.
+pub fn role_assignment(
+    body: &serde_json::Map<String, Json_>,
+) -> Result<yunjian_app::RoleAssignment, AppError> {
+    if let Some(key) = body
+        .keys()
+        .find(|key| !matches!(key.as_str(), "role" | "tenant_id" | "provider_id"))
+    {
+        return Err(AppError::invalid(
+            key,
+            "unknown_field",
+            format!("a role assignment has no field '{key}'"),
+        ));
+    }
+    let (role, tenant, provider) = role_binding(body)?;
+    Ok(yunjian_app::RoleAssignment {
+        role,
+        tenant,
+        provider,
     })
+}
+
+/// `{"role", "tenant_id"?, "provider_id"?}`: a security administrator, after a step-up,
+/// gives another account a role; its sessions end.
+async fn assign_role(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Json_>, ApiError> {
+    let request_id = &auth.context.request_id;
+    let id = id_of(&id, request_id)?;
+    let assignment = role_assignment(&body).map_err(|error| ApiError::from_app(error, request_id))?;
+    let account = state
+        .app
+        .assign_role(&auth.context, yunjian_core::ids::AccountId(id), assignment)
+        .await
+        .map_err(|error| ApiError::from_app(error, request_id))?;
+    Ok(Json(wire::account_json(&account)))
+}
+
+/// `{"code"}`: proves the second factor again; sensitive actions accept it for five
+/// minutes.
+async fn step_up(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Json_>, ApiError> {
+    let request_id = &auth.context.request_id;
+    let code = match (body.get("code"), body.len()) {
+        (Some(Json_::String(code)), 1) => code.clone(),
+        _ => {
+            return Err(ApiError::from_app(
+                AppError::invalid("code", "required", "send exactly {\"code\": \"123456\"}"),
+                request_id,
+            ))
+        }
+    };
+    state
+        .app
+        .step_up(&auth.context, &auth.token, &code)
+        .await
+        .map_err(|error| ApiError::from_app(error, request_id))?;
+    Ok(Json(json!({
+        "valid_until": wire::timestamp(state.app.now_ns() + yunjian_app::STEP_UP_WINDOW_NS),
+    })))
 }
 
 async fn create_account(
@@ -553,7 +644,10 @@ async fn create_account(
 }
 
 /// Starts TOTP enrolment: the secret (base32) and the otpauth URI, shown once.
-async fn totp_enrol(State(state): State<AppState>, auth: ApiAuth) -> Result<Json<Json_>, ApiError> {
+async fn totp_enrol(
+    State(state): State<AppState>,
+    RestrictedAuth(auth): RestrictedAuth,
+) -> Result<Json<Json_>, ApiError> {
     let enrolment = state
         .app
         .begin_totp_enrolment(&auth.context)
@@ -569,7 +663,7 @@ async fn totp_enrol(State(state): State<AppState>, auth: ApiAuth) -> Result<Json
 /// `{"code"}`: activates the enrolment and answers ten recovery codes, shown once.
 async fn totp_confirm(
     State(state): State<AppState>,
-    auth: ApiAuth,
+    RestrictedAuth(auth): RestrictedAuth,
     JsonObject(body): JsonObject,
 ) -> Result<Json<Json_>, ApiError> {
     let request_id = &auth.context.request_id;
@@ -581,7 +675,7 @@ async fn totp_confirm(
     };
     let codes = state
         .app
-        .confirm_totp_enrolment(&auth.context, code)
+        .confirm_totp_enrolment(&auth.context, &auth.token, code)
         .await
         .map_err(|error| ApiError::from_app(error, request_id))?;
     Ok(Json(json!({ "recovery_codes": codes })))

@@ -118,11 +118,15 @@ impl FromRequestParts<AppState> for ConsoleAuth {
         let RequestId(request_id) = RequestId::from_request_parts(parts, state)
             .await
             .unwrap_or_else(|never| match never {});
-        // A session whose password must change reaches only the password page and
-        // logout; everything else sends it there.
-        let password_change_only = matches!(path.as_str(), "/console/password" | "/logout");
-        let authenticated = if password_change_only {
-            state.app.authenticate_for_password_change(&token).await
+        // A session whose password must change, or whose role needs a second factor not
+        // yet enrolled, reaches only the password page, the security page and logout;
+        // everything else sends it there.
+        let restricted = matches!(
+            path.as_str(),
+            "/console/password" | "/console/security" | "/logout"
+        ) || path.starts_with("/console/security/");
+        let authenticated = if restricted {
+            state.app.authenticate_restricted(&token).await
         } else {
             state.app.authenticate(&token).await
         };
@@ -130,15 +134,19 @@ impl FromRequestParts<AppState> for ConsoleAuth {
             Err(AppError::PasswordChangeRequired) => {
                 Err(Redirect::to("/console/password").into_response())
             }
-            Ok((principal, csrf)) => Ok(ConsoleAuth {
+            Err(AppError::TotpEnrolmentRequired) => {
+                Err(Redirect::to("/console/security").into_response())
+            }
+            Ok(authenticated) => Ok(ConsoleAuth {
                 context: Context {
-                    principal,
+                    principal: authenticated.principal,
                     request_id,
                     source_address: client_address(parts),
                     source_time_ns: crate::extract::source_time(parts),
                     credential: Some(token.credential()),
+                    second_factor_at_ns: authenticated.second_factor_at_ns,
                 },
-                csrf,
+                csrf: authenticated.csrf_token,
                 lang,
                 path,
                 token,
@@ -1019,7 +1027,7 @@ async fn totp_confirm(State(state): State<AppState>, auth: ConsoleAuth, body: By
         return response;
     }
     let code = first(&pairs, "code").unwrap_or("");
-    match state.app.confirm_totp_enrolment(&auth.context, code).await {
+    match state.app.confirm_totp_enrolment(&auth.context, &auth.token, code).await {
         Ok(codes) => {
             Html(pages::security_page(&auth.frame(), None, Some(&codes), &[]).into_string())
                 .into_response()

@@ -82,7 +82,10 @@ pub fn status_of(error: &AppError) -> StatusCode {
         AppError::Unauthenticated | AppError::BadCredentials | AppError::TotpRequired => {
             StatusCode::UNAUTHORIZED
         }
-        AppError::Forbidden(_) | AppError::PasswordChangeRequired => StatusCode::FORBIDDEN,
+        AppError::Forbidden(_)
+        | AppError::PasswordChangeRequired
+        | AppError::TotpEnrolmentRequired
+        | AppError::StepUpRequired => StatusCode::FORBIDDEN,
         AppError::NotFound => StatusCode::NOT_FOUND,
         AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::Conflict { .. } => StatusCode::CONFLICT,

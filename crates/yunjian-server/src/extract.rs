@@ -101,25 +101,25 @@ impl FromRequestParts<AppState> for ApiAuth {
     }
 }
 
-/// An API caller whose password may be due for a change: for changing it, `me` and
-/// logout only.
-pub struct PasswordChangeAuth(pub ApiAuth);
+/// An API caller who may still have to change the password or enrol a second factor:
+/// for doing that, `me` and logout only.
+pub struct RestrictedAuth(pub ApiAuth);
 
-impl FromRequestParts<AppState> for PasswordChangeAuth {
+impl FromRequestParts<AppState> for RestrictedAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        api_auth(parts, state, true).await.map(PasswordChangeAuth)
+        api_auth(parts, state, true).await.map(RestrictedAuth)
     }
 }
 
 async fn api_auth(
     parts: &mut Parts,
     state: &AppState,
-    password_change_only: bool,
+    restricted: bool,
 ) -> Result<ApiAuth, ApiError> {
     let RequestId(request_id) = RequestId::from_request_parts(parts, state)
         .await
@@ -127,20 +127,20 @@ async fn api_auth(
     let Some(token) = bearer_token(&parts.headers) else {
         return Err(ApiError::from_app(AppError::Unauthenticated, &request_id));
     };
-    let authenticated = if password_change_only {
-        state.app.authenticate_for_password_change(&token).await
+    let authenticated = if restricted {
+        state.app.authenticate_restricted(&token).await
     } else {
         state.app.authenticate(&token).await
     };
-    let (principal, _csrf) =
-        authenticated.map_err(|error| ApiError::from_app(error, &request_id))?;
+    let authenticated = authenticated.map_err(|error| ApiError::from_app(error, &request_id))?;
     Ok(ApiAuth {
         context: Context {
-            principal,
+            principal: authenticated.principal,
             request_id,
             source_address: client_address(parts),
             source_time_ns: source_time(parts),
             credential: Some(token.credential()),
+            second_factor_at_ns: authenticated.second_factor_at_ns,
         },
         token,
     })

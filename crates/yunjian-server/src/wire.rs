@@ -88,6 +88,8 @@ pub fn account_json(account: &Account) -> Json {
         "provider_id": account.provider.map(|id| id.0),
         "disabled": account.disabled,
         "must_change_password": account.must_change_password,
+        "person_id": account.person_id,
+        "second_factor": account.totp_sealed.is_some(),
         "created_at": timestamp(account.created_at_ns),
     })
 }

@@ -32,6 +32,8 @@ pub struct Account {
     /// A secret being enrolled, until its first code confirms it.
     pub totp_pending_sealed: Option<String>,
     pub totp_last_step: Option<i64>,
+    /// The natural person behind the account (see migration 0005).
+    pub person_id: Option<String>,
 }
 
 impl std::fmt::Debug for Account {
@@ -56,6 +58,9 @@ pub struct NewAccount<'a> {
     pub tenant: Option<TenantId>,
     pub provider: Option<ProviderId>,
     pub must_change_password: bool,
+    /// The natural person behind the account: one person holds at most one account of
+    /// the three separated administrator roles, and the store refuses a second.
+    pub person_id: &'a str,
 }
 
 /// A live session, found by the SM3 digest of its token.
@@ -67,10 +72,12 @@ pub struct Session {
     pub created_at_ns: i64,
     pub last_seen_at_ns: i64,
     pub expires_at_ns: i64,
+    /// When the holder last proved a second factor in this session.
+    pub stepped_up_at_ns: Option<i64>,
 }
 
 /// Account columns with the type each is read as, in select order.
-const ACCOUNT_COLUMNS: [(&str, CellType); 16] = [
+const ACCOUNT_COLUMNS: [(&str, CellType); 17] = [
     ("id", CellType::Int),
     ("username", CellType::Text),
     ("display_name", CellType::Text),
@@ -87,6 +94,7 @@ const ACCOUNT_COLUMNS: [(&str, CellType); 16] = [
     ("totp_sealed", CellType::Text),
     ("totp_pending_sealed", CellType::Text),
     ("totp_last_step", CellType::Int),
+    ("person_id", CellType::Text),
 ];
 
 /// The account columns, each prefixed (`a.`) when selecting from a join.
@@ -140,6 +148,7 @@ fn decode_account(cells: &mut [Cell]) -> Result<Account> {
         totp_sealed: cells[13].take_text(),
         totp_pending_sealed: cells[14].take_text(),
         totp_last_step: cells[15].int(),
+        person_id: cells[16].take_text(),
     })
 }
 
@@ -207,7 +216,7 @@ impl Store {
     ) -> Result<Option<(Session, Account)>> {
         let sql = format!(
             "SELECT {}, s.token_digest, s.account_id, s.csrf_token, s.created_at_ns, s.last_seen_at_ns, \
-             s.expires_at_ns FROM sessions s JOIN accounts a ON a.id = s.account_id \
+             s.expires_at_ns, s.stepped_up_at_ns FROM sessions s JOIN accounts a ON a.id = s.account_id \
              WHERE s.token_digest = $1 AND s.expires_at_ns > $2",
             account_columns("a.")
         );
@@ -216,6 +225,7 @@ impl Store {
             CellType::Text,
             CellType::Int,
             CellType::Text,
+            CellType::Int,
             CellType::Int,
             CellType::Int,
             CellType::Int,
@@ -240,6 +250,7 @@ impl Store {
             created_at_ns: row[n + 3].int().ok_or_else(|| corrupt("created_at_ns"))?,
             last_seen_at_ns: row[n + 4].int().ok_or_else(|| corrupt("last_seen_at_ns"))?,
             expires_at_ns: row[n + 5].int().ok_or_else(|| corrupt("expires_at_ns"))?,
+            stepped_up_at_ns: row[n + 6].int(),
         };
         Ok(Some((session, account)))
     }
@@ -277,7 +288,8 @@ impl WriteTx {
         let row = sqlx::query(
             "INSERT INTO accounts (username, display_name, password_hash, role, tenant_id, \
              provider_id, disabled, must_change_password, created_at_ns, updated_at_ns, \
-             password_changed_at_ns) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $8, $8) RETURNING id",
+             password_changed_at_ns, person_id) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $8, $8, $9) \
+             RETURNING id",
         )
         .bind(account.username)
         .bind(account.display_name)
@@ -287,6 +299,7 @@ impl WriteTx {
         .bind(account.provider.map(|id| id.0))
         .bind(i64::from(account.must_change_password))
         .bind(now_ns)
+        .bind(account.person_id)
         .fetch_one(&mut *self.transaction)
         .await?;
         Ok(AccountId(row.try_get(0)?))
@@ -461,7 +474,8 @@ impl WriteTx {
     ) -> Result<()> {
         sqlx::query(
             "INSERT INTO sessions (token_digest, account_id, csrf_token, source_address, \
-             created_at_ns, last_seen_at_ns, expires_at_ns) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             created_at_ns, last_seen_at_ns, expires_at_ns, stepped_up_at_ns) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&session.token_digest)
         .bind(session.account_id.0)
@@ -470,9 +484,69 @@ impl WriteTx {
         .bind(session.created_at_ns)
         .bind(session.last_seen_at_ns)
         .bind(session.expires_at_ns)
+        .bind(session.stepped_up_at_ns)
         .execute(&mut *self.transaction)
         .await?;
         Ok(())
+    }
+
+    /// Marks that the session's holder just proved a second factor.
+    pub async fn set_stepped_up(&mut self, token_digest: &str, now_ns: i64) -> Result<()> {
+        sqlx::query("UPDATE sessions SET stepped_up_at_ns = $1 WHERE token_digest = $2")
+            .bind(now_ns)
+            .bind(token_digest)
+            .execute(&mut *self.transaction)
+            .await?;
+        Ok(())
+    }
+
+    /// Gives an account another role (and the binding that role needs). The store's
+    /// index refuses a person a second separated administrator role.
+    pub async fn set_role(
+        &mut self,
+        id: AccountId,
+        role: Role,
+        tenant: Option<TenantId>,
+        provider: Option<ProviderId>,
+        now_ns: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE accounts SET role = $1, tenant_id = $2, provider_id = $3, updated_at_ns = $4 \
+             WHERE id = $5",
+        )
+        .bind(role.as_str())
+        .bind(tenant.map(|id| id.0))
+        .bind(provider.map(|id| id.0))
+        .bind(now_ns)
+        .bind(id.0)
+        .execute(&mut *self.transaction)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Whether another account of this person holds one of the separated roles.
+    pub async fn person_holds_separated_role(
+        &mut self,
+        person_id: &str,
+        except: Option<AccountId>,
+    ) -> Result<Option<(AccountId, Role)>> {
+        let row = sqlx::query(
+            "SELECT id, role FROM accounts WHERE person_id = $1 AND id <> $2 \
+             AND role IN ('system_admin', 'security_admin', 'security_auditor') ORDER BY id LIMIT 1",
+        )
+        .bind(person_id)
+        .bind(except.map_or(0, |id| id.0))
+        .fetch_optional(&mut *self.transaction)
+        .await?;
+        row.map(|row| -> Result<(AccountId, Role)> {
+            let role: String = row.try_get(1)?;
+            Ok((
+                AccountId(row.try_get(0)?),
+                Role::parse(&role)
+                    .ok_or_else(|| StoreError::Corrupt(format!("accounts.role: '{role}'")))?,
+            ))
+        })
+        .transpose()
     }
 
     pub async fn delete_session(&mut self, token_digest: &str) -> Result<bool> {

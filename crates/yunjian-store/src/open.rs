@@ -95,6 +95,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0003_identity.sql"),
     ),
     (4, "totp", include_str!("../migrations/0004_totp.sql")),
+    (5, "access", include_str!("../migrations/0005_access.sql")),
 ];
 
 impl Store {

@@ -25,6 +25,7 @@ async fn supervisor(h: &Harness, password: &str) -> AccountId {
                 role: Role::Supervisor,
                 tenant: None,
                 provider: None,
+                person_id: None,
             },
         )
         .await
@@ -316,11 +317,11 @@ async fn a_second_factor_is_enrolled_then_required_once_per_code() {
     let totp = yunjian_gm::Totp::from_base32(&enrolment.secret_base32).expect("base32");
     let unix = |h: &Harness| (yunjian_app::Clock::now_ns(&*h.clock) / 1_000_000_000) as u64;
     assert!(
-        app.confirm_totp_enrolment(&own, "000000").await.is_err()
+        app.confirm_totp_enrolment(&own, &login.token, "000000").await.is_err()
             || totp.code_at(unix(&h)) == "000000"
     );
     let recovery = app
-        .confirm_totp_enrolment(&own, &totp.code_at(unix(&h)))
+        .confirm_totp_enrolment(&own, &login.token, &totp.code_at(unix(&h)))
         .await
         .expect("confirmed");
     assert_eq!(recovery.len(), 10);

@@ -33,9 +33,12 @@ fn auditor() -> yunjian_app::Context {
     context(Role::SecurityAuditor, None, None)
 }
 
+/// Exports as `who`, who proved a second factor just now (exports want a step-up).
 async fn export(app: &App, who: &yunjian_app::Context, range: ExportRange) -> Vec<u8> {
     let mut bundle = Vec::new();
-    app.audit_export(who, &range, &mut bundle)
+    let mut who = who.clone();
+    who.second_factor_at_ns = Some(app.now_ns());
+    app.audit_export(&who, &range, &mut bundle)
         .await
         .expect("export");
     bundle
@@ -592,4 +595,52 @@ async fn the_daily_anomaly_report_goes_into_the_ledger_once_a_day() {
         .await
         .expect("next day")
         .is_some());
+}
+
+/// Data export wants a second factor proved in the last five minutes: without one, or
+/// with an older one, it is refused (and the refusal recorded); roles without a second
+/// factor (the third-party auditor) are not asked.
+#[tokio::test]
+async fn an_export_wants_a_fresh_second_factor() {
+    let h = harness().await;
+    let (app, _) = signed(&h, LedgerSettings::default()).await;
+    let mut who = auditor();
+    let mut sink = Vec::new();
+    assert!(matches!(
+        app.audit_export(&who, &ExportRange::default(), &mut sink)
+            .await,
+        Err(AppError::StepUpRequired)
+    ));
+    who.second_factor_at_ns = Some(app.now_ns() - yunjian_app::STEP_UP_WINDOW_NS - 1);
+    assert!(matches!(
+        app.audit_export(&who, &ExportRange::default(), &mut sink)
+            .await,
+        Err(AppError::StepUpRequired)
+    ));
+    assert!(sink.is_empty());
+    who.second_factor_at_ns = Some(app.now_ns() - yunjian_app::STEP_UP_WINDOW_NS);
+    app.audit_export(&who, &ExportRange::default(), &mut sink)
+        .await
+        .expect("within five minutes");
+    assert!(!sink.is_empty());
+    let third_party = context(Role::Auditor, None, None);
+    app.audit_export(&third_party, &ExportRange::default(), &mut Vec::new())
+        .await
+        .expect("no second factor to prove");
+    let refusals = app
+        .store()
+        .audit_records(&yunjian_store::AuditFilter {
+            action: Some("audit.export".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("records");
+    assert_eq!(
+        refusals
+            .iter()
+            .filter(|r| r.record.outcome == yunjian_store::AuditOutcome::Denied)
+            .count(),
+        2
+    );
 }

@@ -63,6 +63,8 @@ async fn harness() -> Harness {
         source_address: Some("127.0.0.1".into()),
         source_time_ns: None,
         credential: None,
+        // As if the administrator had just proved a second factor (step-up).
+        second_factor_at_ns: Some(START_NS),
     };
     Harness {
         app,
@@ -85,6 +87,7 @@ fn context(role: Role, tenant: Option<i64>, provider: Option<i64>) -> Context {
         source_address: None,
         source_time_ns: None,
         credential: None,
+        second_factor_at_ns: None,
     }
 }
 
@@ -209,6 +212,7 @@ async fn logins_fail_alike_are_audited_and_sessions_end_when_idle_or_logged_out(
                 role: Role::Supervisor,
                 tenant: None,
                 provider: None,
+                person_id: None,
             },
         )
         .await
@@ -226,11 +230,12 @@ async fn logins_fail_alike_are_audited_and_sessions_end_when_idle_or_logged_out(
         h.app.authenticate(&login.token).await,
         Err(AppError::PasswordChangeRequired)
     ));
-    let (principal, _) = h
+    let principal = h
         .app
-        .authenticate_for_password_change(&login.token)
+        .authenticate_restricted(&login.token)
         .await
-        .expect("the change is allowed");
+        .expect("the change is allowed")
+        .principal;
     let own = Context::new(principal, "r4", None);
     h.clock.advance_ns(1_000);
     h.app
@@ -242,13 +247,13 @@ async fn logins_fail_alike_are_audited_and_sessions_end_when_idle_or_logged_out(
         )
         .await
         .expect("a strong new password");
-    let (principal, csrf) = h
+    let authenticated = h
         .app
         .authenticate(&login.token)
         .await
         .expect("authenticated");
     assert_eq!(
-        (principal.role, csrf),
+        (authenticated.principal.role, authenticated.csrf_token),
         (Role::Supervisor, login.csrf_token.clone())
     );
     assert!(
@@ -274,6 +279,7 @@ async fn logins_fail_alike_are_audited_and_sessions_end_when_idle_or_logged_out(
         source_address: None,
         source_time_ns: None,
         credential: None,
+        second_factor_at_ns: None,
     };
     h.app.logout(&context, &login.token).await.expect("logout");
     assert!(matches!(
@@ -299,6 +305,7 @@ async fn sessions_end_at_the_absolute_limit_even_when_used() {
                 role: Role::Auditor,
                 tenant: None,
                 provider: None,
+                person_id: None,
             },
         )
         .await
@@ -802,6 +809,7 @@ async fn admin_init_runs_once_and_only_system_admins_create_accounts() {
         role: Role::SystemAdmin,
         tenant: None,
         provider: None,
+        person_id: Some("E-1001".into()),
     };
     assert!(matches!(
         h.app.create_account(&supervisor, input.clone()).await,

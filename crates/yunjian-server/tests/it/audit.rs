@@ -267,7 +267,7 @@ async fn administrators_are_refused_the_ledger_and_tenants_get_their_slice() {
         );
     }
     // A tenant administrator sees only its tenant's records and gets a slice bundle.
-    let tenant = login(&s.router, "tenant1", PASSWORD).await;
+    let tenant = login(&s.door, "tenant1", PASSWORD).await;
     let records = send(
         &s.router,
         api(

@@ -45,7 +45,7 @@ async fn locks_answer_like_wrong_passwords_and_administrators_unlock_and_reset()
         .find(|account| account["username"] == "tenant2")
         .and_then(|account| account["id"].as_i64())
         .expect("tenant2");
-    let tenant1 = login(&s.router, "tenant1", PASSWORD).await;
+    let tenant1 = login(&s.door, "tenant1", PASSWORD).await;
     let refused = send(
         &s.router,
         api(
@@ -68,7 +68,7 @@ async fn locks_answer_like_wrong_passwords_and_administrators_unlock_and_reset()
     )
     .await;
     assert_eq!(unlocked.status, StatusCode::NO_CONTENT, "{}", unlocked.text);
-    let token = login_only(&s.router, "tenant2", PASSWORD).await;
+    let token = login_only(&s.door, "tenant2", PASSWORD).await;
     // Still the first login: everything but the change waits.
     let blocked = send(
         &s.router,
@@ -122,7 +122,7 @@ async fn locks_answer_like_wrong_passwords_and_administrators_unlock_and_reset()
     )
     .await;
     assert_eq!(ended.status, StatusCode::UNAUTHORIZED);
-    let fresh = login(&s.router, "tenant2", &one_time).await;
+    let fresh = login(&s.door, "tenant2", &one_time).await;
     let ok = send(
         &s.router,
         api(Method::GET, "/api/v1/vpcs", Some(&fresh), None),
@@ -138,7 +138,7 @@ async fn locks_answer_like_wrong_passwords_and_administrators_unlock_and_reset()
 #[tokio::test]
 async fn totp_is_enrolled_over_the_api_and_then_asked_for_at_login() {
     let s = server().await;
-    let token = login(&s.router, "tenant1", PASSWORD).await;
+    let token = login(&s.door, "tenant1", PASSWORD).await;
     let enrol = send(
         &s.router,
         api(Method::POST, "/api/v1/auth/totp/enrol", Some(&token), None),
@@ -200,7 +200,7 @@ async fn totp_is_enrolled_over_the_api_and_then_asked_for_at_login() {
 #[tokio::test]
 async fn the_console_enrols_an_authenticator_and_the_login_form_asks_for_codes() {
     let s = server().await;
-    let token = login(&s.router, "tenant1", PASSWORD).await;
+    let token = login(&s.door, "tenant1", PASSWORD).await;
     let page = super::console_get(&s.router, "/console/security", &token).await;
     assert_eq!(page.status, StatusCode::OK);
     let csrf = super::hidden_value(&page.text, "_csrf");

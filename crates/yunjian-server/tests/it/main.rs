@@ -18,11 +18,15 @@ use yunjian_testkit::{fresh_store, TestStore};
 
 mod audit;
 mod identity;
+mod separation;
 
 struct Server {
     router: Router,
+    door: Door,
     admin_token: String,
     auditor_token: String,
+    /// The security administrator's one-time password from `admin init`.
+    secadmin_password: String,
     verifier_key: String,
     tenants: Vec<i64>,
     vpcs: Vec<i64>,
@@ -83,10 +87,36 @@ fn api(method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> 
     }
 }
 
+/// How tests log in: the router, the server's clock (TOTP codes are computed at its
+/// time and it moves on a step so a code is never replayed) and the TOTP secrets
+/// enrolled so far.
+struct Door {
+    router: Router,
+    clock: Arc<FixedClock>,
+    secrets: std::sync::Mutex<std::collections::HashMap<String, yunjian_gm::Totp>>,
+}
+
+impl Door {
+    /// The current code of an account enrolled through this door, after moving the
+    /// clock to the next time step.
+    fn next_code(&self, username: &str) -> Option<String> {
+        let secrets = self.secrets.lock().expect("secrets");
+        let totp = secrets.get(username)?;
+        self.clock.advance_ns(30 * 1_000_000_000);
+        Some(totp.code_at(self.unix_seconds()))
+    }
+
+    fn unix_seconds(&self) -> u64 {
+        u64::try_from(yunjian_app::Clock::now_ns(&*self.clock) / 1_000_000_000).expect("time")
+    }
+}
+
 /// Logs in; an account that must change its password first changes it to
-/// `STRONG_PASSWORD` (the session stays valid).
-async fn login(router: &Router, username: &str, password: &str) -> String {
-    let token = login_only(router, username, password).await;
+/// `STRONG_PASSWORD`, and one whose role needs a second factor enrols TOTP (the session
+/// stays valid and counts as stepped up).
+async fn login(door: &Door, username: &str, password: &str) -> String {
+    let router = &door.router;
+    let token = login_only(door, username, password).await;
     let me = send(
         router,
         api(Method::GET, "/api/v1/auth/me", Some(&token), None),
@@ -110,21 +140,73 @@ async fn login(router: &Router, username: &str, password: &str) -> String {
         .await;
         assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.text);
     }
+    let probe = send(
+        router,
+        api(Method::GET, "/api/v1/overview", Some(&token), None),
+    )
+    .await;
+    if probe.status == StatusCode::FORBIDDEN && probe.code() == "totp_enrolment_required" {
+        enrol_totp(door, username, &token).await;
+    }
     assert_eq!(me.status, StatusCode::OK, "{}", me.text);
     token
 }
 
-const STRONG_PASSWORD: &str = "Quiet-Harbor#7215-Lantern";
-
-async fn login_only(router: &Router, username: &str, password: &str) -> String {
-    let answer = send(
+/// Enrols a TOTP second factor through the API, remembering the secret in the door.
+async fn enrol_totp(door: &Door, username: &str, token: &str) {
+    let router = &door.router;
+    let enrolment = send(
+        router,
+        api(Method::POST, "/api/v1/auth/totp/enrol", Some(token), None),
+    )
+    .await;
+    assert_eq!(enrolment.status, StatusCode::OK, "{}", enrolment.text);
+    let totp = yunjian_gm::Totp::from_base32(enrolment.json()["secret"].as_str().expect("secret"))
+        .expect("base32");
+    let code = totp.code_at(door.unix_seconds());
+    let confirmed = send(
         router,
         api(
             Method::POST,
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"username": username, "password": password})),
+            "/api/v1/auth/totp/confirm",
+            Some(token),
+            Some(json!({ "code": code })),
         ),
+    )
+    .await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.text);
+    door.secrets
+        .lock()
+        .expect("secrets")
+        .insert(username.to_owned(), totp);
+}
+
+/// A step-up with the account's next code.
+async fn step_up(door: &Door, username: &str, token: &str) {
+    let code = door.next_code(username).expect("enrolled through this door");
+    let answer = send(
+        &door.router,
+        api(
+            Method::POST,
+            "/api/v1/auth/step-up",
+            Some(token),
+            Some(json!({ "code": code })),
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+}
+
+const STRONG_PASSWORD: &str = "Quiet-Harbor#7215-Lantern";
+
+async fn login_only(door: &Door, username: &str, password: &str) -> String {
+    let mut body = json!({"username": username, "password": password});
+    if let Some(code) = door.next_code(username) {
+        body["totp"] = json!(code);
+    }
+    let answer = send(
+        &door.router,
+        api(Method::POST, "/api/v1/auth/login", None, Some(body)),
     )
     .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
@@ -135,11 +217,8 @@ const PASSWORD: &str = "correct-horse-battery-staple";
 
 async fn server() -> Server {
     let test = fresh_store().await;
-    let app = App::new(
-        test.store.clone(),
-        Arc::new(FixedClock::new(1_790_000_000_000_000_000)),
-        SessionSettings::default(),
-    );
+    let clock = Arc::new(FixedClock::new(1_790_000_000_000_000_000));
+    let app = App::new(test.store.clone(), clock.clone(), SessionSettings::default());
     let created = app.initialize_administrators().await.expect("init");
     let sealing = yunjian_gm::SealingKey::generate();
     let verifier_key = app.create_signing_key(&sealing).await.expect("signing key");
@@ -157,8 +236,13 @@ async fn server() -> Server {
         },
     );
     let router = router(state);
-    let admin_token = login(&router, "sysadmin", &created[0].password).await;
-    let auditor_token = login(&router, "secauditor", &created[2].password).await;
+    let door = Door {
+        router: router.clone(),
+        clock,
+        secrets: Default::default(),
+    };
+    let admin_token = login(&door, "sysadmin", &created[0].password).await;
+    let auditor_token = login(&door, "secauditor", &created[2].password).await;
     let mut tenants = Vec::new();
     let mut vpcs = Vec::new();
     let post = |path: &str, body: Value| api(Method::POST, path, Some(&admin_token), Some(body));
@@ -210,6 +294,7 @@ async fn server() -> Server {
             source_address: None,
             source_time_ns: None,
             credential: None,
+            second_factor_at_ns: Some(app.now_ns()),
         };
         app.create_account(
             &admin,
@@ -220,6 +305,7 @@ async fn server() -> Server {
                 role: Role::TenantAdmin,
                 tenant: Some(TenantId(tenant_id)),
                 provider: None,
+                person_id: None,
             },
         )
         .await
@@ -227,8 +313,10 @@ async fn server() -> Server {
     }
     Server {
         router,
+        door,
         admin_token,
         auditor_token,
+        secadmin_password: created[1].password.clone(),
         verifier_key,
         tenants,
         vpcs,
@@ -288,7 +376,7 @@ async fn every_api_route_but_health_metrics_and_login_requires_authentication() 
 #[tokio::test]
 async fn a_tenant_administrator_cannot_read_another_tenants_vpc_by_id() {
     let s = server().await;
-    let token = login(&s.router, "tenant1", PASSWORD).await;
+    let token = login(&s.door, "tenant1", PASSWORD).await;
     let own = send(
         &s.router,
         api(
@@ -771,6 +859,41 @@ async fn the_console_logs_in_with_csrf_checks_and_escapes_what_it_shows() {
     .await;
     assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
     assert!(changed.text.contains("password-changed"));
+
+    // A tenant administrator must have a second factor: until one is enrolled, the
+    // console sends every page to the security page.
+    let redirected = send(&s.router, page("/console", &cookies)).await;
+    assert_eq!(redirected.status, StatusCode::SEE_OTHER);
+    assert_eq!(redirected.headers[header::LOCATION], "/console/security");
+    let security = send(&s.router, page("/console/security", &cookies)).await;
+    assert_eq!(security.status, StatusCode::OK);
+    let csrf = hidden_value(&security.text, "_csrf");
+    let enrol = send(
+        &s.router,
+        form("/console/security/totp", &cookies, &format!("_csrf={csrf}")),
+    )
+    .await;
+    assert_eq!(enrol.status, StatusCode::OK, "{}", enrol.text);
+    let secret = enrol
+        .text
+        .split("id=\"totp-secret\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the secret is shown")
+        .to_owned();
+    let code = yunjian_gm::Totp::from_base32(&secret)
+        .expect("base32")
+        .code_at(s.door.unix_seconds());
+    let confirmed = send(
+        &s.router,
+        form(
+            "/console/security/totp/confirm",
+            &cookies,
+            &format!("_csrf={csrf}&code={code}"),
+        ),
+    )
+    .await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.text);
 
     let overview = send(&s.router, page("/console", &cookies)).await;
     assert_eq!(overview.status, StatusCode::OK);

@@ -714,6 +714,7 @@ async fn accounts_are_bound_by_role_and_sessions_expire() {
         tenant: tenant.map(TenantId),
         provider: None,
         must_change_password: false,
+        person_id: username,
     };
     let mut tx = store.begin_write().await.expect("begin");
     let id = tx
@@ -765,6 +766,7 @@ async fn accounts_are_bound_by_role_and_sessions_expire() {
         created_at_ns: 100,
         last_seen_at_ns: 100,
         expires_at_ns: 200,
+        stepped_up_at_ns: None,
     };
     let mut tx = store.begin_write().await.expect("begin");
     tx.insert_session(&session, Some("127.0.0.1"))
@@ -805,6 +807,7 @@ async fn concurrent_writers_and_session_touches_never_fail() {
                 tenant: None,
                 provider: None,
                 must_change_password: false,
+                person_id: "busy",
             },
             1,
         )
@@ -818,6 +821,7 @@ async fn concurrent_writers_and_session_touches_never_fail() {
             created_at_ns: 1,
             last_seen_at_ns: 1,
             expires_at_ns: i64::MAX,
+            stepped_up_at_ns: None,
         },
         None,
     )
@@ -1069,3 +1073,5 @@ mod ledger {
         );
     }
 }
+
+mod separation;

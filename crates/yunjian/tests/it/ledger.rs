@@ -272,6 +272,30 @@ async fn kill_9_under_load_loses_no_acknowledged_action() {
             .await
             .expect("password change");
         assert_eq!(changed.status(), 204);
+        // Administrators must enrol a second factor before anything else.
+        let enrolment: Value = client
+            .post(format!("{base}/api/v1/auth/totp/enrol"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("enrol")
+            .json()
+            .await
+            .expect("json");
+        let totp = yunjian_gm::Totp::from_base32(enrolment["secret"].as_str().expect("secret"))
+            .expect("base32");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs();
+        let confirmed = client
+            .post(format!("{base}/api/v1/auth/totp/confirm"))
+            .bearer_auth(token)
+            .json(&json!({ "code": totp.code_at(now) }))
+            .send()
+            .await
+            .expect("confirm");
+        assert_eq!(confirmed.status(), 200);
     }
 
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
