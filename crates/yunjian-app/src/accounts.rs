@@ -12,6 +12,9 @@ use yunjian_core::schema::Kind;
 use yunjian_gm::random_password;
 use yunjian_store::{Account, AuditOutcome, NewAccount, NewAuditRecord, ReadScope};
 
+use yunjian_policy::{Action, Target};
+
+use crate::authz::{stamp, unit_relation};
 use crate::error::AppError;
 use crate::{App, Context};
 
@@ -167,15 +170,11 @@ impl App {
         context: &Context,
         input: NewAccountInput,
     ) -> Result<Account, AppError> {
-        if context.principal.role != Role::SystemAdmin {
-            let mut record = self.record(context, "account.create", AuditOutcome::Denied);
-            record.object_kind = Some("account".into());
-            let error = AppError::Forbidden("only a system administrator creates accounts".into());
-            self.record_denial(record, &error.to_string()).await;
-            return Err(error);
-        }
-        // Creating an account gives it a role: as sensitive as assigning one.
-        self.require_step_up(context, "account.create").await?;
+        // Creating an account gives it a role: the PDP wants the system administrator,
+        // after a step-up.
+        let decision = self
+            .authorize_account(context, Action::AccountCreate, None)
+            .await?;
         check_username(&input.username)?;
         check_password_floor(&input.password)?;
         check_binding(input.role, input.tenant, input.provider)?;
@@ -230,7 +229,9 @@ impl App {
             "role": input.role.as_str(),
             "tenant_id": input.tenant.map(|t| t.0),
             "provider_id": input.provider.map(|p| p.0),
+            "person_id": person_id,
         }));
+        stamp(&mut record, &decision);
         tx.append_audit(&record).await?;
         tx.commit().await?;
         self.store.account(id).await?.ok_or(AppError::NotFound)
@@ -284,21 +285,9 @@ impl App {
         assignment: RoleAssignment,
     ) -> Result<Account, AppError> {
         let action = "account.role.assign";
-        let refusal = if context.principal.role != Role::SecurityAdmin {
-            Some("roles are assigned by a security administrator")
-        } else if id == context.principal.account_id {
-            Some("nobody assigns roles to themselves")
-        } else {
-            None
-        };
-        if let Some(reason) = refusal {
-            let mut record = self.record(context, action, AuditOutcome::Denied);
-            record.object_kind = Some("account".into());
-            record.object_id = Some(id.0);
-            self.record_denial(record, reason).await;
-            return Err(AppError::Forbidden(reason.into()));
-        }
-        self.require_step_up(context, action).await?;
+        let decision = self
+            .authorize_account(context, Action::AccountRoleAssign, Some(id))
+            .await?;
         check_binding(assignment.role, assignment.tenant, assignment.provider)?;
         self.check_binding_targets(assignment.tenant, assignment.provider)
             .await?;
@@ -347,6 +336,7 @@ impl App {
             },
             "sessions_ended": ended,
         }));
+        stamp(&mut record, &decision);
         tx.append_audit(&record).await?;
         tx.commit().await?;
         self.store.account(id).await?.ok_or(AppError::NotFound)
@@ -354,14 +344,30 @@ impl App {
 
     /// Accounts, for the three platform administrators and the auditors.
     pub async fn accounts(&self, context: &Context) -> Result<Vec<Account>, AppError> {
-        match context.principal.role {
-            Role::SystemAdmin | Role::SecurityAdmin | Role::SecurityAuditor | Role::Auditor => {
-                Ok(self.store.accounts().await?)
-            }
-            _ => Err(AppError::Forbidden(
-                "accounts are visible to platform administrators and auditors".into(),
-            )),
-        }
+        self.authorize_account(context, Action::AccountList, None)
+            .await?;
+        Ok(self.store.accounts().await?)
+    }
+
+    /// Asks the PDP about an account action; `target` is the account acted on (never
+    /// one's own for administration: the policies forbid it).
+    pub(crate) async fn authorize_account(
+        &self,
+        context: &Context,
+        action: Action,
+        target: Option<AccountId>,
+    ) -> Result<yunjian_policy::Decision, AppError> {
+        let mut question = self.question(
+            context,
+            action,
+            Target::family("account"),
+            unit_relation(&context.principal),
+        );
+        question.self_target = target == Some(context.principal.account_id);
+        let mut record = self.record(context, action.as_str(), AuditOutcome::Denied);
+        record.object_kind = Some("account".into());
+        record.object_id = target.map(|id| id.0);
+        self.authorize(context, question, record).await
     }
 
     /// Creates the first administrators, one per separated role, with one-time

@@ -110,6 +110,7 @@ pub(crate) fn principal_of(account: &Account) -> Principal {
         role: account.role,
         tenant: account.tenant,
         provider: account.provider,
+        second_factor: account.totp_sealed.is_some(),
     }
 }
 

@@ -7,7 +7,6 @@ use serde_json::json;
 use yunjian_core::ids::AccountId;
 use yunjian_core::lockout::{LockEvent, LockoutPolicy};
 use yunjian_core::password::{PasswordAge, PasswordPolicy, PasswordProblem};
-use yunjian_core::role::Role;
 use yunjian_core::value::FieldError;
 use yunjian_gm::random_password;
 use yunjian_store::{Account, AuditOutcome, NewAuditRecord};
@@ -488,31 +487,6 @@ impl App {
         record
     }
 
-    /// Account administration is the system administrator's (三员), and never on
-    /// oneself; a refusal is recorded.
-    async fn may_administer(
-        &self,
-        context: &Context,
-        action: &str,
-        id: AccountId,
-        on_oneself: &str,
-    ) -> Result<(), AppError> {
-        let refusal = if context.principal.role != Role::SystemAdmin {
-            Some("accounts are administered by the system administrator")
-        } else if id == context.principal.account_id {
-            Some(on_oneself)
-        } else {
-            None
-        };
-        match refusal {
-            None => Ok(()),
-            Some(reason) => {
-                let record = self.account_record(context, action, id, AuditOutcome::Denied);
-                self.record_denial(record, reason).await;
-                Err(AppError::Forbidden(reason.into()))
-            }
-        }
-    }
 
     /// A system administrator resets another account's password: a one-time password,
     /// changed at the next login; the account's sessions end.
@@ -521,13 +495,11 @@ impl App {
         context: &Context,
         id: AccountId,
     ) -> Result<String, AppError> {
-        self.may_administer(
-            context,
-            "account.password.reset",
-            id,
-            "change your own password with your current one, not by a reset",
-        )
-        .await?;
+        // The system administrator's (三员), never on oneself: change your own password
+        // with your current one.
+        let decision = self
+            .authorize_account(context, yunjian_policy::Action::AccountPasswordReset, Some(id))
+            .await?;
         let account = self.store.account(id).await?.ok_or(AppError::NotFound)?;
         let password = random_password(20);
         let hash = self.hash_password(password.clone()).await?;
@@ -546,6 +518,7 @@ impl App {
         );
         record.tenant_id = account.tenant.map(|t| t.0);
         record.detail = Some(json!({ "username": account.username, "sessions_ended": ended }));
+        crate::authz::stamp(&mut record, &decision);
         tx.append_audit(&record).await?;
         tx.commit().await?;
         Ok(password)
@@ -554,13 +527,10 @@ impl App {
     /// A system administrator unlocks a locked account (the only way out of an
     /// escalated lock).
     pub async fn unlock_account(&self, context: &Context, id: AccountId) -> Result<(), AppError> {
-        self.may_administer(
-            context,
-            "account.unlock",
-            id,
-            "another system administrator unlocks your account",
-        )
-        .await?;
+        // Another system administrator unlocks your account.
+        let decision = self
+            .authorize_account(context, yunjian_policy::Action::AccountUnlock, Some(id))
+            .await?;
         let now = self.now_ns();
         let mut tx = self.store.begin_write().await?;
         let account = tx.account_for_update(id).await?.ok_or(AppError::NotFound)?;
@@ -572,6 +542,7 @@ impl App {
             self.account_record(context, "account.unlock", id, AuditOutcome::Succeeded);
         record.tenant_id = account.tenant.map(|t| t.0);
         record.detail = Some(json!({ "username": account.username, "was": was }));
+        crate::authz::stamp(&mut record, &decision);
         tx.append_audit(&record).await?;
         tx.commit().await?;
         Ok(())

@@ -20,7 +20,6 @@ use yunjian_core::audit::format_time;
 use yunjian_core::ledger::{
     inclusion_proof_nodes, Checkpoint, Frontier, Hash, NodeId, ProofNodes, TreeHasher,
 };
-use yunjian_core::role::Role;
 use yunjian_gm::{
     open_note, sign_note, LedgerHash, NoteSigner, NoteVerifierKey, SealingKey, SoftwareSm2Signer,
     DEFAULT_DISTID,
@@ -30,6 +29,9 @@ use yunjian_store::{
     StoredCheckpoint,
 };
 
+use yunjian_policy::{Action, Relation, Target};
+
+use crate::authz::unit_relation;
 use crate::error::AppError;
 use crate::{App, Context};
 
@@ -458,19 +460,23 @@ impl App {
         Ok(Some(seq))
     }
 
-    async fn audit_view(&self, context: &Context, action: &str) -> Result<View, AppError> {
-        let principal = &context.principal;
-        match (principal.role, principal.tenant) {
-            (Role::SecurityAuditor | Role::Auditor | Role::Supervisor, _) => Ok(View::All),
-            (Role::TenantAdmin, Some(tenant)) => Ok(View::Tenant(tenant.0)),
-            _ => {
-                let record = self.record(context, action, AuditOutcome::Denied);
-                self.record_denial(record, "role may not read the audit trail")
-                    .await;
-                Err(AppError::Forbidden(
-                    "audit records are for auditors, the management unit and tenants".into(),
-                ))
-            }
+    /// What of the ledger the caller sees, after the PDP allowed `action` (recorded as
+    /// `audit_action` when refused): all of it, or its tenant's slice.
+    async fn audit_view(
+        &self,
+        context: &Context,
+        action: Action,
+        audit_action: &str,
+    ) -> Result<View, AppError> {
+        let relation = unit_relation(&context.principal);
+        let question = self.question(context, action, Target::family("audit"), relation);
+        let record = self.record(context, audit_action, AuditOutcome::Denied);
+        self.authorize(context, question, record).await?;
+        match (relation, context.principal.tenant) {
+            (Relation::OwnTenant, Some(tenant)) => Ok(View::Tenant(tenant.0)),
+            (Relation::Any, _) => Ok(View::All),
+            // The PDP allows nothing else; refuse rather than widen.
+            _ => Err(AppError::Forbidden("no view of the audit trail".into())),
         }
     }
 
@@ -479,7 +485,7 @@ impl App {
         context: &Context,
         query: &AuditQuery,
     ) -> Result<Vec<AuditRecord>, AppError> {
-        let tenant_id = match self.audit_view(context, "audit.read").await? {
+        let tenant_id = match self.audit_view(context, Action::AuditRead, "audit.read").await? {
             View::All => query.tenant_id,
             View::Tenant(own) => {
                 if query.tenant_id.is_some_and(|asked| asked != own) {
@@ -505,7 +511,7 @@ impl App {
 
     /// One record; another tenant's record is "not found", not "forbidden".
     pub async fn audit_record(&self, context: &Context, seq: u64) -> Result<AuditRecord, AppError> {
-        let view = self.audit_view(context, "audit.read").await?;
+        let view = self.audit_view(context, Action::AuditRead, "audit.read").await?;
         let record = self
             .store
             .audit_record(seq)
@@ -541,7 +547,7 @@ impl App {
     ) -> Result<Vec<Hash>, AppError> {
         // Tenants prove their own records only; the record's existence is otherwise
         // not revealed.
-        if let View::Tenant(own) = self.audit_view(context, "audit.proof").await? {
+        if let View::Tenant(own) = self.audit_view(context, Action::AuditRead, "audit.proof").await? {
             let record = self
                 .store
                 .audit_record(index)
@@ -603,9 +609,7 @@ impl App {
         range: &ExportRange,
         out: impl Write,
     ) -> Result<ExportSummary, AppError> {
-        let view = self.audit_view(context, "audit.export").await?;
-        // Data leaving the system: a fresh second factor first (step-up).
-        self.require_step_up(context, "audit.export").await?;
+        let view = self.audit_view(context, Action::AuditExport, "audit.export").await?;
         let tenant = match view {
             View::All => None,
             View::Tenant(own) => Some(own),
@@ -878,7 +882,7 @@ impl App {
         &self,
         context: &Context,
     ) -> Result<OnlineVerification, AppError> {
-        if !matches!(self.audit_view(context, "audit.verify").await?, View::All) {
+        if !matches!(self.audit_view(context, Action::AuditVerify, "audit.verify").await?, View::All) {
             return Err(AppError::Forbidden(
                 "the whole ledger is verified by auditors".into(),
             ));
@@ -998,7 +1002,7 @@ impl App {
         to_ns: i64,
     ) -> Result<AnomalyReport, AppError> {
         if !matches!(
-            self.audit_view(context, "audit.anomalies").await?,
+            self.audit_view(context, Action::AuditAnomalies, "audit.anomalies").await?,
             View::All
         ) {
             return Err(AppError::Forbidden(

@@ -6,6 +6,7 @@
 //! change whose record cannot be written does not happen (invariant 1).
 
 mod accounts;
+mod authz;
 mod auth;
 mod clock;
 mod error;
@@ -76,6 +77,8 @@ pub struct App {
     identity: Arc<IdentitySettings>,
     login_limiter: Arc<identity::LoginLimiter>,
     sealing: Option<Arc<yunjian_gm::SealingKey>>,
+    /// The policy decision point every action asks (authz.rs).
+    pdp: Arc<yunjian_policy::Pdp>,
 }
 
 impl App {
@@ -92,6 +95,7 @@ impl App {
             identity: Arc::new(IdentitySettings::default()),
             login_limiter: Arc::default(),
             sealing: None,
+            pdp: authz::shipped_pdp(),
         }
     }
 

@@ -96,6 +96,14 @@ impl OverviewCache {
 
 impl App {
     pub async fn overview(&self, context: &Context) -> Result<Overview, AppError> {
+        let question = self.question(
+            context,
+            yunjian_policy::Action::OverviewRead,
+            yunjian_policy::Target::family("overview"),
+            crate::authz::unit_relation(&context.principal),
+        );
+        let record = self.record(context, "overview.read", yunjian_store::AuditOutcome::Denied);
+        self.authorize(context, question, record).await?;
         let principal = &context.principal;
         let key = (
             principal.role.binding(),

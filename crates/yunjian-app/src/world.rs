@@ -3,7 +3,12 @@
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value as Json};
-use yunjian_core::access::{may_write, read_scope, write_scope, ReadScope};
+use yunjian_core::access::{read_scope, write_scope, ReadScope};
+use yunjian_core::ids::TenantId;
+use yunjian_core::role::Role;
+use yunjian_policy::{Action, Decision, Target};
+
+use crate::authz::{relation_of, stamp};
 use yunjian_core::rules::{check_object, cidrs, overlaps};
 use yunjian_core::schema::{FieldType, Kind, KindSpec, Presence};
 use yunjian_core::value::{check_required, parse_input, FieldError, InputMode, Value, Values};
@@ -30,20 +35,67 @@ pub struct ResolvedObject {
     pub names: ResolvedNames,
 }
 
+/// What the PDP needs to know about the row a world action is about.
+#[derive(Clone, Copy, Debug, Default)]
+struct WorldFacts {
+    object_id: Option<i64>,
+    tenant: Option<i64>,
+    tenant_owned: bool,
+    tenant_authorized: bool,
+}
+
+fn world_target(kind: Kind) -> Target<'static> {
+    let spec = kind.spec();
+    Target {
+        family: "world",
+        kind: spec.table,
+        group: spec.write.as_str(),
+    }
+}
+
 /// Names of referenced objects by (kind, id). An id missing here is outside the reader's
 /// scope (or gone) and is shown as a bare id.
 pub type ResolvedNames = BTreeMap<(Kind, i64), String>;
 
 impl App {
-    fn scope_or_forbidden(&self, context: &Context, kind: Kind) -> Result<ReadScope, AppError> {
-        match read_scope(&context.principal, kind) {
-            ReadScope::Nothing => Err(AppError::Forbidden(format!(
-                "role {} may not read {}",
-                context.principal.role.as_str(),
-                kind.as_str()
-            ))),
-            scope => Ok(scope),
-        }
+    /// Asks the PDP whether the principal may take `action` on objects of `kind` in the
+    /// relation `scope` gives; the refusal is recorded as `audit_action`.
+    async fn authorize_world(
+        &self,
+        context: &Context,
+        action: Action,
+        audit_action: &str,
+        kind: Kind,
+        scope: ReadScope,
+        facts: WorldFacts,
+    ) -> Result<Decision, AppError> {
+        let (question, record) = self.world_question(context, action, audit_action, kind, scope, facts);
+        self.authorize(context, question, record).await
+    }
+
+    /// The PDP question of a world action and the record of its refusal.
+    fn world_question(
+        &self,
+        context: &Context,
+        action: Action,
+        audit_action: &str,
+        kind: Kind,
+        scope: ReadScope,
+        facts: WorldFacts,
+    ) -> (yunjian_policy::Question<'static>, yunjian_store::NewAuditRecord) {
+        let mut question = self.question(
+            context,
+            action,
+            world_target(kind),
+            relation_of(&context.principal, scope),
+        );
+        question.tenant_owned = facts.tenant_owned;
+        question.tenant_authorized = facts.tenant_authorized;
+        let mut record = self.record(context, audit_action, AuditOutcome::Denied);
+        record.object_kind = Some(kind.as_str().to_owned());
+        record.object_id = facts.object_id;
+        record.tenant_id = facts.tenant;
+        (question, record)
     }
 
     pub async fn list(
@@ -52,16 +104,16 @@ impl App {
         kind: Kind,
         query: &ListQuery,
     ) -> Result<WorldPage, AppError> {
-        let scope = match self.scope_or_forbidden(context, kind) {
-            Ok(scope) => scope,
-            Err(error) => {
-                let mut record = self.record(context, "world.list", AuditOutcome::Denied);
-                record.object_kind = Some(kind.as_str().to_owned());
-                self.record_denial(record, "kind not visible to this role")
-                    .await;
-                return Err(error);
-            }
-        };
+        let scope = read_scope(&context.principal, kind);
+        self.authorize_world(
+            context,
+            Action::WorldRead,
+            "world.list",
+            kind,
+            scope,
+            WorldFacts::default(),
+        )
+        .await?;
         let page = self.store.list(kind, query, scope).await?;
         let names = self.reference_names(context, &page.items).await?;
         Ok(WorldPage {
@@ -82,6 +134,18 @@ impl App {
         id: i64,
     ) -> Result<ResolvedObject, AppError> {
         let scope = read_scope(&context.principal, kind);
+        self.authorize_world(
+            context,
+            Action::WorldRead,
+            "world.get",
+            kind,
+            scope,
+            WorldFacts {
+                object_id: Some(id),
+                ..WorldFacts::default()
+            },
+        )
+        .await?;
         match self.store.get(kind, id, scope).await? {
             Some(object) => {
                 let names = self
@@ -137,18 +201,44 @@ impl App {
         Ok(names)
     }
 
-    fn check_may_write(&self, context: &Context, kind: Kind) -> Result<(), AppError> {
-        if may_write(context.principal.role, kind)
-            && write_scope(&context.principal, kind) != ReadScope::Nothing
+    /// The tenant facts of a provider operator's write to a tenant's row (7.2.5.5):
+    /// whose row it is and whether an active authorization of that tenant covers it.
+    async fn tenant_facts(
+        &self,
+        context: &Context,
+        kind: Kind,
+        object_id: Option<i64>,
+        values: &Values,
+        verb: &str,
+    ) -> Result<(WorldFacts, Option<i64>), AppError> {
+        let tenant = values.get("tenant_id").and_then(Value::as_int);
+        let mut facts = WorldFacts {
+            object_id,
+            tenant,
+            tenant_owned: tenant.is_some(),
+            tenant_authorized: false,
+        };
+        let mut used = None;
+        if let (Role::ProviderOperator, Some(tenant), Some(provider)) =
+            (context.principal.role, tenant, context.principal.provider)
         {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden(format!(
-                "role {} may not change {}",
-                context.principal.role.as_str(),
-                kind.as_str()
-            )))
+            if let Some(authorization) = self
+                .store
+                .covering_authorization(
+                    TenantId(tenant),
+                    provider,
+                    kind.spec().table,
+                    object_id,
+                    verb,
+                    self.now_ns(),
+                )
+                .await?
+            {
+                facts.tenant_authorized = true;
+                used = Some(authorization.id);
+            }
         }
+        Ok((facts, used))
     }
 
     /// Records an attempt on an object that exists outside the caller's scope (answered
@@ -182,9 +272,16 @@ impl App {
         kind: Kind,
         input: &Map<String, Json>,
     ) -> Result<ResolvedObject, AppError> {
-        if let Err(error) = self.check_may_write(context, kind) {
-            return Err(self.deny(context, "world.create", kind, None, error).await);
-        }
+        let write = write_scope(&context.principal, kind);
+        self.authorize_world(
+            context,
+            Action::WorldCreate,
+            "world.create",
+            kind,
+            write,
+            WorldFacts::default(),
+        )
+        .await?;
         let spec = kind.spec();
         let mut values = parse_input(spec, input, InputMode::Create).map_err(AppError::Invalid)?;
         let errors = check_object(kind, &values);
@@ -208,6 +305,19 @@ impl App {
                 AppError::Forbidden(format!("the {} would lie outside your scope", spec.id));
             return Err(self.deny(context, "world.create", kind, None, error).await);
         }
+        // With the row's owner known, the full decision (a provider creating in a
+        // tenant's space needs the tenant's authorization).
+        let (facts, authorization) = self
+            .tenant_facts(context, kind, None, &values, "create")
+            .await?;
+        let (question, refusal) =
+            self.world_question(context, Action::WorldCreate, "world.create", kind, write, facts);
+        let decision = self.decide(context, question).await?;
+        if !decision.allowed {
+            // The refusal's record needs the writer this transaction holds.
+            drop(tx);
+            return Err(self.refuse(refusal, decision).await);
+        }
         check_unique(&mut tx, spec, &values, None).await?;
         check_related_rows(&mut tx, kind, &values, None).await?;
         let now = self.now_ns();
@@ -217,7 +327,8 @@ impl App {
         record.object_id = Some(id);
         record.tenant_id = owning_tenant(kind, id, &values);
         record.after_digest = Some(object_digest(&values));
-        record.detail = Some(json!({ "values": values_json(&values) }));
+        record.detail = Some(json!({ "values": values_json(&values), "tenant_authorization": authorization }));
+        stamp(&mut record, &decision);
         tx.append_audit(&record).await?;
         tx.commit().await?;
         self.overviews.clear();
@@ -232,8 +343,8 @@ impl App {
         input: &Map<String, Json>,
     ) -> Result<ResolvedObject, AppError> {
         let spec = kind.spec();
-        let (mut tx, existing) = self
-            .begin_change(context, kind, id, "world.update", "change")
+        let (mut tx, existing, decision, authorization) = self
+            .begin_change(context, kind, id, Action::WorldUpdate, "update")
             .await?;
         let changes = parse_input(spec, input, InputMode::Update).map_err(AppError::Invalid)?;
         let mut errors = Vec::new();
@@ -292,7 +403,12 @@ impl App {
         record.tenant_id = owning_tenant(kind, id, &values);
         record.before_digest = Some(object_digest(&existing.values));
         record.after_digest = Some(object_digest(&values));
-        record.detail = Some(json!({ "changes": changed, "revision": existing.revision + 1 }));
+        record.detail = Some(json!({
+            "changes": changed,
+            "revision": existing.revision + 1,
+            "tenant_authorization": authorization,
+        }));
+        stamp(&mut record, &decision);
         tx.append_audit(&record).await?;
         tx.commit().await?;
         self.overviews.clear();
@@ -301,8 +417,8 @@ impl App {
 
     pub async fn delete(&self, context: &Context, kind: Kind, id: i64) -> Result<(), AppError> {
         let spec = kind.spec();
-        let (mut tx, existing) = self
-            .begin_change(context, kind, id, "world.delete", "delete")
+        let (mut tx, existing, decision, authorization) = self
+            .begin_change(context, kind, id, Action::WorldDelete, "delete")
             .await?;
         for (referrer, field) in kind.referrers() {
             let count = tx.count_references(referrer, field, id).await?;
@@ -324,7 +440,11 @@ impl App {
         record.object_id = Some(id);
         record.tenant_id = owning_tenant(kind, id, &existing.values);
         record.before_digest = Some(object_digest(&existing.values));
-        record.detail = Some(json!({ "values": values_json(&existing.values) }));
+        record.detail = Some(json!({
+            "values": values_json(&existing.values),
+            "tenant_authorization": authorization,
+        }));
+        stamp(&mut record, &decision);
         tx.append_audit(&record).await?;
         tx.commit().await?;
         self.overviews.clear();
@@ -332,16 +452,18 @@ impl App {
     }
 
     /// Opens a write transaction on an existing object the caller may change. Invisible
-    /// objects are not found; visible but unwritable ones are forbidden, and the refusal
-    /// is audited once the transaction is released (the record has its own transaction).
+    /// objects are not found; visible but unwritable ones are refused by the PDP, and
+    /// the refusal is audited once the transaction is released (the record has its own
+    /// transaction). Answers the decision and the tenant authorization used, if any.
     async fn begin_change(
         &self,
         context: &Context,
         kind: Kind,
         id: i64,
-        action: &str,
+        action: Action,
         verb: &str,
-    ) -> Result<(WriteTx, WorldObject), AppError> {
+    ) -> Result<(WriteTx, WorldObject, Decision, Option<i64>), AppError> {
+        let audit_action = action.as_str();
         let mut tx = self.store.begin_write().await?;
         let scope = read_scope(&context.principal, kind);
         let Some(existing) = tx.get(kind, id, scope).await? else {
@@ -351,25 +473,37 @@ impl App {
                 scope != ReadScope::All && tx.get(kind, id, ReadScope::All).await?.is_some();
             drop(tx);
             if elsewhere {
-                self.record_probe(context, action, kind, id).await;
+                self.record_probe(context, audit_action, kind, id).await;
             }
             return Err(AppError::NotFound);
         };
-        let refusal = match self.check_may_write(context, kind) {
-            Err(error) => Some(error),
-            Ok(()) if !existing.admitted_by(write_scope(&context.principal, kind)) => {
-                Some(AppError::Forbidden(format!(
-                    "this {} is shared and not yours to {verb}",
-                    kind.as_str()
-                )))
-            }
-            Ok(()) => None,
+        let write = write_scope(&context.principal, kind);
+        // A visible row outside the write scope (a shared row a tenant can read) is
+        // nothing the writer's unit has.
+        let write = if existing.admitted_by(write) {
+            write
+        } else {
+            ReadScope::Nothing
         };
-        if let Some(error) = refusal {
+        let (facts, authorization) = match self
+            .tenant_facts(context, kind, Some(id), &existing.values, verb)
+            .await
+        {
+            Ok(found) => found,
+            Err(error) => {
+                drop(tx);
+                return Err(error);
+            }
+        };
+        let (question, refusal) =
+            self.world_question(context, action, audit_action, kind, write, facts);
+        let decision = self.decide(context, question).await?;
+        if !decision.allowed {
+            // The refusal's record needs the writer this transaction holds.
             drop(tx);
-            return Err(self.deny(context, action, kind, Some(id), error).await);
+            return Err(self.refuse(refusal, decision).await);
         }
-        Ok((tx, existing))
+        Ok((tx, existing, decision, authorization))
     }
 
     /// Checks that every referenced object exists inside the writer's read scope, copies

@@ -1,11 +1,12 @@
 //! Who may read and write which kind of world object, and in which scope.
 //!
 //! The read scope is handed to every store query, so tenant isolation is enforced where
-//! the rows are selected, not filtered afterwards (invariant 2). The identity issue will
-//! replace the write matrix with a policy decision point; the scope types stay.
+//! the rows are selected, not filtered afterwards (invariant 2). Whether a role may read
+//! or write a kind at all is the policy decision point's (yunjian-policy); the scope
+//! here is the structural part: which column ties a row to a tenant or provider.
 
 use crate::role::{Principal, Role};
-use crate::schema::{Kind, ProviderAccess, TenantAccess, WriteGroup};
+use crate::schema::{Kind, ProviderAccess, TenantAccess};
 
 /// The rows of one kind a principal can see.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,33 +59,6 @@ pub fn read_scope(principal: &Principal, kind: Kind) -> ReadScope {
                 ProviderAccess::Hidden => ReadScope::Nothing,
             }
         }
-    }
-}
-
-/// Whether a principal may write a kind at all. A scoped writer must also pass
-/// [`write_scope`] for the row it writes.
-pub fn may_write(role: Role, kind: Kind) -> bool {
-    let group = kind.spec().write;
-    match role {
-        Role::SystemAdmin => group != WriteGroup::TenantSecurityPolicy,
-        Role::SecurityAdmin => group == WriteGroup::TenantSecurityPolicy,
-        Role::Supervisor => matches!(
-            group,
-            WriteGroup::Directory
-                | WriteGroup::ProviderInfrastructure
-                | WriteGroup::TenantDeclarations
-        ),
-        Role::ProviderOperator => matches!(
-            group,
-            WriteGroup::ProviderInfrastructure
-                | WriteGroup::TenantResources
-                | WriteGroup::TenantSecurityPolicy
-        ),
-        Role::TenantAdmin => matches!(
-            group,
-            WriteGroup::TenantDeclarations | WriteGroup::TenantSecurityPolicy
-        ),
-        Role::SecurityAuditor | Role::Auditor => false,
     }
 }
 

@@ -121,6 +121,8 @@ pub struct Principal {
     pub role: Role,
     pub tenant: Option<TenantId>,
     pub provider: Option<ProviderId>,
+    /// The account has a second factor enrolled.
+    pub second_factor: bool,
 }
 
 #[cfg(test)]

@@ -148,6 +148,19 @@ pub enum WriteGroup {
     TenantSecurityPolicy,
 }
 
+impl WriteGroup {
+    /// The identifier the authorization policies use (`resource.group`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WriteGroup::Directory => "directory",
+            WriteGroup::ProviderInfrastructure => "provider_infrastructure",
+            WriteGroup::TenantResources => "tenant_resources",
+            WriteGroup::TenantDeclarations => "tenant_declarations",
+            WriteGroup::TenantSecurityPolicy => "tenant_security_policy",
+        }
+    }
+}
+
 /// A reference that must agree with another field of the same row: the object named by
 /// `field` must have `target_column` equal to this row's `equals` field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

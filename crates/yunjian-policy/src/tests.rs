@@ -1,5 +1,6 @@
 use proptest::prelude::*;
 use yunjian_core::role::Role;
+use yunjian_core::schema::{Kind, WriteGroup};
 
 use super::*;
 
@@ -102,6 +103,65 @@ fn every_role_and_action_decides_as_the_guide_says() {
         }
     }
     assert!(mismatches.is_empty(), "{mismatches:#?}");
+}
+
+/// The world write matrix as it stood before the PDP (issue 2's `may_write`), kept as
+/// the oracle: the policies must decide every role × kind exactly so.
+fn write_oracle(role: Role, group: WriteGroup) -> bool {
+    match role {
+        Role::SystemAdmin => group != WriteGroup::TenantSecurityPolicy,
+        Role::SecurityAdmin => group == WriteGroup::TenantSecurityPolicy,
+        Role::Supervisor => matches!(
+            group,
+            WriteGroup::Directory
+                | WriteGroup::ProviderInfrastructure
+                | WriteGroup::TenantDeclarations
+        ),
+        Role::ProviderOperator => matches!(
+            group,
+            WriteGroup::ProviderInfrastructure
+                | WriteGroup::TenantResources
+                | WriteGroup::TenantSecurityPolicy
+        ),
+        Role::TenantAdmin => matches!(
+            group,
+            WriteGroup::TenantDeclarations | WriteGroup::TenantSecurityPolicy
+        ),
+        Role::SecurityAuditor | Role::Auditor => false,
+    }
+}
+
+#[test]
+fn world_writes_follow_the_matrix_for_every_role_and_kind() {
+    let pdp = pdp();
+    for role in Role::ALL {
+        for kind in Kind::ALL {
+            let spec = kind.spec();
+            let target = Target {
+                family: "world",
+                kind: spec.table,
+                group: spec.write.as_str(),
+            };
+            for action in [Action::WorldCreate, Action::WorldUpdate, Action::WorldDelete] {
+                let mut question = Question::new(role, action, target, own_relation(role));
+                question.tenant_owned = true;
+                question.tenant_authorized = true;
+                assert_eq!(
+                    pdp.decide(&question).allowed,
+                    write_oracle(role, spec.write),
+                    "{} {} {}",
+                    role.as_str(),
+                    action.as_str(),
+                    spec.table
+                );
+                // Outside the unit nothing is writable.
+                question.relation = Relation::Hidden;
+                if !matches!(role, Role::SystemAdmin | Role::SecurityAdmin | Role::Supervisor) {
+                    assert!(!pdp.decide(&question).allowed);
+                }
+            }
+        }
+    }
 }
 
 #[test]

@@ -22,7 +22,6 @@ use axum::Router;
 use maud::Markup;
 use serde::Deserialize;
 use yunjian_app::{AppError, AuditQuery, Context, ExportRange, SessionToken};
-use yunjian_core::access::may_write;
 use yunjian_core::role::Role;
 use yunjian_core::schema::{FieldType, Kind};
 use yunjian_core::value::FieldError;
@@ -448,6 +447,7 @@ async fn list(
             base_query: &base_query,
             sort: sort_name,
             descending: query.order == SortOrder::Descending,
+            writable: state.app.may_write_kind(&auth.context, kind),
         };
         Ok::<_, AppError>(pages::list_page(&auth.frame(), &view))
     }
@@ -476,6 +476,7 @@ async fn detail(
             &resolved.object,
             &resolved.names,
             notice,
+            state.app.may_write_kind(&auth.context, kind),
         ))
     }
     .await;
@@ -556,7 +557,7 @@ async fn new_form(
         Ok(kind) => kind,
         Err(error) => return error_page(auth.lang, error, &auth.context.request_id),
     };
-    if !may_write(auth.context.principal.role, kind) {
+    if !state.app.may_write_kind(&auth.context, kind) {
         return error_page(
             auth.lang,
             AppError::Forbidden(
@@ -597,7 +598,7 @@ async fn edit_form(
         let kind = kind_of(&table)?;
         let id = id_of(&id)?;
         let resolved = state.app.get(&auth.context, kind, id).await?;
-        if !may_write(auth.context.principal.role, kind) {
+        if !state.app.may_write_kind(&auth.context, kind) {
             return Err(AppError::Forbidden(
                 auth.lang
                     .t(

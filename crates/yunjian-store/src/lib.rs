@@ -8,6 +8,7 @@
 
 mod accounts;
 mod error;
+mod grants;
 mod ledger;
 mod open;
 mod read;
@@ -15,6 +16,10 @@ mod world;
 
 pub use accounts::{Account, NewAccount, Session};
 pub use error::StoreError;
+pub use grants::{
+    AuthorizationScope, NewTemporaryPrivilege, NewTenantAuthorization, PrivilegeState,
+    TemporaryPrivilege, TenantAuthorization,
+};
 pub use ledger::{
     AuditFilter, AuditOutcome, AuditRecord, LedgerArchive, LedgerHead, NewAuditRecord,
     StoredCheckpoint, StoredLedgerKey,

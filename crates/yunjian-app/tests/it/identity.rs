@@ -377,5 +377,12 @@ async fn a_second_factor_is_enrolled_then_required_once_per_code() {
     assert!(wrong
         .iter()
         .any(|r| r.record.reason.as_deref() == Some("wrong second factor")));
-    assert!(records(&h, "auth.totp.confirm").await.len() == 1);
+    assert_eq!(
+        records(&h, "auth.totp.confirm")
+            .await
+            .iter()
+            .filter(|r| r.record.actor_username.as_deref() == Some("supervisor1"))
+            .count(),
+        1
+    );
 }

@@ -57,8 +57,24 @@ async fn harness() -> Harness {
         )
         .await
         .expect("first administrator logs in");
+    // The administrator enrols the second factor its role requires (the code confirms
+    // it and counts as a step-up at START_NS).
+    let app = app.with_sealing(yunjian_gm::SealingKey::generate());
+    let enrolling = Context::new(login.principal.clone(), "req-enrol", None);
+    let enrolment = app
+        .begin_totp_enrolment(&enrolling)
+        .await
+        .expect("enrol");
+    let code = yunjian_gm::Totp::from_base32(&enrolment.secret_base32)
+        .expect("base32")
+        .code_at((START_NS / 1_000_000_000) as u64);
+    app.confirm_totp_enrolment(&enrolling, &login.token, &code)
+        .await
+        .expect("confirm");
+    let mut principal = login.principal;
+    principal.second_factor = true;
     let admin = Context {
-        principal: login.principal,
+        principal,
         request_id: "req-1".into(),
         source_address: Some("127.0.0.1".into()),
         source_time_ns: None,
@@ -82,6 +98,7 @@ fn context(role: Role, tenant: Option<i64>, provider: Option<i64>) -> Context {
             role,
             tenant: tenant.map(TenantId),
             provider: provider.map(ProviderId),
+            second_factor: true,
         },
         request_id: "req-test".into(),
         source_address: None,

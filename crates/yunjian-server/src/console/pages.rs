@@ -2,7 +2,7 @@
 
 use maud::{html, Markup, DOCTYPE};
 use yunjian_app::{Overview, OverviewCount, ResolvedNames};
-use yunjian_core::access::{may_write, read_scope, ReadScope};
+use yunjian_core::access::{read_scope, ReadScope};
 use yunjian_core::role::{Principal, Role};
 use yunjian_core::schema::{FieldSpec, FieldType, Kind, Presence};
 use yunjian_core::value::{FieldError, Value};
@@ -301,6 +301,8 @@ pub struct ListView<'a> {
     pub base_query: &'a [(String, String)],
     pub sort: &'a str,
     pub descending: bool,
+    /// The PDP lets the principal create objects of this kind (shows "new").
+    pub writable: bool,
 }
 
 fn query_with(base: &[(String, String)], extra: &[(&str, String)]) -> String {
@@ -342,7 +344,7 @@ pub fn list_page(frame: &Frame<'_>, view: &ListView<'_>) -> Markup {
                 a href={ "/console/" (spec.table) } { (lang.t("清除筛选", "Clear filters")) }
             }
             span.spacer {}
-            @if may_write(frame.principal.role, view.kind) {
+            @if view.writable {
                 a.button href={ "/console/" (spec.table) "/new" } { (lang.t("新建", "New")) }
             }
         }
@@ -418,6 +420,7 @@ pub fn detail_page(
     object: &WorldObject,
     names: &ResolvedNames,
     notice: Option<&str>,
+    writable: bool,
 ) -> Markup {
     let lang = frame.lang;
     let spec = object.kind.spec();
@@ -441,7 +444,7 @@ pub fn detail_page(
         div.toolbar {
             a href={ "/console/" (spec.table) } { "← " (kind_label(lang, object.kind)) }
             span.spacer {}
-            @if may_write(frame.principal.role, object.kind) {
+            @if writable {
                 a.button href={ "/console/" (spec.table) "/" (object.id) "/edit" } { (lang.t("编辑", "Edit")) }
                 form.inline method="post" action={ "/console/" (spec.table) "/" (object.id) "/delete" } {
                     input type="hidden" name="_csrf" value=(frame.csrf);

@@ -289,6 +289,7 @@ async fn server() -> Server {
                 role: Role::SystemAdmin,
                 tenant: None,
                 provider: None,
+                second_factor: true,
             },
             request_id: "setup".into(),
             source_address: None,

@@ -65,6 +65,7 @@ fn forbidden_dependency_edges_are_absent() {
         ),
         ("sm3", &["yunjian-gm"]),
         ("argon2", &["yunjian-app"]),
+        ("cedar-policy", &["yunjian-policy"]),
     ];
     for name in crates() {
         let deps = dependencies(&name);
