@@ -419,6 +419,9 @@ impl App {
                 tracing::error!(%error, "could not sign a ledger checkpoint");
             }
             if ticks.is_multiple_of(60) {
+                if let Err(error) = self.reap_grants().await {
+                    tracing::error!(%error, "could not expire temporary privileges and authorizations");
+                }
                 if let Err(error) = self.daily_anomaly_report().await {
                     tracing::error!(%error, "could not write the daily anomaly report");
                 }

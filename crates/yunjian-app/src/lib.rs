@@ -10,6 +10,7 @@ mod authz;
 mod auth;
 mod clock;
 mod error;
+mod grants;
 mod identity;
 mod ledger;
 mod overview;
@@ -21,6 +22,10 @@ pub use accounts::{CreatedAccount, NewAccountInput, RoleAssignment};
 pub use auth::{Authenticated, LoginOutcome, SessionSettings, SessionToken};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::AppError;
+pub use grants::{
+    grantable, AuthorizationInput, PrivilegeInput, AUTHORIZABLE_ACTIONS, AUTHORIZABLE_KINDS,
+    MAX_AUTHORIZATION_DAYS, MAX_PRIVILEGE_DAYS,
+};
 pub use identity::{IdentitySettings, TotpEnrolment, LOGIN_BURST, STEP_UP_WINDOW_NS};
 pub use ledger::{
     AnomalyReport, AuditQuery, ExportRange, ExportSummary, LedgerSettings, OnlineVerification,

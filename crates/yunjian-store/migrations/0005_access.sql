@@ -34,6 +34,8 @@ CREATE TABLE tenant_authorizations (
     revoked_by @INT@ REFERENCES accounts(id),
     revoked_at_ns @INT@,
     revoke_reason TEXT,
+    -- When the reaper recorded the expiry in the ledger (once).
+    expiry_recorded_at_ns @INT@,
     -- At most 90 days (7.2.5.5 as this project reads it: authorizations are temporary).
     CHECK (expires_at_ns > starts_at_ns AND expires_at_ns - starts_at_ns <= 7776000000000000)
 );

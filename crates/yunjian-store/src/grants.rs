@@ -410,6 +410,38 @@ impl WriteTx {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Authorizations that expired unrevoked and whose expiry is not on record yet;
+    /// marks them recorded (the caller writes the records in this transaction).
+    pub async fn expire_tenant_authorizations(
+        &mut self,
+        now_ns: i64,
+    ) -> Result<Vec<(i64, TenantId, ProviderId)>> {
+        let rows = sqlx::query(
+            "SELECT id, tenant_id, provider_id FROM tenant_authorizations \
+             WHERE expires_at_ns <= $1 AND revoked_at_ns IS NULL AND expiry_recorded_at_ns IS NULL \
+             ORDER BY id",
+        )
+        .bind(now_ns)
+        .fetch_all(&mut *self.transaction)
+        .await?;
+        let mut expired = Vec::with_capacity(rows.len());
+        for row in rows {
+            expired.push((
+                row.try_get::<i64, _>(0)?,
+                TenantId(row.try_get(1)?),
+                ProviderId(row.try_get(2)?),
+            ));
+        }
+        sqlx::query(
+            "UPDATE tenant_authorizations SET expiry_recorded_at_ns = $1 \
+             WHERE expires_at_ns <= $1 AND revoked_at_ns IS NULL AND expiry_recorded_at_ns IS NULL",
+        )
+        .bind(now_ns)
+        .execute(&mut *self.transaction)
+        .await?;
+        Ok(expired)
+    }
+
     pub async fn insert_temporary_privilege(
         &mut self,
         new: &NewTemporaryPrivilege<'_>,
