@@ -159,7 +159,7 @@ impl App {
     pub(crate) async fn refuse(&self, mut record: NewAuditRecord, decision: Decision) -> AppError {
         record.outcome = AuditOutcome::Denied;
         stamp(&mut record, &decision);
-        let reason = decision.reason();
+        let reason = self.pdp.explain(&decision);
         self.record_denial(record, &reason).await;
         // Only when a step-up is all that stands in the way does the answer say so.
         if decision.policies == ["forbid.step-up-required"] {

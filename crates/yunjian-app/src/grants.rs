@@ -178,12 +178,20 @@ impl App {
         kinds.sort_unstable();
         kinds.dedup();
         if kinds.is_empty() {
-            return Err(AppError::invalid("kinds", "required", "name at least one kind"));
+            return Err(AppError::invalid(
+                "kinds",
+                "required",
+                "name at least one kind",
+            ));
         }
         let mut actions: Vec<String> = input.actions.clone();
         actions.sort_unstable();
         actions.dedup();
-        if actions.is_empty() || actions.iter().any(|a| !AUTHORIZABLE_ACTIONS.contains(&a.as_str())) {
+        if actions.is_empty()
+            || actions
+                .iter()
+                .any(|a| !AUTHORIZABLE_ACTIONS.contains(&a.as_str()))
+        {
             return Err(AppError::invalid(
                 "actions",
                 "unknown_value",
@@ -417,11 +425,9 @@ impl App {
             MAX_PRIVILEGE_DAYS,
             "7.5.3.5",
         )?;
-        let account = self
-            .store
-            .account(holder)
-            .await?
-            .ok_or_else(|| AppError::invalid("account_id", "unknown_reference", "no such account"))?;
+        let account = self.store.account(holder).await?.ok_or_else(|| {
+            AppError::invalid("account_id", "unknown_reference", "no such account")
+        })?;
         let mut tx = self.store.begin_write().await?;
         let id = tx
             .insert_temporary_privilege(
@@ -510,7 +516,11 @@ impl App {
         let decision = self.authorize(context, question, refusal).await?;
         let note = note.trim();
         if note.chars().count() > 500 {
-            return Err(AppError::invalid("note", "too_long", "at most 500 characters"));
+            return Err(AppError::invalid(
+                "note",
+                "too_long",
+                "at most 500 characters",
+            ));
         }
         let now = self.now_ns();
         if to == PrivilegeState::Approved && existing.expires_at_ns <= now {

@@ -338,8 +338,11 @@ impl App {
             return Ok(());
         }
         let record = self.record(context, action, AuditOutcome::Denied);
-        self.record_denial(record, "step-up required: no second factor in the last five minutes")
-            .await;
+        self.record_denial(
+            record,
+            "step-up required: no second factor in the last five minutes",
+        )
+        .await;
         Err(AppError::StepUpRequired)
     }
 
@@ -487,7 +490,6 @@ impl App {
         record
     }
 
-
     /// A system administrator resets another account's password: a one-time password,
     /// changed at the next login; the account's sessions end.
     pub async fn reset_password(
@@ -498,7 +500,11 @@ impl App {
         // The system administrator's (三员), never on oneself: change your own password
         // with your current one.
         let decision = self
-            .authorize_account(context, yunjian_policy::Action::AccountPasswordReset, Some(id))
+            .authorize_account(
+                context,
+                yunjian_policy::Action::AccountPasswordReset,
+                Some(id),
+            )
             .await?;
         let account = self.store.account(id).await?.ok_or(AppError::NotFound)?;
         let password = random_password(20);

@@ -488,7 +488,10 @@ impl App {
         context: &Context,
         query: &AuditQuery,
     ) -> Result<Vec<AuditRecord>, AppError> {
-        let tenant_id = match self.audit_view(context, Action::AuditRead, "audit.read").await? {
+        let tenant_id = match self
+            .audit_view(context, Action::AuditRead, "audit.read")
+            .await?
+        {
             View::All => query.tenant_id,
             View::Tenant(own) => {
                 if query.tenant_id.is_some_and(|asked| asked != own) {
@@ -514,7 +517,9 @@ impl App {
 
     /// One record; another tenant's record is "not found", not "forbidden".
     pub async fn audit_record(&self, context: &Context, seq: u64) -> Result<AuditRecord, AppError> {
-        let view = self.audit_view(context, Action::AuditRead, "audit.read").await?;
+        let view = self
+            .audit_view(context, Action::AuditRead, "audit.read")
+            .await?;
         let record = self
             .store
             .audit_record(seq)
@@ -550,7 +555,10 @@ impl App {
     ) -> Result<Vec<Hash>, AppError> {
         // Tenants prove their own records only; the record's existence is otherwise
         // not revealed.
-        if let View::Tenant(own) = self.audit_view(context, Action::AuditRead, "audit.proof").await? {
+        if let View::Tenant(own) = self
+            .audit_view(context, Action::AuditRead, "audit.proof")
+            .await?
+        {
             let record = self
                 .store
                 .audit_record(index)
@@ -612,7 +620,9 @@ impl App {
         range: &ExportRange,
         out: impl Write,
     ) -> Result<ExportSummary, AppError> {
-        let view = self.audit_view(context, Action::AuditExport, "audit.export").await?;
+        let view = self
+            .audit_view(context, Action::AuditExport, "audit.export")
+            .await?;
         let tenant = match view {
             View::All => None,
             View::Tenant(own) => Some(own),
@@ -885,7 +895,11 @@ impl App {
         &self,
         context: &Context,
     ) -> Result<OnlineVerification, AppError> {
-        if !matches!(self.audit_view(context, Action::AuditVerify, "audit.verify").await?, View::All) {
+        if !matches!(
+            self.audit_view(context, Action::AuditVerify, "audit.verify")
+                .await?,
+            View::All
+        ) {
             return Err(AppError::Forbidden(
                 "the whole ledger is verified by auditors".into(),
             ));
@@ -1005,7 +1019,8 @@ impl App {
         to_ns: i64,
     ) -> Result<AnomalyReport, AppError> {
         if !matches!(
-            self.audit_view(context, Action::AuditAnomalies, "audit.anomalies").await?,
+            self.audit_view(context, Action::AuditAnomalies, "audit.anomalies")
+                .await?,
             View::All
         ) {
             return Err(AppError::Forbidden(

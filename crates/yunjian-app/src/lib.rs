@@ -6,8 +6,8 @@
 //! change whose record cannot be written does not happen (invariant 1).
 
 mod accounts;
-mod authz;
 mod auth;
+mod authz;
 mod clock;
 mod error;
 mod grants;

@@ -102,7 +102,11 @@ impl App {
             yunjian_policy::Target::family("overview"),
             crate::authz::unit_relation(&context.principal),
         );
-        let record = self.record(context, "overview.read", yunjian_store::AuditOutcome::Denied);
+        let record = self.record(
+            context,
+            "overview.read",
+            yunjian_store::AuditOutcome::Denied,
+        );
         self.authorize(context, question, record).await?;
         let principal = &context.principal;
         let key = (

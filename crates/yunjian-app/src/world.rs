@@ -69,7 +69,8 @@ impl App {
         scope: ReadScope,
         facts: WorldFacts,
     ) -> Result<Decision, AppError> {
-        let (question, record) = self.world_question(context, action, audit_action, kind, scope, facts);
+        let (question, record) =
+            self.world_question(context, action, audit_action, kind, scope, facts);
         self.authorize(context, question, record).await
     }
 
@@ -82,7 +83,10 @@ impl App {
         kind: Kind,
         scope: ReadScope,
         facts: WorldFacts,
-    ) -> (yunjian_policy::Question<'static>, yunjian_store::NewAuditRecord) {
+    ) -> (
+        yunjian_policy::Question<'static>,
+        yunjian_store::NewAuditRecord,
+    ) {
         let mut question = self.question(
             context,
             action,
@@ -310,8 +314,14 @@ impl App {
         let (facts, authorization) = self
             .tenant_facts(context, kind, None, &values, "create")
             .await?;
-        let (question, refusal) =
-            self.world_question(context, Action::WorldCreate, "world.create", kind, write, facts);
+        let (question, refusal) = self.world_question(
+            context,
+            Action::WorldCreate,
+            "world.create",
+            kind,
+            write,
+            facts,
+        );
         let decision = self.decide(context, question).await?;
         if !decision.allowed {
             // The refusal's record needs the writer this transaction holds.
@@ -327,7 +337,8 @@ impl App {
         record.object_id = Some(id);
         record.tenant_id = owning_tenant(kind, id, &values);
         record.after_digest = Some(object_digest(&values));
-        record.detail = Some(json!({ "values": values_json(&values), "tenant_authorization": authorization }));
+        record.detail =
+            Some(json!({ "values": values_json(&values), "tenant_authorization": authorization }));
         stamp(&mut record, &decision);
         tx.append_audit(&record).await?;
         tx.commit().await?;

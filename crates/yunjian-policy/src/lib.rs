@@ -115,7 +115,9 @@ impl Action {
     }
 
     pub fn parse(text: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|action| action.as_str() == text)
+        Action::ALL
+            .into_iter()
+            .find(|action| action.as_str() == text)
     }
 }
 
@@ -235,6 +237,8 @@ pub struct Pdp {
     target_type: EntityTypeName,
     actions: HashMap<Action, EntityUid>,
     guides: HashMap<String, String>,
+    /// The `@reason` of each forbid: the sentence a refusal answers.
+    reasons: HashMap<String, String>,
 }
 
 impl std::fmt::Debug for Pdp {
@@ -260,6 +264,7 @@ impl Pdp {
             .map_err(|error| PolicyError::Parse(format!("{error:?}")))?;
         let mut policies = PolicySet::new();
         let mut guides = HashMap::new();
+        let mut reasons = HashMap::new();
         for policy in parsed.policies() {
             let Some(id) = policy.annotation("id") else {
                 return Err(PolicyError::Policy {
@@ -272,6 +277,9 @@ impl Pdp {
                     policy: id.into(),
                     problem: "the @id is used twice".into(),
                 });
+            }
+            if let Some(reason) = policy.annotation("reason") {
+                reasons.insert(id.to_owned(), reason.to_owned());
             }
             guides.insert(
                 id.to_owned(),
@@ -320,7 +328,23 @@ impl Pdp {
             target_type: name("Yunjian::Target")?,
             actions,
             guides,
+            reasons,
         })
+    }
+
+    /// The sentence for a decision: the `@reason` of each forbid that refused it, or
+    /// that nothing permits.
+    pub fn explain(&self, decision: &Decision) -> String {
+        let reasons: Vec<&str> = decision
+            .policies
+            .iter()
+            .filter_map(|id| self.reasons.get(id).map(String::as_str))
+            .collect();
+        if decision.allowed || reasons.is_empty() {
+            decision.reason()
+        } else {
+            format!("{} ({})", reasons.join("; "), decision.policies.join(", "))
+        }
     }
 
     /// The policies' ids with the guide clauses each names.

@@ -63,7 +63,10 @@ fn expected(role: Role, action: Action) -> bool {
             matches!(role, SecurityAuditor | Auditor | Supervisor | TenantAdmin)
         }
         AuditVerify | AuditAnomalies => matches!(role, SecurityAuditor | Auditor | Supervisor),
-        AccountList => matches!(role, SystemAdmin | SecurityAdmin | SecurityAuditor | Auditor),
+        AccountList => matches!(
+            role,
+            SystemAdmin | SecurityAdmin | SecurityAuditor | Auditor
+        ),
         AccountCreate | AccountPasswordReset | AccountUnlock => role == SystemAdmin,
         AccountRoleAssign => role == SecurityAdmin,
         AuthorizationGrant | AuthorizationRevoke => role == TenantAdmin,
@@ -95,10 +98,7 @@ fn every_role_and_action_decides_as_the_guide_says() {
                 ));
             }
             if decision.allowed {
-                assert!(
-                    !decision.policies.is_empty(),
-                    "an allow names its permit"
-                );
+                assert!(!decision.policies.is_empty(), "an allow names its permit");
             }
         }
     }
@@ -142,7 +142,11 @@ fn world_writes_follow_the_matrix_for_every_role_and_kind() {
                 kind: spec.table,
                 group: spec.write.as_str(),
             };
-            for action in [Action::WorldCreate, Action::WorldUpdate, Action::WorldDelete] {
+            for action in [
+                Action::WorldCreate,
+                Action::WorldUpdate,
+                Action::WorldDelete,
+            ] {
                 let mut question = Question::new(role, action, target, own_relation(role));
                 question.tenant_owned = true;
                 question.tenant_authorized = true;
@@ -156,7 +160,10 @@ fn world_writes_follow_the_matrix_for_every_role_and_kind() {
                 );
                 // Outside the unit nothing is writable.
                 question.relation = Relation::Hidden;
-                if !matches!(role, Role::SystemAdmin | Role::SecurityAdmin | Role::Supervisor) {
+                if !matches!(
+                    role,
+                    Role::SystemAdmin | Role::SecurityAdmin | Role::Supervisor
+                ) {
                     assert!(!pdp.decide(&question).allowed);
                 }
             }
@@ -196,7 +203,12 @@ fn each_forbid_of_the_guide_refuses_and_names_itself() {
         kind: "hosts",
         group: "provider_infrastructure",
     };
-    let mut own = Question::new(Role::ProviderOperator, Action::WorldCreate, host, Relation::OwnProvider);
+    let mut own = Question::new(
+        Role::ProviderOperator,
+        Action::WorldCreate,
+        host,
+        Relation::OwnProvider,
+    );
     own.tenant_owned = false;
     assert!(pdp.decide(&own).allowed);
     // Another provider's objects: nothing permits.
@@ -221,12 +233,7 @@ fn each_forbid_of_the_guide_refuses_and_names_itself() {
         ["forbid.self-administration"]
     );
     // No second factor enrolled: nothing at all.
-    let mut unenrolled = Question::new(
-        Role::SystemAdmin,
-        Action::WorldRead,
-        world,
-        Relation::Any,
-    );
+    let mut unenrolled = Question::new(Role::SystemAdmin, Action::WorldRead, world, Relation::Any);
     unenrolled.second_factor = false;
     assert_eq!(
         pdp.decide(&unenrolled).policies,
@@ -257,13 +264,18 @@ fn each_forbid_of_the_guide_refuses_and_names_itself() {
         ["forbid.privilege-for-account-administration"]
     );
     // A privilege does permit what it names, within the unit.
-    let mut unlock_world = Question::new(Role::TenantAdmin, Action::WorldUpdate, world, Relation::OwnTenant);
-    assert!(!pdp.decide(&unlock_world).allowed, "tenants do not update VMs");
-    unlock_world.privileged = true;
-    assert_eq!(
-        pdp.decide(&unlock_world).policies,
-        ["privilege.temporary"]
+    let mut unlock_world = Question::new(
+        Role::TenantAdmin,
+        Action::WorldUpdate,
+        world,
+        Relation::OwnTenant,
     );
+    assert!(
+        !pdp.decide(&unlock_world).allowed,
+        "tenants do not update VMs"
+    );
+    unlock_world.privileged = true;
+    assert_eq!(pdp.decide(&unlock_world).policies, ["privilege.temporary"]);
     unlock_world.relation = Relation::Hidden;
     assert_eq!(
         pdp.decide(&unlock_world).policies,
@@ -273,7 +285,8 @@ fn each_forbid_of_the_guide_refuses_and_names_itself() {
 
 #[test]
 fn policies_that_do_not_fit_the_schema_do_not_load() {
-    let unknown_attribute = r#"@id("x") permit (principal, action, resource) when { principal.rank == "high" };"#;
+    let unknown_attribute =
+        r#"@id("x") permit (principal, action, resource) when { principal.rank == "high" };"#;
     assert!(matches!(
         Pdp::load(SCHEMA, unknown_attribute),
         Err(PolicyError::Validation(_))
@@ -303,6 +316,22 @@ fn every_policy_names_the_guide_clause_it_implements() {
         if id != "overview.read" {
             assert!(!guide.is_empty(), "{id} has no @guide");
         }
+    }
+    // Every forbid says why in words a refused user reads.
+    for forbid in POLICIES
+        .split("@id(\"")
+        .skip(1)
+        .filter(|text| text.contains("\nforbid ("))
+    {
+        let id = forbid.split('"').next().unwrap_or("");
+        let decision = Decision {
+            allowed: false,
+            policies: vec![id.to_owned()],
+        };
+        assert!(
+            !pdp.explain(&decision).starts_with("refused by"),
+            "{id} has no @reason"
+        );
     }
 }
 

@@ -15,7 +15,7 @@ use yunjian_core::value::Value;
 use yunjian_store::{Filter, ListQuery, SortOrder};
 
 use crate::error::ApiError;
-use crate::extract::{ApiAuth, ClientAddress, JsonObject, RestrictedAuth, RequestId};
+use crate::extract::{ApiAuth, ClientAddress, JsonObject, RequestId, RestrictedAuth};
 use crate::wire;
 use crate::AppState;
 
@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/overview", get(overview))
         .route("/accounts", get(list_accounts).post(create_account))
         .merge(crate::audit::routes())
+        .merge(crate::grants::routes())
         .route("/{kind}", get(list).post(create))
         .route("/{kind}/{id}", get(read).patch(update).delete(remove))
         .fallback(api_not_found)
@@ -73,7 +74,7 @@ fn kind_of(segment: &str, request_id: &str) -> Result<Kind, ApiError> {
     })
 }
 
-fn id_of(segment: &str, request_id: &str) -> Result<i64, ApiError> {
+pub(crate) fn id_of(segment: &str, request_id: &str) -> Result<i64, ApiError> {
     segment
         .parse::<i64>()
         .ok()
@@ -592,7 +593,8 @@ async fn assign_role(
 ) -> Result<Json<Json_>, ApiError> {
     let request_id = &auth.context.request_id;
     let id = id_of(&id, request_id)?;
-    let assignment = role_assignment(&body).map_err(|error| ApiError::from_app(error, request_id))?;
+    let assignment =
+        role_assignment(&body).map_err(|error| ApiError::from_app(error, request_id))?;
     let account = state
         .app
         .assign_role(&auth.context, yunjian_core::ids::AccountId(id), assignment)

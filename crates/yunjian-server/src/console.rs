@@ -4,6 +4,7 @@
 //! the session's CSRF token, checked before anything else happens. The login form has a
 //! double-submit token of its own. Redirect targets are local paths only.
 
+mod access;
 mod audit;
 mod forms;
 mod i18n;
@@ -51,6 +52,24 @@ pub fn routes() -> Router<AppState> {
             get(password_form).post(password_submit),
         )
         .route("/console/security", get(security_page))
+        .route("/console/security/step-up", post(access::step_up))
+        .route("/console/accounts/{verb}", post(access::account_action))
+        .route(
+            "/console/authorizations",
+            get(access::authorizations).post(access::grant),
+        )
+        .route(
+            "/console/authorizations/{id}/revoke",
+            post(access::revoke_authorization),
+        )
+        .route(
+            "/console/privileges",
+            get(access::privileges).post(access::request_privilege),
+        )
+        .route(
+            "/console/privileges/{id}/{verb}",
+            post(access::decide_privilege),
+        )
         .route("/console/security/totp", post(totp_enrol))
         .route("/console/security/totp/confirm", post(totp_confirm))
         .route("/console/audit", get(audit))
@@ -788,7 +807,7 @@ async fn create_account(State(state): State<AppState>, auth: ConsoleAuth, body: 
         return response;
     }
     let mut map = serde_json::Map::new();
-    for key in ["username", "display_name", "password", "role"] {
+    for key in ["username", "display_name", "password", "role", "person_id"] {
         if let Some(value) = first(&pairs, key) {
             map.insert(key.into(), serde_json::json!(value));
         }
@@ -1004,8 +1023,15 @@ async fn password_submit(
     }
 }
 
-async fn security_page(auth: ConsoleAuth) -> Response {
-    Html(pages::security_page(&auth.frame(), None, None, &[]).into_string()).into_response()
+async fn security_page(auth: ConsoleAuth, RawQuery(raw): RawQuery) -> Response {
+    let (asked, done) = access::security_flags(raw.as_deref());
+    let mut markup = pages::security_page(&auth.frame(), None, None, &[]).into_string();
+    // The step-up form goes at the end of the page's main element.
+    let form = access::step_up_form(&auth.frame(), asked, done).into_string();
+    if let Some(at) = markup.rfind("</main>") {
+        markup.insert_str(at, &form);
+    }
+    Html(markup).into_response()
 }
 
 async fn totp_enrol(State(state): State<AppState>, auth: ConsoleAuth, body: Bytes) -> Response {
@@ -1028,7 +1054,11 @@ async fn totp_confirm(State(state): State<AppState>, auth: ConsoleAuth, body: By
         return response;
     }
     let code = first(&pairs, "code").unwrap_or("");
-    match state.app.confirm_totp_enrolment(&auth.context, &auth.token, code).await {
+    match state
+        .app
+        .confirm_totp_enrolment(&auth.context, &auth.token, code)
+        .await
+    {
         Ok(codes) => {
             Html(pages::security_page(&auth.frame(), None, Some(&codes), &[]).into_string())
                 .into_response()

@@ -10,6 +10,7 @@ mod audit;
 mod console;
 mod error;
 mod extract;
+mod grants;
 mod metrics;
 mod middleware;
 mod openapi;

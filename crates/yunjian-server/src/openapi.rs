@@ -144,7 +144,8 @@ pub fn openapi_document() -> Json_ {
     schemas.insert("Overview".into(), json!({"type": "object"}));
     schemas.insert("AccountCreate".into(), json!({"type": "object", "additionalProperties": false,
         "properties": {"username": {"type": "string"}, "display_name": {"type": "string"}, "password": {"type": "string", "minLength": 14},
-            "role": {"type": "string"}, "tenant_id": {"type": "integer"}, "provider_id": {"type": "integer"}},
+            "role": {"type": "string"}, "tenant_id": {"type": "integer"}, "provider_id": {"type": "integer"},
+            "person_id": {"type": "string", "maxLength": 64, "description": "the person's staff number; required for system_admin, security_admin and security_auditor, of which one person holds at most one"}},
         "required": ["username", "password", "role"]}));
     let mut paths = Map::new();
     paths.insert("/healthz".into(), json!({"get": {"summary": "Liveness and store reachability", "security": [],
@@ -189,6 +190,7 @@ pub fn openapi_document() -> Json_ {
         "post": {"summary": "Create an account (system administrator)", "requestBody": body("AccountCreate"),
             "responses": with_errors("201", json!({"description": "created"}))}}));
     audit_paths(&mut paths);
+    access_paths(&mut paths);
     for kind in Kind::ALL {
         kind_schemas(kind, &mut schemas);
         let spec = kind.spec();
@@ -292,4 +294,61 @@ fn audit_paths(paths: &mut Map<String, Json_>) {
         "responses": with_errors("200", json!({"description": "the report"}))}}));
     paths.insert("/api/v1/audit/verify".into(), json!({"post": {"summary": "Re-verify the stored ledger now: every line, the tree, every checkpoint signature",
         "responses": with_errors("200", json!({"description": "the verification report"}))}}));
+}
+
+/// Step-up, role assignment, tenant authorizations and temporary privileges.
+fn access_paths(paths: &mut Map<String, Json_>) {
+    let id = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}}]);
+    let object = |required: &[&str], properties: Json_| json!({"required": true, "content": {"application/json": {"schema": {"type": "object", "required": required, "properties": properties}}}});
+    let window = json!({
+        "starts_at": {"type": "string", "description": "RFC 3339 or a date; default now"},
+        "expires_at": {"type": "string", "description": "RFC 3339 or a date"},
+        "days": {"type": "integer", "minimum": 1, "description": "instead of expires_at"}
+    });
+    paths.insert("/api/v1/auth/step-up".into(), json!({"post": {
+        "summary": "Prove the second factor again: {code} (a current TOTP code or an unused recovery code). Role assignment, account creation, grant approval, tenant authorizations and exports accept it for five minutes; without it they answer 403 step_up_required. Shares the login rate limit; a wrong code counts towards the lock.",
+        "requestBody": object(&["code"], json!({"code": {"type": "string"}})),
+        "responses": with_errors("200", json!({"description": "{valid_until}"}))}}));
+    paths.insert("/api/v1/accounts/{id}/role".into(), json!({"post": {
+        "summary": "Security administrator, after a step-up: give another account a role {role, tenant_id?, provider_id?}. Never one's own; a person never holds two of system_admin, security_admin, security_auditor (409). The account's sessions end.",
+        "parameters": id,
+        "requestBody": object(&["role"], json!({"role": {"type": "string"}, "tenant_id": {"type": "integer"}, "provider_id": {"type": "integer"}})),
+        "responses": with_errors("200", json!({"description": "the account"}))}}));
+    let mut authorization = json!({"provider_id": {"type": "integer"}, "kinds": {"type": "array", "items": {"type": "string", "enum": ["vms", "volumes", "snapshots", "backups", "images", "paas_instances"]}},
+        "object_ids": {"type": "array", "items": {"type": "integer"}}, "actions": {"type": "array", "items": {"type": "string", "enum": ["create", "update", "delete"]}},
+        "reason": {"type": "string"}});
+    if let (Some(map), Some(extra)) = (authorization.as_object_mut(), window.as_object()) {
+        map.extend(extra.clone());
+    }
+    paths.insert("/api/v1/tenant-authorizations".into(), json!({
+        "get": {"summary": "Tenant authorizations (7.2.5.5): a tenant its own, a provider those given to it, oversight all", "responses": with_errors("200", json!({"description": "{items}"}))},
+        "post": {"summary": "Tenant administrator, after a step-up: authorize a provider's operators on the tenant's resources for at most 90 days",
+            "requestBody": object(&["provider_id", "kinds", "actions", "reason"], authorization),
+            "responses": with_errors("201", json!({"description": "the authorization"}))}}));
+    paths.insert(
+        "/api/v1/tenant-authorizations/{id}/revoke".into(),
+        json!({"post": {
+        "summary": "Tenant administrator: end an authorization early: {reason}", "parameters": id,
+        "requestBody": object(&["reason"], json!({"reason": {"type": "string"}})),
+        "responses": with_errors("200", json!({"description": "the authorization"}))}}),
+    );
+    let mut privilege = json!({"account_id": {"type": "integer", "description": "security administrators only; default the caller"},
+        "privilege": {"type": "string", "description": "a PDP action id such as world.update or audit.export"}, "reason": {"type": "string"}});
+    if let (Some(map), Some(extra)) = (privilege.as_object_mut(), window.as_object()) {
+        map.extend(extra.clone());
+    }
+    paths.insert("/api/v1/privileges".into(), json!({
+        "get": {"summary": "Temporary privileges (7.5.3.5): security administrators and oversight all, others their own; states requested, approved, rejected, revoked, expired", "responses": with_errors("200", json!({"description": "{items}"}))},
+        "post": {"summary": "Request a temporary privilege (at most 92 days)", "requestBody": object(&["privilege", "reason"], privilege),
+            "responses": with_errors("201", json!({"description": "the privilege"}))}}));
+    for (verb, summary) in [
+        ("approve", "A security administrator who is neither requester nor holder approves, after a step-up: {note?}"),
+        ("reject", "A security administrator who is neither requester nor holder rejects: {note?}"),
+        ("revoke", "A security administrator revokes a requested or approved privilege: {note?}"),
+    ] {
+        paths.insert(format!("/api/v1/privileges/{{id}}/{verb}"), json!({"post": {
+            "summary": summary, "parameters": id,
+            "requestBody": object(&[], json!({"note": {"type": "string"}})),
+            "responses": with_errors("200", json!({"description": "the privilege"}))}}));
+    }
 }

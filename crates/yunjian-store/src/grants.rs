@@ -173,7 +173,8 @@ fn decode_authorization(row: &mut [Cell]) -> Result<TenantAuthorization> {
     })
 }
 
-const PRIVILEGE_COLUMNS: &str = "id, account_id, privilege, reason, requested_by, requested_at_ns, \
+const PRIVILEGE_COLUMNS: &str =
+    "id, account_id, privilege, reason, requested_by, requested_at_ns, \
      starts_at_ns, expires_at_ns, state, decided_by, decided_at_ns, decision_note";
 const PRIVILEGE_TYPES: [CellType; 12] = [
     CellType::Int,
@@ -248,7 +249,9 @@ impl Store {
     pub async fn tenant_authorization(&self, id: i64) -> Result<Option<TenantAuthorization>> {
         let rows = self
             .read(vec![Statement {
-                sql: format!("SELECT {AUTHORIZATION_COLUMNS} FROM tenant_authorizations WHERE id = $1"),
+                sql: format!(
+                    "SELECT {AUTHORIZATION_COLUMNS} FROM tenant_authorizations WHERE id = $1"
+                ),
                 binds: vec![Bind::Int(Some(id))],
                 types: AUTHORIZATION_TYPES.to_vec(),
             }])

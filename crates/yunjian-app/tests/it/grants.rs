@@ -16,7 +16,13 @@ const DAY: i64 = 24 * 60 * 60 * 1_000_000_000;
 const STRONG: &str = "Quiet-Harbor#7215-Lantern";
 
 /// A real account of `role` and a context for it that has just stepped up.
-async fn account(h: &Harness, username: &str, role: Role, tenant: Option<i64>, provider: Option<i64>) -> Context {
+async fn account(
+    h: &Harness,
+    username: &str,
+    role: Role,
+    tenant: Option<i64>,
+    provider: Option<i64>,
+) -> Context {
     let person = role.is_separated_admin().then(|| format!("P-{username}"));
     let created = h
         .app
@@ -37,7 +43,14 @@ async fn account(h: &Harness, username: &str, role: Role, tenant: Option<i64>, p
     fresh(h, created.id, username, role, tenant, provider)
 }
 
-fn fresh(h: &Harness, id: AccountId, username: &str, role: Role, tenant: Option<i64>, provider: Option<i64>) -> Context {
+fn fresh(
+    h: &Harness,
+    id: AccountId,
+    username: &str,
+    role: Role,
+    tenant: Option<i64>,
+    provider: Option<i64>,
+) -> Context {
     let mut context = Context::new(
         Principal {
             account_id: id,
@@ -88,7 +101,10 @@ async fn a_provider_changes_a_tenants_image_only_under_the_tenants_authorization
     let rename = object(json!({"name": "edu-base-v2"}));
 
     let refused = h.app.update(&operator, Kind::Image, image, &rename).await;
-    assert!(matches!(refused, Err(AppError::Forbidden(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(AppError::Forbidden(_))),
+        "{refused:?}"
+    );
     let denial = records(&h, "world.update").await;
     assert_eq!(
         denial[0].record.detail.as_ref().expect("detail")["policies"],
@@ -107,22 +123,30 @@ async fn a_provider_changes_a_tenants_image_only_under_the_tenants_authorization
     };
     // At most 90 days; only the tenant grants; a stale step-up is not enough.
     assert!(matches!(
-        h.app.grant_authorization(&tenant_admin, grant(91, &["update"])).await,
+        h.app
+            .grant_authorization(&tenant_admin, grant(91, &["update"]))
+            .await,
         Err(AppError::Invalid(_))
     ));
     assert!(matches!(
-        h.app.grant_authorization(&operator, grant(30, &["update"])).await,
+        h.app
+            .grant_authorization(&operator, grant(30, &["update"]))
+            .await,
         Err(AppError::Forbidden(_))
     ));
     let mut stale = tenant_admin.clone();
     stale.second_factor_at_ns = Some(now - 10 * 60 * 1_000_000_000);
     assert!(matches!(
-        h.app.grant_authorization(&stale, grant(30, &["update"])).await,
+        h.app
+            .grant_authorization(&stale, grant(30, &["update"]))
+            .await,
         Err(AppError::StepUpRequired)
     ));
     // Another tenant cannot authorize on this tenant's image.
     assert!(matches!(
-        h.app.grant_authorization(&other_tenant, grant(30, &["update"])).await,
+        h.app
+            .grant_authorization(&other_tenant, grant(30, &["update"]))
+            .await,
         Err(AppError::Invalid(_))
     ));
     // A delete-only authorization does not cover an update.
@@ -131,7 +155,11 @@ async fn a_provider_changes_a_tenants_image_only_under_the_tenants_authorization
         .grant_authorization(&tenant_admin, grant(30, &["delete"]))
         .await
         .expect("grant");
-    assert!(h.app.update(&operator, Kind::Image, image, &rename).await.is_err());
+    assert!(h
+        .app
+        .update(&operator, Kind::Image, image, &rename)
+        .await
+        .is_err());
     let granted = h
         .app
         .grant_authorization(&tenant_admin, grant(30, &["update"]))
@@ -142,19 +170,50 @@ async fn a_provider_changes_a_tenants_image_only_under_the_tenants_authorization
         .update(&operator, Kind::Image, image, &rename)
         .await
         .expect("authorized update");
-    assert_eq!(changed.object.values["name"], yunjian_core::value::Value::Text("edu-base-v2".into()));
+    assert_eq!(
+        changed.object.values["name"],
+        yunjian_core::value::Value::Text("edu-base-v2".into())
+    );
     let used = records(&h, "world.update").await;
     let detail = used[0].record.detail.as_ref().expect("detail");
-    assert_eq!(detail["tenant_authorization"], json!(delete_only.id.max(granted.id)));
+    assert_eq!(
+        detail["tenant_authorization"],
+        json!(delete_only.id.max(granted.id))
+    );
     assert_eq!(detail["policies"], json!(["world.write.provider"]));
-    assert_eq!(used[0].record.tenant_id, Some(w.tenants[0]), "the tenant sees the use");
+    assert_eq!(
+        used[0].record.tenant_id,
+        Some(w.tenants[0]),
+        "the tenant sees the use"
+    );
 
     // Visibility: the tenant and the provider see it, the other tenant does not.
-    assert_eq!(h.app.authorizations(&tenant_admin).await.expect("own").len(), 2);
-    assert_eq!(h.app.authorizations(&operator).await.expect("provider's").len(), 2);
-    assert!(h.app.authorizations(&other_tenant).await.expect("none").is_empty());
+    assert_eq!(
+        h.app
+            .authorizations(&tenant_admin)
+            .await
+            .expect("own")
+            .len(),
+        2
+    );
+    assert_eq!(
+        h.app
+            .authorizations(&operator)
+            .await
+            .expect("provider's")
+            .len(),
+        2
+    );
+    assert!(h
+        .app
+        .authorizations(&other_tenant)
+        .await
+        .expect("none")
+        .is_empty());
     assert!(matches!(
-        h.app.revoke_authorization(&other_tenant, granted.id, "not mine").await,
+        h.app
+            .revoke_authorization(&other_tenant, granted.id, "not mine")
+            .await,
         Err(AppError::NotFound)
     ));
 
@@ -162,9 +221,17 @@ async fn a_provider_changes_a_tenants_image_only_under_the_tenants_authorization
     h.clock.advance_ns(31 * DAY);
     let expired = h
         .app
-        .update(&operator, Kind::Image, image, &object(json!({"name": "edu-base-v3"})))
+        .update(
+            &operator,
+            Kind::Image,
+            image,
+            &object(json!({"name": "edu-base-v3"})),
+        )
         .await;
-    assert!(matches!(expired, Err(AppError::Forbidden(_))), "{expired:?}");
+    assert!(
+        matches!(expired, Err(AppError::Forbidden(_))),
+        "{expired:?}"
+    );
     assert_eq!(h.app.reap_grants().await.expect("reap"), 2);
     assert_eq!(h.app.reap_grants().await.expect("reap again"), 0);
     assert_eq!(records(&h, "authorization.expire").await.len(), 2);
@@ -189,11 +256,18 @@ async fn a_provider_changes_a_tenants_image_only_under_the_tenants_authorization
         .expect("revoke");
     assert!(h
         .app
-        .update(&operator, Kind::Image, image, &object(json!({"name": "edu-base-v4"})))
+        .update(
+            &operator,
+            Kind::Image,
+            image,
+            &object(json!({"name": "edu-base-v4"}))
+        )
         .await
         .is_err());
     assert!(matches!(
-        h.app.revoke_authorization(&tenant_admin, renewed.id, "again").await,
+        h.app
+            .revoke_authorization(&tenant_admin, renewed.id, "again")
+            .await,
         Err(AppError::Conflict { .. })
     ));
     assert_eq!(records(&h, "authorization.revoke").await.len(), 1);
@@ -220,7 +294,11 @@ async fn a_temporary_privilege_needs_a_second_security_administrator_and_expires
     let second = account(&h, "sec-b", Role::SecurityAdmin, None, None).await;
     let rename = object(json!({"name": "edu-base-tenant"}));
     // A tenant administrator does not change images...
-    assert!(h.app.update(&tenant_admin, Kind::Image, image, &rename).await.is_err());
+    assert!(h
+        .app
+        .update(&tenant_admin, Kind::Image, image, &rename)
+        .await
+        .is_err());
     let now = h.app.now_ns();
     let ask = |days: i64| PrivilegeInput {
         account: None,
@@ -236,21 +314,42 @@ async fn a_temporary_privilege_needs_a_second_security_administrator_and_expires
     ));
     assert!(matches!(
         h.app
-            .request_privilege(&tenant_admin, PrivilegeInput { privilege: "account.role.assign".into(), ..ask(10) })
+            .request_privilege(
+                &tenant_admin,
+                PrivilegeInput {
+                    privilege: "account.role.assign".into(),
+                    ..ask(10)
+                }
+            )
             .await,
         Err(AppError::Invalid(_))
     ));
-    let requested = h.app.request_privilege(&tenant_admin, ask(10)).await.expect("request");
+    let requested = h
+        .app
+        .request_privilege(&tenant_admin, ask(10))
+        .await
+        .expect("request");
     assert_eq!(requested.state, PrivilegeState::Requested);
     // ... which is not usable before approval, and the holder cannot approve it.
-    assert!(h.app.update(&tenant_admin, Kind::Image, image, &rename).await.is_err());
+    assert!(h
+        .app
+        .update(&tenant_admin, Kind::Image, image, &rename)
+        .await
+        .is_err());
     assert!(matches!(
-        h.app.decide_privilege(&tenant_admin, requested.id, PrivilegeState::Approved, "").await,
+        h.app
+            .decide_privilege(&tenant_admin, requested.id, PrivilegeState::Approved, "")
+            .await,
         Err(AppError::Forbidden(_))
     ));
     let approved = h
         .app
-        .decide_privilege(&first, requested.id, PrivilegeState::Approved, "ok for the migration")
+        .decide_privilege(
+            &first,
+            requested.id,
+            PrivilegeState::Approved,
+            "ok for the migration",
+        )
         .await
         .expect("approve");
     assert_eq!(approved.state, PrivilegeState::Approved);
@@ -263,31 +362,49 @@ async fn a_temporary_privilege_needs_a_second_security_administrator_and_expires
     let policies = &used[0].record.detail.as_ref().expect("detail")["policies"];
     assert_eq!(
         policies,
-        &json!(["privilege.temporary", format!("temporary-privilege:{}", requested.id)])
+        &json!([
+            "privilege.temporary",
+            format!("temporary-privilege:{}", requested.id)
+        ])
     );
 
     // A security administrator's own request needs the other one.
     let own = h
         .app
-        .request_privilege(&first, PrivilegeInput { privilege: "world.delete".into(), ..ask(5) })
+        .request_privilege(
+            &first,
+            PrivilegeInput {
+                privilege: "world.delete".into(),
+                ..ask(5)
+            },
+        )
         .await
         .expect("own request");
     let self_approval = h
         .app
         .decide_privilege(&first, own.id, PrivilegeState::Approved, "")
         .await;
-    assert!(matches!(self_approval, Err(AppError::Forbidden(_))), "{self_approval:?}");
+    assert!(
+        matches!(self_approval, Err(AppError::Forbidden(_))),
+        "{self_approval:?}"
+    );
     let denied = records(&h, "privilege.approve").await;
-    assert!(denied.iter().any(|r| r.record.detail.as_ref().is_some_and(|d| d["policies"] == json!(["forbid.self-administration"]))));
+    assert!(denied.iter().any(|r| r
+        .record
+        .detail
+        .as_ref()
+        .is_some_and(|d| d["policies"] == json!(["forbid.self-administration"]))));
     h.app
         .decide_privilege(&second, own.id, PrivilegeState::Rejected, "not needed")
         .await
         .expect("reject");
-    assert!(h
-        .app
-        .decide_privilege(&second, own.id, PrivilegeState::Approved, "")
-        .await
-        .is_err(), "a rejected request stays rejected");
+    assert!(
+        h.app
+            .decide_privilege(&second, own.id, PrivilegeState::Approved, "")
+            .await
+            .is_err(),
+        "a rejected request stays rejected"
+    );
 
     // Expiry: refused at use at once; the reaper marks and records it.
     h.clock.advance_ns(11 * DAY);
@@ -295,7 +412,12 @@ async fn a_temporary_privilege_needs_a_second_security_administrator_and_expires
     later.second_factor_at_ns = Some(h.app.now_ns());
     assert!(h
         .app
-        .update(&later, Kind::Image, image, &object(json!({"name": "edu-base-late"})))
+        .update(
+            &later,
+            Kind::Image,
+            image,
+            &object(json!({"name": "edu-base-late"}))
+        )
         .await
         .is_err());
     let mine = h.app.privileges(&later).await.expect("own privileges");
@@ -308,5 +430,14 @@ async fn a_temporary_privilege_needs_a_second_security_administrator_and_expires
     let states: Vec<&str> = all.iter().map(|p| p.state.as_str()).collect();
     assert_eq!(states, ["rejected", "expired"]);
     // Others see only their own.
-    assert!(h.app.privileges(&super::context(Role::ProviderOperator, None, Some(w.provider))).await.expect("own").is_empty());
+    assert!(h
+        .app
+        .privileges(&super::context(
+            Role::ProviderOperator,
+            None,
+            Some(w.provider)
+        ))
+        .await
+        .expect("own")
+        .is_empty());
 }

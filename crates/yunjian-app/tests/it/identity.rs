@@ -317,7 +317,9 @@ async fn a_second_factor_is_enrolled_then_required_once_per_code() {
     let totp = yunjian_gm::Totp::from_base32(&enrolment.secret_base32).expect("base32");
     let unix = |h: &Harness| (yunjian_app::Clock::now_ns(&*h.clock) / 1_000_000_000) as u64;
     assert!(
-        app.confirm_totp_enrolment(&own, &login.token, "000000").await.is_err()
+        app.confirm_totp_enrolment(&own, &login.token, "000000")
+            .await
+            .is_err()
             || totp.code_at(unix(&h)) == "000000"
     );
     let recovery = app

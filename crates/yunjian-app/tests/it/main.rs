@@ -62,10 +62,7 @@ async fn harness() -> Harness {
     // it and counts as a step-up at START_NS).
     let app = app.with_sealing(yunjian_gm::SealingKey::generate());
     let enrolling = Context::new(login.principal.clone(), "req-enrol", None);
-    let enrolment = app
-        .begin_totp_enrolment(&enrolling)
-        .await
-        .expect("enrol");
+    let enrolment = app.begin_totp_enrolment(&enrolling).await.expect("enrol");
     let code = yunjian_gm::Totp::from_base32(&enrolment.secret_base32)
         .expect("base32")
         .code_at((START_NS / 1_000_000_000) as u64);

@@ -120,6 +120,10 @@ pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
                             a href="/console/accounts" class=[active(frame.path.starts_with("/console/accounts"))] { (lang.t("账户", "Accounts")) }
                         }
                         a href="/console/audit" class=[active(frame.path.starts_with("/console/audit"))] { (lang.t("审计记录", "Audit records")) }
+                        @if frame.principal.role != Role::SystemAdmin {
+                            a href="/console/authorizations" class=[active(frame.path.starts_with("/console/authorizations"))] { (lang.t("租户授权", "Tenant authorizations")) }
+                        }
+                        a href="/console/privileges" class=[active(frame.path.starts_with("/console/privileges"))] { (lang.t("临时权限", "Temporary privileges")) }
                     }
                     main { (body) }
                 }
@@ -668,7 +672,7 @@ pub fn accounts_page(
             thead { tr {
                 th { "ID" } th { (lang.t("用户名", "Username")) } th { (lang.t("角色", "Role")) }
                 th { (lang.t("云租户", "Tenant")) } th { (lang.t("云服务商", "Provider")) } th { (lang.t("状态", "State")) }
-                th { (lang.t("创建时间", "Created")) }
+                th { (lang.t("人员编号", "Person")) } th { (lang.t("双因素", "2FA")) } th { (lang.t("创建时间", "Created")) }
             } }
             tbody {
                 @for account in accounts {
@@ -679,6 +683,8 @@ pub fn accounts_page(
                         td { @if let Some(tenant) = account.tenant { a href={ "/console/tenants/" (tenant.0) } { "#" (tenant.0) } } }
                         td { @if let Some(provider) = account.provider { a href={ "/console/providers/" (provider.0) } { "#" (provider.0) } } }
                         td { (if account.disabled { lang.t("已停用", "Disabled") } else { lang.t("正常", "Active") }) }
+                        td { (account.person_id.as_deref().unwrap_or("")) }
+                        td { (if account.totp_sealed.is_some() { lang.t("已启用", "on") } else { lang.t("未启用", "off") }) }
                         td { (timestamp(account.created_at_ns)) }
                     }
                 }
@@ -703,11 +709,14 @@ pub fn accounts_page(
                     input #a-tenant type="number" name="tenant_id" min="1";
                     label.name for="a-provider" { (lang.t("云服务商ID（服务商运维员）", "Provider id (provider operators)")) }
                     input #a-provider type="number" name="provider_id" min="1";
+                    label.name for="a-person" { (lang.t("人员编号（三员必填）", "Person id (required for the three administrators)")) }
+                    input #a-person type="text" name="person_id" maxlength="64";
                     div {}
                     div { button type="submit" { (lang.t("创建", "Create")) } }
                 }
             }
         }
+        (super::access::account_actions(frame))
     };
     page(frame, lang.t("账户", "Accounts"), body)
 }

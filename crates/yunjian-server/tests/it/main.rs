@@ -183,7 +183,9 @@ async fn enrol_totp(door: &Door, username: &str, token: &str) {
 
 /// A step-up with the account's next code.
 async fn step_up(door: &Door, username: &str, token: &str) {
-    let code = door.next_code(username).expect("enrolled through this door");
+    let code = door
+        .next_code(username)
+        .expect("enrolled through this door");
     let answer = send(
         &door.router,
         api(
@@ -218,7 +220,11 @@ const PASSWORD: &str = "correct-horse-battery-staple";
 async fn server() -> Server {
     let test = fresh_store().await;
     let clock = Arc::new(FixedClock::new(1_790_000_000_000_000_000));
-    let app = App::new(test.store.clone(), clock.clone(), SessionSettings::default());
+    let app = App::new(
+        test.store.clone(),
+        clock.clone(),
+        SessionSettings::default(),
+    );
     let created = app.initialize_administrators().await.expect("init");
     let sealing = yunjian_gm::SealingKey::generate();
     let verifier_key = app.create_signing_key(&sealing).await.expect("signing key");

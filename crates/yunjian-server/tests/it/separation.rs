@@ -60,7 +60,12 @@ async fn roles_are_assigned_by_another_security_administrator_after_a_step_up() 
 
     // The system administrator does not grant roles; nobody grants themselves one.
     let by_sysadmin = assign(&s, &s.admin_token, tenant2_id, supervisor.clone()).await;
-    assert_eq!(by_sysadmin.status, StatusCode::FORBIDDEN, "{}", by_sysadmin.text);
+    assert_eq!(
+        by_sysadmin.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        by_sysadmin.text
+    );
     let to_self = assign(&s, &secadmin, secadmin_id, json!({"role": "system_admin"})).await;
     assert_eq!(to_self.status, StatusCode::FORBIDDEN, "{}", to_self.text);
     assert!(to_self.text.contains("themselves"), "{}", to_self.text);
@@ -80,7 +85,12 @@ async fn roles_are_assigned_by_another_security_administrator_after_a_step_up() 
         ),
     )
     .await;
-    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", wrong.text);
+    assert_eq!(
+        wrong.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        wrong.text
+    );
     step_up(&s.door, "secadmin", &secadmin).await;
     // A binding that does not fit the role is refused before anything changes.
     let unbound = assign(&s, &secadmin, tenant2_id, json!({"role": "tenant_admin"})).await;
