@@ -472,11 +472,6 @@ impl App {
         to: PrivilegeState,
         note: &str,
     ) -> Result<TemporaryPrivilege, AppError> {
-        let existing = self
-            .store
-            .temporary_privilege(id)
-            .await?
-            .ok_or(AppError::NotFound)?;
         let (action, audit_action, from): (Action, &str, &[PrivilegeState]) = match to {
             PrivilegeState::Approved => (
                 Action::PrivilegeApprove,
@@ -508,11 +503,19 @@ impl App {
             Target::family("privilege"),
             unit_relation(&context.principal),
         );
-        // Approvals need a second person: not the requester, not the holder.
-        question.self_target = existing.requested_by == me || existing.account == me;
         let mut refusal = self.record(context, audit_action, AuditOutcome::Denied);
         refusal.object_kind = Some("temporary_privilege".into());
         refusal.object_id = Some(id);
+        // First whether the role may decide at all (so a role without the right learns
+        // nothing about which privileges exist), then for this one.
+        self.authorize(context, question, refusal.clone()).await?;
+        let existing = self
+            .store
+            .temporary_privilege(id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        // Approvals need a second person: not the requester, not the holder.
+        question.self_target = existing.requested_by == me || existing.account == me;
         let decision = self.authorize(context, question, refusal).await?;
         let note = note.trim();
         if note.chars().count() > 500 {

@@ -16,6 +16,7 @@ use yunjian_core::schema::Kind;
 use yunjian_server::{router, AppState, HttpSettings};
 use yunjian_testkit::{fresh_store, TestStore};
 
+mod access;
 mod audit;
 mod identity;
 mod separation;
@@ -982,6 +983,46 @@ async fn the_console_logs_in_with_csrf_checks_and_escapes_what_it_shows() {
         !detail.text.contains("<script>alert(1)"),
         "data never becomes markup"
     );
+
+    // Tenant authorizations in the console: the form grants (the enrolment's code
+    // counts as the step-up), the table shows it, and it is revocable.
+    let authorizations = send(&s.router, page("/console/authorizations", &cookies)).await;
+    assert_eq!(authorizations.status, StatusCode::OK);
+    assert!(authorizations.text.contains("租户授权"));
+    let providers = send(
+        &s.router,
+        api(Method::GET, "/api/v1/providers", Some(&s.admin_token), None),
+    )
+    .await
+    .json();
+    let provider = providers["items"][0]["id"].as_i64().expect("provider");
+    let granted = send(
+        &s.router,
+        form(
+            "/console/authorizations",
+            &cookies,
+            &format!("_csrf={csrf}&provider_id={provider}&kinds=vms&kinds=images&actions=update&reason=%E5%B7%A1%E6%A3%80&days=5&object_ids="),
+        ),
+    )
+    .await;
+    assert_eq!(granted.status, StatusCode::OK, "{}", granted.text);
+    assert!(granted.text.contains("已授权"), "{}", granted.text);
+    assert!(granted.text.contains("vms, images") || granted.text.contains("images, vms"));
+    let too_long = send(
+        &s.router,
+        form(
+            "/console/authorizations",
+            &cookies,
+            &format!(
+                "_csrf={csrf}&provider_id={provider}&kinds=vms&actions=update&reason=x&days=95"
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(too_long.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let privileges = send(&s.router, page("/console/privileges", &cookies)).await;
+    assert_eq!(privileges.status, StatusCode::OK);
+    assert!(privileges.text.contains("request-privilege"));
 
     let english = send(
         &s.router,
