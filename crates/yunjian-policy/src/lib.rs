@@ -11,6 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use cedar_policy::{
     Authorizer, Context, Decision as CedarDecision, Entities, Entity, EntityId, EntityTypeName,
@@ -229,6 +230,10 @@ impl Decision {
 /// The loaded, validated policies.
 pub struct Pdp {
     schema: Schema,
+    /// Per action, only the policies whose action scope can match it (a policy whose
+    /// scope names other actions cannot apply, so leaving it out changes no decision;
+    /// the equivalence is tested). Cedar evaluates every policy it is given.
+    by_action: HashMap<Action, PolicySet>,
     /// The action hierarchy (groups such as "sensitive"), from the schema.
     action_entities: Entities,
     policies: PolicySet,
@@ -239,7 +244,14 @@ pub struct Pdp {
     guides: HashMap<String, String>,
     /// The `@reason` of each forbid: the sentence a refusal answers.
     reasons: HashMap<String, String>,
+    /// Entity stores (principal, target and the action hierarchy) by what they hold:
+    /// a few hundred combinations, built once each, because building one (transitive
+    /// closure included) costs more than the decision itself.
+    stores: std::sync::RwLock<HashMap<StoreKey, Arc<Entities>>>,
 }
+
+/// What an entity store holds: the principal's role and second factor, the target.
+type StoreKey = (Role, bool, String, String, String);
 
 impl std::fmt::Debug for Pdp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -304,7 +316,7 @@ impl Pdp {
             EntityTypeName::from_str(text).map_err(|error| PolicyError::Schema(error.to_string()))
         };
         let action_type = name("Yunjian::Action")?;
-        let actions = Action::ALL
+        let actions: HashMap<Action, EntityUid> = Action::ALL
             .into_iter()
             .map(|action| {
                 (
@@ -319,7 +331,9 @@ impl Pdp {
         let action_entities = schema
             .action_entities()
             .map_err(|error| PolicyError::Schema(error.to_string()))?;
+        let by_action = slice_by_action(&policies, &action_entities, &actions)?;
         Ok(Pdp {
+            by_action,
             action_entities,
             schema,
             policies,
@@ -329,6 +343,7 @@ impl Pdp {
             actions,
             guides,
             reasons,
+            stores: std::sync::RwLock::new(HashMap::new()),
         })
     }
 
@@ -370,14 +385,34 @@ impl Pdp {
         }
     }
 
-    fn try_decide(&self, question: &Question<'_>) -> Result<Decision, String> {
-        let principal =
-            EntityUid::from_type_name_and_id(self.account_type.clone(), EntityId::new("p"));
-        let resource =
-            EntityUid::from_type_name_and_id(self.target_type.clone(), EntityId::new("t"));
+    fn principal_uid(&self) -> EntityUid {
+        EntityUid::from_type_name_and_id(self.account_type.clone(), EntityId::new("p"))
+    }
+
+    fn target_uid(&self) -> EntityUid {
+        EntityUid::from_type_name_and_id(self.target_type.clone(), EntityId::new("t"))
+    }
+
+    /// The entity store for this question's principal and target, built on first use.
+    fn entities(&self, question: &Question<'_>) -> Result<Arc<Entities>, String> {
+        let key: StoreKey = (
+            question.role,
+            question.second_factor,
+            question.target.family.to_owned(),
+            question.target.kind.to_owned(),
+            question.target.group.to_owned(),
+        );
+        if let Some(found) = self
+            .stores
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&key)
+        {
+            return Ok(found.clone());
+        }
         let string = |text: &str| RestrictedExpression::new_string(text.to_owned());
         let account = Entity::new(
-            principal.clone(),
+            self.principal_uid(),
             HashMap::from([
                 ("role".to_owned(), string(question.role.as_str())),
                 (
@@ -393,7 +428,7 @@ impl Pdp {
         )
         .map_err(|error| error.to_string())?;
         let target = Entity::new(
-            resource.clone(),
+            self.target_uid(),
             HashMap::from([
                 ("family".to_owned(), string(question.target.family)),
                 ("kind".to_owned(), string(question.target.kind)),
@@ -402,33 +437,38 @@ impl Pdp {
             HashSet::new(),
         )
         .map_err(|error| error.to_string())?;
-        let entities = self
-            .action_entities
-            .clone()
-            .add_entities([account, target], None)
-            .map_err(|error| error.to_string())?;
+        let entities = Arc::new(
+            self.action_entities
+                .clone()
+                .add_entities([account, target], Some(&self.schema))
+                .map_err(|error| error.to_string())?,
+        );
+        let mut stores = self
+            .stores
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Bounded: targets come from the schema's kinds and a few families, but never
+        // let a caller's strings grow it without end.
+        if stores.len() > 10_000 {
+            stores.clear();
+        }
+        stores.insert(key, entities.clone());
+        Ok(entities)
+    }
+
+    fn try_decide(&self, question: &Question<'_>) -> Result<Decision, String> {
+        let entities = self.entities(question)?;
+        let fact = |name: &str, value: bool| (name.to_owned(), RestrictedExpression::new_bool(value));
         let facts = Context::from_pairs([
-            ("relation".to_owned(), string(question.relation.as_str())),
             (
-                "step_up_fresh".to_owned(),
-                RestrictedExpression::new_bool(question.step_up_fresh),
+                "relation".to_owned(),
+                RestrictedExpression::new_string(question.relation.as_str().to_owned()),
             ),
-            (
-                "self_target".to_owned(),
-                RestrictedExpression::new_bool(question.self_target),
-            ),
-            (
-                "tenant_owned".to_owned(),
-                RestrictedExpression::new_bool(question.tenant_owned),
-            ),
-            (
-                "tenant_authorized".to_owned(),
-                RestrictedExpression::new_bool(question.tenant_authorized),
-            ),
-            (
-                "privileged".to_owned(),
-                RestrictedExpression::new_bool(question.privileged),
-            ),
+            fact("step_up_fresh", question.step_up_fresh),
+            fact("self_target", question.self_target),
+            fact("tenant_owned", question.tenant_owned),
+            fact("tenant_authorized", question.tenant_authorized),
+            fact("privileged", question.privileged),
         ])
         .map_err(|error| error.to_string())?;
         let action = self
@@ -436,11 +476,19 @@ impl Pdp {
             .get(&question.action)
             .cloned()
             .ok_or_else(|| format!("unknown action {}", question.action.as_str()))?;
-        let request = Request::new(principal, action, resource, facts, Some(&self.schema))
+        // The facts are built here, by type; the schema check of each request runs in
+        // debug builds (every test) and is skipped in release, where it cost as much as
+        // the decision.
+        let schema = cfg!(debug_assertions).then_some(&self.schema);
+        let request = Request::new(self.principal_uid(), action, self.target_uid(), facts, schema)
             .map_err(|error| error.to_string())?;
+        let policies = self
+            .by_action
+            .get(&question.action)
+            .unwrap_or(&self.policies);
         let response = self
             .authorizer
-            .is_authorized(&request, &self.policies, &entities);
+            .is_authorized(&request, policies, &entities);
         let errors: Vec<String> = response
             .diagnostics()
             .errors()
@@ -459,6 +507,71 @@ impl Pdp {
             allowed: response.decision() == CedarDecision::Allow,
             policies,
         })
+    }
+}
+
+/// The policies that can apply to each action: unconstrained ones, and those whose
+/// scope names the action or a group it belongs to.
+fn slice_by_action(
+    policies: &PolicySet,
+    action_entities: &Entities,
+    actions: &HashMap<Action, EntityUid>,
+) -> Result<HashMap<Action, PolicySet>, PolicyError> {
+    let mut sliced = HashMap::new();
+    for (action, uid) in actions {
+        let mut applicable: HashSet<EntityUid> = action_entities
+            .ancestors(uid)
+            .map(|ancestors| ancestors.cloned().collect())
+            .unwrap_or_default();
+        applicable.insert(uid.clone());
+        let mut set = PolicySet::new();
+        for policy in policies.policies() {
+            let applies = match policy.action_constraint() {
+                cedar_policy::ActionConstraint::Any => true,
+                cedar_policy::ActionConstraint::Eq(named) => applicable.contains(&named),
+                cedar_policy::ActionConstraint::In(named) => {
+                    named.iter().any(|named| applicable.contains(named))
+                }
+            };
+            if applies {
+                set.add(policy.clone()).map_err(|error| PolicyError::Policy {
+                    policy: policy.id().to_string(),
+                    problem: error.to_string(),
+                })?;
+            }
+        }
+        sliced.insert(*action, set);
+    }
+    Ok(sliced)
+}
+
+/// The full policy set, for tests that compare the sliced decision with it.
+#[cfg(test)]
+impl Pdp {
+    fn decide_unsliced(&self, question: &Question<'_>) -> bool {
+        let entities = self.entities(question).expect("entities");
+        let fact = |name: &str, value: bool| (name.to_owned(), RestrictedExpression::new_bool(value));
+        let facts = Context::from_pairs([
+            ("relation".to_owned(), RestrictedExpression::new_string(question.relation.as_str().to_owned())),
+            fact("step_up_fresh", question.step_up_fresh),
+            fact("self_target", question.self_target),
+            fact("tenant_owned", question.tenant_owned),
+            fact("tenant_authorized", question.tenant_authorized),
+            fact("privileged", question.privileged),
+        ])
+        .expect("facts");
+        let request = Request::new(
+            self.principal_uid(),
+            self.actions[&question.action].clone(),
+            self.target_uid(),
+            facts,
+            Some(&self.schema),
+        )
+        .expect("request");
+        self.authorizer
+            .is_authorized(&request, &self.policies, &entities)
+            .decision()
+            == CedarDecision::Allow
     }
 }
 

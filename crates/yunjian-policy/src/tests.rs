@@ -382,6 +382,8 @@ proptest! {
         };
         let decision = pdp.decide(&question);
         prop_assert!(!decision.policies.iter().any(|p| p.starts_with("error:")), "{:?}", decision);
+        // Slicing the policies by action changes no decision.
+        prop_assert_eq!(decision.allowed, pdp.decide_unsliced(&question));
         if decision.allowed {
             prop_assert!(!decision.policies.is_empty());
             prop_assert!(!(role.needs_second_factor() && !question.second_factor));

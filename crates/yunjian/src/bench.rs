@@ -43,6 +43,12 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 2_000)]
         samples: u32,
     },
+    /// Authorization decision latency (the Cedar PDP) over a mix of questions from
+    /// every role and action, beside parsing a small JSON request body.
+    Authz {
+        #[arg(long, default_value_t = 200_000)]
+        decisions: u32,
+    },
 }
 
 /// A realistic record: a VM update by an operator, with a small detail object.
@@ -79,6 +85,7 @@ pub async fn run(command: BenchCommand) -> Result<()> {
             records,
             samples,
         } => proof(&data, records, samples).await,
+        BenchCommand::Authz { decisions } => authz(decisions),
     }
 }
 
@@ -407,4 +414,73 @@ async fn proof(data: &Path, records: u64, samples: u32) -> Result<()> {
     );
     store.close().await;
     Ok(())
+}
+
+fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+/// Times single PDP decisions (each timed alone, so p99 includes cache misses) over
+/// every role × action with facts cycling, and a JSON parse of a login body as the
+/// baseline of "the request itself".
+fn authz(decisions: u32) -> Result<()> {
+    use yunjian_core::role::Role;
+    use yunjian_policy::{Action, Pdp, Question, Relation, Target};
+    let pdp = Pdp::shipped().context("the shipped policies")?;
+    let targets = [
+        Target { family: "world", kind: "vms", group: "tenant_resources" },
+        Target { family: "world", kind: "information_systems", group: "tenant_declarations" },
+        Target::family("audit"),
+        Target::family("account"),
+        Target::family("privilege"),
+    ];
+    let relations = [Relation::Any, Relation::OwnTenant, Relation::OwnProvider, Relation::Directory];
+    let mut questions = Vec::new();
+    for role in Role::ALL {
+        for action in Action::ALL {
+            for (index, target) in targets.iter().enumerate() {
+                let mut question = Question::new(role, action, *target, relations[index % relations.len()]);
+                question.step_up_fresh = index % 2 == 0;
+                question.tenant_owned = index % 3 == 0;
+                questions.push(question);
+            }
+        }
+    }
+    let body = br#"{"username":"tenant1","password":"Quiet-Harbor#7215-Lantern","totp":"123456"}"#;
+    let mut allowed = 0u64;
+    let mut times = Vec::with_capacity(decisions as usize);
+    let mut baseline = Vec::with_capacity(decisions as usize);
+    // Warm up.
+    for question in questions.iter().take(1000) {
+        allowed += u64::from(pdp.decide(question).allowed);
+    }
+    for i in 0..decisions as usize {
+        let question = &questions[i % questions.len()];
+        let start = Instant::now();
+        let decision = pdp.decide(question);
+        times.push(start.elapsed());
+        allowed += u64::from(decision.allowed);
+        let start = Instant::now();
+        let parsed: serde_json::Value = serde_json::from_slice(body)?;
+        baseline.push(start.elapsed());
+        std::hint::black_box(parsed);
+    }
+    times.sort_unstable();
+    baseline.sort_unstable();
+    let (p50, p99, max) = (percentile(&times, 0.5), percentile(&times, 0.99), times[times.len() - 1]);
+    let (b50, b99) = (percentile(&baseline, 0.5), percentile(&baseline, 0.99));
+    println!("machine: {}", machine());
+    println!(
+        "authz: {decisions} decisions over {} distinct questions ({allowed} allowed incl. warm-up)",
+        questions.len()
+    );
+    println!("  PDP decide      p50 {:>8.2} µs  p99 {:>8.2} µs  max {:>8.2} µs", us(p50), us(p99), us(max));
+    println!("  JSON body parse p50 {:>8.2} µs  p99 {:>8.2} µs  (baseline)", us(b50), us(b99));
+    println!("  ratio p50 {:.1}×, p99 {:.1}× the baseline", us(p50) / us(b50).max(0.001), us(p99) / us(b99).max(0.001));
+    Ok(())
+}
+
+fn us(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e6
 }
