@@ -6,6 +6,7 @@
 //! PKCS#11 token can replace the software key), SM4-GCM sealing of secrets kept in the
 //! store, and random secrets.
 
+pub mod request_signing;
 mod seal;
 mod sign;
 mod totp;

@@ -458,7 +458,8 @@ impl Pdp {
 
     fn try_decide(&self, question: &Question<'_>) -> Result<Decision, String> {
         let entities = self.entities(question)?;
-        let fact = |name: &str, value: bool| (name.to_owned(), RestrictedExpression::new_bool(value));
+        let fact =
+            |name: &str, value: bool| (name.to_owned(), RestrictedExpression::new_bool(value));
         let facts = Context::from_pairs([
             (
                 "relation".to_owned(),
@@ -480,15 +481,19 @@ impl Pdp {
         // debug builds (every test) and is skipped in release, where it cost as much as
         // the decision.
         let schema = cfg!(debug_assertions).then_some(&self.schema);
-        let request = Request::new(self.principal_uid(), action, self.target_uid(), facts, schema)
-            .map_err(|error| error.to_string())?;
+        let request = Request::new(
+            self.principal_uid(),
+            action,
+            self.target_uid(),
+            facts,
+            schema,
+        )
+        .map_err(|error| error.to_string())?;
         let policies = self
             .by_action
             .get(&question.action)
             .unwrap_or(&self.policies);
-        let response = self
-            .authorizer
-            .is_authorized(&request, policies, &entities);
+        let response = self.authorizer.is_authorized(&request, policies, &entities);
         let errors: Vec<String> = response
             .diagnostics()
             .errors()
@@ -534,10 +539,11 @@ fn slice_by_action(
                 }
             };
             if applies {
-                set.add(policy.clone()).map_err(|error| PolicyError::Policy {
-                    policy: policy.id().to_string(),
-                    problem: error.to_string(),
-                })?;
+                set.add(policy.clone())
+                    .map_err(|error| PolicyError::Policy {
+                        policy: policy.id().to_string(),
+                        problem: error.to_string(),
+                    })?;
             }
         }
         sliced.insert(*action, set);
@@ -550,9 +556,13 @@ fn slice_by_action(
 impl Pdp {
     fn decide_unsliced(&self, question: &Question<'_>) -> bool {
         let entities = self.entities(question).expect("entities");
-        let fact = |name: &str, value: bool| (name.to_owned(), RestrictedExpression::new_bool(value));
+        let fact =
+            |name: &str, value: bool| (name.to_owned(), RestrictedExpression::new_bool(value));
         let facts = Context::from_pairs([
-            ("relation".to_owned(), RestrictedExpression::new_string(question.relation.as_str().to_owned())),
+            (
+                "relation".to_owned(),
+                RestrictedExpression::new_string(question.relation.as_str().to_owned()),
+            ),
             fact("step_up_fresh", question.step_up_fresh),
             fact("self_target", question.self_target),
             fact("tenant_owned", question.tenant_owned),

@@ -429,18 +429,32 @@ fn authz(decisions: u32) -> Result<()> {
     use yunjian_policy::{Action, Pdp, Question, Relation, Target};
     let pdp = Pdp::shipped().context("the shipped policies")?;
     let targets = [
-        Target { family: "world", kind: "vms", group: "tenant_resources" },
-        Target { family: "world", kind: "information_systems", group: "tenant_declarations" },
+        Target {
+            family: "world",
+            kind: "vms",
+            group: "tenant_resources",
+        },
+        Target {
+            family: "world",
+            kind: "information_systems",
+            group: "tenant_declarations",
+        },
         Target::family("audit"),
         Target::family("account"),
         Target::family("privilege"),
     ];
-    let relations = [Relation::Any, Relation::OwnTenant, Relation::OwnProvider, Relation::Directory];
+    let relations = [
+        Relation::Any,
+        Relation::OwnTenant,
+        Relation::OwnProvider,
+        Relation::Directory,
+    ];
     let mut questions = Vec::new();
     for role in Role::ALL {
         for action in Action::ALL {
             for (index, target) in targets.iter().enumerate() {
-                let mut question = Question::new(role, action, *target, relations[index % relations.len()]);
+                let mut question =
+                    Question::new(role, action, *target, relations[index % relations.len()]);
                 question.step_up_fresh = index % 2 == 0;
                 question.tenant_owned = index % 3 == 0;
                 questions.push(question);
@@ -468,16 +482,33 @@ fn authz(decisions: u32) -> Result<()> {
     }
     times.sort_unstable();
     baseline.sort_unstable();
-    let (p50, p99, max) = (percentile(&times, 0.5), percentile(&times, 0.99), times[times.len() - 1]);
+    let (p50, p99, max) = (
+        percentile(&times, 0.5),
+        percentile(&times, 0.99),
+        times[times.len() - 1],
+    );
     let (b50, b99) = (percentile(&baseline, 0.5), percentile(&baseline, 0.99));
     println!("machine: {}", machine());
     println!(
         "authz: {decisions} decisions over {} distinct questions ({allowed} allowed incl. warm-up)",
         questions.len()
     );
-    println!("  PDP decide      p50 {:>8.2} µs  p99 {:>8.2} µs  max {:>8.2} µs", us(p50), us(p99), us(max));
-    println!("  JSON body parse p50 {:>8.2} µs  p99 {:>8.2} µs  (baseline)", us(b50), us(b99));
-    println!("  ratio p50 {:.1}×, p99 {:.1}× the baseline", us(p50) / us(b50).max(0.001), us(p99) / us(b99).max(0.001));
+    println!(
+        "  PDP decide      p50 {:>8.2} µs  p99 {:>8.2} µs  max {:>8.2} µs",
+        us(p50),
+        us(p99),
+        us(max)
+    );
+    println!(
+        "  JSON body parse p50 {:>8.2} µs  p99 {:>8.2} µs  (baseline)",
+        us(b50),
+        us(b99)
+    );
+    println!(
+        "  ratio p50 {:.1}×, p99 {:.1}× the baseline",
+        us(p50) / us(b50).max(0.001),
+        us(p99) / us(b99).max(0.001)
+    );
     Ok(())
 }
 
