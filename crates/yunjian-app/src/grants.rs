@@ -55,6 +55,7 @@ pub fn grantable(action: Action) -> bool {
             | Action::PrivilegeApprove
             | Action::PrivilegeRevoke
             | Action::PrivilegeRead
+            | Action::CredentialManage
     )
 }
 

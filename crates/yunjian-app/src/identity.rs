@@ -272,6 +272,15 @@ impl App {
     ) -> Result<(), AppError> {
         let id = context.principal.account_id;
         let now = self.now_ns();
+        if context
+            .credential
+            .as_deref()
+            .is_some_and(|credential| credential.starts_with("key:"))
+        {
+            return Err(AppError::Forbidden(
+                "a step-up belongs to an interactive session, not an API key".into(),
+            ));
+        }
         if let Some(address) = &context.source_address {
             if !self.login_limiter.admit(address, now) {
                 let record = self.account_record(context, "auth.step_up", id, AuditOutcome::Denied);

@@ -6,6 +6,7 @@
 //! change whose record cannot be written does not happen (invariant 1).
 
 mod accounts;
+mod api_keys;
 mod auth;
 mod authz;
 mod clock;
@@ -19,6 +20,10 @@ mod world;
 use std::sync::Arc;
 
 pub use accounts::{CreatedAccount, NewAccountInput, RoleAssignment};
+pub use api_keys::{
+    signing_time, CreatedApiKey, SignedRequest, MAX_SKEW_NS, REQUIRED_SIGNED_HEADERS,
+    SIGNING_REGION, SIGNING_SERVICE,
+};
 pub use auth::{Authenticated, LoginOutcome, SessionSettings, SessionToken};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::AppError;

@@ -62,10 +62,11 @@ pub enum Action {
     PrivilegeRequest,
     PrivilegeApprove,
     PrivilegeRevoke,
+    CredentialManage,
 }
 
 impl Action {
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 22] = [
         Action::WorldRead,
         Action::WorldCreate,
         Action::WorldUpdate,
@@ -87,6 +88,7 @@ impl Action {
         Action::PrivilegeRequest,
         Action::PrivilegeApprove,
         Action::PrivilegeRevoke,
+        Action::CredentialManage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -112,6 +114,7 @@ impl Action {
             Action::PrivilegeRequest => "privilege.request",
             Action::PrivilegeApprove => "privilege.approve",
             Action::PrivilegeRevoke => "privilege.revoke",
+            Action::CredentialManage => "credential.manage",
         }
     }
 

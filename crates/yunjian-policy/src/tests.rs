@@ -34,6 +34,7 @@ fn target_of(action: Action) -> Target<'static> {
         | Action::PrivilegeRequest
         | Action::PrivilegeApprove
         | Action::PrivilegeRevoke => Target::family("privilege"),
+        Action::CredentialManage => Target::family("credential"),
     }
 }
 
@@ -76,6 +77,8 @@ fn expected(role: Role, action: Action) -> bool {
             _ => role == SecurityAdmin,
         },
         PrivilegeRequest => role == SecurityAdmin,
+        // Only one's own keys (relation "self", not the unit's).
+        CredentialManage => false,
     }
 }
 

@@ -28,6 +28,8 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/totp/enrol", post(totp_enrol))
         .route("/auth/totp/confirm", post(totp_confirm))
         .route("/auth/step-up", post(step_up))
+        .route("/auth/api-keys", get(list_api_keys).post(create_api_key))
+        .route("/auth/api-keys/{id}/revoke", post(revoke_api_key))
         .route("/accounts/{id}/role", post(assign_role))
         .route("/accounts/{id}/password-reset", post(reset_password))
         .route("/accounts/{id}/unlock", post(unlock_account))
@@ -601,6 +603,70 @@ async fn assign_role(
         .await
         .map_err(|error| ApiError::from_app(error, request_id))?;
     Ok(Json(wire::account_json(&account)))
+}
+
+/// The caller's API keys, never their secrets.
+async fn list_api_keys(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+) -> Result<Json<Json_>, ApiError> {
+    let keys = state
+        .app
+        .api_keys(&auth.context)
+        .await
+        .map_err(|error| ApiError::from_app(error, &auth.context.request_id))?;
+    Ok(Json(json!({"items": keys.iter().map(|key| json!({
+        "access_key_id": key.access_key_id,
+        "label": key.label,
+        "created_at": wire::timestamp(key.created_at_ns),
+        "last_used_at": key.last_used_at_ns.map(wire::timestamp),
+        "revoked_at": key.revoked_at_ns.map(wire::timestamp),
+    })).collect::<Vec<_>>()})))
+}
+
+/// `{"label"}`: a new key for the caller (after a step-up); the secret is shown once.
+async fn create_api_key(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    JsonObject(body): JsonObject,
+) -> Result<(StatusCode, Json<Json_>), ApiError> {
+    let request_id = &auth.context.request_id;
+    let label = match (body.get("label"), body.len()) {
+        (Some(Json_::String(label)), 1) => label.clone(),
+        _ => {
+            return Err(ApiError::from_app(
+                AppError::invalid("label", "required", "send exactly {\"label\": \"...\"}"),
+                request_id,
+            ))
+        }
+    };
+    let created = state
+        .app
+        .create_api_key(&auth.context, &label)
+        .await
+        .map_err(|error| ApiError::from_app(error, request_id))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "access_key_id": created.access_key_id,
+            "secret": created.secret,
+            "label": created.label,
+            "note": "the secret is shown once; sign requests with YJ1-HMAC-SM3 (docs/api-signing.md, `yunjian api`)",
+        })),
+    ))
+}
+
+async fn revoke_api_key(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .app
+        .revoke_api_key(&auth.context, &id)
+        .await
+        .map_err(|error| ApiError::from_app(error, &auth.context.request_id))?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `{"code"}`: proves the second factor again; sensitive actions accept it for five

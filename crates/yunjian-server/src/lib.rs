@@ -76,6 +76,11 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn(middleware::matched_route))
         .fallback(console::not_found)
         .layer(DefaultBodyLimit::max(max_body))
+        // Inside `observe` (which sets the request id), outside the routes.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            extract::signed_requests,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::observe,

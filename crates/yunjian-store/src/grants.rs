@@ -528,3 +528,157 @@ impl WriteTx {
         Ok(expired)
     }
 }
+
+/// An API key (the secret sealed; never returned in the clear by the store).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub access_key_id: String,
+    pub account: AccountId,
+    pub label: String,
+    pub secret_sealed: String,
+    pub created_at_ns: i64,
+    pub last_used_at_ns: Option<i64>,
+    pub revoked_at_ns: Option<i64>,
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKey")
+            .field("access_key_id", &self.access_key_id)
+            .field("account", &self.account)
+            .field("label", &self.label)
+            .field("secret_sealed", &"<redacted>")
+            .finish()
+    }
+}
+
+const API_KEY_COLUMNS: &str =
+    "access_key_id, account_id, label, secret_sealed, created_at_ns, last_used_at_ns, revoked_at_ns";
+const API_KEY_TYPES: [CellType; 7] = [
+    CellType::Text,
+    CellType::Int,
+    CellType::Text,
+    CellType::Text,
+    CellType::Int,
+    CellType::Int,
+    CellType::Int,
+];
+
+fn decode_api_key(row: &mut [Cell]) -> Result<ApiKey> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("api_keys.{what}"));
+    Ok(ApiKey {
+        access_key_id: row[0].take_text().ok_or_else(|| corrupt("access_key_id"))?,
+        account: AccountId(row[1].int().ok_or_else(|| corrupt("account_id"))?),
+        label: row[2].take_text().unwrap_or_default(),
+        secret_sealed: row[3].take_text().ok_or_else(|| corrupt("secret_sealed"))?,
+        created_at_ns: row[4].int().ok_or_else(|| corrupt("created_at_ns"))?,
+        last_used_at_ns: row[5].int(),
+        revoked_at_ns: row[6].int(),
+    })
+}
+
+impl Store {
+    pub async fn api_key(&self, access_key_id: &str) -> Result<Option<ApiKey>> {
+        let rows = self
+            .read(vec![Statement {
+                sql: format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE access_key_id = $1"),
+                binds: vec![Bind::Text(Some(access_key_id.to_owned()))],
+                types: API_KEY_TYPES.to_vec(),
+            }])
+            .await?;
+        rows.into_iter()
+            .flatten()
+            .next()
+            .map(|mut row| decode_api_key(&mut row))
+            .transpose()
+    }
+
+    pub async fn api_keys_of(&self, account: AccountId) -> Result<Vec<ApiKey>> {
+        let rows = self
+            .read(vec![Statement {
+                sql: format!(
+                    "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE account_id = $1 ORDER BY created_at_ns DESC"
+                ),
+                binds: vec![Bind::Int(Some(account.0))],
+                types: API_KEY_TYPES.to_vec(),
+            }])
+            .await?;
+        rows.into_iter()
+            .flatten()
+            .map(|mut row| decode_api_key(&mut row))
+            .collect()
+    }
+}
+
+impl WriteTx {
+    pub async fn insert_api_key(&mut self, key: &ApiKey) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (access_key_id, account_id, label, secret_sealed, created_at_ns) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&key.access_key_id)
+        .bind(key.account.0)
+        .bind(&key.label)
+        .bind(&key.secret_sealed)
+        .bind(key.created_at_ns)
+        .execute(&mut *self.transaction)
+        .await?;
+        Ok(())
+    }
+
+    /// Revokes an account's unrevoked key; `false` when there is none such.
+    pub async fn revoke_api_key(
+        &mut self,
+        access_key_id: &str,
+        account: AccountId,
+        now_ns: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_at_ns = $1 WHERE access_key_id = $2 AND account_id = $3 \
+             AND revoked_at_ns IS NULL",
+        )
+        .bind(now_ns)
+        .bind(access_key_id)
+        .bind(account.0)
+        .execute(&mut *self.transaction)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records a nonce; `false` when the key used it already (a replay). Forgets the
+    /// key's nonces older than `forget_before_ns` (outside the clock window, a replay
+    /// is refused by its time anyway).
+    pub async fn use_nonce(
+        &mut self,
+        access_key_id: &str,
+        nonce: &str,
+        now_ns: i64,
+        forget_before_ns: i64,
+    ) -> Result<bool> {
+        sqlx::query("DELETE FROM api_nonces WHERE access_key_id = $1 AND at_ns < $2")
+            .bind(access_key_id)
+            .bind(forget_before_ns)
+            .execute(&mut *self.transaction)
+            .await?;
+        let seen = sqlx::query("SELECT 1 FROM api_nonces WHERE access_key_id = $1 AND nonce = $2")
+            .bind(access_key_id)
+            .bind(nonce)
+            .fetch_optional(&mut *self.transaction)
+            .await?;
+        if seen.is_some() {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO api_nonces (access_key_id, nonce, at_ns) VALUES ($1, $2, $3)")
+            .bind(access_key_id)
+            .bind(nonce)
+            .bind(now_ns)
+            .execute(&mut *self.transaction)
+            .await?;
+        sqlx::query("UPDATE api_keys SET last_used_at_ns = $1 WHERE access_key_id = $2")
+            .bind(now_ns)
+            .bind(access_key_id)
+            .execute(&mut *self.transaction)
+            .await?;
+        Ok(true)
+    }
+}

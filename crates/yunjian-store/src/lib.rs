@@ -17,7 +17,7 @@ mod world;
 pub use accounts::{Account, NewAccount, Session};
 pub use error::StoreError;
 pub use grants::{
-    AuthorizationScope, NewTemporaryPrivilege, NewTenantAuthorization, PrivilegeState,
+    ApiKey, AuthorizationScope, NewTemporaryPrivilege, NewTenantAuthorization, PrivilegeState,
     TemporaryPrivilege, TenantAuthorization,
 };
 pub use ledger::{

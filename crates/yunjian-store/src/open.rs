@@ -96,6 +96,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (4, "totp", include_str!("../migrations/0004_totp.sql")),
     (5, "access", include_str!("../migrations/0005_access.sql")),
+    (
+        6,
+        "api_keys",
+        include_str!("../migrations/0006_api_keys.sql"),
+    ),
 ];
 
 impl Store {

@@ -20,6 +20,7 @@ mod access;
 mod audit;
 mod identity;
 mod separation;
+mod signed;
 
 struct Server {
     router: Router,
