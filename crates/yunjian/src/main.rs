@@ -1,6 +1,7 @@
 //! `yunjian`: the one binary. Serves the API and console, runs the demo cloud, and holds
 //! the administrative commands.
 
+mod api_client;
 mod bench;
 mod config;
 mod ledger;
@@ -103,6 +104,9 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Call the API with a signed request (an API key's id and secret): prints the
+    /// JSON answer; fails on an error status.
+    Api(api_client::ApiArgs),
     /// Measure the ledger's speed against this machine's baselines (docs/benchmarks.md).
     Bench {
         #[command(subcommand)]
@@ -308,6 +312,7 @@ async fn run(command: Command) -> Result<()> {
         Command::Config { .. } => Ok(()),
         Command::Audit { command } => audit(command).await,
         Command::Bench { command } => bench::run(command).await,
+        Command::Api(args) => api_client::run(args).await,
     }
 }
 
