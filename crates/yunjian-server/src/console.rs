@@ -53,6 +53,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/console/security", get(security_page))
         .route("/console/security/step-up", post(access::step_up))
+        .route("/console/security/api-keys", post(access::create_api_key))
+        .route(
+            "/console/security/api-keys/{id}/revoke",
+            post(access::revoke_api_key),
+        )
         .route("/console/accounts/{verb}", post(access::account_action))
         .route(
             "/console/authorizations",
@@ -1023,15 +1028,39 @@ async fn password_submit(
     }
 }
 
-async fn security_page(auth: ConsoleAuth, RawQuery(raw): RawQuery) -> Response {
+async fn security_page(
+    State(state): State<AppState>,
+    auth: ConsoleAuth,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let (asked, done) = access::security_flags(raw.as_deref());
-    let mut markup = pages::security_page(&auth.frame(), None, None, &[]).into_string();
-    // The step-up form goes at the end of the page's main element.
-    let form = access::step_up_form(&auth.frame(), asked, done).into_string();
-    if let Some(at) = markup.rfind("</main>") {
-        markup.insert_str(at, &form);
+    render_security(&state, &auth, asked, done, None, &[]).await
+}
+
+/// The security page with the step-up form and, once a second factor is enrolled, the
+/// API keys.
+async fn render_security(
+    state: &AppState,
+    auth: &ConsoleAuth,
+    asked: bool,
+    done: bool,
+    created: Option<&yunjian_app::CreatedApiKey>,
+    errors: &[FieldError],
+) -> Response {
+    let mut markup = pages::security_page(&auth.frame(), None, None, errors).into_string();
+    let mut extra = access::step_up_form(&auth.frame(), asked, done).into_string();
+    if auth.context.principal.second_factor || !auth.context.principal.role.needs_second_factor() {
+        match state.app.api_keys(&auth.context).await {
+            Ok(keys) => extra.push_str(&access::api_keys_section(&auth.frame(), &keys, created).into_string()),
+            Err(error) => return error_page(auth.lang, error, &auth.context.request_id),
+        }
     }
-    Html(markup).into_response()
+    // The extra sections go at the end of the page's main element.
+    if let Some(at) = markup.rfind("</main>") {
+        markup.insert_str(at, &extra);
+    }
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    (status, Html(markup)).into_response()
 }
 
 async fn totp_enrol(State(state): State<AppState>, auth: ConsoleAuth, body: Bytes) -> Response {

@@ -560,3 +560,85 @@ pub fn security_flags(raw: Option<&str>) -> (bool, bool) {
     let query = raw.unwrap_or("");
     (query.contains("step_up=1"), query.contains("stepped_up=1"))
 }
+
+// ----------------------------------------------------------------------------------
+// API keys on the security page
+
+pub fn api_keys_section(
+    frame: &Frame<'_>,
+    keys: &[yunjian_store::ApiKey],
+    created: Option<&yunjian_app::CreatedApiKey>,
+) -> Markup {
+    let lang = frame.lang;
+    html! {
+        h2 { (lang.t("API 密钥", "API keys")) }
+        p.muted { (lang.t(
+            "用于程序调用：请求以 HMAC-SM3 签名（yunjian api 命令可代为签名）。密钥只显示一次；创建前需在 5 分钟内验证过动态口令。",
+            "For programs: requests are signed with HMAC-SM3 (the `yunjian api` command signs them). The secret is shown once; creating one needs a code confirmed in the last five minutes."
+        )) }
+        @if let Some(created) = created {
+            div.alert.ok #api-key-created role="status" {
+                (lang.t("已创建。请立即保存密钥，它不会再次显示：", "Created. Keep the secret now; it is not shown again:"))
+                br; code #api-key-id { (created.access_key_id) } " " code #api-key-secret { (created.secret) }
+            }
+        }
+        table #api-keys {
+            thead { tr { th { (lang.t("密钥ID", "Key id")) } th { (lang.t("用途", "Label")) } th { (lang.t("创建", "Created")) } th { (lang.t("最近使用", "Last used")) } th { (lang.t("状态", "State")) } th {} } }
+            tbody {
+                @for key in keys {
+                    tr {
+                        td { code { (key.access_key_id) } }
+                        td { (key.label) }
+                        td { (timestamp(key.created_at_ns)) }
+                        td { (key.last_used_at_ns.map(timestamp).unwrap_or_default()) }
+                        td { @if key.revoked_at_ns.is_some() { (lang.t("已撤销", "revoked")) } @else { (lang.t("有效", "active")) } }
+                        td { @if key.revoked_at_ns.is_none() {
+                            form.inline method="post" action={ "/console/security/api-keys/" (key.access_key_id) "/revoke" } {
+                                input type="hidden" name="_csrf" value=(frame.csrf);
+                                button type="submit" { (lang.t("撤销", "Revoke")) }
+                            }
+                        } }
+                    }
+                }
+            }
+        }
+        form #create-api-key method="post" action="/console/security/api-keys" {
+            input type="hidden" name="_csrf" value=(frame.csrf);
+            label for="key-label" { (lang.t("用途", "Label")) }
+            input #key-label type="text" name="label" required maxlength="100";
+            button type="submit" { (lang.t("创建 API 密钥", "Create an API key")) }
+        }
+    }
+}
+
+pub async fn create_api_key(State(state): State<AppState>, auth: ConsoleAuth, body: Bytes) -> Response {
+    let pairs = parse_pairs(&body);
+    if let Some(response) = auth.csrf_refusal(&pairs) {
+        return response;
+    }
+    let label = first(&pairs, "label").unwrap_or("");
+    match state.app.create_api_key(&auth.context, label).await {
+        Ok(created) => super::render_security(&state, &auth, false, false, Some(&created), &[]).await,
+        Err(AppError::Invalid(errors)) => {
+            super::render_security(&state, &auth, false, false, None, &errors).await
+        }
+        Err(AppError::StepUpRequired) => Redirect::to("/console/security?step_up=1").into_response(),
+        Err(error) => error_page(auth.lang, error, &auth.context.request_id),
+    }
+}
+
+pub async fn revoke_api_key(
+    State(state): State<AppState>,
+    auth: ConsoleAuth,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let pairs = parse_pairs(&body);
+    if let Some(response) = auth.csrf_refusal(&pairs) {
+        return response;
+    }
+    match state.app.revoke_api_key(&auth.context, &id).await {
+        Ok(()) => Redirect::to("/console/security").into_response(),
+        Err(error) => error_page(auth.lang, error, &auth.context.request_id),
+    }
+}
