@@ -1051,7 +1051,8 @@ async fn render_security(
     let mut extra = access::step_up_form(&auth.frame(), asked, done).into_string();
     if auth.context.principal.second_factor || !auth.context.principal.role.needs_second_factor() {
         match state.app.api_keys(&auth.context).await {
-            Ok(keys) => extra.push_str(&access::api_keys_section(&auth.frame(), &keys, created).into_string()),
+            Ok(keys) => extra
+                .push_str(&access::api_keys_section(&auth.frame(), &keys, created).into_string()),
             Err(error) => return error_page(auth.lang, error, &auth.context.request_id),
         }
     }
@@ -1059,7 +1060,11 @@ async fn render_security(
     if let Some(at) = markup.rfind("</main>") {
         markup.insert_str(at, &extra);
     }
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     (status, Html(markup)).into_response()
 }
 

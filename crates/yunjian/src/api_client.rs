@@ -46,8 +46,9 @@ pub async fn run(args: ApiArgs) -> Result<()> {
     }
     let body = match args.data.as_deref() {
         None => Vec::new(),
-        Some(text) if text.starts_with('@') => std::fs::read(&text[1..])
-            .with_context(|| format!("reading {}", &text[1..]))?,
+        Some(text) if text.starts_with('@') => {
+            std::fs::read(&text[1..]).with_context(|| format!("reading {}", &text[1..]))?
+        }
         Some(text) => text.as_bytes().to_vec(),
     };
     if !body.is_empty() {
@@ -92,7 +93,9 @@ pub async fn run(args: ApiArgs) -> Result<()> {
         }
     }
     if !body.is_empty() {
-        request = request.header("content-type", "application/json").body(body);
+        request = request
+            .header("content-type", "application/json")
+            .body(body);
     }
     let response = request
         .send()

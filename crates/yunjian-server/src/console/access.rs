@@ -611,18 +611,26 @@ pub fn api_keys_section(
     }
 }
 
-pub async fn create_api_key(State(state): State<AppState>, auth: ConsoleAuth, body: Bytes) -> Response {
+pub async fn create_api_key(
+    State(state): State<AppState>,
+    auth: ConsoleAuth,
+    body: Bytes,
+) -> Response {
     let pairs = parse_pairs(&body);
     if let Some(response) = auth.csrf_refusal(&pairs) {
         return response;
     }
     let label = first(&pairs, "label").unwrap_or("");
     match state.app.create_api_key(&auth.context, label).await {
-        Ok(created) => super::render_security(&state, &auth, false, false, Some(&created), &[]).await,
+        Ok(created) => {
+            super::render_security(&state, &auth, false, false, Some(&created), &[]).await
+        }
         Err(AppError::Invalid(errors)) => {
             super::render_security(&state, &auth, false, false, None, &errors).await
         }
-        Err(AppError::StepUpRequired) => Redirect::to("/console/security?step_up=1").into_response(),
+        Err(AppError::StepUpRequired) => {
+            Redirect::to("/console/security?step_up=1").into_response()
+        }
         Err(error) => error_page(auth.lang, error, &auth.context.request_id),
     }
 }

@@ -1031,7 +1031,10 @@ async fn the_console_logs_in_with_csrf_checks_and_escapes_what_it_shows() {
     )
     .await;
     assert_eq!(key.status, StatusCode::OK, "{}", key.text);
-    assert!(key.text.contains("api-key-secret"), "the secret is shown once");
+    assert!(
+        key.text.contains("api-key-secret"),
+        "the secret is shown once"
+    );
     let again = send(&s.router, page("/console/security", &cookies)).await;
     assert!(again.text.contains("monitoring") && !again.text.contains("api-key-secret"));
     let privileges = send(&s.router, page("/console/privileges", &cookies)).await;

@@ -209,9 +209,16 @@ async fn the_demo_serves_a_realistic_cloud_and_enforces_the_rules() {
         .env("YUNJIAN_API_SECRET", secret)
         .output()
         .expect("yunjian api runs");
-    assert!(signed.status.success(), "{}", String::from_utf8_lossy(&signed.stderr));
+    assert!(
+        signed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&signed.stderr)
+    );
     let listed: Value = serde_json::from_slice(&signed.stdout).expect("JSON on stdout");
-    assert_eq!(listed["items"][0]["id"], second_vpcs["items"][0]["id"], "{listed}");
+    assert_eq!(
+        listed["items"][0]["id"], second_vpcs["items"][0]["id"],
+        "{listed}"
+    );
     let wrong = Command::new(binary())
         .args(["api", "GET", "/api/v1/vpcs", "--url", base])
         .args(["--key-id", key["access_key_id"].as_str().expect("id")])
