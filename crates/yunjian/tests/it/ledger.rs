@@ -284,8 +284,8 @@ async fn kill_9_under_load_loses_no_acknowledged_action() {
             .expect("json");
         let totp = yunjian_gm::Totp::from_base32(enrolment["secret"].as_str().expect("secret"))
             .expect("base32");
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
+        let now = std::time::SystemTime::UNIX_EPOCH
+            .elapsed()
             .expect("clock")
             .as_secs();
         let confirmed = client
