@@ -389,7 +389,7 @@ proptest! {
         prop_assert_eq!(decision.allowed, pdp.decide_unsliced(&question));
         if decision.allowed {
             prop_assert!(!decision.policies.is_empty());
-            prop_assert!(!(role.needs_second_factor() && !question.second_factor));
+            prop_assert!(!role.needs_second_factor() || question.second_factor);
             prop_assert!(!(matches!(role, Role::SecurityAuditor | Role::Auditor)
                 && matches!(action, Action::WorldCreate | Action::WorldUpdate | Action::WorldDelete)));
             prop_assert!(!(matches!(role, Role::SystemAdmin | Role::SecurityAdmin | Role::ProviderOperator)

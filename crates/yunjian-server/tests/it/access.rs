@@ -65,7 +65,8 @@ async fn every_role_is_refused_every_action_family_it_has_no_policy_for() {
         ("auditor", auditor),
     ];
     // (family, method, path, body, roles allowed)
-    let families: Vec<(&str, Method, String, Option<Value>, &[&str])> = vec![
+    type Family<'a> = (&'a str, Method, String, Option<Value>, &'a [&'a str]);
+    let families: Vec<Family> = vec![
         (
             "account.list",
             Method::GET,
