@@ -419,6 +419,9 @@ impl App {
                 tracing::error!(%error, "could not sign a ledger checkpoint");
             }
             if ticks.is_multiple_of(60) {
+                if let Err(error) = self.monitor_api().await {
+                    tracing::error!(%error, "the API monitor could not run");
+                }
                 if let Err(error) = self.reap_grants().await {
                     tracing::error!(%error, "could not expire temporary privileges and authorizations");
                 }
@@ -1030,7 +1033,11 @@ impl App {
         self.anomaly_report(from_ns, to_ns).await
     }
 
-    async fn anomaly_report(&self, from_ns: i64, to_ns: i64) -> Result<AnomalyReport, AppError> {
+    pub(crate) async fn anomaly_report(
+        &self,
+        from_ns: i64,
+        to_ns: i64,
+    ) -> Result<AnomalyReport, AppError> {
         const LIMIT: usize = 200_000;
         let window = self.records_between(from_ns, to_ns, None, LIMIT).await?;
         let history = self

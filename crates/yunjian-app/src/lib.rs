@@ -14,6 +14,7 @@ mod error;
 mod grants;
 mod identity;
 mod ledger;
+mod monitor;
 mod overview;
 mod world;
 
@@ -36,6 +37,7 @@ pub use ledger::{
     AnomalyReport, AuditQuery, ExportRange, ExportSummary, LedgerSettings, OnlineVerification,
     API_EXPORT_LIMIT, RETENTION_FLOOR_MONTHS,
 };
+pub use monitor::API_CALLS_PER_MINUTE;
 pub use overview::{Overview, OverviewCount, OVERVIEW_LIFETIME_NS};
 pub use world::{ResolvedNames, ResolvedObject, WorldPage};
 use yunjian_core::role::Principal;
@@ -89,6 +91,8 @@ pub struct App {
     sealing: Option<Arc<yunjian_gm::SealingKey>>,
     /// The policy decision point every action asks (authz.rs).
     pdp: Arc<yunjian_policy::Pdp>,
+    /// Per-principal API call counts of this instance (monitor.rs).
+    call_limiter: Arc<monitor::CallLimiter>,
 }
 
 impl App {
@@ -106,6 +110,7 @@ impl App {
             login_limiter: Arc::default(),
             sealing: None,
             pdp: authz::shipped_pdp(),
+            call_limiter: Arc::default(),
         }
     }
 

@@ -63,10 +63,11 @@ pub enum Action {
     PrivilegeApprove,
     PrivilegeRevoke,
     CredentialManage,
+    EventRead,
 }
 
 impl Action {
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 23] = [
         Action::WorldRead,
         Action::WorldCreate,
         Action::WorldUpdate,
@@ -89,6 +90,7 @@ impl Action {
         Action::PrivilegeApprove,
         Action::PrivilegeRevoke,
         Action::CredentialManage,
+        Action::EventRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -115,6 +117,7 @@ impl Action {
             Action::PrivilegeApprove => "privilege.approve",
             Action::PrivilegeRevoke => "privilege.revoke",
             Action::CredentialManage => "credential.manage",
+            Action::EventRead => "event.read",
         }
     }
 

@@ -35,6 +35,7 @@ fn target_of(action: Action) -> Target<'static> {
         | Action::PrivilegeApprove
         | Action::PrivilegeRevoke => Target::family("privilege"),
         Action::CredentialManage => Target::family("credential"),
+        Action::EventRead => Target::family("event"),
     }
 }
 
@@ -79,6 +80,7 @@ fn expected(role: Role, action: Action) -> bool {
         PrivilegeRequest => role == SecurityAdmin,
         // Only one's own keys (relation "self", not the unit's).
         CredentialManage => false,
+        EventRead => !matches!(role, SystemAdmin),
     }
 }
 

@@ -53,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/console/security", get(security_page))
         .route("/console/security/step-up", post(access::step_up))
+        .route("/console/events", get(access::events))
         .route("/console/security/api-keys", post(access::create_api_key))
         .route(
             "/console/security/api-keys/{id}/revoke",

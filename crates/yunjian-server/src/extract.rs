@@ -97,7 +97,14 @@ impl FromRequestParts<AppState> for ApiAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        api_auth(parts, state, false).await
+        let auth = api_auth(parts, state, false).await?;
+        // Per-principal call limit (7.3.1.2): counted once the caller is known.
+        state
+            .app
+            .admit_call(&auth.context)
+            .await
+            .map_err(|error| ApiError::from_app(error, &auth.context.request_id))?;
+        Ok(auth)
     }
 }
 

@@ -30,6 +30,41 @@ pub fn routes() -> Router<AppState> {
         .route("/privileges/{id}/approve", post(approve))
         .route("/privileges/{id}/reject", post(reject))
         .route("/privileges/{id}/revoke", post(revoke_privilege))
+        .route("/security-events", get(list_events))
+}
+
+pub fn event_json(event: &yunjian_store::SecurityEvent) -> Json_ {
+    json!({
+        "id": event.id,
+        "at": timestamp(event.at_ns),
+        "source": event.source,
+        "kind": event.kind,
+        "severity": event.severity,
+        "summary": event.summary,
+        "account_id": event.account.map(|a| a.0),
+        "username": event.username,
+        "tenant_id": event.tenant.map(|t| t.0),
+        "provider_id": event.provider.map(|p| p.0),
+        "source_address": event.source_address,
+        "first_at": timestamp(event.first_at_ns),
+        "last_at": timestamp(event.last_at_ns),
+        "records": [event.first_seq, event.last_seq],
+        "count": event.event_count,
+    })
+}
+
+async fn list_events(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+) -> Result<Json<Json_>, ApiError> {
+    let events = state
+        .app
+        .security_events(&auth.context)
+        .await
+        .map_err(|error| ApiError::from_app(error, &auth.context.request_id))?;
+    Ok(Json(
+        json!({"items": events.iter().map(event_json).collect::<Vec<_>>()}),
+    ))
 }
 
 pub fn authorization_json(authorization: &TenantAuthorization, now_ns: i64) -> Json_ {

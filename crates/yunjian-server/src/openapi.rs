@@ -305,6 +305,17 @@ fn access_paths(paths: &mut Map<String, Json_>) {
         "expires_at": {"type": "string", "description": "RFC 3339 or a date"},
         "days": {"type": "integer", "minimum": 1, "description": "instead of expires_at"}
     });
+    paths.insert("/api/v1/security-events".into(), json!({"get": {
+        "summary": "Security events found by the API monitor (bursts of denials and failed logins, unusual hours, new addresses, mass exports; 7.3.1.2, 8.3.6): oversight all, a tenant or provider those about its own accounts",
+        "responses": with_errors("200", json!({"description": "{items}"}))}}));
+    paths.insert("/api/v1/auth/api-keys".into(), json!({
+        "get": {"summary": "The caller's API keys (never their secrets)", "responses": with_errors("200", json!({"description": "{items}"}))},
+        "post": {"summary": "A new API key for the caller, after a step-up: {label}; the secret is shown once. Sign requests with YJ1-HMAC-SM3 (docs/api-signing.md).",
+            "requestBody": object(&["label"], json!({"label": {"type": "string"}})),
+            "responses": with_errors("201", json!({"description": "{access_key_id, secret}"}))}}));
+    paths.insert("/api/v1/auth/api-keys/{id}/revoke".into(), json!({"post": {
+        "summary": "Revoke one of the caller's API keys", "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "responses": with_errors("204", json!({"description": "revoked"}))}}));
     paths.insert("/api/v1/auth/step-up".into(), json!({"post": {
         "summary": "Prove the second factor again: {code} (a current TOTP code or an unused recovery code). Role assignment, account creation, grant approval, tenant authorizations and exports accept it for five minutes; without it they answer 403 step_up_required. Shares the login rate limit; a wrong code counts towards the lock.",
         "requestBody": object(&["code"], json!({"code": {"type": "string"}})),

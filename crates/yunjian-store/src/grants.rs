@@ -682,3 +682,137 @@ impl WriteTx {
         Ok(true)
     }
 }
+
+/// A security event (the API monitor's findings today).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecurityEvent {
+    pub id: i64,
+    pub at_ns: i64,
+    pub source: String,
+    pub kind: String,
+    pub severity: String,
+    pub summary: String,
+    pub account: Option<AccountId>,
+    pub username: Option<String>,
+    pub tenant: Option<TenantId>,
+    pub provider: Option<ProviderId>,
+    pub source_address: Option<String>,
+    pub first_at_ns: i64,
+    pub last_at_ns: i64,
+    pub first_seq: Option<i64>,
+    pub last_seq: Option<i64>,
+    pub event_count: i64,
+    pub dedupe_key: String,
+}
+
+const EVENT_COLUMNS: &str = "id, at_ns, source, kind, severity, summary, account_id, username, tenant_id, \
+     provider_id, source_address, first_at_ns, last_at_ns, first_seq, last_seq, event_count, dedupe_key";
+const EVENT_TYPES: [CellType; 17] = [
+    CellType::Int,
+    CellType::Int,
+    CellType::Text,
+    CellType::Text,
+    CellType::Text,
+    CellType::Text,
+    CellType::Int,
+    CellType::Text,
+    CellType::Int,
+    CellType::Int,
+    CellType::Text,
+    CellType::Int,
+    CellType::Int,
+    CellType::Int,
+    CellType::Int,
+    CellType::Int,
+    CellType::Text,
+];
+
+fn decode_event(row: &mut [Cell]) -> Result<SecurityEvent> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("security_events.{what}"));
+    Ok(SecurityEvent {
+        id: row[0].int().ok_or_else(|| corrupt("id"))?,
+        at_ns: row[1].int().ok_or_else(|| corrupt("at_ns"))?,
+        source: row[2].take_text().unwrap_or_default(),
+        kind: row[3].take_text().unwrap_or_default(),
+        severity: row[4].take_text().unwrap_or_default(),
+        summary: row[5].take_text().unwrap_or_default(),
+        account: row[6].int().map(AccountId),
+        username: row[7].take_text(),
+        tenant: row[8].int().map(TenantId),
+        provider: row[9].int().map(ProviderId),
+        source_address: row[10].take_text(),
+        first_at_ns: row[11].int().ok_or_else(|| corrupt("first_at_ns"))?,
+        last_at_ns: row[12].int().ok_or_else(|| corrupt("last_at_ns"))?,
+        first_seq: row[13].int(),
+        last_seq: row[14].int(),
+        event_count: row[15].int().unwrap_or(0),
+        dedupe_key: row[16].take_text().unwrap_or_default(),
+    })
+}
+
+impl Store {
+    /// Security events in a scope (tenant or provider, or all), newest first.
+    pub async fn security_events(
+        &self,
+        scope: AuthorizationScope,
+        limit: i64,
+    ) -> Result<Vec<SecurityEvent>> {
+        let rows = self
+            .read(vec![Statement {
+                sql: format!(
+                    "SELECT {EVENT_COLUMNS} FROM security_events \
+                     WHERE ($1 IS NULL OR tenant_id = $1) AND ($2 IS NULL OR provider_id = $2) \
+                     ORDER BY id DESC LIMIT $3"
+                ),
+                binds: vec![
+                    Bind::Int(scope.tenant.map(|t| t.0)),
+                    Bind::Int(scope.provider.map(|p| p.0)),
+                    Bind::Int(Some(limit)),
+                ],
+                types: EVENT_TYPES.to_vec(),
+            }])
+            .await?;
+        rows.into_iter()
+            .flatten()
+            .map(|mut row| decode_event(&mut row))
+            .collect()
+    }
+}
+
+impl WriteTx {
+    /// Stores an event unless one with its dedupe key exists; answers its id if new.
+    pub async fn insert_security_event(&mut self, event: &SecurityEvent) -> Result<Option<i64>> {
+        let seen = sqlx::query("SELECT id FROM security_events WHERE dedupe_key = $1")
+            .bind(&event.dedupe_key)
+            .fetch_optional(&mut *self.transaction)
+            .await?;
+        if seen.is_some() {
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            "INSERT INTO security_events (at_ns, source, kind, severity, summary, account_id, username, \
+             tenant_id, provider_id, source_address, first_at_ns, last_at_ns, first_seq, last_seq, \
+             event_count, dedupe_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+             $14, $15, $16) RETURNING id",
+        )
+        .bind(event.at_ns)
+        .bind(&event.source)
+        .bind(&event.kind)
+        .bind(&event.severity)
+        .bind(&event.summary)
+        .bind(event.account.map(|a| a.0))
+        .bind(event.username.as_deref())
+        .bind(event.tenant.map(|t| t.0))
+        .bind(event.provider.map(|p| p.0))
+        .bind(event.source_address.as_deref())
+        .bind(event.first_at_ns)
+        .bind(event.last_at_ns)
+        .bind(event.first_seq)
+        .bind(event.last_seq)
+        .bind(event.event_count)
+        .bind(&event.dedupe_key)
+        .fetch_one(&mut *self.transaction)
+        .await?;
+        Ok(Some(row.try_get(0)?))
+    }
+}

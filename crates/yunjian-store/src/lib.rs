@@ -18,7 +18,7 @@ pub use accounts::{Account, NewAccount, Session};
 pub use error::StoreError;
 pub use grants::{
     ApiKey, AuthorizationScope, NewTemporaryPrivilege, NewTenantAuthorization, PrivilegeState,
-    TemporaryPrivilege, TenantAuthorization,
+    SecurityEvent, TemporaryPrivilege, TenantAuthorization,
 };
 pub use ledger::{
     AuditFilter, AuditOutcome, AuditRecord, LedgerArchive, LedgerHead, NewAuditRecord,

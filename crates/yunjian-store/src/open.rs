@@ -101,6 +101,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "api_keys",
         include_str!("../migrations/0006_api_keys.sql"),
     ),
+    (
+        7,
+        "security_events",
+        include_str!("../migrations/0007_security_events.sql"),
+    ),
 ];
 
 impl Store {

@@ -441,3 +441,55 @@ async fn a_temporary_privilege_needs_a_second_security_administrator_and_expires
         .expect("own")
         .is_empty());
 }
+
+/// API monitoring: a burst of failed logins becomes one security event (deduplicated
+/// across runs), visible to the account's tenant and oversight, not to another tenant,
+/// and recorded in the ledger; the per-principal call limit refuses and records once.
+#[tokio::test]
+async fn the_api_monitor_turns_bursts_into_events_for_the_tenant_concerned() {
+    let h = harness().await;
+    let w = world(&h).await;
+    let edu = account(&h, "edu-admin", Role::TenantAdmin, Some(w.tenants[0]), None).await;
+    let civ = account(&h, "civ-admin", Role::TenantAdmin, Some(w.tenants[1]), None).await;
+    for _ in 0..12 {
+        let _ = h
+            .app
+            .login("edu-admin", "wrong-but-long-guess", "req-guess", None)
+            .await;
+    }
+    let stored = h.app.monitor_api().await.expect("monitor");
+    assert!(stored >= 1, "a finding was stored");
+    assert_eq!(h.app.monitor_api().await.expect("again"), 0, "deduplicated");
+    let own = h.app.security_events(&edu).await.expect("own events");
+    assert!(
+        own.iter()
+            .any(|e| e.kind == "api.failed_logins" && e.severity == "high"),
+        "{own:?}"
+    );
+    assert!(own.iter().all(|e| e.tenant == Some(TenantId(w.tenants[0]))));
+    assert!(h.app.security_events(&civ).await.expect("none").is_empty());
+    let auditor = super::context(Role::SecurityAuditor, None, None);
+    let all = h.app.security_events(&auditor).await.expect("all");
+    assert!(own.iter().all(|e| all.contains(e)), "{all:?}");
+    assert!(matches!(
+        h.app.security_events(&h.admin).await,
+        Err(AppError::Forbidden(_))
+    ));
+    let recorded = records(&h, "security.event").await;
+    assert_eq!(recorded.len(), stored);
+    assert_eq!(recorded[0].record.tenant_id, Some(w.tenants[0]));
+
+    // The call limit: 600 a minute, then refusals, of which the first is recorded.
+    for _ in 0..yunjian_app::API_CALLS_PER_MINUTE {
+        h.app.admit_call(&civ).await.expect("within the limit");
+    }
+    for _ in 0..5 {
+        assert!(matches!(
+            h.app.admit_call(&civ).await,
+            Err(AppError::RateLimited)
+        ));
+    }
+    assert_eq!(records(&h, "api.rate_limited").await.len(), 1);
+    h.clock.advance_ns(61 * 1_000_000_000);
+    h.app.admit_call(&civ).await.expect("a new minute");
+}

@@ -650,3 +650,49 @@ pub async fn revoke_api_key(
         Err(error) => error_page(auth.lang, error, &auth.context.request_id),
     }
 }
+
+// ----------------------------------------------------------------------------------
+// Security events
+
+pub async fn events(State(state): State<AppState>, auth: ConsoleAuth) -> Response {
+    let lang = auth.lang;
+    let found = match state.app.security_events(&auth.context).await {
+        Ok(found) => found,
+        Err(error) => return error_page(lang, error, &auth.context.request_id),
+    };
+    let frame = auth.frame();
+    let body = html! {
+        h1 { (lang.t("安全事件", "Security events")) }
+        p.muted { (lang.t(
+            "接口调用监测（指南 7.3.1.2、8.3.6）：拒绝请求突增、登录失败突增、非常规时段或新地址登录、批量导出。每条事件同时记入审计日志。",
+            "API monitoring (guide 7.3.1.2, 8.3.6): bursts of denials and failed logins, logins at unusual hours or from new addresses, mass exports. Each event is also in the audit ledger."
+        )) }
+        table #events {
+            thead { tr {
+                th { "ID" } th { (lang.t("时间（UTC）", "Time (UTC)")) } th { (lang.t("级别", "Severity")) }
+                th { (lang.t("类型", "Kind")) } th { (lang.t("摘要", "Summary")) } th { (lang.t("账户", "Account")) }
+                th { (lang.t("来源地址", "Address")) } th { (lang.t("审计记录", "Records")) }
+            } }
+            tbody {
+                @for event in &found {
+                    tr {
+                        td.num { (event.id) }
+                        td { (timestamp(event.at_ns)) }
+                        td class={ "severity " (event.severity) } { (event.severity) }
+                        td { code { (event.kind) } }
+                        td { (event.summary) }
+                        td { (event.username.as_deref().unwrap_or("—")) }
+                        td { (event.source_address.as_deref().unwrap_or("—")) }
+                        td { @if let (Some(first), Some(last)) = (event.first_seq, event.last_seq) {
+                            a href={ "/console/audit/" (first) } { (first) } "–" a href={ "/console/audit/" (last) } { (last) }
+                        } }
+                    }
+                }
+            }
+        }
+    };
+    html_status(
+        StatusCode::OK,
+        page(&frame, lang.t("安全事件", "Security events"), body),
+    )
+}

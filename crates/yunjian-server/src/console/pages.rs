@@ -124,6 +124,9 @@ pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
                             a href="/console/authorizations" class=[active(frame.path.starts_with("/console/authorizations"))] { (lang.t("租户授权", "Tenant authorizations")) }
                         }
                         a href="/console/privileges" class=[active(frame.path.starts_with("/console/privileges"))] { (lang.t("临时权限", "Temporary privileges")) }
+                        @if frame.principal.role != Role::SystemAdmin {
+                            a href="/console/events" class=[active(frame.path.starts_with("/console/events"))] { (lang.t("安全事件", "Security events")) }
+                        }
                     }
                     main { (body) }
                 }
