@@ -165,6 +165,20 @@ async fn every_role_is_refused_every_action_family_it_has_no_policy_for() {
             Some(json!({})),
             &["security_admin"],
         ),
+        (
+            "event.read",
+            Method::GET,
+            "/api/v1/security-events".into(),
+            None,
+            &[
+                "security_admin",
+                "security_auditor",
+                "supervisor",
+                "provider_operator",
+                "tenant_admin",
+                "auditor",
+            ],
+        ),
     ];
     let mut wrong = Vec::new();
     for (family, method, path, body, allowed) in &families {
