@@ -56,6 +56,19 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         requests: u32,
     },
+    /// A normal read (the first page of VPCs, as the management unit) timed alone, then
+    /// during a flood of concurrent wrong-password logins (each an argon2id hash; at
+    /// most two run at once), on the small demo cloud in a scratch SQLite database.
+    LoginFlood {
+        #[arg(long, default_value = "bench-data")]
+        data: PathBuf,
+        /// Concurrent login loops.
+        #[arg(long, default_value_t = 100)]
+        logins: usize,
+        /// Seconds per phase.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
 }
 
 /// A realistic record: a VM update by an operator, with a small detail object.
@@ -94,6 +107,11 @@ pub async fn run(command: BenchCommand) -> Result<()> {
         } => proof(&data, records, samples).await,
         BenchCommand::Authz { decisions } => authz(decisions),
         BenchCommand::Signing { requests } => signing(requests),
+        BenchCommand::LoginFlood {
+            data,
+            logins,
+            seconds,
+        } => login_flood(&data, logins, seconds).await,
     }
 }
 
@@ -613,5 +631,102 @@ fn signing(requests: u32) -> Result<()> {
     }
     let overhead = us(percentile(&verify_times, 0.5)) - us(percentile(&hash_times, 0.5));
     println!("  overhead beyond hashing the body: {overhead:.2} µs at p50; verify = {:.1}× the JSON parse", us(percentile(&verify_times, 0.5)) / us(percentile(&parse_times, 0.5)).max(0.001));
+    Ok(())
+}
+
+/// Times `app.list` calls for `seconds`, one after another.
+async fn timed_reads(
+    app: &App,
+    context: &yunjian_app::Context,
+    seconds: u64,
+) -> Result<Vec<Duration>> {
+    let query = yunjian_store::ListQuery::default();
+    let end = Instant::now() + Duration::from_secs(seconds);
+    let mut times = Vec::new();
+    while Instant::now() < end {
+        let start = Instant::now();
+        app.list(context, yunjian_core::schema::Kind::Vpc, &query)
+            .await
+            .map_err(|error| anyhow::anyhow!("list: {error}"))?;
+        times.push(start.elapsed());
+    }
+    times.sort_unstable();
+    Ok(times)
+}
+
+async fn login_flood(data: &Path, logins: usize, seconds: u64) -> Result<()> {
+    let store = fresh_store(data).await?;
+    let app = App::new(
+        store,
+        Arc::new(yunjian_app::SystemClock),
+        yunjian_app::SessionSettings::default(),
+    );
+    let world = yunjian_core::demo::generate(yunjian_core::demo::Scale::Small, 42);
+    app.load_demo(&world)
+        .await
+        .map_err(|error| anyhow::anyhow!("demo: {error}"))?;
+    let account = app
+        .store()
+        .account_by_username("supervisor")
+        .await?
+        .context("the demo's supervisor")?;
+    let context = yunjian_app::Context::new(
+        yunjian_core::role::Principal {
+            account_id: account.id,
+            username: account.username.clone(),
+            role: account.role,
+            tenant: None,
+            provider: None,
+            second_factor: false,
+        },
+        "bench",
+        None,
+    );
+    let quiet = timed_reads(&app, &context, seconds).await?;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let attempts = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut flood = Vec::new();
+    for worker in 0..logins {
+        let (app, stop, attempts) = (app.clone(), stop.clone(), attempts.clone());
+        flood.push(tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = app
+                    .login(
+                        "auditor",
+                        "wrong-but-long-guess",
+                        &format!("flood-{worker}"),
+                        None,
+                    )
+                    .await;
+                attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }));
+    }
+    let flooded = timed_reads(&app, &context, seconds).await?;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for task in flood {
+        let _ = task.await;
+    }
+    println!("machine: {}", machine());
+    println!(
+        "login flood: {logins} concurrent wrong-password logins, {} attempts in {seconds} s ({:.1}/s)",
+        attempts.load(std::sync::atomic::Ordering::Relaxed),
+        attempts.load(std::sync::atomic::Ordering::Relaxed) as f64 / seconds as f64
+    );
+    for (name, times) in [
+        ("VPC page alone", &quiet),
+        ("VPC page in the flood", &flooded),
+    ] {
+        println!(
+            "  {name:<22} {:>6} reads  p50 {:>8.2} ms  p99 {:>8.2} ms",
+            times.len(),
+            percentile(times, 0.5).as_secs_f64() * 1e3,
+            percentile(times, 0.99).as_secs_f64() * 1e3
+        );
+    }
+    println!(
+        "  p99 ratio flood/alone: {:.2}×",
+        percentile(&flooded, 0.99).as_secs_f64() / percentile(&quiet, 0.99).as_secs_f64().max(1e-9)
+    );
     Ok(())
 }

@@ -63,6 +63,9 @@ async fn a_supervisor_logs_in_and_browses_the_overview_and_a_detail_page() {
                      "--window-size=1400,1000", format!("--user-data-dir={}", profile.path().display())],
         }),
     );
+    // Two rustls crypto providers are compiled in (reqwest's ring for `yunjian api`,
+    // fantoccini's aws-lc-rs); pick one for this process, as rustls asks.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     // chromedriver takes a moment to listen; retry the session for a bounded time.
     let mut client = None;
     for _ in 0..100 {
@@ -250,6 +253,23 @@ async fn a_supervisor_logs_in_and_browses_the_overview_and_a_detail_page() {
         "the stored ledger verifies"
     );
     screenshot(&client, "audit-verified").await;
+    // The management unit oversees tenant authorizations, temporary privileges and
+    // security events: the pages render their tables in the browser.
+    for (path, table) in [
+        ("/console/authorizations", "#authorizations"),
+        ("/console/privileges", "#privileges"),
+        ("/console/events", "#events"),
+    ] {
+        client
+            .goto(&format!("{}{path}", demo.base))
+            .await
+            .expect("page");
+        client
+            .find(Locator::Css(table))
+            .await
+            .unwrap_or_else(|_| panic!("{path} shows {table}"));
+    }
+    screenshot(&client, "events").await;
     client.close().await.expect("close the browser");
     drop(driver);
 }
