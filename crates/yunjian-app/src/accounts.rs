@@ -514,6 +514,51 @@ impl App {
                 totp_secret,
             });
         }
+        // Something to look at in the access pages: the first tenant's authorization for
+        // its provider to patch its VMs, and a privilege request waiting for approval.
+        let tenant_admin = created.iter().find(|a| a.role == Role::TenantAdmin);
+        let operator = created.iter().find(|a| a.role == Role::ProviderOperator);
+        if let (Some(admin), Some(operator)) = (tenant_admin, operator) {
+            if let (Some(tenant), Some(provider)) = (admin.tenant, operator.provider) {
+                let day = 86_400 * 1_000_000_000_i64;
+                let kinds = ["vms".to_owned(), "snapshots".to_owned()];
+                let actions = ["update".to_owned()];
+                let id = tx
+                    .insert_tenant_authorization(
+                        &yunjian_store::NewTenantAuthorization {
+                            tenant,
+                            provider,
+                            kinds: &kinds,
+                            object_ids: &[],
+                            actions: &actions,
+                            reason: "季度安全补丁 / quarterly security patching",
+                            starts_at_ns: now,
+                            expires_at_ns: now + 30 * day,
+                            granted_by: admin.id,
+                        },
+                        now,
+                    )
+                    .await?;
+                let mut record = crate::ledger::local_record(now, "authorization.grant");
+                record.object_kind = Some("tenant_authorization".into());
+                record.object_id = Some(id);
+                record.tenant_id = Some(tenant.0);
+                record.detail = Some(json!({ "by": "demo", "provider_id": provider.0 }));
+                tx.append_audit(&record).await?;
+                tx.insert_temporary_privilege(
+                    &yunjian_store::NewTemporaryPrivilege {
+                        account: admin.id,
+                        privilege: "world.update",
+                        reason: "迁移期间自行调整虚拟机 / adjusting own VMs during the migration",
+                        requested_by: admin.id,
+                        starts_at_ns: now,
+                        expires_at_ns: now + 14 * day,
+                    },
+                    now,
+                )
+                .await?;
+            }
+        }
         tx.set_meta("demo", "true").await?;
         tx.append_audit(&system_record(
             now,
