@@ -80,8 +80,14 @@ pub struct Authenticated {
     pub second_factor_at_ns: Option<i64>,
 }
 
-/// Hashes a password with argon2id and a fresh salt.
-pub fn hash_password(password: &str) -> Result<String, AppError> {
+/// Hashes a password with `algorithm` and a fresh salt.
+pub fn hash_password_with(
+    password: &str,
+    algorithm: crate::identity::PasswordHashing,
+) -> Result<String, AppError> {
+    if algorithm == crate::identity::PasswordHashing::Pbkdf2Sm3 {
+        return Ok(yunjian_gm::pbkdf2_sm3_hash(password));
+    }
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
@@ -90,6 +96,9 @@ pub fn hash_password(password: &str) -> Result<String, AppError> {
 }
 
 fn verify_password(password: &str, hash: &str) -> bool {
+    if hash.starts_with("$pbkdf2-sm3$") {
+        return yunjian_gm::pbkdf2_sm3_verify(password, hash);
+    }
     match PasswordHash::new(hash) {
         Ok(parsed) => Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
@@ -102,6 +111,9 @@ fn verify_password(password: &str, hash: &str) -> bool {
 /// as long as for a known one.
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$eXVuamlhbi1kdW1teQ$0R6fA6mP6SIdUqL3tK0wXW3bKk1rJzvQ2z0vT2o3Z3c";
+/// The same for deployments hashing with PBKDF2-HMAC-SM3 (same rounds as real hashes).
+const DUMMY_PBKDF2_HASH: &str =
+    "$pbkdf2-sm3$i=600000$eXVuamlhbi1kdW1teQ$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
 pub(crate) fn principal_of(account: &Account) -> Principal {
     Principal {
@@ -122,7 +134,8 @@ impl App {
             .acquire()
             .await
             .map_err(|_| AppError::Internal("hashing pool closed".into()))?;
-        tokio::task::spawn_blocking(move || hash_password(&password))
+        let algorithm = self.identity.password_hashing;
+        tokio::task::spawn_blocking(move || hash_password_with(&password, algorithm))
             .await
             .map_err(|error| AppError::Internal(format!("hashing task failed: {error}")))?
     }
@@ -179,9 +192,13 @@ impl App {
             }
         }
         let account = self.store.account_by_username(username).await?;
-        let hash = account.as_ref().map_or(DUMMY_HASH.to_owned(), |account| {
-            account.password_hash.clone()
-        });
+        let dummy = match self.identity.password_hashing {
+            crate::identity::PasswordHashing::Argon2id => DUMMY_HASH,
+            crate::identity::PasswordHashing::Pbkdf2Sm3 => DUMMY_PBKDF2_HASH,
+        };
+        let hash = account
+            .as_ref()
+            .map_or(dummy.to_owned(), |account| account.password_hash.clone());
         let password_ok = self.check_password(password.to_owned(), hash).await?;
         let now = self.now_ns();
         let lock = account
@@ -419,12 +436,20 @@ fn truncate(text: &str, max_chars: usize) -> String {
 mod tests {
     use argon2::password_hash::PasswordHash;
 
-    use super::{hash_password, verify_password, DUMMY_HASH};
+    use super::{hash_password_with, verify_password, DUMMY_HASH, DUMMY_PBKDF2_HASH};
 
     #[test]
     fn hashes_are_argon2id_salted_and_verify() {
-        let a = hash_password("correct horse battery staple").expect("hash");
-        let b = hash_password("correct horse battery staple").expect("hash");
+        let a = hash_password_with(
+            "correct horse battery staple",
+            crate::identity::PasswordHashing::Argon2id,
+        )
+        .expect("hash");
+        let b = hash_password_with(
+            "correct horse battery staple",
+            crate::identity::PasswordHashing::Argon2id,
+        )
+        .expect("hash");
         assert!(a.starts_with("$argon2id$"));
         assert_ne!(a, b, "salted");
         assert!(verify_password("correct horse battery staple", &a));
@@ -434,5 +459,28 @@ mod tests {
         // faster than known ones (a username oracle).
         assert!(PasswordHash::new(DUMMY_HASH).is_ok());
         assert!(!verify_password("anything", "not a hash"));
+    }
+
+    /// The PBKDF2 dummy must be well-formed for the same reason: a malformed one would
+    /// skip the 600,000 rounds. A hash made with its salt and rounds has its shape.
+    #[test]
+    fn the_pbkdf2_dummy_is_a_well_formed_full_cost_hash() {
+        let real = yunjian_gm::pbkdf2_sm3_hash("anything");
+        let shape = |phc: &str| {
+            let parts: Vec<&str> = phc.split('$').collect();
+            (
+                parts.len(),
+                parts[1].to_owned(),
+                parts[2].to_owned(),
+                parts[4].len(),
+            )
+        };
+        assert_eq!(
+            shape(DUMMY_PBKDF2_HASH),
+            (5, "pbkdf2-sm3".into(), "i=600000".into(), 43)
+        );
+        assert_eq!(shape(DUMMY_PBKDF2_HASH).2, shape(&real).2);
+        assert_eq!(shape(DUMMY_PBKDF2_HASH).3, shape(&real).3);
+        assert!(!verify_password("anything", DUMMY_PBKDF2_HASH));
     }
 }

@@ -57,11 +57,40 @@ impl LoginLimiter {
     }
 }
 
+/// How new password hashes are made. Verification follows each stored hash's own
+/// algorithm, so switching never locks anyone out; passwords move to the new algorithm
+/// as they are changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PasswordHashing {
+    /// argon2id (the default: memory-hard).
+    #[default]
+    Argon2id,
+    /// PBKDF2-HMAC-SM3, 600,000 rounds, for deployments whose cryptography assessment
+    /// admits national algorithms only.
+    Pbkdf2Sm3,
+}
+
+impl PasswordHashing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PasswordHashing::Argon2id => "argon2id",
+            PasswordHashing::Pbkdf2Sm3 => "pbkdf2-sm3",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<PasswordHashing> {
+        [PasswordHashing::Argon2id, PasswordHashing::Pbkdf2Sm3]
+            .into_iter()
+            .find(|algorithm| algorithm.as_str() == text)
+    }
+}
+
 /// The identity policies a deployment runs with; `Default` is the guide's floors.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IdentitySettings {
     pub password: PasswordPolicy,
     pub lockout: LockoutPolicy,
+    pub password_hashing: PasswordHashing,
 }
 
 impl IdentitySettings {

@@ -32,7 +32,9 @@ pub use grants::{
     grantable, AuthorizationInput, PrivilegeInput, AUTHORIZABLE_ACTIONS, AUTHORIZABLE_KINDS,
     MAX_AUTHORIZATION_DAYS, MAX_PRIVILEGE_DAYS,
 };
-pub use identity::{IdentitySettings, TotpEnrolment, LOGIN_BURST, STEP_UP_WINDOW_NS};
+pub use identity::{
+    IdentitySettings, PasswordHashing, TotpEnrolment, LOGIN_BURST, STEP_UP_WINDOW_NS,
+};
 pub use ledger::{
     AnomalyReport, AuditQuery, ExportRange, ExportSummary, LedgerSettings, OnlineVerification,
     API_EXPORT_LIMIT, RETENTION_FLOOR_MONTHS,

@@ -6,11 +6,15 @@
 //! PKCS#11 token can replace the software key), SM4-GCM sealing of secrets kept in the
 //! store, and random secrets.
 
+mod password_hash;
 pub mod request_signing;
 mod seal;
 mod sign;
 mod totp;
 
+pub use password_hash::{
+    pbkdf2_sm3_hash, pbkdf2_sm3_hash_with, pbkdf2_sm3_verify, PBKDF2_SM3_ID, PBKDF2_SM3_ROUNDS,
+};
 pub use seal::SealingKey;
 pub use sign::{
     open_note, sign_note, NoteSigner, NoteVerifierKey, SoftwareSm2Signer, DEFAULT_DISTID,

@@ -31,6 +31,8 @@ pub struct IdentitySection {
     pub lockout_window_minutes: u32,
     pub lockout_minutes: u32,
     pub lockout_escalate_after: u32,
+    /// "argon2id" (default) or "pbkdf2-sm3" (national algorithms only).
+    pub password_hash: String,
 }
 
 impl Default for IdentitySection {
@@ -49,6 +51,7 @@ impl Default for IdentitySection {
             lockout_window_minutes: (lockout.window_ns / MINUTE_NS) as u32,
             lockout_minutes: (lockout.lock_ns / MINUTE_NS) as u32,
             lockout_escalate_after: lockout.escalate_after,
+            password_hash: settings.password_hashing.as_str().to_owned(),
         }
     }
 }
@@ -213,6 +216,10 @@ password_history = 5
 password_max_age_days = 90
 password_min_age_days = 1
 password_warn_days = 14
+# How new password hashes are made: "argon2id" (default) or "pbkdf2-sm3"
+# (PBKDF2-HMAC-SM3, 600,000 rounds) where only national algorithms are admitted.
+# Existing hashes keep verifying after a switch.
+password_hash = "argon2id"
 # Login failures (7.5.3.8): lock after max_failures within window_minutes, for
 # lockout_minutes; after escalate_after locks in a day only the system administrator
 # unlocks (`POST /api/v1/accounts/{id}/unlock`).
@@ -313,6 +320,12 @@ impl Config {
                 yunjian_app::RETENTION_FLOOR_MONTHS
             );
         }
+        if yunjian_app::PasswordHashing::parse(&self.identity.password_hash).is_none() {
+            bail!(
+                "[identity] password_hash must be \"argon2id\" or \"pbkdf2-sm3\", not {:?}",
+                self.identity.password_hash
+            );
+        }
         if let Err(problems) = self.identity_settings().check() {
             bail!(
                 "identity settings looser than the guide allows: {}",
@@ -376,6 +389,9 @@ impl Config {
                 escalate_after: id.lockout_escalate_after,
                 escalation_window_ns: floor.lockout.escalation_window_ns,
             },
+            // Checked in `check`: an unknown name is refused at start.
+            password_hashing: yunjian_app::PasswordHashing::parse(&id.password_hash)
+                .unwrap_or_default(),
         }
     }
 

@@ -388,3 +388,53 @@ async fn a_second_factor_is_enrolled_then_required_once_per_code() {
         1
     );
 }
+
+/// PBKDF2-HMAC-SM3 for national-algorithm-only deployments: new hashes use it, logins
+/// verify it, and switching back to argon2id keeps every stored hash working.
+#[tokio::test]
+async fn a_national_algorithm_deployment_hashes_with_pbkdf2_sm3() {
+    let h = harness().await;
+    let settings = yunjian_app::IdentitySettings {
+        password_hashing: yunjian_app::PasswordHashing::Pbkdf2Sm3,
+        ..yunjian_app::IdentitySettings::default()
+    };
+    let app = h.app.clone().with_identity(settings);
+    app.create_account(
+        &h.admin,
+        NewAccountInput {
+            username: "gm-only".into(),
+            display_name: None,
+            password: FIRST.into(),
+            role: Role::Supervisor,
+            tenant: None,
+            provider: None,
+            person_id: None,
+        },
+    )
+    .await
+    .expect("account");
+    let stored = app
+        .store()
+        .account_by_username("gm-only")
+        .await
+        .expect("read")
+        .expect("present");
+    assert!(
+        stored.password_hash.starts_with("$pbkdf2-sm3$i=600000$"),
+        "{}",
+        stored.password_hash
+    );
+    app.login("gm-only", FIRST, "r", None)
+        .await
+        .expect("pbkdf2 login");
+    assert!(matches!(
+        app.login("gm-only", "a-long-enough-passphrasE", "r", None)
+            .await,
+        Err(AppError::BadCredentials)
+    ));
+    // Back to argon2id: the stored PBKDF2 hash still verifies.
+    h.app
+        .login("gm-only", FIRST, "r", None)
+        .await
+        .expect("still verifies");
+}
