@@ -373,6 +373,34 @@ impl App {
         })
     }
 
+    /// The caller's live sessions (this one included).
+    pub async fn my_sessions(
+        &self,
+        context: &Context,
+    ) -> Result<Vec<yunjian_store::SessionSummary>, AppError> {
+        Ok(self
+            .store
+            .sessions_of(context.principal.account_id, self.now_ns())
+            .await?)
+    }
+
+    /// Ends one of the caller's sessions (another device, a forgotten browser).
+    pub async fn end_my_session(&self, context: &Context, id: &str) -> Result<(), AppError> {
+        let mut tx = self.store.begin_write().await?;
+        if !tx
+            .delete_session_by_prefix(context.principal.account_id, id)
+            .await?
+        {
+            return Err(AppError::NotFound);
+        }
+        let mut record = self.record(context, "auth.session.end", AuditOutcome::Succeeded);
+        record.object_kind = Some("session".into());
+        record.detail = Some(serde_json::json!({ "session": format!("session:{id}") }));
+        tx.append_audit(&record).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn logout(&self, context: &Context, token: &SessionToken) -> Result<(), AppError> {
         let mut tx = self.store.begin_write().await?;
         tx.delete_session(&token.digest()).await?;

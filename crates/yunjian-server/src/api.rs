@@ -29,6 +29,8 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/totp/confirm", post(totp_confirm))
         .route("/auth/step-up", post(step_up))
         .route("/auth/api-keys", get(list_api_keys).post(create_api_key))
+        .route("/auth/sessions", get(list_sessions))
+        .route("/auth/sessions/{id}/end", post(end_session))
         .route("/auth/api-keys/{id}/revoke", post(revoke_api_key))
         .route("/accounts/{id}/role", post(assign_role))
         .route("/accounts/{id}/password-reset", post(reset_password))
@@ -603,6 +605,41 @@ async fn assign_role(
         .await
         .map_err(|error| ApiError::from_app(error, request_id))?;
     Ok(Json(wire::account_json(&account)))
+}
+
+/// The caller's live sessions: id (as audit records show it), address and times.
+async fn list_sessions(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+) -> Result<Json<Json_>, ApiError> {
+    let sessions = state
+        .app
+        .my_sessions(&auth.context)
+        .await
+        .map_err(|error| ApiError::from_app(error, &auth.context.request_id))?;
+    let current = auth.context.credential.clone().unwrap_or_default();
+    Ok(Json(json!({"items": sessions.iter().map(|session| json!({
+        "id": session.id,
+        "current": current == format!("session:{}", session.id),
+        "source_address": session.source_address,
+        "created_at": wire::timestamp(session.created_at_ns),
+        "last_seen_at": wire::timestamp(session.last_seen_at_ns),
+        "expires_at": wire::timestamp(session.expires_at_ns),
+    })).collect::<Vec<_>>()})))
+}
+
+/// Ends one of the caller's sessions.
+async fn end_session(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .app
+        .end_my_session(&auth.context, &id)
+        .await
+        .map_err(|error| ApiError::from_app(error, &auth.context.request_id))?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The caller's API keys, never their secrets.

@@ -56,6 +56,10 @@ pub fn routes() -> Router<AppState> {
         .route("/console/events", get(access::events))
         .route("/console/security/api-keys", post(access::create_api_key))
         .route(
+            "/console/security/sessions/{id}/end",
+            post(access::end_session),
+        )
+        .route(
             "/console/security/api-keys/{id}/revoke",
             post(access::revoke_api_key),
         )
@@ -1050,6 +1054,15 @@ async fn render_security(
 ) -> Response {
     let mut markup = pages::security_page(&auth.frame(), None, None, errors).into_string();
     let mut extra = access::step_up_form(&auth.frame(), asked, done).into_string();
+    match state.app.my_sessions(&auth.context).await {
+        Ok(sessions) => {
+            let current = auth.context.credential.clone().unwrap_or_default();
+            extra.push_str(
+                &access::sessions_section(&auth.frame(), &sessions, &current).into_string(),
+            );
+        }
+        Err(error) => return error_page(auth.lang, error, &auth.context.request_id),
+    }
     if auth.context.principal.second_factor || !auth.context.principal.role.needs_second_factor() {
         match state.app.api_keys(&auth.context).await {
             Ok(keys) => extra

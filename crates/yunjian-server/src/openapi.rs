@@ -305,6 +305,12 @@ fn access_paths(paths: &mut Map<String, Json_>) {
         "expires_at": {"type": "string", "description": "RFC 3339 or a date"},
         "days": {"type": "integer", "minimum": 1, "description": "instead of expires_at"}
     });
+    paths.insert("/api/v1/auth/sessions".into(), json!({"get": {
+        "summary": "The caller's live sessions: id (the first 16 hex digits of the token's SM3, as audit records show it), address, times, which is the current one",
+        "responses": with_errors("200", json!({"description": "{items}"}))}}));
+    paths.insert("/api/v1/auth/sessions/{id}/end".into(), json!({"post": {
+        "summary": "End one of the caller's sessions", "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "responses": with_errors("204", json!({"description": "ended"}))}}));
     paths.insert("/api/v1/security-events".into(), json!({"get": {
         "summary": "Security events found by the API monitor (bursts of denials and failed logins, unusual hours, new addresses, mass exports; 7.3.1.2, 8.3.6): oversight all, a tenant or provider those about its own accounts",
         "responses": with_errors("200", json!({"description": "{items}"}))}}));

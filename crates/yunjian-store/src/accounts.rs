@@ -566,3 +566,69 @@ impl WriteTx {
         Ok(done.rows_affected())
     }
 }
+
+/// A live session as its owner sees it: no token, no CSRF token; `id` is the first 16
+/// hex digits of the token's SM3 digest (what audit records show as `session:…`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionSummary {
+    pub id: String,
+    pub source_address: Option<String>,
+    pub created_at_ns: i64,
+    pub last_seen_at_ns: i64,
+    pub expires_at_ns: i64,
+}
+
+impl Store {
+    /// An account's unexpired sessions, newest first.
+    pub async fn sessions_of(
+        &self,
+        account: AccountId,
+        now_ns: i64,
+    ) -> Result<Vec<SessionSummary>> {
+        let rows = self
+            .read(vec![statement(
+                "SELECT token_digest, source_address, created_at_ns, last_seen_at_ns, expires_at_ns \
+                 FROM sessions WHERE account_id = $1 AND expires_at_ns > $2 ORDER BY created_at_ns DESC"
+                    .into(),
+                vec![Bind::Int(Some(account.0)), Bind::Int(Some(now_ns))],
+                vec![CellType::Text, CellType::Text, CellType::Int, CellType::Int, CellType::Int],
+            )])
+            .await?;
+        let corrupt = |what: &str| StoreError::Corrupt(format!("sessions.{what}"));
+        rows.into_iter()
+            .flatten()
+            .map(|mut row| {
+                let digest = row[0].take_text().ok_or_else(|| corrupt("token_digest"))?;
+                Ok(SessionSummary {
+                    id: digest.chars().take(16).collect(),
+                    source_address: row[1].take_text(),
+                    created_at_ns: row[2].int().ok_or_else(|| corrupt("created_at_ns"))?,
+                    last_seen_at_ns: row[3].int().ok_or_else(|| corrupt("last_seen_at_ns"))?,
+                    expires_at_ns: row[4].int().ok_or_else(|| corrupt("expires_at_ns"))?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl WriteTx {
+    /// Ends one of the account's sessions by the first 16 hex digits of its digest;
+    /// `false` when the account has no such session.
+    pub async fn delete_session_by_prefix(
+        &mut self,
+        account: AccountId,
+        prefix: &str,
+    ) -> Result<bool> {
+        if prefix.len() != 16 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(false);
+        }
+        let done = sqlx::query(
+            "DELETE FROM sessions WHERE account_id = $1 AND substr(token_digest, 1, 16) = $2",
+        )
+        .bind(account.0)
+        .bind(prefix.to_ascii_lowercase())
+        .execute(&mut *self.transaction)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}

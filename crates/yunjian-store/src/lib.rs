@@ -14,7 +14,7 @@ mod open;
 mod read;
 mod world;
 
-pub use accounts::{Account, NewAccount, Session};
+pub use accounts::{Account, NewAccount, Session, SessionSummary};
 pub use error::StoreError;
 pub use grants::{
     ApiKey, AuthorizationScope, NewTemporaryPrivilege, NewTenantAuthorization, PrivilegeState,

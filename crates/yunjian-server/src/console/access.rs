@@ -696,3 +696,53 @@ pub async fn events(State(state): State<AppState>, auth: ConsoleAuth) -> Respons
         page(&frame, lang.t("安全事件", "Security events"), body),
     )
 }
+
+// ----------------------------------------------------------------------------------
+// Active sessions on the security page
+
+pub fn sessions_section(
+    frame: &Frame<'_>,
+    sessions: &[yunjian_store::SessionSummary],
+    current: &str,
+) -> Markup {
+    let lang = frame.lang;
+    html! {
+        h2 { (lang.t("活动会话", "Active sessions")) }
+        table #sessions {
+            thead { tr { th { (lang.t("会话", "Session")) } th { (lang.t("来源地址", "Address")) } th { (lang.t("登录", "Since")) } th { (lang.t("最近活动", "Last seen")) } th { (lang.t("到期", "Expires")) } th {} } }
+            tbody {
+                @for session in sessions {
+                    tr {
+                        td { code { (session.id) } @if current == format!("session:{}", session.id) { " " span.muted { (lang.t("（本会话）", "(this one)")) } } }
+                        td { (session.source_address.as_deref().unwrap_or("—")) }
+                        td { (timestamp(session.created_at_ns)) }
+                        td { (timestamp(session.last_seen_at_ns)) }
+                        td { (timestamp(session.expires_at_ns)) }
+                        td { @if current != format!("session:{}", session.id) {
+                            form.inline method="post" action={ "/console/security/sessions/" (session.id) "/end" } {
+                                input type="hidden" name="_csrf" value=(frame.csrf);
+                                button type="submit" { (lang.t("结束", "End")) }
+                            }
+                        } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub async fn end_session(
+    State(state): State<AppState>,
+    auth: ConsoleAuth,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let pairs = parse_pairs(&body);
+    if let Some(response) = auth.csrf_refusal(&pairs) {
+        return response;
+    }
+    match state.app.end_my_session(&auth.context, &id).await {
+        Ok(()) => Redirect::to("/console/security").into_response(),
+        Err(error) => error_page(auth.lang, error, &auth.context.request_id),
+    }
+}

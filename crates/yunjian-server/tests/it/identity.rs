@@ -298,3 +298,63 @@ async fn the_console_enrols_an_authenticator_and_the_login_form_asks_for_codes()
     .await;
     assert_eq!(inside.status, StatusCode::SEE_OTHER, "{}", inside.text);
 }
+
+/// The security page's sessions: a user sees their live sessions, which one is this, and
+/// ends another (which then stops working); nobody ends a session that is not theirs.
+#[tokio::test]
+async fn a_user_lists_and_ends_their_own_sessions() {
+    let s = server().await;
+    let first = login(&s.door, "tenant1", PASSWORD).await;
+    let second = login_only(&s.door, "tenant1", STRONG_PASSWORD).await;
+    let listed = send(
+        &s.router,
+        api(Method::GET, "/api/v1/auth/sessions", Some(&first), None),
+    )
+    .await
+    .json();
+    let items = listed["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2, "{listed}");
+    assert_eq!(items.iter().filter(|i| i["current"] == true).count(), 1);
+    let other = items
+        .iter()
+        .find(|i| i["current"] == false)
+        .and_then(|i| i["id"].as_str())
+        .expect("the other session")
+        .to_owned();
+    // Another account cannot end it.
+    let stranger = login(&s.door, "tenant2", PASSWORD).await;
+    let refused = send(
+        &s.router,
+        api(
+            Method::POST,
+            &format!("/api/v1/auth/sessions/{other}/end"),
+            Some(&stranger),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    let ended = send(
+        &s.router,
+        api(
+            Method::POST,
+            &format!("/api/v1/auth/sessions/{other}/end"),
+            Some(&first),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(ended.status, StatusCode::NO_CONTENT, "{}", ended.text);
+    let gone = send(
+        &s.router,
+        api(Method::GET, "/api/v1/auth/me", Some(&second), None),
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::UNAUTHORIZED);
+    let still = send(
+        &s.router,
+        api(Method::GET, "/api/v1/auth/me", Some(&first), None),
+    )
+    .await;
+    assert_eq!(still.status, StatusCode::OK);
+}
