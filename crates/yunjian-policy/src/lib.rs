@@ -464,20 +464,7 @@ impl Pdp {
 
     fn try_decide(&self, question: &Question<'_>) -> Result<Decision, String> {
         let entities = self.entities(question)?;
-        let fact =
-            |name: &str, value: bool| (name.to_owned(), RestrictedExpression::new_bool(value));
-        let facts = Context::from_pairs([
-            (
-                "relation".to_owned(),
-                RestrictedExpression::new_string(question.relation.as_str().to_owned()),
-            ),
-            fact("step_up_fresh", question.step_up_fresh),
-            fact("self_target", question.self_target),
-            fact("tenant_owned", question.tenant_owned),
-            fact("tenant_authorized", question.tenant_authorized),
-            fact("privileged", question.privileged),
-        ])
-        .map_err(|error| error.to_string())?;
+        let facts = facts(question)?;
         let action = self
             .actions
             .get(&question.action)
@@ -521,6 +508,23 @@ impl Pdp {
     }
 }
 
+/// The request context of a question (the schema's `Facts`).
+fn facts(question: &Question<'_>) -> Result<Context, String> {
+    let fact = |name: &str, value: bool| (name.to_owned(), RestrictedExpression::new_bool(value));
+    Context::from_pairs([
+        (
+            "relation".to_owned(),
+            RestrictedExpression::new_string(question.relation.as_str().to_owned()),
+        ),
+        fact("step_up_fresh", question.step_up_fresh),
+        fact("self_target", question.self_target),
+        fact("tenant_owned", question.tenant_owned),
+        fact("tenant_authorized", question.tenant_authorized),
+        fact("privileged", question.privileged),
+    ])
+    .map_err(|error| error.to_string())
+}
+
 /// The policies that can apply to each action: unconstrained ones, and those whose
 /// scope names the action or a group it belongs to.
 fn slice_by_action(
@@ -562,20 +566,7 @@ fn slice_by_action(
 impl Pdp {
     fn decide_unsliced(&self, question: &Question<'_>) -> bool {
         let entities = self.entities(question).expect("entities");
-        let fact =
-            |name: &str, value: bool| (name.to_owned(), RestrictedExpression::new_bool(value));
-        let facts = Context::from_pairs([
-            (
-                "relation".to_owned(),
-                RestrictedExpression::new_string(question.relation.as_str().to_owned()),
-            ),
-            fact("step_up_fresh", question.step_up_fresh),
-            fact("self_target", question.self_target),
-            fact("tenant_owned", question.tenant_owned),
-            fact("tenant_authorized", question.tenant_authorized),
-            fact("privileged", question.privileged),
-        ])
-        .expect("facts");
+        let facts = facts(question).expect("facts");
         let request = Request::new(
             self.principal_uid(),
             self.actions[&question.action].clone(),

@@ -218,6 +218,27 @@ pub struct AuthorizationScope {
 }
 
 impl Store {
+    /// Runs one read and decodes each row.
+    async fn read_decoded<T>(
+        &self,
+        sql: String,
+        binds: Vec<Bind>,
+        types: &[CellType],
+        decode: fn(&mut [Cell]) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let rows = self
+            .read(vec![Statement {
+                sql,
+                binds,
+                types: types.to_vec(),
+            }])
+            .await?;
+        rows.into_iter()
+            .flatten()
+            .map(|mut row| decode(&mut row))
+            .collect()
+    }
+
     /// Authorizations in a scope, newest first.
     pub async fn tenant_authorizations(
         &self,
@@ -247,20 +268,16 @@ impl Store {
     }
 
     pub async fn tenant_authorization(&self, id: i64) -> Result<Option<TenantAuthorization>> {
-        let rows = self
-            .read(vec![Statement {
-                sql: format!(
-                    "SELECT {AUTHORIZATION_COLUMNS} FROM tenant_authorizations WHERE id = $1"
-                ),
-                binds: vec![Bind::Int(Some(id))],
-                types: AUTHORIZATION_TYPES.to_vec(),
-            }])
-            .await?;
-        rows.into_iter()
-            .flatten()
-            .next()
-            .map(|mut row| decode_authorization(&mut row))
-            .transpose()
+        Ok(self
+            .read_decoded(
+                format!("SELECT {AUTHORIZATION_COLUMNS} FROM tenant_authorizations WHERE id = $1"),
+                vec![Bind::Int(Some(id))],
+                &AUTHORIZATION_TYPES,
+                decode_authorization,
+            )
+            .await?
+            .into_iter()
+            .next())
     }
 
     /// The active authorization of `tenant` for `provider` that covers this kind,
@@ -305,35 +322,29 @@ impl Store {
         account: Option<AccountId>,
         limit: i64,
     ) -> Result<Vec<TemporaryPrivilege>> {
-        let rows = self
-            .read(vec![Statement {
-                sql: format!(
-                    "SELECT {PRIVILEGE_COLUMNS} FROM temporary_privileges \
+        self.read_decoded(
+            format!(
+                "SELECT {PRIVILEGE_COLUMNS} FROM temporary_privileges \
                      WHERE ($1 IS NULL OR account_id = $1) ORDER BY id DESC LIMIT $2"
-                ),
-                binds: vec![Bind::Int(account.map(|a| a.0)), Bind::Int(Some(limit))],
-                types: PRIVILEGE_TYPES.to_vec(),
-            }])
-            .await?;
-        rows.into_iter()
-            .flatten()
-            .map(|mut row| decode_privilege(&mut row))
-            .collect()
+            ),
+            vec![Bind::Int(account.map(|a| a.0)), Bind::Int(Some(limit))],
+            &PRIVILEGE_TYPES,
+            decode_privilege,
+        )
+        .await
     }
 
     pub async fn temporary_privilege(&self, id: i64) -> Result<Option<TemporaryPrivilege>> {
-        let rows = self
-            .read(vec![Statement {
-                sql: format!("SELECT {PRIVILEGE_COLUMNS} FROM temporary_privileges WHERE id = $1"),
-                binds: vec![Bind::Int(Some(id))],
-                types: PRIVILEGE_TYPES.to_vec(),
-            }])
-            .await?;
-        rows.into_iter()
-            .flatten()
-            .next()
-            .map(|mut row| decode_privilege(&mut row))
-            .transpose()
+        Ok(self
+            .read_decoded(
+                format!("SELECT {PRIVILEGE_COLUMNS} FROM temporary_privileges WHERE id = $1"),
+                vec![Bind::Int(Some(id))],
+                &PRIVILEGE_TYPES,
+                decode_privilege,
+            )
+            .await?
+            .into_iter()
+            .next())
     }
 
     /// The account's approved privilege for `privilege` usable at `now_ns`, if any.
@@ -343,26 +354,24 @@ impl Store {
         privilege: &str,
         now_ns: i64,
     ) -> Result<Option<TemporaryPrivilege>> {
-        let rows = self
-            .read(vec![Statement {
-                sql: format!(
+        Ok(self
+            .read_decoded(
+                format!(
                     "SELECT {PRIVILEGE_COLUMNS} FROM temporary_privileges WHERE account_id = $1 \
                      AND privilege = $2 AND state = 'approved' AND starts_at_ns <= $3 \
                      AND expires_at_ns > $3 ORDER BY id LIMIT 1"
                 ),
-                binds: vec![
+                vec![
                     Bind::Int(Some(account.0)),
                     Bind::Text(Some(privilege.to_owned())),
                     Bind::Int(Some(now_ns)),
                 ],
-                types: PRIVILEGE_TYPES.to_vec(),
-            }])
-            .await?;
-        rows.into_iter()
-            .flatten()
-            .next()
-            .map(|mut row| decode_privilege(&mut row))
-            .transpose()
+                &PRIVILEGE_TYPES,
+                decode_privilege,
+            )
+            .await?
+            .into_iter()
+            .next())
     }
 }
 
@@ -579,34 +588,28 @@ fn decode_api_key(row: &mut [Cell]) -> Result<ApiKey> {
 
 impl Store {
     pub async fn api_key(&self, access_key_id: &str) -> Result<Option<ApiKey>> {
-        let rows = self
-            .read(vec![Statement {
-                sql: format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE access_key_id = $1"),
-                binds: vec![Bind::Text(Some(access_key_id.to_owned()))],
-                types: API_KEY_TYPES.to_vec(),
-            }])
-            .await?;
-        rows.into_iter()
-            .flatten()
-            .next()
-            .map(|mut row| decode_api_key(&mut row))
-            .transpose()
+        Ok(self
+            .read_decoded(
+                format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE access_key_id = $1"),
+                vec![Bind::Text(Some(access_key_id.to_owned()))],
+                &API_KEY_TYPES,
+                decode_api_key,
+            )
+            .await?
+            .into_iter()
+            .next())
     }
 
     pub async fn api_keys_of(&self, account: AccountId) -> Result<Vec<ApiKey>> {
-        let rows = self
-            .read(vec![Statement {
-                sql: format!(
+        self.read_decoded(
+            format!(
                     "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE account_id = $1 ORDER BY created_at_ns DESC"
                 ),
-                binds: vec![Bind::Int(Some(account.0))],
-                types: API_KEY_TYPES.to_vec(),
-            }])
-            .await?;
-        rows.into_iter()
-            .flatten()
-            .map(|mut row| decode_api_key(&mut row))
-            .collect()
+            vec![Bind::Int(Some(account.0))],
+            &API_KEY_TYPES,
+            decode_api_key,
+        )
+        .await
     }
 }
 
@@ -757,25 +760,21 @@ impl Store {
         scope: AuthorizationScope,
         limit: i64,
     ) -> Result<Vec<SecurityEvent>> {
-        let rows = self
-            .read(vec![Statement {
-                sql: format!(
-                    "SELECT {EVENT_COLUMNS} FROM security_events \
+        self.read_decoded(
+            format!(
+                "SELECT {EVENT_COLUMNS} FROM security_events \
                      WHERE ($1 IS NULL OR tenant_id = $1) AND ($2 IS NULL OR provider_id = $2) \
                      ORDER BY id DESC LIMIT $3"
-                ),
-                binds: vec![
-                    Bind::Int(scope.tenant.map(|t| t.0)),
-                    Bind::Int(scope.provider.map(|p| p.0)),
-                    Bind::Int(Some(limit)),
-                ],
-                types: EVENT_TYPES.to_vec(),
-            }])
-            .await?;
-        rows.into_iter()
-            .flatten()
-            .map(|mut row| decode_event(&mut row))
-            .collect()
+            ),
+            vec![
+                Bind::Int(scope.tenant.map(|t| t.0)),
+                Bind::Int(scope.provider.map(|p| p.0)),
+                Bind::Int(Some(limit)),
+            ],
+            &EVENT_TYPES,
+            decode_event,
+        )
+        .await
     }
 }
 

@@ -8,9 +8,9 @@ use yunjian_app::{AppError, AuthorizationInput, Context, NewAccountInput, Privil
 use yunjian_core::ids::{AccountId, ProviderId, TenantId};
 use yunjian_core::role::{Principal, Role};
 use yunjian_core::schema::Kind;
-use yunjian_store::{AuditFilter, PrivilegeState};
+use yunjian_store::PrivilegeState;
 
-use super::{harness, object, world, Harness};
+use super::{harness, object, records, world, Harness};
 
 const DAY: i64 = 24 * 60 * 60 * 1_000_000_000;
 const STRONG: &str = "Quiet-Harbor#7215-Lantern";
@@ -65,18 +65,6 @@ fn fresh(
     );
     context.second_factor_at_ns = Some(h.app.now_ns());
     context
-}
-
-async fn records(h: &Harness, action: &str) -> Vec<yunjian_store::AuditRecord> {
-    h.app
-        .store()
-        .audit_records(&AuditFilter {
-            action: Some(action.into()),
-            limit: 100,
-            ..AuditFilter::default()
-        })
-        .await
-        .expect("records")
 }
 
 #[tokio::test]
