@@ -97,13 +97,19 @@ pub struct App {
     call_limiter: Arc<monitor::CallLimiter>,
 }
 
+/// Password hashes allowed at once: half the cores (at least one), so a login flood
+/// always leaves the other half to everything else (docs/benchmarks.md, login flood).
+fn hashing_bound() -> usize {
+    std::thread::available_parallelism().map_or(1, |cores| (cores.get() / 2).max(1))
+}
+
 impl App {
     pub fn new(store: Store, clock: Arc<dyn Clock>, settings: SessionSettings) -> App {
         App {
             store,
             clock,
             settings,
-            hashing: Arc::new(tokio::sync::Semaphore::new(2)),
+            hashing: Arc::new(tokio::sync::Semaphore::new(hashing_bound())),
             overviews: Arc::new(overview::OverviewCache::default()),
             ledger: Arc::new(LedgerSettings::default()),
             signer: None,
