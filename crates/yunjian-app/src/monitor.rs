@@ -24,9 +24,18 @@ const MINUTE_NS: i64 = 60 * 1_000_000_000;
 /// How far back each monitor run looks (runs overlap; events are deduplicated).
 const MONITOR_WINDOW_NS: i64 = 15 * MINUTE_NS;
 
-#[derive(Default)]
 pub(crate) struct CallLimiter {
+    per_minute: usize,
     calls: Mutex<HashMap<i64, (VecDeque<i64>, i64)>>,
+}
+
+impl Default for CallLimiter {
+    fn default() -> Self {
+        CallLimiter {
+            per_minute: API_CALLS_PER_MINUTE,
+            calls: Mutex::default(),
+        }
+    }
 }
 
 impl CallLimiter {
@@ -41,7 +50,7 @@ impl CallLimiter {
         while times.front().is_some_and(|t| now_ns - t >= MINUTE_NS) {
             times.pop_front();
         }
-        if times.len() >= API_CALLS_PER_MINUTE {
+        if times.len() >= self.per_minute {
             let first = now_ns - *last_recorded >= MINUTE_NS;
             if first {
                 *last_recorded = now_ns;
@@ -72,6 +81,15 @@ fn kind_id(kind: AnomalyKind) -> &'static str {
 }
 
 impl App {
+    /// Sets the per-principal call limit (per minute, per instance).
+    pub fn with_call_limit(mut self, per_minute: usize) -> App {
+        self.call_limiter = std::sync::Arc::new(CallLimiter {
+            per_minute: per_minute.max(1),
+            calls: Mutex::default(),
+        });
+        self
+    }
+
     /// Counts an API call of the context's principal against its per-minute limit.
     pub async fn admit_call(&self, context: &Context) -> Result<(), AppError> {
         match self
@@ -85,7 +103,7 @@ impl App {
                     record.tenant_id = context.principal.tenant.map(|t| t.0);
                     self.record_denial(
                         record,
-                        &format!("over {API_CALLS_PER_MINUTE} API calls a minute"),
+                        &format!("over {} API calls a minute", self.call_limiter.per_minute),
                     )
                     .await;
                 }

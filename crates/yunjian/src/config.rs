@@ -86,6 +86,8 @@ pub struct ServerConfig {
     pub listen: String,
     pub secure_cookies: bool,
     pub max_body_bytes: usize,
+    /// API calls per principal per minute and instance (7.3.1.2).
+    pub api_calls_per_minute: usize,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -123,6 +125,7 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8080".into(),
             secure_cookies: true,
             max_body_bytes: 1024 * 1024,
+            api_calls_per_minute: yunjian_app::API_CALLS_PER_MINUTE,
         }
     }
 }
@@ -170,6 +173,10 @@ listen = "127.0.0.1:8080"
 secure_cookies = true
 # Largest request body accepted, in bytes.                          env YUNJIAN_MAX_BODY_BYTES
 max_body_bytes = 1048576
+# API calls one principal may make a minute on this instance; more answer 429 and the
+# first refusal each minute is recorded (7.3.1.2). 60 to 1,000,000.
+#                                                                    env YUNJIAN_API_CALLS_PER_MINUTE
+api_calls_per_minute = 600
 
 [store]
 # Directory of the embedded SQLite database (DIR/yunjian.db), used unless a
@@ -269,6 +276,11 @@ impl Config {
                 .parse()
                 .context("YUNJIAN_MAX_BODY_BYTES must be a number of bytes")?;
         }
+        if let Some(value) = get("YUNJIAN_API_CALLS_PER_MINUTE") {
+            self.server.api_calls_per_minute = value
+                .parse()
+                .context("YUNJIAN_API_CALLS_PER_MINUTE must be a number")?;
+        }
         if let Some(value) = get("YUNJIAN_DATA_DIR") {
             self.store.data_dir = value.into();
         }
@@ -304,6 +316,9 @@ impl Config {
         }
         if self.server.max_body_bytes < 1024 || self.server.max_body_bytes > 64 * 1024 * 1024 {
             bail!("server.max_body_bytes must be between 1 KiB and 64 MiB");
+        }
+        if !(60..=1_000_000).contains(&self.server.api_calls_per_minute) {
+            bail!("server.api_calls_per_minute must be between 60 and 1,000,000");
         }
         if yunjian_store::LedgerHash::parse(&self.audit.hash).is_none() {
             bail!("audit.hash must be \"sm3\" or \"sha256\"");
@@ -463,6 +478,8 @@ mod tests {
             (|c: &mut Config| c.identity.password_min_length = 8) as fn(&mut Config),
             |c| c.identity.password_max_age_days = 180,
             |c| c.identity.password_history = 2,
+            |c| c.server.api_calls_per_minute = 10,
+            |c| c.identity.password_hash = "md5".into(),
             |c| c.identity.lockout_max_failures = 10,
             |c| c.identity.lockout_minutes = 5,
             |c| c.audit.retention_months = 3,
