@@ -69,7 +69,11 @@ pub fn signing_time(ns: i64) -> String {
 }
 
 impl App {
-    fn credential_question(&self, context: &Context) -> yunjian_policy::Question<'static> {
+    /// The PDP question of managing one's own credentials (API keys, the second factor).
+    pub(crate) fn credential_question(
+        &self,
+        context: &Context,
+    ) -> yunjian_policy::Question<'static> {
         self.question(
             context,
             Action::CredentialManage,

@@ -332,9 +332,10 @@ impl App {
             .ok_or(AppError::NotFound)
     }
 
-    /// The authorization scope of the caller's unit: a tenant's own, a provider's own,
-    /// or all for oversight.
-    fn authorization_scope(&self, context: &Context) -> AuthorizationScope {
+    /// The scope of the caller's unit for rows that belong to a tenant and a provider
+    /// (authorizations, security events): a tenant's own, a provider's own, or all for
+    /// oversight. A tenant or provider role without its binding matches nothing.
+    pub(crate) fn unit_scope(&self, context: &Context) -> AuthorizationScope {
         match context.principal.role {
             Role::TenantAdmin => AuthorizationScope {
                 tenant: Some(context.principal.tenant.unwrap_or(TenantId(0))),
@@ -353,7 +354,7 @@ impl App {
         context: &Context,
         id: i64,
     ) -> Result<Option<TenantAuthorization>, AppError> {
-        let scope = self.authorization_scope(context);
+        let scope = self.unit_scope(context);
         Ok(self.store.tenant_authorization(id).await?.filter(|found| {
             scope.tenant.is_none_or(|t| t == found.tenant)
                 && scope.provider.is_none_or(|p| p == found.provider)
@@ -376,7 +377,7 @@ impl App {
         self.authorize(context, question, record).await?;
         Ok(self
             .store
-            .tenant_authorizations(self.authorization_scope(context), 1000)
+            .tenant_authorizations(self.unit_scope(context), 1000)
             .await?)
     }
 

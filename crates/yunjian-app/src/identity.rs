@@ -184,8 +184,11 @@ impl App {
             .is_some_and(|account| account.totp_sealed.is_some());
         if enrolled {
             // Replacing a working second factor is as sensitive as what it protects: a
-            // stolen session must not swap in the thief's authenticator.
-            self.require_step_up(context, "auth.totp.enrol").await?;
+            // stolen session must not swap in the thief's authenticator. It is managing
+            // one's own credentials, which the PDP wants a step-up for.
+            let record = self.record(context, "auth.totp.enrol", AuditOutcome::Denied);
+            self.authorize(context, self.credential_question(context), record)
+                .await?;
         }
         let totp = yunjian_gm::Totp::generate();
         let sealed = sealing.seal(totp.secret(), TOTP_SEAL_CONTEXT);
@@ -354,34 +357,6 @@ impl App {
             "wrong_code",
             "the code does not match (or was used already)",
         ))
-    }
-
-    /// Refuses a sensitive action (role assignment, approvals, data export) unless the
-    /// caller proved a second factor in the last five minutes. Applies to the roles for
-    /// which a second factor is mandatory; the read-only roles (supervisor, third-party
-    /// auditor) have none to prove.
-    pub(crate) async fn require_step_up(
-        &self,
-        context: &Context,
-        action: &str,
-    ) -> Result<(), AppError> {
-        if !context.principal.role.needs_second_factor() {
-            return Ok(());
-        }
-        let now = self.now_ns();
-        let fresh = context
-            .second_factor_at_ns
-            .is_some_and(|at| now - at <= STEP_UP_WINDOW_NS && at <= now);
-        if fresh {
-            return Ok(());
-        }
-        let record = self.record(context, action, AuditOutcome::Denied);
-        self.record_denial(
-            record,
-            "step-up required: no second factor in the last five minutes",
-        )
-        .await;
-        Err(AppError::StepUpRequired)
     }
 
     pub fn with_identity(mut self, settings: IdentitySettings) -> App {

@@ -10,9 +10,8 @@ use std::sync::Mutex;
 
 use serde_json::json;
 use yunjian_core::anomaly::AnomalyKind;
-use yunjian_core::role::Role;
 use yunjian_policy::{Action, Target};
-use yunjian_store::{AuditOutcome, AuthorizationScope, SecurityEvent};
+use yunjian_store::{AuditOutcome, SecurityEvent};
 
 use crate::authz::unit_relation;
 use crate::error::AppError;
@@ -194,17 +193,9 @@ impl App {
         );
         let record = self.record(context, "event.read", AuditOutcome::Denied);
         self.authorize(context, question, record).await?;
-        let scope = match context.principal.role {
-            Role::TenantAdmin => AuthorizationScope {
-                tenant: context.principal.tenant,
-                provider: None,
-            },
-            Role::ProviderOperator => AuthorizationScope {
-                tenant: None,
-                provider: context.principal.provider,
-            },
-            _ => AuthorizationScope::default(),
-        };
-        Ok(self.store.security_events(scope, 500).await?)
+        Ok(self
+            .store
+            .security_events(self.unit_scope(context), 500)
+            .await?)
     }
 }

@@ -527,27 +527,33 @@ pub fn account_input(body: &serde_json::Map<String, Json_>) -> Result<NewAccount
     })
 }
 
+/// An optional positive id field of a JSON body.
+pub(crate) fn positive_id(
+    body: &serde_json::Map<String, Json_>,
+    key: &str,
+) -> Result<Option<i64>, AppError> {
+    match body.get(key) {
+        None | Some(Json_::Null) => Ok(None),
+        Some(value) => value
+            .as_i64()
+            .filter(|id| *id > 0)
+            .map(Some)
+            .ok_or_else(|| {
+                AppError::invalid(
+                    key,
+                    "expected_id",
+                    format!("'{key}' must be a positive integer id"),
+                )
+            }),
+    }
+}
+
 /// The `role`, `tenant_id` and `provider_id` of an account body.
 fn role_binding(
     body: &serde_json::Map<String, Json_>,
 ) -> Result<(Role, Option<TenantId>, Option<ProviderId>), AppError> {
     let text = |key: &str| body.get(key).and_then(Json_::as_str).map(str::to_owned);
-    let id = |key: &str| -> Result<Option<i64>, AppError> {
-        match body.get(key) {
-            None | Some(Json_::Null) => Ok(None),
-            Some(value) => value
-                .as_i64()
-                .filter(|id| *id > 0)
-                .map(Some)
-                .ok_or_else(|| {
-                    AppError::invalid(
-                        key,
-                        "expected_id",
-                        format!("'{key}' must be a positive integer id"),
-                    )
-                }),
-        }
-    };
+    let id = |key: &str| positive_id(body, key);
     let role_text =
         text("role").ok_or_else(|| AppError::invalid("role", "required", "'role' is required"))?;
     let role = Role::parse(&role_text).ok_or_else(|| {

@@ -822,17 +822,7 @@ async fn create_account(State(state): State<AppState>, auth: ConsoleAuth, body: 
             map.insert(key.into(), serde_json::json!(value));
         }
     }
-    for key in ["tenant_id", "provider_id"] {
-        if let Some(value) = first(&pairs, key).filter(|value| !value.trim().is_empty()) {
-            map.insert(
-                key.into(),
-                value
-                    .trim()
-                    .parse::<i64>()
-                    .map_or(serde_json::json!(value), |id| serde_json::json!(id)),
-            );
-        }
-    }
+    access::insert_numbers(&mut map, &pairs, &["tenant_id", "provider_id"]);
     let result = match crate::api::account_input(&map) {
         Ok(input) => state.app.create_account(&auth.context, input).await,
         Err(error) => Err(error),

@@ -10,7 +10,7 @@ use yunjian_app::{AppError, AuthorizationInput, PrivilegeInput};
 use yunjian_core::ids::{AccountId, ProviderId};
 use yunjian_store::{PrivilegeState, TemporaryPrivilege, TenantAuthorization};
 
-use crate::api::id_of;
+use crate::api::{id_of, positive_id};
 use crate::error::ApiError;
 use crate::extract::{ApiAuth, JsonObject};
 use crate::wire::timestamp;
@@ -179,23 +179,6 @@ fn ids(body: &Map<String, Json_>, key: &str) -> Result<Vec<i64>, AppError> {
             "expected_ids",
             format!("'{key}' is a list of positive ids"),
         )),
-    }
-}
-
-fn positive_id(body: &Map<String, Json_>, key: &str) -> Result<Option<i64>, AppError> {
-    match body.get(key) {
-        None | Some(Json_::Null) => Ok(None),
-        Some(value) => value
-            .as_i64()
-            .filter(|id| *id > 0)
-            .map(Some)
-            .ok_or_else(|| {
-                AppError::invalid(
-                    key,
-                    "expected_id",
-                    format!("'{key}' must be a positive integer id"),
-                )
-            }),
     }
 }
 

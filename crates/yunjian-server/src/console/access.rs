@@ -29,7 +29,14 @@ fn form_map(pairs: &FormPairs, texts: &[&str], numbers: &[&str]) -> Map<String, 
             map.insert((*key).into(), json!(value.trim()));
         }
     }
-    for key in numbers {
+    insert_numbers(&mut map, pairs, numbers);
+    map
+}
+
+/// Non-empty form values of `keys` as JSON numbers (or, when not numbers, as the text,
+/// for the API's parser to refuse with its own message).
+pub(super) fn insert_numbers(map: &mut Map<String, Json>, pairs: &FormPairs, keys: &[&str]) {
+    for key in keys {
         if let Some(value) = first(pairs, key).filter(|v| !v.trim().is_empty()) {
             map.insert(
                 (*key).into(),
@@ -40,7 +47,6 @@ fn form_map(pairs: &FormPairs, texts: &[&str], numbers: &[&str]) -> Map<String, 
             );
         }
     }
-    map
 }
 
 fn all_of(pairs: &FormPairs, key: &str) -> Vec<String> {
