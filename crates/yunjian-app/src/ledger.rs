@@ -428,6 +428,9 @@ impl App {
                 if let Err(error) = self.daily_anomaly_report().await {
                     tracing::error!(%error, "could not write the daily anomaly report");
                 }
+                if let Err(error) = self.scheduled_compliance_run().await {
+                    tracing::error!(%error, "the scheduled compliance run failed");
+                }
             }
             ticks += 1;
         }

@@ -10,6 +10,7 @@ mod api_keys;
 mod auth;
 mod authz;
 mod clock;
+mod compliance;
 mod error;
 mod grants;
 mod identity;
@@ -27,6 +28,10 @@ pub use api_keys::{
 };
 pub use auth::{Authenticated, LoginOutcome, SessionSettings, SessionToken};
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use compliance::{
+    beijing_date, parse_scope, EvidenceInput, OverrideInput, ResultChange, RunSummary, WaiverInput,
+    MAX_EVIDENCE_BYTES,
+};
 pub use error::AppError;
 pub use grants::{
     grantable, AuthorizationInput, PrivilegeInput, AUTHORIZABLE_ACTIONS, AUTHORIZABLE_KINDS,

@@ -64,10 +64,18 @@ pub enum Action {
     PrivilegeRevoke,
     CredentialManage,
     EventRead,
+    ComplianceRead,
+    ComplianceExport,
+    ComplianceRun,
+    ComplianceEvidenceSubmit,
+    ComplianceEvidenceDecide,
+    ComplianceWaiverRequest,
+    ComplianceWaiverDecide,
+    ComplianceConfigure,
 }
 
 impl Action {
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 31] = [
         Action::WorldRead,
         Action::WorldCreate,
         Action::WorldUpdate,
@@ -91,6 +99,14 @@ impl Action {
         Action::PrivilegeRevoke,
         Action::CredentialManage,
         Action::EventRead,
+        Action::ComplianceRead,
+        Action::ComplianceExport,
+        Action::ComplianceRun,
+        Action::ComplianceEvidenceSubmit,
+        Action::ComplianceEvidenceDecide,
+        Action::ComplianceWaiverRequest,
+        Action::ComplianceWaiverDecide,
+        Action::ComplianceConfigure,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -118,6 +134,14 @@ impl Action {
             Action::PrivilegeRevoke => "privilege.revoke",
             Action::CredentialManage => "credential.manage",
             Action::EventRead => "event.read",
+            Action::ComplianceRead => "compliance.read",
+            Action::ComplianceExport => "compliance.export",
+            Action::ComplianceRun => "compliance.run",
+            Action::ComplianceEvidenceSubmit => "compliance.evidence.submit",
+            Action::ComplianceEvidenceDecide => "compliance.evidence.decide",
+            Action::ComplianceWaiverRequest => "compliance.waiver.request",
+            Action::ComplianceWaiverDecide => "compliance.waiver.decide",
+            Action::ComplianceConfigure => "compliance.configure",
         }
     }
 

@@ -36,6 +36,14 @@ fn target_of(action: Action) -> Target<'static> {
         | Action::PrivilegeRevoke => Target::family("privilege"),
         Action::CredentialManage => Target::family("credential"),
         Action::EventRead => Target::family("event"),
+        Action::ComplianceRead
+        | Action::ComplianceExport
+        | Action::ComplianceRun
+        | Action::ComplianceEvidenceSubmit
+        | Action::ComplianceEvidenceDecide
+        | Action::ComplianceWaiverRequest
+        | Action::ComplianceWaiverDecide
+        | Action::ComplianceConfigure => Target::family("compliance"),
     }
 }
 
@@ -81,6 +89,19 @@ fn expected(role: Role, action: Action) -> bool {
         // Only one's own keys (relation "self", not the unit's).
         CredentialManage => false,
         EventRead => !matches!(role, SystemAdmin),
+        // Everyone reads compliance results in their own scope.
+        ComplianceRead | ComplianceExport => true,
+        ComplianceRun => matches!(role, SystemAdmin | SecurityAdmin | Supervisor),
+        ComplianceEvidenceSubmit | ComplianceWaiverRequest => {
+            matches!(
+                role,
+                TenantAdmin | ProviderOperator | SecurityAdmin | Supervisor
+            )
+        }
+        ComplianceEvidenceDecide => matches!(role, SecurityAdmin | Supervisor),
+        // Accepting a risk is the management unit's alone.
+        ComplianceWaiverDecide => role == Supervisor,
+        ComplianceConfigure => matches!(role, SecurityAdmin | Supervisor),
     }
 }
 
@@ -397,10 +418,16 @@ proptest! {
             prop_assert!(!(matches!(role, Role::SystemAdmin | Role::SecurityAdmin | Role::ProviderOperator)
                 && action.as_str().starts_with("audit.")));
             let sensitive = matches!(action, Action::AuditExport | Action::AccountCreate
-                | Action::AccountRoleAssign | Action::AuthorizationGrant | Action::PrivilegeApprove);
+                | Action::AccountRoleAssign | Action::AuthorizationGrant | Action::PrivilegeApprove
+                | Action::ComplianceEvidenceDecide | Action::ComplianceWaiverDecide
+                | Action::ComplianceConfigure);
             prop_assert!(!(sensitive && role.needs_second_factor() && !question.step_up_fresh));
             prop_assert!(!(question.self_target && matches!(action, Action::AccountRoleAssign
-                | Action::AccountPasswordReset | Action::AccountUnlock | Action::PrivilegeApprove)));
+                | Action::AccountPasswordReset | Action::AccountUnlock | Action::PrivilegeApprove
+                | Action::ComplianceEvidenceDecide | Action::ComplianceWaiverDecide)));
+            prop_assert!(!(matches!(role, Role::SecurityAuditor | Role::Auditor)
+                && action.as_str().starts_with("compliance.")
+                && !matches!(action, Action::ComplianceRead | Action::ComplianceExport)));
         }
     }
 }

@@ -219,7 +219,7 @@ pub struct AuthorizationScope {
 
 impl Store {
     /// Runs one read and decodes each row.
-    async fn read_decoded<T>(
+    pub(crate) async fn read_decoded<T>(
         &self,
         sql: String,
         binds: Vec<Bind>,

@@ -7,6 +7,7 @@
 //! also writes the audit record, so a change and its record commit together or not at all.
 
 mod accounts;
+mod compliance;
 mod error;
 mod grants;
 mod ledger;
@@ -15,6 +16,10 @@ mod read;
 mod world;
 
 pub use accounts::{Account, NewAccount, Session, SessionSummary};
+pub use compliance::{
+    ComplianceResultRow, ComplianceRun, CustomControlRecord, EvidenceRecord, NewEvidence,
+    NewWaiver, OverrideRecord, ParameterRecord, ResultFilter, ResultScope, WaiverRecord,
+};
 pub use error::StoreError;
 pub use grants::{
     ApiKey, AuthorizationScope, NewTemporaryPrivilege, NewTenantAuthorization, PrivilegeState,

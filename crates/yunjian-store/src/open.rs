@@ -106,6 +106,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "security_events",
         include_str!("../migrations/0007_security_events.sql"),
     ),
+    (
+        8,
+        "compliance",
+        include_str!("../migrations/0008_compliance.sql"),
+    ),
 ];
 
 impl Store {

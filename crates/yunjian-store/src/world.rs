@@ -97,7 +97,7 @@ pub struct Page {
 
 /// Builds parameter placeholders `$1, $2, …` while collecting the values to bind.
 #[derive(Default)]
-struct Params {
+pub(crate) struct Params {
     values: Vec<Bind>,
     /// `?` instead of `$n`: for SQLite statements with many parameters, where sqlx's
     /// lookup of each numbered parameter's name makes binding quadratic. Only for
@@ -106,7 +106,7 @@ struct Params {
 }
 
 impl Params {
-    fn many(backend: Backend) -> Params {
+    pub(crate) fn many(backend: Backend) -> Params {
         Params {
             values: Vec::new(),
             anonymous: backend == Backend::Sqlite,
@@ -121,7 +121,7 @@ impl Params {
         }
     }
 
-    fn push(&mut self, value: Value) -> String {
+    pub(crate) fn push(&mut self, value: Value) -> String {
         let bind = match value {
             Value::Null => Bind::Int(None),
             Value::Int(number) => Bind::Int(Some(number)),
@@ -156,11 +156,14 @@ impl Params {
         }
     }
 
-    fn bind<'q>(self, query: Query<'q, Any, AnyArguments<'q>>) -> Query<'q, Any, AnyArguments<'q>> {
+    pub(crate) fn bind<'q>(
+        self,
+        query: Query<'q, Any, AnyArguments<'q>>,
+    ) -> Query<'q, Any, AnyArguments<'q>> {
         bind_sqlx(&self.values, query)
     }
 
-    fn statement(self, sql: String, types: Vec<CellType>) -> Statement {
+    pub(crate) fn statement(self, sql: String, types: Vec<CellType>) -> Statement {
         Statement {
             sql,
             binds: self.values,
@@ -497,6 +500,62 @@ impl Store {
             }
         };
         list(&mut reader, kind, query, scope).await
+    }
+
+    /// Every object of a kind, unscoped, in id order, list references included: for
+    /// whole-platform work such as the compliance engine, which scopes its results
+    /// instead. One statement for the rows and one for each link table.
+    pub async fn scan_all(&self, kind: Kind) -> Result<Vec<WorldObject>> {
+        let spec = kind.spec();
+        let mut statements = vec![Statement {
+            sql: format!(
+                "SELECT {} FROM {} ORDER BY id",
+                select_columns(spec),
+                spec.table
+            ),
+            binds: Vec::new(),
+            types: column_types(spec),
+        }];
+        let links: Vec<_> = spec.link_fields().collect();
+        for (_, link) in &links {
+            statements.push(Statement {
+                sql: format!(
+                    "SELECT {owner}, {target} FROM {table} ORDER BY {owner}, {target}",
+                    owner = link.owner_column,
+                    target = link.target_column,
+                    table = link.table
+                ),
+                binds: Vec::new(),
+                types: vec![CellType::Int, CellType::Int],
+            });
+        }
+        let mut results = self.read(statements).await?.into_iter();
+        let rows = results.next().unwrap_or_default();
+        let mut objects = rows
+            .into_iter()
+            .map(|row| decode(kind, row))
+            .collect::<Result<Vec<_>>>()?;
+        let position: std::collections::HashMap<i64, usize> = objects
+            .iter()
+            .enumerate()
+            .map(|(index, object)| (object.id, index))
+            .collect();
+        for ((field, _), rows) in links.iter().zip(results) {
+            for object in objects.iter_mut() {
+                object.values.insert(field.name, Value::IdList(Vec::new()));
+            }
+            for row in rows {
+                let (Some(owner), Some(target)) = (row[0].int(), row[1].int()) else {
+                    continue;
+                };
+                if let Some(index) = position.get(&owner) {
+                    if let Some(Value::IdList(ids)) = objects[*index].values.get_mut(field.name) {
+                        ids.push(target);
+                    }
+                }
+            }
+        }
+        Ok(objects)
     }
 
     /// Runs read statements outside any transaction.

@@ -12,6 +12,7 @@ use yunjian_core::value::Value;
 use yunjian_store::{AuditFilter, AuditOutcome, ListQuery};
 use yunjian_testkit::{fresh_store, TestStore};
 
+mod compliance;
 mod grants;
 mod identity;
 mod ledger;
