@@ -1,4 +1,5 @@
-//! The audit bundle: what an auditor takes away and verifies without trusting yunjian.
+//! The audit bundle: what an auditor takes away and verifies without trusting yunjian;
+//! and the compliance evidence package (evidence.rs), signed the same way.
 //!
 //! A bundle is a POSIX tar file (docs/audit-ledger.md):
 //! - `manifest.json`: format, line format, origin, hash, scope (`range` or `slice`),
@@ -14,9 +15,14 @@
 //!   `to`; for a slice, one inclusion proof per record; and every earlier signed
 //!   checkpoint inside the range.
 
+mod evidence;
 mod verify;
 mod write;
 
+pub use evidence::{
+    verify_evidence_package, EvidenceError, EvidencePackage, PackageFile, PackageManifest,
+    VerifiedPackage, PACKAGE_FORMAT,
+};
 pub use verify::{verify_bundle, Verified, VerifyError};
 pub use write::{BundleWriter, WriteError};
 
