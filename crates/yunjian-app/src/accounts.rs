@@ -545,6 +545,26 @@ impl App {
                 record.tenant_id = Some(tenant.0);
                 record.detail = Some(json!({ "by": "demo", "provider_id": provider.0 }));
                 tx.append_audit(&record).await?;
+                // And its consent that the provider reports its security status and
+                // resource use to the management unit (7.1.5).
+                let report_kinds = [crate::grants::REPORT_CONSENT_KIND.to_owned()];
+                let report_actions = [crate::grants::REPORT_CONSENT_ACTION.to_owned()];
+                tx.insert_tenant_authorization(
+                    &yunjian_store::NewTenantAuthorization {
+                        tenant,
+                        provider,
+                        kinds: &report_kinds,
+                        object_ids: &[],
+                        actions: &report_actions,
+                        reason:
+                            "同意云服务商按季度向管理单位报送安全情况 / quarterly security reports",
+                        starts_at_ns: now,
+                        expires_at_ns: now + 90 * day,
+                        granted_by: admin.id,
+                    },
+                    now,
+                )
+                .await?;
                 tx.insert_temporary_privilege(
                     &yunjian_store::NewTemporaryPrivilege {
                         account: admin.id,

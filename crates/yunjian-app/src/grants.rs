@@ -39,6 +39,10 @@ pub const AUTHORIZABLE_KINDS: [Kind; 6] = [
     Kind::PaasInstance,
 ];
 pub const AUTHORIZABLE_ACTIONS: [&str; 3] = ["create", "update", "delete"];
+/// A tenant's consent that a provider reports its security status and resource use to
+/// the management unit (7.1.5): an authorization of this kind with the action "report".
+pub const REPORT_CONSENT_KIND: &str = "security_reports";
+pub const REPORT_CONSENT_ACTION: &str = "report";
 
 /// Actions that can be granted as a temporary privilege. Account administration and the
 /// privilege and authorization workflows themselves never are.
@@ -158,6 +162,11 @@ impl App {
             MAX_AUTHORIZATION_DAYS,
             "7.2.5.5",
         )?;
+        if input.kinds.iter().any(|kind| kind == REPORT_CONSENT_KIND) {
+            return self
+                .grant_report_consent(context, &decision, tenant, &input, &reason, starts, expires)
+                .await;
+        }
         let mut kinds = Vec::new();
         for name in &input.kinds {
             match AUTHORIZABLE_KINDS
@@ -268,6 +277,86 @@ impl App {
             "expires_at": yunjian_core::audit::format_time(expires),
         }));
         stamp(&mut record, &decision);
+        tx.append_audit(&record).await?;
+        tx.commit().await?;
+        self.store
+            .tenant_authorization(id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    /// The tenant's consent to the provider's periodic report (7.1.5): an authorization
+    /// of kind `security_reports`, action `report`, alone.
+    #[allow(clippy::too_many_arguments)]
+    async fn grant_report_consent(
+        &self,
+        context: &Context,
+        decision: &yunjian_policy::Decision,
+        tenant: TenantId,
+        input: &AuthorizationInput,
+        reason: &str,
+        starts: i64,
+        expires: i64,
+    ) -> Result<TenantAuthorization, AppError> {
+        if input.kinds.iter().any(|kind| kind != REPORT_CONSENT_KIND)
+            || input
+                .actions
+                .iter()
+                .any(|action| action != REPORT_CONSENT_ACTION)
+            || input.actions.is_empty()
+            || !input.object_ids.is_empty()
+        {
+            return Err(AppError::invalid(
+                "kinds",
+                "report_consent_alone",
+                "a consent to security reports (security_reports) stands alone, with the action 'report' and no objects",
+            ));
+        }
+        if self
+            .store
+            .get(Kind::Provider, input.provider.0, ReadScope::All)
+            .await?
+            .is_none()
+        {
+            return Err(AppError::invalid(
+                "provider_id",
+                "unknown_reference",
+                "no such provider",
+            ));
+        }
+        let kinds = [REPORT_CONSENT_KIND.to_owned()];
+        let actions = [REPORT_CONSENT_ACTION.to_owned()];
+        let now = self.now_ns();
+        let mut tx = self.store.begin_write().await?;
+        let id = tx
+            .insert_tenant_authorization(
+                &NewTenantAuthorization {
+                    tenant,
+                    provider: input.provider,
+                    kinds: &kinds,
+                    object_ids: &[],
+                    actions: &actions,
+                    reason,
+                    starts_at_ns: starts,
+                    expires_at_ns: expires,
+                    granted_by: context.principal.account_id,
+                },
+                now,
+            )
+            .await?;
+        let mut record = self.record(context, "authorization.grant", AuditOutcome::Succeeded);
+        record.object_kind = Some("tenant_authorization".into());
+        record.object_id = Some(id);
+        record.tenant_id = Some(tenant.0);
+        record.detail = Some(json!({
+            "provider_id": input.provider.0,
+            "kinds": kinds,
+            "actions": actions,
+            "reason": reason,
+            "starts_at": yunjian_core::audit::format_time(starts),
+            "expires_at": yunjian_core::audit::format_time(expires),
+        }));
+        stamp(&mut record, decision);
         tx.append_audit(&record).await?;
         tx.commit().await?;
         self.store

@@ -17,6 +17,7 @@ mod identity;
 mod ledger;
 mod monitor;
 mod overview;
+mod reports;
 mod world;
 
 use std::sync::Arc;
@@ -35,7 +36,7 @@ pub use compliance::{
 pub use error::AppError;
 pub use grants::{
     grantable, AuthorizationInput, PrivilegeInput, AUTHORIZABLE_ACTIONS, AUTHORIZABLE_KINDS,
-    MAX_AUTHORIZATION_DAYS, MAX_PRIVILEGE_DAYS,
+    MAX_AUTHORIZATION_DAYS, MAX_PRIVILEGE_DAYS, REPORT_CONSENT_ACTION, REPORT_CONSENT_KIND,
 };
 pub use identity::{
     IdentitySettings, PasswordHashing, TotpEnrolment, LOGIN_BURST, STEP_UP_WINDOW_NS,
@@ -46,6 +47,7 @@ pub use ledger::{
 };
 pub use monitor::API_CALLS_PER_MINUTE;
 pub use overview::{Overview, OverviewCount, OVERVIEW_LIFETIME_NS};
+pub use reports::{ReportFormat, ReportKind, DEFAULT_REPORT_FONT, DEFAULT_REPORT_FONT_INDEX};
 pub use world::{ResolvedNames, ResolvedObject, WorldPage};
 use yunjian_core::role::Principal;
 use yunjian_store::Store;
@@ -100,6 +102,8 @@ pub struct App {
     pdp: Arc<yunjian_policy::Pdp>,
     /// Per-principal API call counts of this instance (monitor.rs).
     call_limiter: Arc<monitor::CallLimiter>,
+    /// The CJK font compliance PDFs embed, read on first use (reports.rs).
+    report_font: Arc<reports::FontSource>,
 }
 
 /// Password hashes allowed at once: half the cores (at least one), so a login flood
@@ -124,6 +128,7 @@ impl App {
             sealing: None,
             pdp: authz::shipped_pdp(),
             call_limiter: Arc::default(),
+            report_font: Arc::default(),
         }
     }
 

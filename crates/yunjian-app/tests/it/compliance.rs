@@ -477,3 +477,160 @@ async fn a_parameter_looser_than_the_floor_is_recorded_and_fails_the_run() {
         run.run.parameters
     );
 }
+
+#[tokio::test]
+async fn reports_follow_the_readers_scope_and_packages_verify_offline() {
+    use yunjian_app::{ReportFormat, ReportKind};
+    let mut demo = demo().await;
+    let signer: Arc<dyn yunjian_gm::NoteSigner> = Arc::new(
+        yunjian_gm::SoftwareSm2Signer::generate("yunjian.test", "1234567812345678").expect("key"),
+    );
+    demo.app = demo
+        .app
+        .clone()
+        .with_ledger(yunjian_app::LedgerSettings::default(), Some(signer.clone()));
+    let sysadmin = demo.context("sysadmin");
+    // No run yet: a clear conflict.
+    assert!(matches!(
+        demo.app
+            .compliance_report(&sysadmin, ReportKind::Scorecard, None)
+            .await,
+        Err(AppError::Conflict { .. })
+    ));
+    demo.app.run_compliance(&sysadmin).await.expect("run");
+
+    let tenant = demo.context("tenant1");
+    let own = tenant.principal.tenant.expect("tenant").0;
+    let (report, _) = demo
+        .app
+        .compliance_report(&tenant, ReportKind::Compliance(Scope::Tenant(own)), None)
+        .await
+        .expect("own report");
+    assert!(report.title.contains("云租户"));
+    assert!(
+        report.tables[0].rows.len() > 100,
+        "every clause of the tenant"
+    );
+    let csv = demo
+        .app
+        .render_report(&report, ReportFormat::Csv)
+        .expect("csv");
+    assert!(String::from_utf8_lossy(&csv).contains("7.2.2.2"));
+    // Not another tenant's, not the platform's, not the scorecard.
+    let other = demo.context("tenant2").principal.tenant.expect("tenant").0;
+    for kind in [
+        ReportKind::Compliance(Scope::Tenant(other)),
+        ReportKind::Compliance(Scope::Platform),
+        ReportKind::Scorecard,
+    ] {
+        assert!(
+            matches!(
+                demo.app.compliance_report(&tenant, kind, None).await,
+                Err(AppError::Forbidden(_))
+            ),
+            "{kind:?}"
+        );
+    }
+
+    // The provider's periodic report lists only tenants that consented (the demo's
+    // first tenant administrator consented to the first provider).
+    let operator = demo.context("provider1");
+    let provider = operator.principal.provider.expect("provider").0;
+    let (periodic, _) = demo
+        .app
+        .compliance_report(&operator, ReportKind::ProviderPeriodic(provider), None)
+        .await
+        .expect("periodic");
+    let tenant_name = demo
+        .app
+        .store()
+        .get(
+            yunjian_core::schema::Kind::Tenant,
+            own,
+            yunjian_store::ReadScope::All,
+        )
+        .await
+        .expect("get")
+        .expect("tenant")
+        .display_name();
+    assert_eq!(
+        periodic.tables[0].rows.len(),
+        1,
+        "{:?}",
+        periodic.tables[0].rows
+    );
+    assert_eq!(periodic.tables[0].rows[0][0], tenant_name);
+    // Another provider's periodic report is not this operator's to read.
+    let other_provider = demo
+        .context("provider2")
+        .principal
+        .provider
+        .expect("provider")
+        .0;
+    assert!(matches!(
+        demo.app
+            .compliance_report(
+                &operator,
+                ReportKind::ProviderPeriodic(other_provider),
+                None
+            )
+            .await,
+        Err(AppError::Forbidden(_))
+    ));
+
+    // The scorecard ranks every provider.
+    let supervisor = demo.context("supervisor");
+    let (scorecard, _) = demo
+        .app
+        .compliance_report(&supervisor, ReportKind::Scorecard, None)
+        .await
+        .expect("scorecard");
+    assert_eq!(scorecard.tables[0].rows.len(), 3);
+
+    // An evidence package of the tenant's report verifies, and fails when altered.
+    let package = demo
+        .app
+        .evidence_package(&tenant, ReportKind::Compliance(Scope::Tenant(own)), None)
+        .await
+        .expect("package");
+    let verified = yunjian_bundle::verify_evidence_package(&package, Some(signer.verifier_key()))
+        .expect("verifies");
+    let paths: Vec<&str> = verified
+        .manifest
+        .files
+        .iter()
+        .map(|file| file.path.as_str())
+        .collect();
+    assert!(
+        paths.contains(&format!("compliance-tenant-{own}.pdf").as_str()),
+        "{paths:?}"
+    );
+    assert!(paths.contains(&"results.json"));
+    let mut altered = package.clone();
+    let at = altered
+        .windows(7)
+        .position(|window| window == b"7.2.2.2")
+        .expect("a clause in the package");
+    altered[at + 6] = b'3';
+    assert!(
+        yunjian_bundle::verify_evidence_package(&altered, Some(signer.verifier_key())).is_err()
+    );
+    // Reports are audited.
+    let records = demo
+        .app
+        .store()
+        .audit_records(&AuditFilter {
+            action: Some("compliance.report".into()),
+            limit: 100,
+            ..AuditFilter::default()
+        })
+        .await
+        .expect("audit");
+    assert!(records
+        .iter()
+        .any(|record| record.record.outcome == AuditOutcome::Denied));
+    assert!(records
+        .iter()
+        .any(|record| record.record.outcome == AuditOutcome::Succeeded
+            && record.record.tenant_id == Some(own)));
+}
