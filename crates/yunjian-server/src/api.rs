@@ -39,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/accounts", get(list_accounts).post(create_account))
         .merge(crate::audit::routes())
         .merge(crate::grants::routes())
+        .merge(crate::compliance::routes())
         .route("/{kind}", get(list).post(create))
         .route("/{kind}/{id}", get(read).patch(update).delete(remove))
         .fallback(api_not_found)

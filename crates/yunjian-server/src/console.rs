@@ -6,6 +6,7 @@
 
 mod access;
 mod audit;
+mod compliance;
 mod forms;
 mod i18n;
 mod pages;
@@ -82,6 +83,47 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/console/security/totp", post(totp_enrol))
         .route("/console/security/totp/confirm", post(totp_confirm))
+        .route("/console/compliance", get(compliance::dashboard))
+        .route("/console/compliance/run", post(compliance::run_now))
+        .route("/console/compliance/catalog", get(compliance::catalog))
+        .route("/console/compliance/clauses/{id}", get(compliance::clause))
+        .route(
+            "/console/compliance/evidence",
+            get(compliance::evidence)
+                .post(compliance::upload_evidence)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    yunjian_app::MAX_EVIDENCE_BYTES + 64 * 1024,
+                )),
+        )
+        .route(
+            "/console/compliance/evidence/{id}/file",
+            get(compliance::evidence_file),
+        )
+        .route(
+            "/console/compliance/evidence/{id}/{verb}",
+            post(compliance::decide_evidence),
+        )
+        .route(
+            "/console/compliance/waivers",
+            get(compliance::waivers).post(compliance::request_waiver),
+        )
+        .route(
+            "/console/compliance/waivers/{id}/{verb}",
+            post(compliance::decide_waiver),
+        )
+        .route("/console/compliance/reports", get(compliance::reports))
+        .route(
+            "/console/compliance/reports/{kind}",
+            get(compliance::report_file),
+        )
+        .route(
+            "/console/compliance/evidence-package/{kind}",
+            get(compliance::evidence_package),
+        )
+        .route(
+            "/console/compliance/parameters",
+            get(compliance::parameters).post(compliance::set_parameter),
+        )
         .route("/console/audit", get(audit))
         .route("/console/audit/verify", post(audit_verify))
         .route("/console/audit/export", post(audit_export))

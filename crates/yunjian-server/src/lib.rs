@@ -7,6 +7,7 @@
 
 mod api;
 mod audit;
+mod compliance;
 mod console;
 mod error;
 mod extract;

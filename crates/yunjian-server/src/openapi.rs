@@ -191,6 +191,7 @@ pub fn openapi_document() -> Json_ {
             "responses": with_errors("201", json!({"description": "created"}))}}));
     audit_paths(&mut paths);
     access_paths(&mut paths);
+    compliance_paths(&mut paths);
     for kind in Kind::ALL {
         kind_schemas(kind, &mut schemas);
         let spec = kind.spec();
@@ -368,4 +369,100 @@ fn access_paths(paths: &mut Map<String, Json_>) {
             "requestBody": object(&[], json!({"note": {"type": "string"}})),
             "responses": with_errors("200", json!({"description": "the privilege"}))}}));
     }
+}
+
+fn compliance_paths(paths: &mut Map<String, Json_>) {
+    let id = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}}]);
+    let query = |name: &str, description: &str| json!({"name": name, "in": "query", "required": false, "schema": {"type": "string"}, "description": description});
+    let scope = query("scope", "platform, provider:ID, tenant:ID or system:ID");
+    let filters = json!([
+        scope,
+        query("clause", "a clause id such as 7.2.2.2"),
+        query(
+            "status",
+            "FAIL, ERROR, MANUAL, PASS, ATTESTED, INHERITED, WAIVED or NOT_APPLICABLE"
+        ),
+        query("open", "true: only FAIL, ERROR and MANUAL"),
+        query("limit", "1 to 10,000 (500)"),
+        query("offset", "0")
+    ]);
+    let object = |required: &[&str], properties: Json_| json!({"required": true, "content": {"application/json": {"schema": {"type": "object", "required": required, "properties": properties}}}});
+    paths.insert("/api/v1/compliance/catalog".into(), json!({"get": {
+        "summary": "The catalog: the guide's 174 clauses (and its 5 definitions, 42 sections) with the text verbatim, English summaries, assessment kind, responsible parties, annex component, parameters and MLPS cross-references; the 46 GB/T 22239-2019 level-3 cloud extension items",
+        "parameters": [query("source", "guide or mlps; both when absent")],
+        "responses": with_errors("200", json!({"description": "{version, sections, clauses, mlps}"}))}}));
+    paths.insert("/api/v1/compliance/responsibility".into(), json!({"get": {
+        "summary": "The annex's responsibility matrix per service model (6.2.1) and the contract overrides the reader may see (6.2.2)",
+        "responses": with_errors("200", json!({"description": "{components, annex, overrides}"}))}}));
+    paths.insert("/api/v1/compliance/controls".into(), json!({"get": {
+        "summary": "The built-in controls and the clauses each decides", "responses": with_errors("200", json!({"description": "{items}"}))}}));
+    paths.insert("/api/v1/compliance/parameters".into(), json!({"get": {
+        "summary": "Parameters with the guide's floors and the deployment's values; a value looser than its floor makes every control that uses it FAIL",
+        "responses": with_errors("200", json!({"description": "{items}"}))}}));
+    paths.insert("/api/v1/compliance/parameters/{key}".into(), json!({"post": {
+        "summary": "Management unit or security administrator, after a step-up: set a parameter {value}",
+        "parameters": [{"name": "key", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "requestBody": object(&["value"], json!({"value": {"type": "number"}})),
+        "responses": with_errors("200", json!({"description": "{key, value, set_at}"}))}}));
+    paths.insert("/api/v1/compliance/runs".into(), json!({
+        "get": {"summary": "Runs, newest first (scheduled daily and on demand)", "responses": with_errors("200", json!({"description": "{items}"}))},
+        "post": {"summary": "Management unit, system or security administrator: run every control now and store the results", "responses": with_errors("201", json!({"description": "the run with its summary"}))}}));
+    paths.insert("/api/v1/compliance/runs/{id}".into(), json!({"get": {"summary": "One run", "parameters": id, "responses": with_errors("200", json!({"description": "the run"}))}}));
+    let mut result_parameters = id.as_array().cloned().unwrap_or_default();
+    result_parameters.extend(filters.as_array().cloned().unwrap_or_default());
+    paths.insert("/api/v1/compliance/runs/{id}/results".into(), json!({"get": {
+        "summary": "A run's results in the reader's scope (a tenant its own and its systems', a provider its own): status, responsible and acting party, message, and the evidence that decided it",
+        "parameters": result_parameters, "responses": with_errors("200", json!({"description": "{run, items}"}))}}));
+    paths.insert(
+        "/api/v1/compliance/results".into(),
+        json!({"get": {
+        "summary": "The newest run's results, as /runs/{id}/results", "parameters": filters,
+        "responses": with_errors("200", json!({"description": "{run, items}"}))}}),
+    );
+    paths.insert("/api/v1/compliance/runs/{id}/diff".into(), json!({"get": {
+        "summary": "Results whose status differs from an earlier run", "parameters": [id[0].clone(), {"name": "from", "in": "query", "required": true, "schema": {"type": "integer"}}],
+        "responses": with_errors("200", json!({"description": "{from, to, items: [{scope, clause, before, after}]}"}))}}));
+    paths.insert("/api/v1/compliance/trend".into(), json!({"get": {
+        "summary": "Status counts of one scope across the newest runs", "parameters": [query("scope", "required"), query("runs", "1 to 100 (20)")],
+        "responses": with_errors("200", json!({"description": "{scope, items: [{run_id, started_at, counts}]}"}))}}));
+    paths.insert("/api/v1/compliance/evidence".into(), json!({
+        "get": {"summary": "Evidence the reader may see", "parameters": [query("clause", "only this clause")], "responses": with_errors("200", json!({"description": "{items}"}))},
+        "post": {"summary": "Attach evidence: the body is the file (at most 8 MiB, kept with its SM3 digest); it attests the clause for the scope once a second person approves it",
+            "parameters": [query("clause", "required"), query("scope", "required"), query("file_name", "required"),
+                query("observed_on", "required, YYYY-MM-DD"), query("valid_until", "required, RFC 3339 or a date, at most three years"), query("note", "optional")],
+            "requestBody": {"required": true, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+            "responses": with_errors("201", json!({"description": "the evidence"}))}}));
+    paths.insert("/api/v1/compliance/evidence/{id}/file".into(), json!({"get": {
+        "summary": "The evidence file (X-Yunjian-Sm3 carries its digest)", "parameters": id, "responses": with_errors("200", json!({"description": "the file"}))}}));
+    for decision in ["approve", "reject"] {
+        paths.insert(format!("/api/v1/compliance/evidence/{{id}}/{decision}"), json!({"post": {
+            "summary": format!("Management unit or security administrator other than the submitter, after a step-up: {decision} {{note?}}"),
+            "parameters": id, "requestBody": object(&[], json!({"note": {"type": "string"}})),
+            "responses": with_errors("200", json!({"description": "the evidence"}))}}));
+    }
+    paths.insert("/api/v1/compliance/waivers".into(), json!({
+        "get": {"summary": "Waivers the reader may see (states requested, approved, rejected, revoked, expired)", "responses": with_errors("200", json!({"description": "{items}"}))},
+        "post": {"summary": "Ask the management unit to accept an open result: {clause, scope, justification, expires_at | days ≤ 366}",
+            "requestBody": object(&["clause", "scope", "justification"], json!({"clause": {"type": "string"}, "scope": {"type": "string"}, "justification": {"type": "string"}, "expires_at": {"type": "string"}, "days": {"type": "integer"}})),
+            "responses": with_errors("201", json!({"description": "the waiver"}))}}));
+    for decision in ["approve", "reject", "revoke"] {
+        paths.insert(format!("/api/v1/compliance/waivers/{{id}}/{decision}"), json!({"post": {
+            "summary": format!("The management unit, not the requester, after a step-up: {decision} {{note?}}. An expired waiver fails again."),
+            "parameters": id, "requestBody": object(&[], json!({"note": {"type": "string"}})),
+            "responses": with_errors("200", json!({"description": "the waiver"}))}}));
+    }
+    paths.insert("/api/v1/compliance/overrides".into(), json!({
+        "get": {"summary": "Contract overrides of the annex's division (6.2.2)", "responses": with_errors("200", json!({"description": "{items}"}))},
+        "post": {"summary": "The management unit, after a step-up: {tenant_id, provider_id?, component, parties (provider | tenant | provider+tenant), contract_ref, reason}",
+            "requestBody": object(&["tenant_id", "component", "parties", "contract_ref", "reason"], json!({"tenant_id": {"type": "integer"}, "provider_id": {"type": "integer"}, "component": {"type": "string"}, "parties": {"type": "string"}, "contract_ref": {"type": "string"}, "reason": {"type": "string"}})),
+            "responses": with_errors("201", json!({"description": "the override"}))}}));
+    let report_parameters = json!([{"name": "kind", "in": "path", "required": true, "schema": {"type": "string", "enum": ["compliance", "provider_periodic", "scorecard"]}},
+        query("scope", "compliance: platform, provider:ID or tenant:ID; provider_periodic: provider:ID"),
+        query("run", "a run id; the newest when absent"), query("format", "json, csv, xlsx or pdf (json)")]);
+    paths.insert("/api/v1/compliance/reports/{kind}".into(), json!({"get": {
+        "summary": "A report: compliance of a scope, a provider's periodic report of its consenting tenants (7.1.5, 8.3.2), or the provider scorecard (8.2.1); PDF in Chinese with the font embedded",
+        "parameters": report_parameters.clone(), "responses": with_errors("200", json!({"description": "the file"}))}}));
+    paths.insert("/api/v1/compliance/evidence-package/{kind}".into(), json!({"get": {
+        "summary": "The report in every format, the approved evidence and the raw results in a tar with a manifest of SM3 digests signed with SM2; check it offline with `yunjian evidence verify`",
+        "parameters": report_parameters, "responses": with_errors("200", json!({"description": "application/x-tar"}))}}));
 }

@@ -115,6 +115,10 @@ pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
                                 }
                             }
                         }
+                        h4 { (lang.t("合规", "Compliance")) }
+                        a href="/console/compliance" class=[active(frame.path == "/console/compliance")] { (lang.t("合规概览", "Dashboard")) }
+                        a href="/console/compliance/catalog" class=[active(frame.path.starts_with("/console/compliance/catalog") || frame.path.starts_with("/console/compliance/clauses"))] { (lang.t("条款目录", "Catalog")) }
+                        a href="/console/compliance/reports" class=[active(frame.path.starts_with("/console/compliance/reports"))] { (lang.t("合规报告", "Reports")) }
                         h4 { (lang.t("安全与审计", "Security and audit")) }
                         @if matches!(frame.principal.role, Role::SystemAdmin | Role::SecurityAdmin | Role::SecurityAuditor | Role::Auditor) {
                             a href="/console/accounts" class=[active(frame.path.starts_with("/console/accounts"))] { (lang.t("账户", "Accounts")) }

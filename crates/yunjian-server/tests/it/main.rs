@@ -18,6 +18,7 @@ use yunjian_testkit::{fresh_store, TestStore};
 
 mod access;
 mod audit;
+mod compliance;
 mod identity;
 mod separation;
 mod signed;
