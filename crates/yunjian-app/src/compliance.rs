@@ -447,6 +447,12 @@ impl App {
         Ok(summary)
     }
 
+    /// A run started from the command line on the operator's machine.
+    pub async fn run_compliance_local(&self) -> Result<RunSummary, AppError> {
+        let mut record = crate::ledger::local_record(self.now_ns(), "compliance.run");
+        self.store_run("manual", None, &mut record).await
+    }
+
     /// The scheduled run: when the newest run is older than the interval.
     pub async fn scheduled_compliance_run(&self) -> Result<Option<RunSummary>, AppError> {
         let now = self.now_ns();

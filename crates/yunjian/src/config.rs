@@ -13,7 +13,25 @@ pub struct Config {
     pub session: SessionSection,
     pub audit: AuditSection,
     pub identity: IdentitySection,
+    pub reports: ReportsSection,
     pub log: LogSection,
+}
+
+/// Compliance reports: the CJK font PDFs embed.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportsSection {
+    pub font: PathBuf,
+    pub font_index: u32,
+}
+
+impl Default for ReportsSection {
+    fn default() -> Self {
+        ReportsSection {
+            font: PathBuf::from(yunjian_app::DEFAULT_REPORT_FONT),
+            font_index: yunjian_app::DEFAULT_REPORT_FONT_INDEX,
+        }
+    }
 }
 
 /// Password and login-failure policy; the defaults are the guide's floors and only
@@ -235,6 +253,13 @@ lockout_window_minutes = 15
 lockout_minutes = 30
 lockout_escalate_after = 3
 
+[reports]
+# The CJK font compliance PDFs embed (a subset of it), read on first use: a TrueType or
+# OpenType file or collection, and the face's index in it. The default is Debian's
+# fonts-noto-cjk, Simplified Chinese.                                env YUNJIAN_REPORT_FONT
+font = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+font_index = 2
+
 [log]
 # tracing filter, e.g. "info" or "yunjian_app=debug,info".          env YUNJIAN_LOG
 filter = "info"
@@ -292,6 +317,9 @@ impl Config {
         }
         if let Some(value) = get("YUNJIAN_SEALING_KEY_FILE") {
             self.audit.sealing_key_file = Some(value.into());
+        }
+        if let Some(value) = get("YUNJIAN_REPORT_FONT") {
+            self.reports.font = value.into();
         }
         if let Some(value) = get("YUNJIAN_LOG").or_else(|| get("RUST_LOG")) {
             self.log.filter = value;

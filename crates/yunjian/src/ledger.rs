@@ -42,6 +42,10 @@ pub async fn app_with_ledger(store: yunjian_store::Store, config: &Config) -> Re
     )
     .with_identity(config.identity_settings())
     .with_call_limit(config.server.api_calls_per_minute)
+    .with_report_font(
+        &config.reports.font.to_string_lossy(),
+        config.reports.font_index,
+    )
     .with_ledger(config.ledger_settings(), None);
     app.init_ledger().await.map_err(crate::app_error)?;
     let path = config.sealing_key_path();

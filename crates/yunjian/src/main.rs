@@ -104,6 +104,16 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Compliance: run every control now, or write a report, from the command line.
+    Compliance {
+        #[command(subcommand)]
+        command: ComplianceCommand,
+    },
+    /// Compliance evidence packages: verify one offline.
+    Evidence {
+        #[command(subcommand)]
+        command: EvidenceCommand,
+    },
     /// Call the API with a signed request (an API key's id and secret): prints the
     /// JSON answer; fails on an error status.
     Api(api_client::ApiArgs),
@@ -176,6 +186,31 @@ enum AuditCommand {
         /// The archive's id (printed by `audit archive`).
         #[arg(long)]
         archive: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum ComplianceCommand {
+    /// Run every control over the store now, store the run (recorded as by yunjian-cli)
+    /// and print its summary.
+    Run {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvidenceCommand {
+    /// Verify an evidence package offline: the SM2 signature over the manifest, then
+    /// every file's size and SM3 digest, nothing missing and nothing extra. Exits 0 when
+    /// it holds; otherwise 1, naming what does not.
+    Verify {
+        /// The package (a .tar from the console or the API).
+        package: PathBuf,
+        /// Your own copy of the deployment's public key (recommended; otherwise the key
+        /// in the package is used and the output says so).
+        #[arg(long)]
+        public_key: Option<PathBuf>,
     },
 }
 
@@ -311,8 +346,81 @@ async fn run(command: Command) -> Result<()> {
         }
         Command::Config { .. } => Ok(()),
         Command::Audit { command } => audit(command).await,
+        Command::Compliance { command } => compliance(command).await,
+        Command::Evidence { command } => evidence(command),
         Command::Bench { command } => bench::run(command).await,
         Command::Api(args) => api_client::run(args).await,
+    }
+}
+
+async fn compliance(command: ComplianceCommand) -> Result<()> {
+    match command {
+        ComplianceCommand::Run { store } => {
+            let config = load_config(&store)?;
+            init_logging_quiet();
+            let app = ledger::app_with_ledger(open_store(&config).await?, &config).await?;
+            let summary = app.run_compliance_local().await.map_err(app_error)?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "run": summary.run.id,
+                    "resources": summary.run.resources,
+                    "controls": summary.run.controls,
+                    "load_ms": summary.run.load_ms,
+                    "evaluate_ms": summary.run.evaluate_ms,
+                    "platform": summary.platform,
+                    "all": summary.all,
+                }))?
+            );
+            Ok(())
+        }
+    }
+}
+
+fn evidence(command: EvidenceCommand) -> Result<()> {
+    match command {
+        EvidenceCommand::Verify {
+            package,
+            public_key,
+        } => {
+            let bytes = std::fs::read(&package)
+                .with_context(|| format!("cannot read {}", package.display()))?;
+            let key = match &public_key {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    Some(
+                        yunjian_gm::NoteVerifierKey::parse(text.trim())
+                            .map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))?,
+                    )
+                }
+                None => None,
+            };
+            match yunjian_bundle::verify_evidence_package(&bytes, key.as_ref()) {
+                Ok(verified) => {
+                    println!(
+                        "OK {}: {} files, {}; signed by {}{}",
+                        package.display(),
+                        verified.manifest.files.len(),
+                        verified.manifest.subject,
+                        verified.key_name,
+                        if verified.key_from_package {
+                            " (the key in the package: pass --public-key with your own copy)"
+                        } else {
+                            ""
+                        }
+                    );
+                    for file in &verified.manifest.files {
+                        println!("  {} {} {}", file.sm3, file.size, file.path);
+                    }
+                    Ok(())
+                }
+                Err(error) => {
+                    eprintln!("FAILED {}: {error}", package.display());
+                    std::process::exit(1);
+                }
+            }
+        }
     }
 }
 
@@ -601,6 +709,11 @@ async fn demo(config: Config, scale: Scale, seed: u64, no_serve: bool) -> Result
         &config.store.data_dir.join("ledger-public-key.txt"),
         &format!("{verifier_key}\n"),
     )?;
+    progress.set_message("running every compliance control");
+    let run = app
+        .run_compliance_local()
+        .await
+        .map_err(|error| anyhow::anyhow!("the first compliance run failed: {error}"))?;
     progress.finish_and_clear();
 
     let tenant_names: std::collections::HashMap<i64, &str> = world
@@ -641,6 +754,19 @@ async fn demo(config: Config, scale: Scale, seed: u64, no_serve: bool) -> Result
     for flaw in &world.planted {
         println!("    {} #{}: {}", flaw.kind.as_str(), flaw.id, flaw.what);
     }
+    println!(
+        "  compliance run #{}: {} resources, {} controls, {:.0} ms to load and {:.0} ms to evaluate; platform: {}",
+        run.run.id,
+        run.run.resources,
+        run.run.controls,
+        run.run.load_ms,
+        run.run.evaluate_ms,
+        run.platform
+            .iter()
+            .map(|(status, count)| format!("{status} {count}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     println!(
         "accounts (one per role; passwords in the file): {}",
         accounts_path.display()

@@ -3,6 +3,7 @@
 //! the console in headless Chromium.
 
 mod browser;
+mod compliance;
 mod demo;
 mod ledger;
 mod tidy;

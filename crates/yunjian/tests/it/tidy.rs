@@ -66,6 +66,8 @@ fn forbidden_dependency_edges_are_absent() {
         ("sm3", &["yunjian-gm"]),
         ("argon2", &["yunjian-app"]),
         ("cedar-policy", &["yunjian-policy"]),
+        ("krilla", &["yunjian-report"]),
+        ("rust_xlsxwriter", &["yunjian-report"]),
     ];
     for name in crates() {
         let deps = dependencies(&name);
@@ -77,6 +79,21 @@ fn forbidden_dependency_edges_are_absent() {
                 );
             }
         }
+    }
+    // The compliance engine is pure like core: no IO, no async, no store.
+    let compliance = dependencies("yunjian-compliance");
+    for forbidden in [
+        "tokio",
+        "sqlx",
+        "axum",
+        "tracing",
+        "yunjian-store",
+        "yunjian-app",
+    ] {
+        assert!(
+            !compliance.iter().any(|dep| dep == forbidden),
+            "yunjian-compliance is pure: no {forbidden}"
+        );
     }
     let core = dependencies("yunjian-core");
     for forbidden in [
