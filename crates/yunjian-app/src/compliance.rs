@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use base64::Engine as _;
 use serde_json::{json, Value as Json};
+use yunjian_compliance::custom::CustomControl;
 use yunjian_compliance::inventory::{AccountFact, PrivilegeFact, RefusalFact, Settings};
 use yunjian_compliance::{
     Attestation, Basis, Catalog, ClauseResult, CustomRun, Evaluation, Facts, Inputs, Inventory,
@@ -408,10 +409,17 @@ impl App {
                 })
             })
             .collect();
-        let custom: Vec<CustomRun> = Vec::new();
+        let custom_controls = self.active_custom_controls().await?;
         let load_ms = started.elapsed().as_secs_f64() * 1000.0;
         let evaluation = tokio::task::spawn_blocking(move || {
             let started = Instant::now();
+            let custom: Vec<CustomRun> = custom_controls
+                .into_iter()
+                .map(|control| match control {
+                    Ok(control) => yunjian_compliance::custom::run(&control, &inventory),
+                    Err(failed) => failed,
+                })
+                .collect();
             let evaluation = yunjian_compliance::evaluate(Inputs {
                 catalog: &catalog,
                 inventory: &inventory,
@@ -427,6 +435,183 @@ impl App {
         .await
         .map_err(|error| AppError::Internal(format!("the evaluation stopped: {error}")))?;
         Ok((evaluation.0, load_ms, evaluation.1))
+    }
+
+    /// The newest unretired version of each custom control. A stored control that no
+    /// longer validates (the catalog changed under it) runs as an ERROR, never skipped.
+    pub async fn active_custom_controls(
+        &self,
+    ) -> Result<Vec<Result<CustomControl, CustomRun>>, AppError> {
+        let catalog = self.catalog()?;
+        let mut seen = std::collections::HashSet::new();
+        let mut controls = Vec::new();
+        for row in self.store.custom_controls().await? {
+            if !seen.insert(row.control_id.clone()) || row.retired_at_ns.is_some() {
+                continue;
+            }
+            let clauses: Vec<String> = serde_json::from_str(&row.clauses).unwrap_or_default();
+            let kinds: Vec<String> = serde_json::from_str(&row.kinds).unwrap_or_default();
+            let control = match yunjian_compliance::custom::validate(
+                &catalog,
+                &row.control_id,
+                &row.title_zh,
+                &row.title_en,
+                &clauses,
+                &kinds,
+                &row.source,
+            ) {
+                Ok(mut control) => {
+                    control.version = row.version;
+                    Ok(control)
+                }
+                // Runs as an error naming why it no longer validates.
+                Err(error) => Err(CustomRun {
+                    info: yunjian_compliance::ControlInfo {
+                        id: row.control_id.clone(),
+                        title_zh: row.title_zh.clone(),
+                        title_en: row.title_en.clone(),
+                        clauses: clauses
+                            .into_iter()
+                            .filter(|clause| catalog.clause(clause).is_some())
+                            .collect(),
+                        parameters: Vec::new(),
+                        origin: format!("custom:{}", row.version),
+                    },
+                    outcomes: Err(format!("the stored control no longer validates: {error}")),
+                }),
+            };
+            controls.push(control);
+        }
+        Ok(controls)
+    }
+
+    /// Every version of every custom control (for the console and the API).
+    pub async fn custom_controls(
+        &self,
+        context: &Context,
+    ) -> Result<Vec<yunjian_store::CustomControlRecord>, AppError> {
+        self.authorize_read(context).await?;
+        Ok(self.store.custom_controls().await?)
+    }
+
+    /// Uploads a custom control (its next version): validated whole, then stored with its
+    /// SM3 and recorded (`compliance.configure`, after a step-up).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn upload_custom_control(
+        &self,
+        context: &Context,
+        id: &str,
+        title_zh: &str,
+        title_en: &str,
+        clauses: &[String],
+        kinds: &[String],
+        source: &str,
+    ) -> Result<yunjian_store::CustomControlRecord, AppError> {
+        let question = self.question(
+            context,
+            Action::ComplianceConfigure,
+            Target {
+                family: "compliance",
+                kind: "controls",
+                group: "",
+            },
+            Relation::Any,
+        );
+        let mut refusal = self.record(context, "compliance.control.upload", AuditOutcome::Denied);
+        refusal.object_kind = Some("compliance_control".into());
+        refusal.detail = Some(json!({"control": id}));
+        let decision = self.authorize(context, question, refusal).await?;
+        let catalog = self.catalog()?;
+        let control = yunjian_compliance::custom::validate(
+            &catalog, id, title_zh, title_en, clauses, kinds, source,
+        )
+        .map_err(|error| {
+            AppError::invalid(
+                &error.field,
+                "invalid_control",
+                if error.line > 0 {
+                    format!("line {}: {}", error.line, error.reason)
+                } else {
+                    error.reason
+                },
+            )
+        })?;
+        let kinds: Vec<&str> = control.kinds.iter().map(|kind| kind.spec().table).collect();
+        let sm3 = yunjian_gm::Sm3Digest::of(source.as_bytes()).to_hex();
+        let now = self.now_ns();
+        let mut tx = self.store.begin_write().await?;
+        let version = tx
+            .insert_custom_control(
+                &control.id,
+                &control.title_zh,
+                &control.title_en,
+                &json!(control.clauses).to_string(),
+                &json!(kinds).to_string(),
+                source,
+                &sm3,
+                context.principal.account_id,
+                now,
+            )
+            .await?;
+        let mut record = self.record(
+            context,
+            "compliance.control.upload",
+            AuditOutcome::Succeeded,
+        );
+        record.object_kind = Some("compliance_control".into());
+        record.after_digest = Some(format!("sm3:{sm3}"));
+        record.detail = Some(json!({
+            "control": control.id, "version": version, "clauses": control.clauses, "kinds": kinds,
+        }));
+        stamp(&mut record, &decision);
+        tx.append_audit(&record).await?;
+        tx.commit().await?;
+        self.store
+            .custom_controls()
+            .await?
+            .into_iter()
+            .find(|row| row.control_id == control.id && row.version == version)
+            .ok_or(AppError::NotFound)
+    }
+
+    /// Retires every version of a custom control (it no longer runs; nothing is deleted).
+    pub async fn retire_custom_control(
+        &self,
+        context: &Context,
+        id: &str,
+    ) -> Result<u64, AppError> {
+        let question = self.question(
+            context,
+            Action::ComplianceConfigure,
+            Target {
+                family: "compliance",
+                kind: "controls",
+                group: "",
+            },
+            Relation::Any,
+        );
+        let mut refusal = self.record(context, "compliance.control.retire", AuditOutcome::Denied);
+        refusal.object_kind = Some("compliance_control".into());
+        let decision = self.authorize(context, question, refusal).await?;
+        let now = self.now_ns();
+        let mut tx = self.store.begin_write().await?;
+        let retired = tx
+            .retire_custom_control(id, context.principal.account_id, now)
+            .await?;
+        if retired == 0 {
+            return Err(AppError::NotFound);
+        }
+        let mut record = self.record(
+            context,
+            "compliance.control.retire",
+            AuditOutcome::Succeeded,
+        );
+        record.object_kind = Some("compliance_control".into());
+        record.detail = Some(json!({"control": id, "versions": retired}));
+        stamp(&mut record, &decision);
+        tx.append_audit(&record).await?;
+        tx.commit().await?;
+        Ok(retired)
     }
 
     /// Runs every control now and stores the run (`compliance.run`).

@@ -7,6 +7,7 @@
 
 pub mod catalog;
 pub mod controls;
+pub mod custom;
 pub mod evaluate;
 pub mod geo;
 pub mod inventory;

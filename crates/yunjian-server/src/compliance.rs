@@ -30,7 +30,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/compliance/catalog", get(catalog))
         .route("/compliance/responsibility", get(responsibility))
-        .route("/compliance/controls", get(controls))
+        .route("/compliance/controls", get(controls).post(upload_control))
+        .route("/compliance/controls/{id}/retire", post(retire_control))
         .route("/compliance/parameters", get(parameters))
         .route("/compliance/parameters/{key}", post(set_parameter))
         .route("/compliance/runs", get(list_runs).post(start_run))
@@ -264,18 +265,84 @@ async fn responsibility(
     })))
 }
 
+pub fn custom_control_json(row: &yunjian_store::CustomControlRecord) -> Json_ {
+    json!({
+        "id": row.control_id, "version": row.version, "title_zh": row.title_zh, "title_en": row.title_en,
+        "clauses": serde_json::from_str::<Json_>(&row.clauses).unwrap_or(Json_::Null),
+        "kinds": serde_json::from_str::<Json_>(&row.kinds).unwrap_or(Json_::Null),
+        "source": row.source, "sm3": row.sm3, "origin": "custom",
+        "created_by": row.created_by.0, "created_at": timestamp(row.created_at_ns),
+        "retired_at": row.retired_at_ns.map(timestamp),
+    })
+}
+
 async fn controls(State(state): State<AppState>, auth: ApiAuth) -> Result<Json<Json_>, ApiError> {
-    state
+    let custom = state
         .app
-        .compliance_catalog(&auth.context)
+        .custom_controls(&auth.context)
         .await
         .map_err(|error| fail(error, &auth.context))?;
-    Ok(Json(
-        json!({"items": yunjian_compliance::controls::all_builtins().map(|control| json!({
-        "id": control.id, "title_zh": control.title_zh, "title_en": control.title_en,
-        "clauses": control.clauses, "parameters": control.parameters, "origin": "builtin",
-    })).collect::<Vec<_>>()}),
-    ))
+    let mut items: Vec<Json_> = yunjian_compliance::controls::all_builtins()
+        .map(|control| {
+            json!({
+                "id": control.id, "title_zh": control.title_zh, "title_en": control.title_en,
+                "clauses": control.clauses, "parameters": control.parameters, "origin": "builtin",
+            })
+        })
+        .collect();
+    items.extend(custom.iter().map(custom_control_json));
+    Ok(Json(json!({ "items": items })))
+}
+
+async fn upload_control(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    JsonObject(body): JsonObject,
+) -> Result<(StatusCode, Json<Json_>), ApiError> {
+    let text = |key: &str| {
+        body.get(key)
+            .and_then(Json_::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    let list = |key: &str| -> Vec<String> {
+        body.get(key)
+            .and_then(Json_::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|item| item.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let row = state
+        .app
+        .upload_custom_control(
+            &auth.context,
+            &text("id"),
+            &text("title_zh"),
+            &text("title_en"),
+            &list("clauses"),
+            &list("kinds"),
+            &text("source"),
+        )
+        .await
+        .map_err(|error| fail(error, &auth.context))?;
+    Ok((StatusCode::CREATED, Json(custom_control_json(&row))))
+}
+
+async fn retire_control(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<String>,
+) -> Result<Json<Json_>, ApiError> {
+    let versions = state
+        .app
+        .retire_custom_control(&auth.context, &id)
+        .await
+        .map_err(|error| fail(error, &auth.context))?;
+    Ok(Json(json!({"id": id, "retired_versions": versions})))
 }
 
 async fn parameters(State(state): State<AppState>, auth: ApiAuth) -> Result<Json<Json_>, ApiError> {

@@ -111,6 +111,14 @@ pub fn routes() -> Router<AppState> {
             "/console/compliance/waivers/{id}/{verb}",
             post(compliance::decide_waiver),
         )
+        .route(
+            "/console/compliance/controls",
+            get(compliance::controls).post(compliance::upload_control),
+        )
+        .route(
+            "/console/compliance/controls/{id}/retire",
+            post(compliance::retire_control),
+        )
         .route("/console/compliance/reports", get(compliance::reports))
         .route(
             "/console/compliance/reports/{kind}",

@@ -394,8 +394,15 @@ fn compliance_paths(paths: &mut Map<String, Json_>) {
     paths.insert("/api/v1/compliance/responsibility".into(), json!({"get": {
         "summary": "The annex's responsibility matrix per service model (6.2.1) and the contract overrides the reader may see (6.2.2)",
         "responses": with_errors("200", json!({"description": "{components, annex, overrides}"}))}}));
-    paths.insert("/api/v1/compliance/controls".into(), json!({"get": {
-        "summary": "The built-in controls and the clauses each decides", "responses": with_errors("200", json!({"description": "{items}"}))}}));
+    paths.insert("/api/v1/compliance/controls".into(), json!({
+        "get": {"summary": "The built-in controls and every version of the custom ones, with the clauses each decides", "responses": with_errors("200", json!({"description": "{items}"}))},
+        "post": {"summary": "Management unit or security administrator, after a step-up: upload a custom control (its next version) in Rego: {id: custom.NAME, title_zh, title_en, clauses, kinds (world tables it reads as input.KIND), source (package yunjian.custom; violations, a set of {kind, id, message})}. Refused with the line and reason when it does not validate.",
+            "requestBody": object(&["id", "title_zh", "title_en", "clauses", "kinds", "source"], json!({"id": {"type": "string"}, "title_zh": {"type": "string"}, "title_en": {"type": "string"},
+                "clauses": {"type": "array", "items": {"type": "string"}}, "kinds": {"type": "array", "items": {"type": "string"}}, "source": {"type": "string"}})),
+            "responses": with_errors("201", json!({"description": "the stored version"}))}}));
+    paths.insert("/api/v1/compliance/controls/{id}/retire".into(), json!({"post": {
+        "summary": "Retire every version of a custom control (kept, no longer run)", "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "responses": with_errors("200", json!({"description": "{id, retired_versions}"}))}}));
     paths.insert("/api/v1/compliance/parameters".into(), json!({"get": {
         "summary": "Parameters with the guide's floors and the deployment's values; a value looser than its floor makes every control that uses it FAIL",
         "responses": with_errors("200", json!({"description": "{items}"}))}}));

@@ -86,6 +86,10 @@ fn nav(frame: &Frame<'_>) -> Markup {
         ("/console/compliance", lang.t("合规概览", "Dashboard")),
         ("/console/compliance/catalog", lang.t("条款目录", "Catalog")),
         (
+            "/console/compliance/controls",
+            lang.t("检查控制", "Controls"),
+        ),
+        (
             "/console/compliance/evidence",
             lang.t("证据与证明", "Evidence"),
         ),
@@ -1251,5 +1255,189 @@ pub async fn set_parameter(
             Some(errors) => render_parameters(&state, &auth, None, &errors).await,
             None => error_page(auth.lang, error, &auth.context.request_id),
         },
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Controls: built-in and custom (Rego)
+
+pub async fn controls(State(state): State<AppState>, auth: ConsoleAuth) -> Response {
+    render_controls(&state, &auth, None, &[], None).await
+}
+
+const CUSTOM_EXAMPLE: &str = r#"package yunjian.custom
+
+# RDP (3389) is never open to the whole internet.
+violations contains v if {
+    some rule in input.security_group_rules
+    rule.direction == "ingress"
+    rule.action == "allow"
+    rule.remote_cidr == "0.0.0.0/0"
+    rule.port_from <= 3389
+    rule.port_to >= 3389
+    v := {"kind": "security_group_rule", "id": rule.id, "message": "RDP open to the world"}
+}
+"#;
+
+async fn render_controls(
+    state: &AppState,
+    auth: &ConsoleAuth,
+    notice: Option<&str>,
+    errors: &[String],
+    draft: Option<&FormPairs>,
+) -> Response {
+    let lang = auth.lang;
+    let frame = auth.frame();
+    let custom = match state.app.custom_controls(&auth.context).await {
+        Ok(custom) => custom,
+        Err(error) => return error_page(lang, error, &auth.context.request_id),
+    };
+    let can_configure = matches!(
+        auth.context.principal.role,
+        Role::SecurityAdmin | Role::Supervisor
+    );
+    let value = |key: &str, default: &str| -> String {
+        draft
+            .and_then(|pairs| first(pairs, key))
+            .unwrap_or(default)
+            .to_owned()
+    };
+    let body = html! {
+        h1 { (lang.t("检查控制", "Controls")) }
+        (nav(&frame))
+        h2 { (lang.t("内置控制", "Built-in")) }
+        table #builtin-controls {
+            thead { tr { th { "ID" } th { (lang.t("检查内容", "Checks")) } th { (lang.t("条款", "Clauses")) } th { (lang.t("参数", "Parameters")) } } }
+            tbody { @for control in yunjian_compliance::controls::all_builtins() { tr {
+                td { code { (control.id) } } td { (lang.pick(control.title_zh, control.title_en)) }
+                td { @for clause in control.clauses { a href={ "/console/compliance/clauses/" (clause) } { (clause) } " " } }
+                td { (control.parameters.join(", ")) }
+            } } }
+        }
+        h2 { (lang.t("自定义控制（Rego）", "Custom controls (Rego)")) }
+        p.muted { (lang.t("无需重新编译即可增加检查：Rego 规则（package yunjian.custom），以 violations 集合给出不符合的对象；上传时校验，按版本保存并记入审计。", "Add checks without recompiling: a Rego module (package yunjian.custom) whose `violations` set names the failing objects; validated at upload, versioned, audited.")) }
+        @if let Some(notice) = notice { div.alert.ok role="status" { (notice) } }
+        @for error in errors { div.alert.error role="alert" { (error) } }
+        table #custom-controls {
+            thead { tr { th { "ID" } th { (lang.t("版本", "Version")) } th { (lang.t("标题", "Title")) } th { (lang.t("条款", "Clauses")) } th { (lang.t("读取", "Reads")) } th { "SM3" } th { (lang.t("状态", "State")) } th {} } }
+            tbody { @for row in &custom { tr {
+                td { code { (row.control_id) } } td { (row.version) } td { (lang.pick(&row.title_zh, &row.title_en)) }
+                td { (row.clauses) } td { (row.kinds) } td { code { (&row.sm3[..16.min(row.sm3.len())]) "…" } }
+                td { @if row.retired_at_ns.is_some() { (lang.t("已停用", "retired")) } @else { (lang.t("启用", "active")) } }
+                td { @if can_configure && row.retired_at_ns.is_none() {
+                    form.inline method="post" action={ "/console/compliance/controls/" (row.control_id) "/retire" } {
+                        input type="hidden" name="_csrf" value=(frame.csrf);
+                        button type="submit" { (lang.t("停用", "Retire")) }
+                    }
+                } }
+            } } }
+        }
+        @if can_configure {
+            h2 { (lang.t("上传自定义控制", "Upload a custom control")) }
+            form #control-form method="post" action="/console/compliance/controls" {
+                input type="hidden" name="_csrf" value=(frame.csrf);
+                div.form-grid {
+                    label.name for="c-id" { "ID *" }
+                    input #c-id type="text" name="id" value=(value("id", "custom.")) required;
+                    label.name for="c-title-zh" { (lang.t("中文标题", "Title (zh)")) " *" }
+                    input #c-title-zh type="text" name="title_zh" value=(value("title_zh", "")) required;
+                    label.name for="c-title-en" { (lang.t("英文标题", "Title (en)")) " *" }
+                    input #c-title-en type="text" name="title_en" value=(value("title_en", "")) required;
+                    label.name for="c-clauses" { (lang.t("条款（逗号分隔）", "Clauses (comma-separated)")) " *" }
+                    input #c-clauses type="text" name="clauses" value=(value("clauses", "")) required;
+                    label.name for="c-kinds" { (lang.t("读取的对象类型（逗号分隔）", "Kinds read (comma-separated)")) " *" }
+                    input #c-kinds type="text" name="kinds" value=(value("kinds", "security_group_rules")) required;
+                    label.name for="c-source" { "Rego *" }
+                    textarea #c-source name="source" rows="14" required { (value("source", CUSTOM_EXAMPLE)) }
+                    div {} div { button type="submit" { (lang.t("校验并上传", "Validate and upload")) } }
+                }
+            }
+        }
+    };
+    html_status(
+        if errors.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        },
+        page(&frame, lang.t("检查控制", "Controls"), body),
+    )
+}
+
+fn split_list(text: &str) -> Vec<String> {
+    text.split([',', '，', ' '])
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+pub async fn upload_control(
+    State(state): State<AppState>,
+    auth: ConsoleAuth,
+    body: Bytes,
+) -> Response {
+    let pairs = parse_pairs(&body);
+    if let Some(response) = auth.csrf_refusal(&pairs) {
+        return response;
+    }
+    let get = |key: &str| first(&pairs, key).unwrap_or("").to_owned();
+    let result = state
+        .app
+        .upload_custom_control(
+            &auth.context,
+            get("id").trim(),
+            &get("title_zh"),
+            &get("title_en"),
+            &split_list(&get("clauses")),
+            &split_list(&get("kinds")),
+            &get("source"),
+        )
+        .await;
+    match result {
+        Ok(row) => {
+            let notice = format!(
+                "{} {} v{}",
+                auth.lang.t("已上传：", "Uploaded:"),
+                row.control_id,
+                row.version
+            );
+            render_controls(&state, &auth, Some(&notice), &[], None).await
+        }
+        Err(AppError::StepUpRequired) => {
+            Redirect::to("/console/security?step_up=1").into_response()
+        }
+        Err(error) => match messages(&error) {
+            Some(errors) => render_controls(&state, &auth, None, &errors, Some(&pairs)).await,
+            None => error_page(auth.lang, error, &auth.context.request_id),
+        },
+    }
+}
+
+pub async fn retire_control(
+    State(state): State<AppState>,
+    auth: ConsoleAuth,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let pairs = parse_pairs(&body);
+    if let Some(response) = auth.csrf_refusal(&pairs) {
+        return response;
+    }
+    match state.app.retire_custom_control(&auth.context, &id).await {
+        Ok(_) => {
+            render_controls(
+                &state,
+                &auth,
+                Some(auth.lang.t("已停用。", "Retired.")),
+                &[],
+                None,
+            )
+            .await
+        }
+        Err(AppError::StepUpRequired) => {
+            Redirect::to("/console/security?step_up=1").into_response()
+        }
+        Err(error) => error_page(auth.lang, error, &auth.context.request_id),
     }
 }
