@@ -56,6 +56,21 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         requests: u32,
     },
+    /// The compliance engine over the demo cloud (large: 100,000 VMs): loading the
+    /// inventory from the store, evaluating every control (pure), a whole stored run,
+    /// and reports (PDF, XLSX, CSV) for 40 tenants; beside parsing the same rows as JSON.
+    Compliance {
+        #[arg(long, default_value = "bench-data")]
+        data: PathBuf,
+        #[arg(long, value_enum, default_value = "large")]
+        scale: BenchScale,
+        /// Evaluations to time (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// Tenants to write reports for.
+        #[arg(long, default_value_t = 40)]
+        tenants: usize,
+    },
     /// A normal read (the first page of VPCs, as the management unit) timed alone, then
     /// during a flood of concurrent wrong-password logins (each an argon2id hash; at
     /// most two run at once), on the small demo cloud in a scratch SQLite database.
@@ -69,6 +84,185 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum BenchScale {
+    Small,
+    Large,
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort_unstable();
+    times[times.len() / 2]
+}
+
+async fn compliance(data: &Path, scale: BenchScale, rounds: usize, tenants: usize) -> Result<()> {
+    let store = fresh_store(data).await?;
+    let app = App::new(
+        store,
+        Arc::new(yunjian_app::SystemClock),
+        yunjian_app::SessionSettings::default(),
+    );
+    let world = yunjian_core::demo::generate(
+        match scale {
+            BenchScale::Small => yunjian_core::demo::Scale::Small,
+            BenchScale::Large => yunjian_core::demo::Scale::Large,
+        },
+        42,
+    );
+    let started = Instant::now();
+    app.load_demo(&world)
+        .await
+        .map_err(|error| anyhow::anyhow!("demo: {error}"))?;
+    println!("machine: {}", machine());
+    println!("demo loaded in {:.2} s", started.elapsed().as_secs_f64());
+    let catalog = app.catalog().map_err(crate::app_error)?;
+    let rounds = rounds.max(1);
+
+    // Loading the inventory from the store.
+    let mut loads = Vec::new();
+    let mut inventory = yunjian_compliance::Inventory::default();
+    for _ in 0..rounds {
+        let start = Instant::now();
+        inventory = app.load_inventory().await.map_err(crate::app_error)?;
+        loads.push(start.elapsed());
+    }
+    let facts = app.compliance_facts().await.map_err(crate::app_error)?;
+    let parameters = app.parameter_values().await.map_err(crate::app_error)?;
+    println!(
+        "inventory: {} resources, load from the store median {:.0} ms",
+        inventory.resource_count(),
+        median(loads.clone()).as_secs_f64() * 1000.0
+    );
+
+    // Baseline: the same rows of the three largest kinds as JSON, parsed with serde_json.
+    let rows: Vec<serde_json::Value> = inventory
+        .vms
+        .iter()
+        .map(|vm| serde_json::json!({"id": vm.id, "tenant_id": vm.tenant_id, "provider_id": vm.provider_id, "vpc_id": vm.vpc_id, "host_id": vm.host_id, "image_id": vm.image_id, "system_id": vm.system_id, "name": vm.name}))
+        .chain(inventory.volumes.iter().map(|volume| serde_json::json!({"id": volume.id, "tenant_id": volume.tenant_id, "vm_id": volume.vm_id, "name": volume.name, "encrypted": volume.encrypted})))
+        .chain(inventory.rules.iter().map(|rule| serde_json::json!({"id": rule.id, "direction": rule.direction, "action": rule.action, "protocol": rule.protocol, "port_from": rule.port_from, "port_to": rule.port_to, "remote_cidr": rule.remote_cidr})))
+        .collect();
+    let text = serde_json::to_string(&rows)?;
+    let mut parses = Vec::new();
+    for _ in 0..rounds {
+        let start = Instant::now();
+        let parsed: serde_json::Value = serde_json::from_str(&text)?;
+        std::hint::black_box(parsed);
+        parses.push(start.elapsed());
+    }
+    let parse = median(parses);
+    println!(
+        "baseline: parse {} rows ({:.1} MiB of JSON) with serde_json, median {:.0} ms",
+        rows.len(),
+        text.len() as f64 / 1048576.0,
+        parse.as_secs_f64() * 1000.0
+    );
+
+    // Evaluation, pure.
+    let mut evaluations = Vec::new();
+    let mut results = 0;
+    for _ in 0..rounds {
+        let start = Instant::now();
+        let evaluation = yunjian_compliance::evaluate(yunjian_compliance::Inputs {
+            catalog: &catalog,
+            inventory: &inventory,
+            facts: &facts,
+            parameters: &parameters,
+            attestations: &[],
+            waivers: &[],
+            overrides: &[],
+            custom: Vec::new(),
+        });
+        evaluations.push(start.elapsed());
+        results = evaluation.results.len();
+        std::hint::black_box(evaluation);
+    }
+    let evaluate = median(evaluations);
+    println!(
+        "evaluate: {} built-in controls over {} resources into {results} results, median {:.0} ms ({:.2}× the JSON parse baseline)",
+        yunjian_compliance::controls::all_builtins().count(),
+        inventory.resource_count(),
+        evaluate.as_secs_f64() * 1000.0,
+        evaluate.as_secs_f64() / parse.as_secs_f64()
+    );
+
+    // A whole run: load, evaluate, store every result with its audit record.
+    let start = Instant::now();
+    let run = app.run_compliance_local().await.map_err(crate::app_error)?;
+    println!(
+        "stored run #{}: {:.2} s in all (load {:.0} ms, evaluate {:.0} ms, the rest storing {} results)",
+        run.run.id,
+        start.elapsed().as_secs_f64(),
+        run.run.load_ms,
+        run.run.evaluate_ms,
+        run.all.values().sum::<i64>()
+    );
+
+    // Reports for N tenants, as the management unit.
+    let account = app
+        .store()
+        .account_by_username("supervisor")
+        .await?
+        .context("the demo's supervisor")?;
+    let context = yunjian_app::Context::new(
+        yunjian_core::role::Principal {
+            account_id: account.id,
+            username: account.username.clone(),
+            role: account.role,
+            tenant: None,
+            provider: None,
+            second_factor: false,
+        },
+        "bench",
+        None,
+    );
+    let tenant_ids: Vec<i64> = inventory
+        .tenants
+        .iter()
+        .take(tenants)
+        .map(|t| t.id)
+        .collect();
+    let mut per_format: std::collections::BTreeMap<&str, Duration> = Default::default();
+    let mut bytes = 0usize;
+    let start = Instant::now();
+    for tenant in &tenant_ids {
+        let built = Instant::now();
+        let (report, _) = app
+            .compliance_report(
+                &context,
+                yunjian_app::ReportKind::Compliance(yunjian_compliance::Scope::Tenant(*tenant)),
+                None,
+            )
+            .await
+            .map_err(crate::app_error)?;
+        *per_format.entry("build").or_default() += built.elapsed();
+        for (name, format) in [
+            ("pdf", yunjian_app::ReportFormat::Pdf),
+            ("xlsx", yunjian_app::ReportFormat::Xlsx),
+            ("csv", yunjian_app::ReportFormat::Csv),
+        ] {
+            let rendered = Instant::now();
+            bytes += app
+                .render_report(&report, format)
+                .map_err(crate::app_error)?
+                .len();
+            *per_format.entry(name).or_default() += rendered.elapsed();
+        }
+    }
+    println!(
+        "reports for {} tenants (PDF, XLSX and CSV each): {:.2} s in all, {:.1} MiB; {}",
+        tenant_ids.len(),
+        start.elapsed().as_secs_f64(),
+        bytes as f64 / 1048576.0,
+        per_format
+            .iter()
+            .map(|(name, time)| format!("{name} {:.0} ms", time.as_secs_f64() * 1000.0))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(())
 }
 
 /// A realistic record: a VM update by an operator, with a small detail object.
@@ -107,6 +301,12 @@ pub async fn run(command: BenchCommand) -> Result<()> {
         } => proof(&data, records, samples).await,
         BenchCommand::Authz { decisions } => authz(decisions),
         BenchCommand::Signing { requests } => signing(requests),
+        BenchCommand::Compliance {
+            data,
+            scale,
+            rounds,
+            tenants,
+        } => compliance(&data, scale, rounds, tenants).await,
         BenchCommand::LoginFlood {
             data,
             logins,

@@ -169,6 +169,24 @@ fn results_table(
     rows: &[ComplianceResultRow],
     show_scope: bool,
 ) -> Markup {
+    // In the guide's order (7.1.2 before 7.1.10), not the text order of the ids.
+    let position: HashMap<&str, usize> = catalog
+        .clauses
+        .iter()
+        .enumerate()
+        .map(|(index, clause)| (clause.id.as_str(), index))
+        .collect();
+    let mut rows: Vec<&ComplianceResultRow> = rows.iter().collect();
+    rows.sort_by_key(|row| {
+        (
+            row.scope_kind.clone(),
+            row.scope_id,
+            position
+                .get(row.clause_id.as_str())
+                .copied()
+                .unwrap_or(usize::MAX),
+        )
+    });
     html! {
         table #results {
             thead { tr {
@@ -177,7 +195,7 @@ fn results_table(
                 th { (lang.t("责任方", "Responsible")) } th { (lang.t("须行动方", "Must act")) } th { (lang.t("说明", "Finding")) }
             } }
             tbody {
-                @for row in rows {
+                @for row in &rows {
                     tr data-clause=(row.clause_id) data-status=(row.status) {
                         @if show_scope { td { (row.scope_kind) ":" (row.scope_id) } }
                         td { a href={ "/console/compliance/clauses/" (row.clause_id) "?scope=" (row.scope_kind) ":" (row.scope_id) } { (row.clause_id) } }

@@ -270,6 +270,177 @@ async fn a_supervisor_logs_in_and_browses_the_overview_and_a_detail_page() {
             .unwrap_or_else(|_| panic!("{path} shows {table}"));
     }
     screenshot(&client, "events").await;
+
+    // Compliance (the console is in English now): the dashboard of the platform with
+    // its trend, every clause in the catalog, a finding's evidence, evidence upload and
+    // a waiver request through the CSRF-protected forms.
+    client
+        .goto(&format!("{}/console/compliance", demo.base))
+        .await
+        .expect("compliance");
+    let counts = client
+        .wait()
+        .for_element(Locator::Css("#counts"))
+        .await
+        .expect("the run's counts");
+    assert!(counts.text().await.expect("text").contains("FAIL"));
+    client
+        .find(Locator::Css("#trend"))
+        .await
+        .expect("the trend chart");
+    let rows = client
+        .find_all(Locator::Css("#results tbody tr"))
+        .await
+        .expect("results");
+    assert!(
+        rows.len() > 170,
+        "every clause of the platform: {}",
+        rows.len()
+    );
+    screenshot(&client, "compliance").await;
+    client
+        .goto(&format!("{}/console/compliance?status=FAIL", demo.base))
+        .await
+        .expect("filtered");
+    for row in client
+        .find_all(Locator::Css("#results tbody tr"))
+        .await
+        .expect("rows")
+    {
+        assert_eq!(
+            row.attr("data-status").await.expect("attr").as_deref(),
+            Some("FAIL")
+        );
+    }
+    client
+        .goto(&format!("{}/console/compliance/catalog", demo.base))
+        .await
+        .expect("catalog");
+    let clauses = client
+        .find_all(Locator::Css("#catalog tr[data-clause]"))
+        .await
+        .expect("clauses");
+    assert_eq!(clauses.len(), 179);
+    screenshot(&client, "compliance-catalog").await;
+    client
+        .goto(&format!("{}/console/compliance/clauses/7.2.2.2", demo.base))
+        .await
+        .expect("clause");
+    let results = client
+        .wait()
+        .for_element(Locator::Css("#clause-results"))
+        .await
+        .expect("results of the clause")
+        .text()
+        .await
+        .expect("text");
+    assert!(results.contains("FAIL"), "{results}");
+    // The evidence behind the failing provider's finding sits in a closed <details>.
+    client
+        .find(Locator::Css(
+            "#clause-results tr[data-scope='provider:3'] details summary",
+        ))
+        .await
+        .expect("evidence summary")
+        .click()
+        .await
+        .expect("open");
+    let opened = client
+        .find(Locator::Css("#clause-results"))
+        .await
+        .expect("results")
+        .text()
+        .await
+        .expect("text");
+    assert!(opened.contains("china_telecom"), "{opened}");
+    screenshot(&client, "compliance-clause").await;
+    // Evidence for a management-unit clause, uploaded as a file.
+    let file = profile.path().join("emergency-plan.pdf");
+    std::fs::write(&file, b"%PDF-1.7 plan").expect("write");
+    client
+        .goto(&format!(
+            "{}/console/compliance/clauses/8.2.3?scope=platform",
+            demo.base
+        ))
+        .await
+        .expect("clause 8.2.3");
+    client
+        .wait()
+        .for_element(Locator::Css("#e-file"))
+        .await
+        .expect("file input")
+        .send_keys(&file.display().to_string())
+        .await
+        .expect("choose the file");
+    client
+        .find(Locator::Css("#evidence-form button[type=submit]"))
+        .await
+        .expect("upload button")
+        .click()
+        .await
+        .expect("upload");
+    let notice = client
+        .wait()
+        .for_element(Locator::Css(".alert.ok"))
+        .await
+        .expect("uploaded");
+    assert!(notice.text().await.expect("text").contains("second person"));
+    let evidence = client
+        .find(Locator::Css("#clause-evidence"))
+        .await
+        .expect("evidence table")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        evidence.contains("emergency-plan.pdf") && evidence.contains("submitted"),
+        "{evidence}"
+    );
+    // A waiver request for the same clause.
+    client
+        .find(Locator::Css("#w-justification"))
+        .await
+        .expect("justification")
+        .send_keys("The plan is being revised; the new version is due in two months.")
+        .await
+        .expect("type");
+    client
+        .find(Locator::Css("#waiver-form button[type=submit]"))
+        .await
+        .expect("request button")
+        .click()
+        .await
+        .expect("request");
+    client
+        .wait()
+        .for_element(Locator::Css(".alert.ok"))
+        .await
+        .expect("requested");
+    client
+        .goto(&format!("{}/console/compliance/waivers", demo.base))
+        .await
+        .expect("waivers");
+    let waivers = client
+        .find_all(Locator::Css("#waivers tbody tr[data-state=requested]"))
+        .await
+        .expect("waivers");
+    assert_eq!(waivers.len(), 1);
+    for (path, table) in [
+        ("/console/compliance/reports", "#reports"),
+        ("/console/compliance/parameters", "#parameters"),
+        ("/console/compliance/controls", "#builtin-controls"),
+        ("/console/compliance/evidence", "#evidence"),
+    ] {
+        client
+            .goto(&format!("{}{path}", demo.base))
+            .await
+            .expect("page");
+        client
+            .find(Locator::Css(table))
+            .await
+            .unwrap_or_else(|_| panic!("{path} shows {table}"));
+    }
+    screenshot(&client, "compliance-evidence").await;
     client.close().await.expect("close the browser");
     drop(driver);
 }
