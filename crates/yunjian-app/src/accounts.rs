@@ -579,6 +579,39 @@ impl App {
                 .await?;
             }
         }
+        // A provider operator whose privilege to delete tenants' VMs was renewed back to
+        // back: 118 days without a break, each grant within the 92-day cap (7.5.3.5).
+        let security_admin = created.iter().find(|a| a.role == Role::SecurityAdmin);
+        if let (Some(operator), Some(approver)) = (operator, security_admin) {
+            let day = 86_400 * 1_000_000_000_i64;
+            for (starts, expires) in [
+                (now - 120 * day, now - 60 * day),
+                (now - 60 * day, now - 2 * day),
+            ] {
+                let id = tx
+                    .insert_temporary_privilege(
+                        &yunjian_store::NewTemporaryPrivilege {
+                            account: operator.id,
+                            privilege: "world.delete",
+                            reason: "迁移期间清理旧虚拟机 / removing old VMs during the migration",
+                            requested_by: operator.id,
+                            starts_at_ns: starts,
+                            expires_at_ns: expires,
+                        },
+                        starts - day,
+                    )
+                    .await?;
+                tx.decide_temporary_privilege(
+                    id,
+                    &[yunjian_store::PrivilegeState::Requested],
+                    yunjian_store::PrivilegeState::Approved,
+                    approver.id,
+                    "同意 / approved",
+                    starts - day,
+                )
+                .await?;
+            }
+        }
         tx.set_meta("demo", "true").await?;
         tx.append_audit(&system_record(
             now,

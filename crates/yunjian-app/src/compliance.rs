@@ -274,7 +274,10 @@ impl App {
                     .unwrap_or((None, None, format!("account:{}", privilege.account.0)));
                 PrivilegeFact {
                     id: privilege.id,
+                    account_id: privilege.account.0,
                     holder,
+                    privilege: privilege.privilege.clone(),
+                    decided_at_ns: privilege.decided_at_ns,
                     provider_id,
                     tenant_id,
                     state: match privilege.state.as_str() {

@@ -1263,20 +1263,39 @@ fn identity_separation(context: &Context<'_>, out: &mut Emitter) {
     );
 }
 
+/// (starts, ends, id, the privilege) of one grant in force.
+type Period<'a> = (i64, i64, i64, &'a crate::inventory::PrivilegeFact);
+
+/// The period a privilege was in force: from its start to its end, or to its revocation
+/// when it was revoked after it started; `None` when it never was (pending, rejected,
+/// revoked before it began).
+fn in_force(privilege: &crate::inventory::PrivilegeFact) -> Option<(i64, i64)> {
+    match privilege.state.as_str() {
+        "approved" | "expired" => Some((privilege.starts_at_ns, privilege.ends_at_ns)),
+        "revoked" => privilege
+            .decided_at_ns
+            .filter(|at| *at > privilege.starts_at_ns)
+            .map(|at| (privilege.starts_at_ns, at.min(privilege.ends_at_ns))),
+        _ => None,
+    }
+}
+
 fn identity_temporary_privileges(context: &Context<'_>, out: &mut Emitter) {
+    const DAY_NS: i64 = 86_400_000_000_000;
     let months = context.parameters.get("temporary_privilege_max_months");
     // Calendar months as days, the way the store's CHECK counts them (92 days ≥ 3 months).
-    let longest_ns = (months * 30.67 * 86_400.0 * 1e9) as i64;
+    let longest_ns = (months * 30.67 * DAY_NS as f64) as i64;
     let now = context.facts.now_ns;
     let mut tallies: BTreeMap<Scope, Tally> = BTreeMap::new();
+    // One privilege at a time: longer than allowed, or past its end and still approved.
     for privilege in &context.facts.privileges {
-        if privilege.state == "pending" || privilege.state == "rejected" {
+        let Some((starts, ends)) = in_force(privilege) else {
             continue;
-        }
+        };
         let scope = privilege
             .provider_id
             .map_or(Scope::Platform, Scope::Provider);
-        let too_long = privilege.ends_at_ns - privilege.starts_at_ns > longest_ns;
+        let too_long = ends - starts > longest_ns;
         let stale = privilege.state == "approved" && privilege.ends_at_ns <= now;
         let ok = !too_long && !stale;
         tallies.entry(scope).or_default().check(ok, || {
@@ -1286,9 +1305,10 @@ fn identity_temporary_privileges(context: &Context<'_>, out: &mut Emitter) {
                 &privilege.holder,
                 "state, period",
                 format!(
-                    "{} for {:.0} days{}",
+                    "{} {} for {:.0} days{}",
+                    privilege.privilege,
                     privilege.state,
-                    (privilege.ends_at_ns - privilege.starts_at_ns) as f64 / 86_400e9,
+                    (ends - starts) as f64 / DAY_NS as f64,
                     if stale {
                         ", past its end and not revoked"
                     } else {
@@ -1299,6 +1319,64 @@ fn identity_temporary_privileges(context: &Context<'_>, out: &mut Emitter) {
             )
         });
     }
+    // And the same privilege held without a break through successive grants: 7.5.3.5
+    // wants it revoked within three months, which renewals must not get around.
+    let mut held: BTreeMap<(i64, &str), Vec<Period<'_>>> = BTreeMap::new();
+    for privilege in &context.facts.privileges {
+        if let Some((starts, ends)) = in_force(privilege) {
+            held.entry((privilege.account_id, privilege.privilege.as_str()))
+                .or_default()
+                .push((starts, ends, privilege.id, privilege));
+        }
+    }
+    for periods in held.values_mut() {
+        if periods.len() < 2 {
+            continue;
+        }
+        periods.sort_by_key(|(starts, _, id, _)| (*starts, *id));
+        let mut chain: Vec<i64> = Vec::new();
+        let (mut start, mut end) = (periods[0].0, periods[0].1);
+        let holder = periods[0].3;
+        let mut longest = (0_i64, Vec::new());
+        for (starts, ends, id, _) in periods.iter() {
+            // A gap of less than a day is no break.
+            if *starts > end + DAY_NS {
+                start = *starts;
+                chain.clear();
+            }
+            chain.push(*id);
+            end = end.max(*ends);
+            if chain.len() > 1 && end - start > longest.0 {
+                longest = (end - start, chain.clone());
+            }
+        }
+        if longest.1.len() < 2 {
+            continue;
+        }
+        let scope = holder.provider_id.map_or(Scope::Platform, Scope::Provider);
+        let ok = longest.0 <= longest_ns;
+        tallies.entry(scope).or_default().check(ok, || {
+            item(
+                "privilege",
+                *longest.1.last().unwrap_or(&holder.id),
+                &holder.holder,
+                "held without a break",
+                format!(
+                    "{} held {:.0} days through grants {}",
+                    holder.privilege,
+                    longest.0 as f64 / DAY_NS as f64,
+                    longest
+                        .1
+                        .iter()
+                        .map(|id| format!("#{id}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                format!("≤ {months} months in all"),
+            )
+        });
+    }
+
     out.tallies(tallies, "临时特权", "temporary privileges");
 }
 

@@ -502,7 +502,13 @@ pub struct AccountFact {
 #[derive(Clone, Debug)]
 pub struct PrivilegeFact {
     pub id: i64,
+    /// The holder's account id and name.
+    pub account_id: i64,
     pub holder: String,
+    /// The PDP action it grants.
+    pub privilege: String,
+    /// When it was last decided (approved, rejected, revoked).
+    pub decided_at_ns: Option<i64>,
     pub provider_id: Option<i64>,
     pub tenant_id: Option<i64>,
     /// `pending`, `approved`, `rejected`, `revoked`, `expired`.

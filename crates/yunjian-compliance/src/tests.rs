@@ -76,15 +76,45 @@ fn facts() -> Facts {
             account(4, Role::TenantAdmin, None, false),
             account(5, Role::ProviderOperator, None, true),
         ],
-        privileges: vec![PrivilegeFact {
-            id: 1,
-            holder: "ops".to_owned(),
-            provider_id: Some(2),
-            tenant_id: None,
-            state: "approved".to_owned(),
-            starts_at_ns: now_ns() - 40 * DAY_NS,
-            ends_at_ns: now_ns() - DAY_NS,
-        }],
+        privileges: vec![
+            PrivilegeFact {
+                id: 1,
+                account_id: 20,
+                holder: "ops".to_owned(),
+                privilege: "world.update".to_owned(),
+                decided_at_ns: Some(now_ns() - 41 * DAY_NS),
+                provider_id: Some(2),
+                tenant_id: None,
+                state: "approved".to_owned(),
+                starts_at_ns: now_ns() - 40 * DAY_NS,
+                ends_at_ns: now_ns() - DAY_NS,
+            },
+            // Renewed back to back: 60 + 58 days without a break (provider 3).
+            PrivilegeFact {
+                id: 2,
+                account_id: 21,
+                holder: "ops3".to_owned(),
+                privilege: "world.delete".to_owned(),
+                decided_at_ns: Some(now_ns() - 121 * DAY_NS),
+                provider_id: Some(3),
+                tenant_id: None,
+                state: "expired".to_owned(),
+                starts_at_ns: now_ns() - 120 * DAY_NS,
+                ends_at_ns: now_ns() - 60 * DAY_NS,
+            },
+            PrivilegeFact {
+                id: 3,
+                account_id: 21,
+                holder: "ops3".to_owned(),
+                privilege: "world.delete".to_owned(),
+                decided_at_ns: Some(now_ns() - 61 * DAY_NS),
+                provider_id: Some(3),
+                tenant_id: None,
+                state: "expired".to_owned(),
+                starts_at_ns: now_ns() - 60 * DAY_NS,
+                ends_at_ns: now_ns() - 2 * DAY_NS,
+            },
+        ],
         refusals: vec![RefusalFact {
             sequence: 77,
             at_ns: now_ns() - DAY_NS,
@@ -287,6 +317,17 @@ fn the_planted_flaws_are_found_with_the_party_that_must_act() {
     let row = result(&evaluation, "7.5.3.5", Scope::Provider(2));
     assert_eq!(row.status, Status::Fail);
     assert!(row.outcomes[0].evidence[0].value.contains("past its end"));
+    // Renewals that add up to more than three months without a break.
+    let row = result(&evaluation, "7.5.3.5", Scope::Provider(3));
+    assert_eq!(row.status, Status::Fail, "{}", row.message_en);
+    let renewed = &row.outcomes[0].evidence[0];
+    assert!(
+        renewed
+            .value
+            .contains("held 118 days through grants #2, #3"),
+        "{}",
+        renewed.value
+    );
     assert_eq!(
         result(&evaluation, "7.5.3.3", Scope::Tenant(1)).status,
         Status::Fail

@@ -754,6 +754,7 @@ async fn demo(config: Config, scale: Scale, seed: u64, no_serve: bool) -> Result
     for flaw in &world.planted {
         println!("    {} #{}: {}", flaw.kind.as_str(), flaw.id, flaw.what);
     }
+    println!("    temporary privileges: provider1's world.delete renewed back to back, 118 days without a break (7.5.3.5)");
     println!(
         "  compliance run #{}: {} resources, {} controls, {:.0} ms to load and {:.0} ms to evaluate; platform: {}",
         run.run.id,

@@ -66,7 +66,8 @@ async fn the_demo_findings_reports_and_evidence_packages() {
             .collect::<Vec<Value>>()
     };
     // Single carrier (7.2.2.2) and the expired platform assessment (7.1.11): providers act.
-    for clause in ["7.2.2.2", "7.1.11", "7.1.2"] {
+    // And a stale temporary privilege, renewed back to back past three months (7.5.3.5).
+    for clause in ["7.2.2.2", "7.1.11", "7.1.2", "7.5.3.5"] {
         let rows = find(clause, "provider", "FAIL");
         assert!(!rows.is_empty(), "{clause}");
         assert!(
