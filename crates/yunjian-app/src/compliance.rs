@@ -928,6 +928,36 @@ impl App {
         Ok((relation, tenant, provider))
     }
 
+    /// Asks the PDP about an action on one clause of one scope (refusals recorded with
+    /// the scope and clause), then checks the clause: the decision and the scope's
+    /// tenant and provider. A scope outside the principal's unit is refused, and a scope
+    /// that does not exist is "not found" for oversight.
+    async fn authorize_on_scope(
+        &self,
+        context: &Context,
+        action: Action,
+        (record_action, object_kind): (&str, &str),
+        scope: Scope,
+        clause_id: &str,
+    ) -> Result<(yunjian_policy::Decision, Option<i64>, Option<i64>), AppError> {
+        let (relation, tenant, provider) = match self.scope_relation(context, scope).await {
+            Ok(found) => found,
+            Err(AppError::NotFound) => (Relation::Hidden, None, None),
+            Err(other) => return Err(other),
+        };
+        let question = self.question(context, action, Target::family("compliance"), relation);
+        let mut refusal = self.record(context, record_action, AuditOutcome::Denied);
+        refusal.object_kind = Some(object_kind.into());
+        refusal.tenant_id = tenant;
+        refusal.detail = Some(json!({"scope": scope.to_string(), "clause": clause_id}));
+        let decision = self.authorize(context, question, refusal).await?;
+        if relation == Relation::Hidden {
+            return Err(AppError::NotFound);
+        }
+        self.check_clause(clause_id)?;
+        Ok((decision, tenant, provider))
+    }
+
     fn check_clause(&self, clause_id: &str) -> Result<(), AppError> {
         let catalog = self.catalog()?;
         match catalog.clause(clause_id) {
@@ -955,26 +985,15 @@ impl App {
         input: EvidenceInput,
     ) -> Result<EvidenceRecord, AppError> {
         let scope_text = input.scope.to_string();
-        let (relation, tenant, provider) = match self.scope_relation(context, input.scope).await {
-            Ok(found) => found,
-            Err(AppError::NotFound) => (Relation::Hidden, None, None),
-            Err(other) => return Err(other),
-        };
-        let question = self.question(
-            context,
-            Action::ComplianceEvidenceSubmit,
-            Target::family("compliance"),
-            relation,
-        );
-        let mut refusal = self.record(context, "compliance.evidence.submit", AuditOutcome::Denied);
-        refusal.object_kind = Some("compliance_evidence".into());
-        refusal.tenant_id = tenant;
-        refusal.detail = Some(json!({"scope": scope_text, "clause": input.clause_id}));
-        let decision = self.authorize(context, question, refusal).await?;
-        if relation == Relation::Hidden {
-            return Err(AppError::NotFound);
-        }
-        self.check_clause(&input.clause_id)?;
+        let (decision, tenant, provider) = self
+            .authorize_on_scope(
+                context,
+                Action::ComplianceEvidenceSubmit,
+                ("compliance.evidence.submit", "compliance_evidence"),
+                input.scope,
+                &input.clause_id,
+            )
+            .await?;
         let file_name = input.file_name.trim();
         if file_name.is_empty()
             || file_name.chars().count() > 200
@@ -1213,26 +1232,15 @@ impl App {
         input: WaiverInput,
     ) -> Result<WaiverRecord, AppError> {
         let scope_text = input.scope.to_string();
-        let (relation, tenant, provider) = match self.scope_relation(context, input.scope).await {
-            Ok(found) => found,
-            Err(AppError::NotFound) => (Relation::Hidden, None, None),
-            Err(other) => return Err(other),
-        };
-        let question = self.question(
-            context,
-            Action::ComplianceWaiverRequest,
-            Target::family("compliance"),
-            relation,
-        );
-        let mut refusal = self.record(context, "compliance.waiver.request", AuditOutcome::Denied);
-        refusal.object_kind = Some("compliance_waiver".into());
-        refusal.tenant_id = tenant;
-        refusal.detail = Some(json!({"scope": scope_text, "clause": input.clause_id}));
-        let decision = self.authorize(context, question, refusal).await?;
-        if relation == Relation::Hidden {
-            return Err(AppError::NotFound);
-        }
-        self.check_clause(&input.clause_id)?;
+        let (decision, tenant, provider) = self
+            .authorize_on_scope(
+                context,
+                Action::ComplianceWaiverRequest,
+                ("compliance.waiver.request", "compliance_waiver"),
+                input.scope,
+                &input.clause_id,
+            )
+            .await?;
         let justification = input.justification.trim();
         if justification.chars().count() < 10 || justification.chars().count() > 2000 {
             return Err(AppError::invalid(

@@ -51,6 +51,22 @@ pub struct ComplianceResultRow {
     pub detail: String,
 }
 
+/// The two tables whose rows a second person decides.
+#[derive(Clone, Copy)]
+enum Decided {
+    Evidence,
+    Waiver,
+}
+
+impl Decided {
+    fn table(self) -> &'static str {
+        match self {
+            Decided::Evidence => "compliance_evidence",
+            Decided::Waiver => "compliance_waivers",
+        }
+    }
+}
+
 /// Which results a query returns: the reader's unit is part of the `WHERE`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResultScope {
@@ -794,17 +810,37 @@ impl WriteTx {
         note: &str,
         now_ns: i64,
     ) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE compliance_evidence SET state = $1, decided_by = $2, decided_at_ns = $3, \
-             decision_note = $4 WHERE id = $5 AND state = 'submitted'",
-        )
-        .bind(to)
-        .bind(by.0)
-        .bind(now_ns)
-        .bind(note)
-        .bind(id)
-        .execute(&mut *self.transaction)
-        .await?;
+        self.decide_row(Decided::Evidence, id, "submitted", to, by, note, now_ns)
+            .await
+    }
+
+    /// One state change of a decided row (evidence or waiver), guarded by its state.
+    #[allow(clippy::too_many_arguments)]
+    async fn decide_row(
+        &mut self,
+        table: Decided,
+        id: i64,
+        from: &str,
+        to: &str,
+        by: AccountId,
+        note: &str,
+        now_ns: i64,
+    ) -> Result<bool> {
+        // The table name is one of two constants, never input.
+        let sql = format!(
+            "UPDATE {} SET state = $1, decided_by = $2, decided_at_ns = $3, \
+             decision_note = $4 WHERE id = $5 AND state = $6",
+            table.table()
+        );
+        let done = sqlx::query(&sql)
+            .bind(to)
+            .bind(by.0)
+            .bind(now_ns)
+            .bind(note)
+            .bind(id)
+            .bind(from)
+            .execute(&mut *self.transaction)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -832,7 +868,8 @@ impl WriteTx {
         Ok(row.try_get(0)?)
     }
 
-    /// Moves a waiver from one of `from` to `to`; `false` when it was in another state.
+    /// Moves a waiver from `from` to `to`; `false` when it was in another state. The
+    /// table's CHECK refuses a decider who requested it.
     pub async fn decide_compliance_waiver(
         &mut self,
         id: i64,
@@ -842,19 +879,8 @@ impl WriteTx {
         note: &str,
         now_ns: i64,
     ) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE compliance_waivers SET state = $1, decided_by = $2, decided_at_ns = $3, \
-             decision_note = $4 WHERE id = $5 AND state = $6",
-        )
-        .bind(to)
-        .bind(by.0)
-        .bind(now_ns)
-        .bind(note)
-        .bind(id)
-        .bind(from)
-        .execute(&mut *self.transaction)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        self.decide_row(Decided::Waiver, id, from, to, by, note, now_ns)
+            .await
     }
 
     /// Adds the next version of a custom control and answers its version.

@@ -855,13 +855,7 @@ async fn render_evidence(state: &AppState, auth: &ConsoleAuth, notice: Option<&s
                 td { (item.submitted_by.0) }
                 td { (item.state) @if let Some(note) = &item.decision_note { " " span.muted { (note) } } }
                 td { @if decider && item.state == "submitted" && item.submitted_by != me {
-                    @for (verb, zh, en) in [("approve", "批准", "Approve"), ("reject", "驳回", "Reject")] {
-                        form.inline method="post" action={ "/console/compliance/evidence/" (item.id) "/" (verb) } {
-                            input type="hidden" name="_csrf" value=(frame.csrf);
-                            input type="text" name="note" placeholder=(lang.t("意见", "note"));
-                            button type="submit" class=(verb) { (lang.t(zh, en)) }
-                        }
-                    }
+                    (decision_forms(&frame, &format!("/console/compliance/evidence/{}", item.id), &[("approve", "批准", "Approve"), ("reject", "驳回", "Reject")]))
                 } }
             } } }
         }
@@ -870,6 +864,24 @@ async fn render_evidence(state: &AppState, auth: &ConsoleAuth, notice: Option<&s
         StatusCode::OK,
         page(&frame, lang.t("证据与证明", "Evidence"), body),
     )
+}
+
+/// One small form per decision (`BASE/VERB`), each with the CSRF token and a note.
+fn decision_forms(
+    frame: &Frame<'_>,
+    base: &str,
+    verbs: &[(&str, &'static str, &'static str)],
+) -> Markup {
+    let lang = frame.lang;
+    html! {
+        @for (verb, zh, en) in verbs {
+            form.inline method="post" action={ (base) "/" (verb) } {
+                input type="hidden" name="_csrf" value=(frame.csrf);
+                input type="text" name="note" placeholder=(lang.t("意见", "note"));
+                button type="submit" class=(verb) { (lang.t(zh, en)) }
+            }
+        }
+    }
 }
 
 pub async fn decide_evidence(
@@ -954,13 +966,7 @@ async fn render_waivers(state: &AppState, auth: &ConsoleAuth, notice: Option<&st
                     td { @if expired { (lang.t("已过期", "expired")) } @else { (item.state) } @if let Some(note) = &item.decision_note { " " span.muted { (note) } } }
                     td { @if supervisor && item.requested_by != me {
                         @let verbs: &[(&str, &str, &str)] = if item.state == "requested" { &[("approve", "批准", "Approve"), ("reject", "驳回", "Reject")] } else if item.state == "approved" && !expired { &[("revoke", "撤销", "Revoke")] } else { &[] };
-                        @for (verb, zh, en) in verbs {
-                            form.inline method="post" action={ "/console/compliance/waivers/" (item.id) "/" (verb) } {
-                                input type="hidden" name="_csrf" value=(frame.csrf);
-                                input type="text" name="note" placeholder=(lang.t("意见", "note"));
-                                button type="submit" class=(verb) { (lang.t(zh, en)) }
-                            }
-                        }
+                        (decision_forms(&frame, &format!("/console/compliance/waivers/{}", item.id), verbs))
                     } }
                 }
             } }
