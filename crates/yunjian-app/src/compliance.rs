@@ -958,6 +958,36 @@ impl App {
         Ok((decision, tenant, provider))
     }
 
+    /// Asks the PDP whether the principal may decide someone's evidence or waiver (never
+    /// its own: `self_target`), recording a refusal; checks the note.
+    async fn authorize_decision<'a>(
+        &self,
+        context: &Context,
+        action: Action,
+        (record_action, object_kind): (&str, &str),
+        (id, tenant): (i64, Option<i64>),
+        requested_by: AccountId,
+        note: &'a str,
+    ) -> Result<(yunjian_policy::Decision, &'a str), AppError> {
+        let mut question =
+            self.question(context, action, Target::family("compliance"), Relation::Any);
+        question.self_target = requested_by == context.principal.account_id;
+        let mut refusal = self.record(context, record_action, AuditOutcome::Denied);
+        refusal.object_kind = Some(object_kind.into());
+        refusal.object_id = Some(id);
+        refusal.tenant_id = tenant;
+        let decision = self.authorize(context, question, refusal).await?;
+        let note = note.trim();
+        if note.chars().count() > 1000 {
+            return Err(AppError::invalid(
+                "note",
+                "too_long",
+                "at most 1,000 characters",
+            ));
+        }
+        Ok((decision, note))
+    }
+
     fn check_clause(&self, clause_id: &str) -> Result<(), AppError> {
         let catalog = self.catalog()?;
         match catalog.clause(clause_id) {
@@ -1172,26 +1202,16 @@ impl App {
         note: &str,
     ) -> Result<EvidenceRecord, AppError> {
         let evidence = self.visible_evidence(context, id).await?;
-        let mut question = self.question(
-            context,
-            Action::ComplianceEvidenceDecide,
-            Target::family("compliance"),
-            Relation::Any,
-        );
-        question.self_target = evidence.submitted_by == context.principal.account_id;
-        let mut refusal = self.record(context, "compliance.evidence.decide", AuditOutcome::Denied);
-        refusal.object_kind = Some("compliance_evidence".into());
-        refusal.object_id = Some(id);
-        refusal.tenant_id = evidence.tenant_id;
-        let decision = self.authorize(context, question, refusal).await?;
-        let note = note.trim();
-        if note.chars().count() > 1000 {
-            return Err(AppError::invalid(
-                "note",
-                "too_long",
-                "at most 1,000 characters",
-            ));
-        }
+        let (decision, note) = self
+            .authorize_decision(
+                context,
+                Action::ComplianceEvidenceDecide,
+                ("compliance.evidence.decide", "compliance_evidence"),
+                (id, evidence.tenant_id),
+                evidence.submitted_by,
+                note,
+            )
+            .await?;
         let now = self.now_ns();
         let to = if approve { "approved" } else { "rejected" };
         let mut tx = self.store.begin_write().await?;
@@ -1330,26 +1350,16 @@ impl App {
                 ))
             }
         };
-        let mut question = self.question(
-            context,
-            Action::ComplianceWaiverDecide,
-            Target::family("compliance"),
-            Relation::Any,
-        );
-        question.self_target = waiver.requested_by == context.principal.account_id;
-        let mut refusal = self.record(context, "compliance.waiver.decide", AuditOutcome::Denied);
-        refusal.object_kind = Some("compliance_waiver".into());
-        refusal.object_id = Some(id);
-        refusal.tenant_id = waiver.tenant_id;
-        let decision = self.authorize(context, question, refusal).await?;
-        let note = note.trim();
-        if note.chars().count() > 1000 {
-            return Err(AppError::invalid(
-                "note",
-                "too_long",
-                "at most 1,000 characters",
-            ));
-        }
+        let (decision, note) = self
+            .authorize_decision(
+                context,
+                Action::ComplianceWaiverDecide,
+                ("compliance.waiver.decide", "compliance_waiver"),
+                (id, waiver.tenant_id),
+                waiver.requested_by,
+                note,
+            )
+            .await?;
         let now = self.now_ns();
         let mut tx = self.store.begin_write().await?;
         if !tx
