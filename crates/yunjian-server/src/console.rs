@@ -120,6 +120,7 @@ pub fn routes() -> Router<AppState> {
             post(compliance::retire_control),
         )
         .route("/console/compliance/reports", get(compliance::reports))
+        .route("/console/compliance/diff", get(compliance::diff))
         .route(
             "/console/compliance/reports/{kind}",
             get(compliance::report_file),

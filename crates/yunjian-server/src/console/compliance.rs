@@ -1104,10 +1104,13 @@ pub async fn reports(State(state): State<AppState>, auth: ConsoleAuth) -> Respon
             }
             h2 { (lang.t("检查批次", "Runs")) }
             table #runs {
-                thead { tr { th { "ID" } th { (lang.t("时间", "Started")) } th { (lang.t("触发", "Trigger")) } th { (lang.t("资源", "Resources")) } th { (lang.t("用时", "Time")) } } }
-                tbody { @for run in &runs { tr {
+                thead { tr { th { "ID" } th { (lang.t("时间", "Started")) } th { (lang.t("触发", "Trigger")) } th { (lang.t("资源", "Resources")) } th { (lang.t("用时", "Time")) } th {} } }
+                tbody { @for (index, run) in runs.iter().enumerate() { tr {
                     td { (run.id) } td { (timestamp(run.started_at_ns)) } td { (run.trigger) } td { (run.resources) }
                     td { (format!("{:.0} + {:.0} ms", run.load_ms, run.evaluate_ms)) }
+                    td { @if let Some(previous) = runs.get(index + 1) {
+                        a href={ "/console/compliance/diff?from=" (previous.id) "&to=" (run.id) } { (lang.t("与上一批次比较", "changes since the previous run")) }
+                    } }
                 } } }
             }
         }
@@ -1464,4 +1467,46 @@ pub async fn retire_control(
         }
         Err(error) => error_page(auth.lang, error, &auth.context.request_id),
     }
+}
+
+// ---------------------------------------------------------------------------------
+// Differences between two runs
+
+pub async fn diff(
+    State(state): State<AppState>,
+    auth: ConsoleAuth,
+    Query(query): Query<QueryMap>,
+) -> Response {
+    let lang = auth.lang;
+    let frame = auth.frame();
+    let number = |key: &str| query.get(key).and_then(|text| text.parse::<i64>().ok());
+    let (Some(from), Some(to)) = (number("from"), number("to")) else {
+        return error_page(
+            lang,
+            AppError::invalid("from", "required", "choose two runs"),
+            &auth.context.request_id,
+        );
+    };
+    let changes = match state.app.compliance_diff(&auth.context, from, to).await {
+        Ok(changes) => changes,
+        Err(error) => return error_page(lang, error, &auth.context.request_id),
+    };
+    let body = html! {
+        h1 { (lang.t("批次间变化", "Changes between runs")) " #" (from) " → #" (to) }
+        (nav(&frame))
+        p.muted { (changes.len()) " " (lang.t("项结果状态发生变化（仅限您可见的范围）。", "results changed status (in your scope).")) }
+        table #diff {
+            thead { tr { th { (lang.t("范围", "Scope")) } th { (lang.t("条款", "Clause")) } th { (lang.t("之前", "Before")) } th { (lang.t("之后", "After")) } } }
+            tbody { @for change in &changes { tr {
+                td { (change.scope_kind) ":" (change.scope_id) }
+                td { a href={ "/console/compliance/clauses/" (change.clause_id) "?scope=" (change.scope_kind) ":" (change.scope_id) } { (change.clause_id) } }
+                td { @if let Some(before) = &change.before { (badge(lang, before)) } @else { "—" } }
+                td { @if let Some(after) = &change.after { (badge(lang, after)) } @else { "—" } }
+            } } }
+        }
+    };
+    html_status(
+        StatusCode::OK,
+        page(&frame, lang.t("批次间变化", "Changes between runs"), body),
+    )
 }

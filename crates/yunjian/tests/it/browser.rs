@@ -441,6 +441,39 @@ async fn a_supervisor_logs_in_and_browses_the_overview_and_a_detail_page() {
             .unwrap_or_else(|_| panic!("{path} shows {table}"));
     }
     screenshot(&client, "compliance-evidence").await;
+    // Run again from the dashboard, then compare the two runs.
+    client
+        .goto(&format!("{}/console/compliance", demo.base))
+        .await
+        .expect("dashboard");
+    client
+        .find(Locator::Css("#run-now button"))
+        .await
+        .expect("run now")
+        .click()
+        .await
+        .expect("run");
+    client
+        .wait()
+        .for_element(Locator::Css(".alert.ok"))
+        .await
+        .expect("the run finished");
+    client
+        .goto(&format!("{}/console/compliance/reports", demo.base))
+        .await
+        .expect("reports");
+    client
+        .find(Locator::Css("#runs a[href^=\"/console/compliance/diff\"]"))
+        .await
+        .expect("a diff link")
+        .click()
+        .await
+        .expect("open the diff");
+    client
+        .wait()
+        .for_element(Locator::Css("#diff"))
+        .await
+        .expect("the differences");
     client.close().await.expect("close the browser");
     drop(driver);
 }
