@@ -312,6 +312,30 @@ async fn render_dashboard(
         None => (Vec::new(), BTreeMap::new(), Vec::new()),
     };
     let overall = Status::roll_up(counts.keys().filter_map(|status| Status::parse(status)));
+    // Who must act, over every open result the reader may see (not only this scope).
+    let mut acting: BTreeMap<(String, String), usize> = BTreeMap::new();
+    if let Some(run) = &run {
+        let open = state
+            .app
+            .compliance_results(
+                &auth.context,
+                run.id,
+                &ResultFilter {
+                    open_only: true,
+                    ..ResultFilter::default()
+                },
+                100_000,
+                0,
+            )
+            .await?;
+        for row in open.iter().filter(|row| row.scope_kind != "platform") {
+            for party in row.must_act.split('+').filter(|party| !party.is_empty()) {
+                *acting
+                    .entry((party.to_owned(), row.scope_kind.clone()))
+                    .or_default() += 1;
+            }
+        }
+    }
     let body = html! {
         h1 { (lang.t("合规检查", "Compliance")) }
         (nav(&frame))
@@ -339,6 +363,21 @@ async fn render_dashboard(
                     @if run.control_errors != "[]" { dt { (lang.t("出错的控制", "Control errors")) } dd { code { (run.control_errors) } } }
                 }
                 (trend_svg(lang, &trend))
+                @if !acting.is_empty() {
+                    table #acting {
+                        caption { (lang.t("待处理结果（不符合、出错、待证明）按须行动方", "Open results (FAIL, ERROR, MANUAL) by who must act")) }
+                        thead { tr { th { (lang.t("须行动方", "Must act")) } th { (lang.t("云服务商范围", "Provider scopes")) } th { (lang.t("云租户范围", "Tenant scopes")) } th { (lang.t("信息系统", "Systems")) } } }
+                        tbody { @for party in ["provider", "tenant", "management_unit"] {
+                            @let count = |kind: &str| acting.get(&(party.to_owned(), kind.to_owned())).copied().unwrap_or(0);
+                            @if count("provider") + count("tenant") + count("system") > 0 {
+                                tr data-party=(party) {
+                                    td { (parties(lang, party)) }
+                                    td.num { (count("provider")) } td.num { (count("tenant")) } td.num { (count("system")) }
+                                }
+                            }
+                        } }
+                    }
+                }
             }
         }
         @if can_run {
@@ -484,7 +523,7 @@ pub async fn catalog(
     )
 }
 
-fn evidence_lines(detail: &str) -> Vec<(String, Vec<(bool, String)>)> {
+fn evidence_lines(lang: Lang, detail: &str) -> Vec<(String, Vec<(bool, String)>)> {
     let Ok(detail) = serde_json::from_str::<Json>(detail) else {
         return Vec::new();
     };
@@ -507,7 +546,7 @@ fn evidence_lines(detail: &str) -> Vec<(String, Vec<(bool, String)>)> {
                             item["name"].as_str().unwrap_or(""),
                             item["field"].as_str().unwrap_or(""),
                             item["value"].as_str().unwrap_or(""),
-                            "≟",
+                            lang.t("应为", "expected"),
                             item["expected"].as_str().unwrap_or("")
                         ),
                     )
@@ -628,7 +667,7 @@ async fn render_clause(
                         td { (parties(lang, &row.must_act)) }
                         td {
                             (lang.pick(&row.message_zh, &row.message_en))
-                            @for (head, items) in evidence_lines(&row.detail) {
+                            @for (head, items) in evidence_lines(lang, &row.detail) {
                                 details { summary { (head) }
                                     ul.evidence { @for (failing, line) in items { li class=[failing.then_some("failing")] { (line) } } }
                                 }

@@ -288,6 +288,13 @@ async fn a_supervisor_logs_in_and_browses_the_overview_and_a_detail_page() {
         .find(Locator::Css("#trend"))
         .await
         .expect("the trend chart");
+    // Who must act: providers and tenants both have open results in the demo.
+    for party in ["provider", "tenant"] {
+        client
+            .find(Locator::Css(&format!("#acting tr[data-party={party}]")))
+            .await
+            .unwrap_or_else(|_| panic!("{party} has open results"));
+    }
     let rows = client
         .find_all(Locator::Css("#results tbody tr"))
         .await
