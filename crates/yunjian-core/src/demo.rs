@@ -992,32 +992,64 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
         })
         .collect();
 
+    let mut kinds = vec![
+        (Kind::ManagementUnit, management_units),
+        (Kind::Zone, zones),
+        (Kind::Provider, providers),
+        (Kind::Platform, platforms),
+        (Kind::Datacenter, datacenters),
+        (Kind::Gateway, gateways),
+        (Kind::Tenant, tenants),
+        (Kind::Image, images),
+        (Kind::Vpc, vpcs),
+        (Kind::Subnet, subnets),
+        (Kind::InformationSystem, systems),
+        (Kind::SecurityGroup, security_groups),
+        (Kind::SecurityGroupRule, rules),
+        (Kind::Host, hosts),
+        (Kind::Vm, vms),
+        (Kind::Volume, volumes),
+        (Kind::Snapshot, snapshots),
+        (Kind::Backup, backups),
+        (Kind::PaasInstance, paas),
+    ];
+    // Providers' own ids, as their platforms would report them: UUID-shaped, a pure
+    // function of the kind and row (the world stays deterministic).
+    for (kind, rows) in &mut kinds {
+        if kind.spec().field("external_id").is_none() {
+            continue;
+        }
+        for (id, values) in &mut rows.rows {
+            values.insert("external_id", t(external_id(*kind, *id)));
+        }
+    }
     DemoWorld {
-        kinds: vec![
-            (Kind::ManagementUnit, management_units),
-            (Kind::Zone, zones),
-            (Kind::Provider, providers),
-            (Kind::Platform, platforms),
-            (Kind::Datacenter, datacenters),
-            (Kind::Gateway, gateways),
-            (Kind::Tenant, tenants),
-            (Kind::Image, images),
-            (Kind::Vpc, vpcs),
-            (Kind::Subnet, subnets),
-            (Kind::InformationSystem, systems),
-            (Kind::SecurityGroup, security_groups),
-            (Kind::SecurityGroupRule, rules),
-            (Kind::Host, hosts),
-            (Kind::Vm, vms),
-            (Kind::Volume, volumes),
-            (Kind::Snapshot, snapshots),
-            (Kind::Backup, backups),
-            (Kind::PaasInstance, paas),
-        ],
+        kinds,
         providers: demo_providers,
         admin_tenants,
         planted,
     }
+}
+
+/// A UUID-shaped provider id from the kind and row (splitmix64 of both).
+fn external_id(kind: Kind, id: i64) -> String {
+    let mix = |mut z: u64| {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let kind_index = Kind::ALL.iter().position(|k| *k == kind).unwrap_or(0) as u64;
+    let high = mix(kind_index << 40 ^ id as u64);
+    let low = mix(high ^ 0x5EED);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        high >> 32,
+        (high >> 16) & 0xffff,
+        high & 0xfff,
+        0x8000 | (low >> 48) & 0x3fff,
+        low & 0xffff_ffff_ffff
+    )
 }
 
 fn tenant_values(

@@ -423,6 +423,16 @@ const fn text(max_chars: usize) -> FieldType {
 }
 const NAME: FieldSpec = f("name", "名称", "Name", text(128), REQ);
 const DESCRIPTION: FieldSpec = f("description", "说明", "Description", text(2000), OPT);
+/// The provider's own id of an object it reports (an OpenStack UUID, a cloud resource
+/// id): unique per provider and kind (a partial unique index), so pushed and pulled
+/// inventories refer to objects by it (docs/decisions/0010).
+const EXTERNAL_ID: FieldSpec = f(
+    "external_id",
+    "云服务商资源ID",
+    "Provider's resource id",
+    text(128),
+    OPT,
+);
 const CONTACT_NAME: FieldSpec = f("contact_name", "联系人", "Contact", text(64), OPT);
 const CONTACT_PHONE: FieldSpec = f(
     "contact_phone",
@@ -712,6 +722,7 @@ static DATACENTER: KindSpec = KindSpec {
             FieldType::EnumList(CARRIERS),
             OPT,
         ),
+        EXTERNAL_ID,
     ],
     tenant_access: TenantAccess::Directory,
     provider_access: ProviderAccess::Column("provider_id"),
@@ -826,6 +837,7 @@ static VPC: KindSpec = KindSpec {
         NAME,
         f("cidrs", "网段", "CIDR blocks", FieldType::CidrList, REQ),
         DESCRIPTION,
+        EXTERNAL_ID,
     ],
     tenant_access: TENANT_RESOURCE.0,
     provider_access: TENANT_RESOURCE.1,
@@ -848,6 +860,7 @@ static SUBNET: KindSpec = KindSpec {
         f("cidr", "网段", "CIDR block", FieldType::Cidr, REQ),
         tenant_via("vpc_id"),
         provider_via("vpc_id"),
+        EXTERNAL_ID,
     ],
     tenant_access: TENANT_RESOURCE.0,
     provider_access: TENANT_RESOURCE.1,
@@ -993,6 +1006,7 @@ static HOST: KindSpec = KindSpec {
             },
             OPT,
         ),
+        EXTERNAL_ID,
     ],
     tenant_access: TenantAccess::Hidden,
     provider_access: ProviderAccess::Column("provider_id"),
@@ -1061,6 +1075,7 @@ static VM: KindSpec = KindSpec {
         SYSTEM_REF,
         tenant_via("vpc_id"),
         provider_via("vpc_id"),
+        EXTERNAL_ID,
     ],
     tenant_access: TENANT_RESOURCE.0,
     provider_access: TENANT_RESOURCE.1,
@@ -1115,6 +1130,7 @@ static VOLUME: KindSpec = KindSpec {
             REQ,
         ),
         f("encrypted", "已加密", "Encrypted", FieldType::Bool, OPT),
+        EXTERNAL_ID,
     ],
     tenant_access: TENANT_RESOURCE.0,
     provider_access: TENANT_RESOURCE.1,
@@ -1152,6 +1168,7 @@ static SNAPSHOT: KindSpec = KindSpec {
         ),
         tenant_via("volume_id"),
         provider_via("volume_id"),
+        EXTERNAL_ID,
     ],
     tenant_access: TENANT_RESOURCE.0,
     provider_access: TENANT_RESOURCE.1,
@@ -1201,6 +1218,7 @@ static BACKUP: KindSpec = KindSpec {
             OPT,
         ),
         provider_via("datacenter_id"),
+        EXTERNAL_ID,
     ],
     tenant_access: TENANT_RESOURCE.0,
     provider_access: TENANT_RESOURCE.1,
@@ -1242,6 +1260,7 @@ static IMAGE: KindSpec = KindSpec {
             REQ,
         ),
         f("digest", "摘要", "Digest", FieldType::Digest, REQ),
+        EXTERNAL_ID,
     ],
     tenant_access: TenantAccess::ColumnOrShared("tenant_id"),
     provider_access: ProviderAccess::Column("provider_id"),
@@ -1264,6 +1283,7 @@ static SECURITY_GROUP: KindSpec = KindSpec {
         DESCRIPTION,
         tenant_via("vpc_id"),
         provider_via("vpc_id"),
+        EXTERNAL_ID,
     ],
     tenant_access: TENANT_RESOURCE.0,
     provider_access: TENANT_RESOURCE.1,
@@ -1347,6 +1367,7 @@ static SECURITY_GROUP_RULE: KindSpec = KindSpec {
         DESCRIPTION,
         tenant_via("security_group_id"),
         provider_via("security_group_id"),
+        EXTERNAL_ID,
     ],
     tenant_access: TENANT_RESOURCE.0,
     provider_access: TENANT_RESOURCE.1,
@@ -1387,6 +1408,7 @@ static PAAS_INSTANCE: KindSpec = KindSpec {
         SYSTEM_REF,
         tenant_via("vpc_id"),
         provider_via("vpc_id"),
+        EXTERNAL_ID,
     ],
     tenant_access: TENANT_RESOURCE.0,
     provider_access: TENANT_RESOURCE.1,

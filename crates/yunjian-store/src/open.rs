@@ -111,6 +111,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "compliance",
         include_str!("../migrations/0008_compliance.sql"),
     ),
+    (
+        9,
+        "external_ids",
+        include_str!("../migrations/0009_external_ids.sql"),
+    ),
 ];
 
 impl Store {

@@ -97,7 +97,7 @@ async fn migrations_apply_once_and_every_schema_field_has_its_column() {
     let store = &test.store;
     assert_eq!(
         store.migrate(5).await.expect("migrate"),
-        vec![1, 2, 3, 4, 5, 6, 7, 8]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9]
     );
     assert!(
         store.migrate(6).await.expect("again").is_empty(),
@@ -136,6 +136,7 @@ async fn every_value_type_round_trips_and_updates_bump_the_revision() {
             "carriers",
             Value::TextList(vec!["china_telecom".into(), "china_unicom".into()]),
         ),
+        ("external_id", text("dc-6f1b2c")),
     ]);
     let id = tx
         .insert(Kind::Datacenter, &datacenter, 100)
@@ -1078,3 +1079,50 @@ mod ledger {
 }
 
 mod separation;
+
+/// A provider's own id is unique per provider and kind (migration 9's partial index);
+/// objects without one never clash, and two providers may use the same id.
+#[tokio::test]
+async fn external_ids_are_unique_per_provider() {
+    let test = fresh_store().await;
+    let store = &test.store;
+    let world = small_world(store).await;
+    let datacenter = |name: &str, provider: i64, external: Option<&str>| {
+        values(&[
+            ("provider_id", Value::Int(provider)),
+            ("name", text(name)),
+            ("address", text("重庆市")),
+            ("latitude", Value::Float(29.7)),
+            ("longitude", Value::Float(106.5)),
+            ("datum", text("wgs84")),
+            ("external_id", external.map_or(Value::Null, text)),
+        ])
+    };
+    let mut tx = store.begin_write().await.expect("begin");
+    tx.insert(
+        Kind::Datacenter,
+        &datacenter("a", world.provider, Some("x-1")),
+        1,
+    )
+    .await
+    .expect("first");
+    tx.insert(Kind::Datacenter, &datacenter("b", world.provider, None), 1)
+        .await
+        .expect("no id");
+    tx.insert(Kind::Datacenter, &datacenter("c", world.provider, None), 1)
+        .await
+        .expect("no id again");
+    tx.commit().await.expect("commit");
+    let mut tx = store.begin_write().await.expect("begin");
+    let refused = tx
+        .insert(
+            Kind::Datacenter,
+            &datacenter("d", world.provider, Some("x-1")),
+            1,
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(yunjian_store::StoreError::Conflict(_))),
+        "{refused:?}"
+    );
+}
