@@ -7,6 +7,7 @@
 //! observed objects to the world are later pieces (docs/decisions/0010).
 
 pub mod openstack;
+pub mod prometheus;
 
 use std::collections::BTreeMap;
 
