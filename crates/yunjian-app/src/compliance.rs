@@ -65,6 +65,14 @@ pub struct RunSummary {
     pub all: BTreeMap<String, i64>,
 }
 
+/// An evaluation with what it ran with and how long loading and evaluating took.
+pub struct EvaluatedRun {
+    pub evaluation: Evaluation,
+    pub parameters: ParameterValues,
+    pub load_ms: f64,
+    pub evaluate_ms: f64,
+}
+
 /// Evidence to attach.
 #[derive(Clone, Debug)]
 pub struct EvidenceInput {
@@ -357,7 +365,7 @@ impl App {
     }
 
     /// Loads everything and evaluates, without storing: the benchmark's and the run's core.
-    pub async fn evaluate_compliance(&self) -> Result<(Evaluation, f64, f64), AppError> {
+    pub async fn evaluate_compliance(&self) -> Result<EvaluatedRun, AppError> {
         let catalog = self.catalog()?;
         let started = Instant::now();
         let inventory = self.load_inventory().await?;
@@ -433,11 +441,18 @@ impl App {
                 overrides: &overrides,
                 custom,
             });
-            (evaluation, started.elapsed().as_secs_f64() * 1000.0)
+            let evaluate_ms = started.elapsed().as_secs_f64() * 1000.0;
+            (evaluation, parameters, evaluate_ms)
         })
         .await
         .map_err(|error| AppError::Internal(format!("the evaluation stopped: {error}")))?;
-        Ok((evaluation.0, load_ms, evaluation.1))
+        let (evaluation, parameters, evaluate_ms) = evaluation;
+        Ok(EvaluatedRun {
+            evaluation,
+            parameters,
+            load_ms,
+            evaluate_ms,
+        })
     }
 
     /// The newest unretired version of each custom control. A stored control that no
@@ -664,8 +679,12 @@ impl App {
     ) -> Result<RunSummary, AppError> {
         let catalog = self.catalog()?;
         let started_at_ns = self.now_ns();
-        let (evaluation, load_ms, evaluate_ms) = self.evaluate_compliance().await?;
-        let parameters = self.parameter_values().await?;
+        let EvaluatedRun {
+            evaluation,
+            parameters,
+            load_ms,
+            evaluate_ms,
+        } = self.evaluate_compliance().await?;
         let rows: Vec<ComplianceResultRow> = evaluation.results.iter().map(result_row).collect();
         let platform = status_counts(
             evaluation

@@ -248,8 +248,8 @@ pub struct Catalog {
     pub releases: Vec<Release>,
     clause_index: BTreeMap<String, usize>,
     mlps_index: BTreeMap<String, usize>,
-    /// (model, component) → parties.
-    matrix: BTreeMap<(ServiceModel, String), PartySet>,
+    /// component → model → parties.
+    matrix: BTreeMap<String, BTreeMap<ServiceModel, PartySet>>,
 }
 
 impl Catalog {
@@ -327,9 +327,11 @@ impl Catalog {
         match &clause.component {
             Some(component) if !models.is_empty() => {
                 let mut parties = PartySet::EMPTY;
-                for model in models {
-                    if let Some(found) = self.matrix.get(&(*model, component.clone())) {
-                        parties = parties.union(*found);
+                if let Some(by_model) = self.matrix.get(component) {
+                    for model in models {
+                        if let Some(found) = by_model.get(model) {
+                            parties = parties.union(*found);
+                        }
                     }
                 }
                 parties
@@ -340,7 +342,10 @@ impl Catalog {
 
     /// The annex's parties for one model and component.
     pub fn annex_parties(&self, model: ServiceModel, component: &str) -> Option<PartySet> {
-        self.matrix.get(&(model, component.to_owned())).copied()
+        self.matrix
+            .get(component)
+            .and_then(|by_model| by_model.get(&model))
+            .copied()
     }
 
     pub fn component(&self, key: &str) -> Option<&Component> {
@@ -507,7 +512,7 @@ fn build(
         });
     }
     let mut annex = Vec::new();
-    let mut matrix: BTreeMap<(ServiceModel, String), PartySet> = BTreeMap::new();
+    let mut matrix: BTreeMap<String, BTreeMap<ServiceModel, PartySet>> = BTreeMap::new();
     let mut numbers: BTreeMap<ServiceModel, u32> = BTreeMap::new();
     for row in responsibility.row {
         let model = ServiceModel::parse(row.model.get_ref()).ok_or_else(|| {
@@ -545,7 +550,12 @@ fn build(
                     format!("unknown component '{component}'"),
                 ));
             }
-            if matrix.insert((model, component.clone()), parties).is_some() {
+            if matrix
+                .entry(component.clone())
+                .or_default()
+                .insert(model, parties)
+                .is_some()
+            {
                 return Err(lines.error(
                     RESPONSIBILITY,
                     &row.model,
@@ -567,7 +577,10 @@ fn build(
     }
     for model in ServiceModel::ALL {
         for component in &components {
-            if !matrix.contains_key(&(model, component.key.clone())) {
+            if !matrix
+                .get(&component.key)
+                .is_some_and(|by_model| by_model.contains_key(&model))
+            {
                 return Err(CatalogError {
                     file: RESPONSIBILITY.to_owned(),
                     line: 0,

@@ -223,8 +223,9 @@ pub fn evaluate(inputs: Inputs<'_>) -> Evaluation {
         catalog: inputs.catalog,
         index: &index,
         by_clause,
-        attestations: inputs.attestations,
-        waivers: inputs.waivers,
+        attestations: index_by_clause_and_scope(inputs.attestations, |a| (&a.clause, a.scope)),
+        waivers: index_by_clause_and_scope(inputs.waivers, |w| (&w.clause, w.scope)),
+        open_parties: HashMap::new(),
         overrides: inputs.overrides,
         now_ns: inputs.facts.now_ns,
         results: Vec::new(),
@@ -276,8 +277,10 @@ struct Engine<'a> {
     catalog: &'a Catalog,
     index: &'a Index<'a>,
     by_clause: HashMap<(String, Scope), Vec<Outcome>>,
-    attestations: &'a [Attestation],
-    waivers: &'a [Waiver],
+    attestations: HashMap<(&'a str, Scope), Vec<&'a Attestation>>,
+    waivers: HashMap<(&'a str, Scope), Vec<&'a Waiver>>,
+    /// Per clause, who must act on its open results so far (for the platform's row).
+    open_parties: HashMap<String, PartySet>,
     overrides: &'a [Override],
     now_ns: i64,
     results: Vec<ClauseResult>,
@@ -323,8 +326,9 @@ impl Engine<'_> {
         let mut best: Option<&Attestation> = None;
         for attestation in self
             .attestations
-            .iter()
-            .filter(|attestation| attestation.clause == clause && attestation.scope == scope)
+            .get(&(clause, scope))
+            .into_iter()
+            .flatten()
         {
             if attestation.expires_at_ns > self.now_ns {
                 if best.is_none_or(|current| attestation.expires_at_ns > current.expires_at_ns) {
@@ -360,7 +364,7 @@ impl Engine<'_> {
                     .entry(clause.id.clone())
                     .or_default()
                     .push(row.status);
-                self.results.push(row);
+                self.push(row);
             }
         }
 
@@ -388,7 +392,7 @@ impl Engine<'_> {
                 row.tenant_id = Some(system.tenant_id);
                 row.override_id = override_id;
                 self.apply_waiver(&mut row);
-                self.results.push(row);
+                self.push(row);
             }
         }
 
@@ -437,7 +441,7 @@ impl Engine<'_> {
                     .entry(clause.id.clone())
                     .or_default()
                     .push(row.status);
-                self.results.push(row);
+                self.push(row);
             }
         }
 
@@ -445,7 +449,7 @@ impl Engine<'_> {
         for clause in &catalog.clauses {
             let scope = Scope::Platform;
             if clause.assessment == Assessment::Definition {
-                self.results.push(not_applicable(
+                self.push(not_applicable(
                     clause,
                     scope,
                     PartySet::EMPTY,
@@ -514,7 +518,7 @@ impl Engine<'_> {
                     }
                 }
             };
-            self.results.push(row);
+            self.push(row);
         }
     }
 
@@ -549,10 +553,16 @@ impl Engine<'_> {
     }
 
     fn open_parties(&self, clause: &str) -> PartySet {
-        self.results
-            .iter()
-            .filter(|row| row.clause == clause && row.status.is_open())
-            .fold(PartySet::EMPTY, |set, row| set.union(row.must_act))
+        self.open_parties.get(clause).copied().unwrap_or_default()
+    }
+
+    /// Adds a result, remembering who must act on the clause while it is open.
+    fn push(&mut self, row: ClauseResult) {
+        if row.status.is_open() {
+            let parties = self.open_parties.entry(row.clause.clone()).or_default();
+            *parties = parties.union(row.must_act);
+        }
+        self.results.push(row);
     }
 
     /// A result from the controls over `scopes` (the scope itself and, for a tenant, its
@@ -775,8 +785,9 @@ impl Engine<'_> {
         let mut expired = None;
         for waiver in self
             .waivers
-            .iter()
-            .filter(|waiver| waiver.clause == row.clause && waiver.scope == row.scope)
+            .get(&(row.clause.as_str(), row.scope))
+            .into_iter()
+            .flatten()
         {
             if waiver.expires_at_ns > self.now_ns {
                 row.waived = Some((waiver.id, row.status));
@@ -795,6 +806,19 @@ impl Engine<'_> {
             });
         }
     }
+}
+
+/// Groups rows by (clause, scope), so each result looks up its own in constant time.
+fn index_by_clause_and_scope<'a, T>(
+    rows: &'a [T],
+    key: impl Fn(&'a T) -> (&'a String, Scope),
+) -> HashMap<(&'a str, Scope), Vec<&'a T>> {
+    let mut index: HashMap<(&'a str, Scope), Vec<&'a T>> = HashMap::new();
+    for row in rows {
+        let (clause, scope) = key(row);
+        index.entry((clause.as_str(), scope)).or_default().push(row);
+    }
+    index
 }
 
 fn not_applicable(

@@ -2,7 +2,7 @@
 //! evidence and attestation, waivers, parameters, contract overrides, reports and
 //! evidence packages. Handlers parse, call the app and render.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
@@ -561,24 +561,29 @@ async fn trend(
         .compliance_trend(&auth.context, scope, runs)
         .await
         .map_err(|error| fail(error, &auth.context))?;
-    let mut by_run: Vec<(i64, i64, Map<String, Json_>)> = Vec::new();
-    for (run, at, status, count) in points {
-        match by_run.last_mut() {
-            Some((last, _, counts)) if *last == run => {
-                counts.insert(status, json!(count));
-            }
-            _ => {
-                let mut counts = Map::new();
-                counts.insert(status, json!(count));
-                by_run.push((run, at, counts));
-            }
-        }
-    }
+    let by_run = trend_by_run(points);
     Ok(Json(
         json!({"scope": scope.to_string(), "items": by_run.into_iter().map(|(run, at, counts)| json!({
         "run_id": run, "started_at": timestamp(at), "counts": counts,
     })).collect::<Vec<_>>()}),
     ))
+}
+
+/// Trend points (run, started, status, count), ordered by run, as one entry per run with
+/// its counts per status.
+pub fn trend_by_run(
+    points: Vec<(i64, i64, String, i64)>,
+) -> Vec<(i64, i64, BTreeMap<String, i64>)> {
+    let mut by_run: Vec<(i64, i64, BTreeMap<String, i64>)> = Vec::new();
+    for (run, at, status, count) in points {
+        match by_run.last_mut() {
+            Some((last, _, counts)) if *last == run => {
+                counts.insert(status, count);
+            }
+            _ => by_run.push((run, at, BTreeMap::from([(status, count)]))),
+        }
+    }
+    by_run
 }
 
 async fn list_evidence(

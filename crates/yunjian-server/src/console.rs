@@ -272,6 +272,15 @@ fn html_status(status: StatusCode, markup: Markup) -> Response {
     (status, Html(markup.into_string())).into_response()
 }
 
+/// The answer to a console action that did not go through: the step-up page when only a
+/// fresh second factor is missing, the error page otherwise.
+fn failure(auth: &ConsoleAuth, error: AppError) -> Response {
+    match error {
+        AppError::StepUpRequired => Redirect::to("/console/security?step_up=1").into_response(),
+        error => error_page(auth.lang, error, &auth.context.request_id),
+    }
+}
+
 fn error_page(lang: Lang, error: AppError, request_id: &str) -> Response {
     let status = crate::error::status_of(&error);
     let (title, message) = match &error {

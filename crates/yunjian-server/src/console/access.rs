@@ -186,10 +186,7 @@ fn next<T>(auth: &ConsoleAuth, result: Result<T, AppError>, done: &str) -> Next 
         Err(AppError::Invalid(errors)) => {
             Next::Render(errors, None, StatusCode::UNPROCESSABLE_ENTITY)
         }
-        Err(AppError::StepUpRequired) => {
-            Next::Respond(Redirect::to("/console/security?step_up=1").into_response())
-        }
-        Err(error) => Next::Respond(error_page(auth.lang, error, &auth.context.request_id)),
+        Err(error) => Next::Respond(super::failure(auth, error)),
     }
 }
 
@@ -518,10 +515,7 @@ pub async fn account_action(
             )
             .await
         }
-        Err(AppError::StepUpRequired) => {
-            Redirect::to("/console/security?step_up=1").into_response()
-        }
-        Err(error) => error_page(auth.lang, error, &auth.context.request_id),
+        Err(error) => super::failure(&auth, error),
     }
 }
 
@@ -634,10 +628,7 @@ pub async fn create_api_key(
         Err(AppError::Invalid(errors)) => {
             super::render_security(&state, &auth, false, false, None, &errors).await
         }
-        Err(AppError::StepUpRequired) => {
-            Redirect::to("/console/security?step_up=1").into_response()
-        }
-        Err(error) => error_page(auth.lang, error, &auth.context.request_id),
+        Err(error) => super::failure(&auth, error),
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use axum::body::Bytes;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use maud::{html, Markup, PreEscaped};
 use serde_json::Value as Json;
 use yunjian_app::{
@@ -263,17 +263,8 @@ async fn render_dashboard(
     );
     let (rows, counts, trend) = match &run {
         Some(run) => {
-            let filter = ResultFilter {
-                scope_kind: Some(scope.kind().to_owned()),
-                scope_id: Some(scope.id()),
-                status: status.clone(),
-                open_only,
-                ..ResultFilter::default()
-            };
-            let rows = state
-                .app
-                .compliance_results(&auth.context, run.id, &filter, 2000, 0)
-                .await?;
+            // One read of the scope's results: the counts take them all, the table the
+            // filtered ones.
             let all = state
                 .app
                 .compliance_results(
@@ -292,21 +283,14 @@ async fn render_dashboard(
             for row in &all {
                 *counts.entry(row.status.clone()).or_default() += 1;
             }
-            let mut trend: Vec<(i64, i64, BTreeMap<String, i64>)> = Vec::new();
-            match state.app.compliance_trend(&auth.context, scope, 12).await {
-                Ok(points) => {
-                    for (run, at, status, count) in points {
-                        match trend.last_mut() {
-                            Some((last, _, map)) if *last == run => {
-                                map.insert(status, count);
-                            }
-                            _ => trend.push((run, at, BTreeMap::from([(status, count)]))),
-                        }
-                    }
-                }
-                Err(AppError::NotFound) => return Err(AppError::NotFound),
-                Err(error) => return Err(error),
-            }
+            let rows: Vec<ComplianceResultRow> = all
+                .into_iter()
+                .filter(|row| status.as_ref().is_none_or(|status| &row.status == status))
+                .filter(|row| !open_only || Status::parse(&row.status).is_some_and(Status::is_open))
+                .collect();
+            let trend = crate::compliance::trend_by_run(
+                state.app.compliance_trend(&auth.context, scope, 12).await?,
+            );
             (rows, counts, trend)
         }
         None => (Vec::new(), BTreeMap::new(), Vec::new()),
@@ -755,14 +739,11 @@ async fn after_clause_form<T>(
 ) -> Response {
     match result {
         Ok(_) => render_clause(state, auth, clause, &QueryMap::new(), &[], Some(done)).await,
-        Err(AppError::StepUpRequired) => {
-            Redirect::to("/console/security?step_up=1").into_response()
-        }
         Err(error) => match messages(&error) {
             Some(errors) => {
                 render_clause(state, auth, clause, &QueryMap::new(), &errors, None).await
             }
-            None => error_page(auth.lang, error, &auth.context.request_id),
+            None => super::failure(auth, error),
         },
     }
 }
@@ -945,10 +926,7 @@ pub async fn decide_evidence(
         .await
     {
         Ok(_) => render_evidence(&state, &auth, Some(auth.lang.t("已处理。", "Done."))).await,
-        Err(AppError::StepUpRequired) => {
-            Redirect::to("/console/security?step_up=1").into_response()
-        }
-        Err(error) => error_page(auth.lang, error, &auth.context.request_id),
+        Err(error) => super::failure(&auth, error),
     }
 }
 
@@ -1062,10 +1040,7 @@ pub async fn decide_waiver(
         .await
     {
         Ok(_) => render_waivers(&state, &auth, Some(auth.lang.t("已处理。", "Done."))).await,
-        Err(AppError::StepUpRequired) => {
-            Redirect::to("/console/security?step_up=1").into_response()
-        }
-        Err(error) => error_page(auth.lang, error, &auth.context.request_id),
+        Err(error) => super::failure(&auth, error),
     }
 }
 
@@ -1314,12 +1289,9 @@ pub async fn set_parameter(
             )
             .await
         }
-        Err(AppError::StepUpRequired) => {
-            Redirect::to("/console/security?step_up=1").into_response()
-        }
         Err(error) => match messages(&error) {
             Some(errors) => render_parameters(&state, &auth, None, &errors).await,
-            None => error_page(auth.lang, error, &auth.context.request_id),
+            None => super::failure(&auth, error),
         },
     }
 }
@@ -1470,12 +1442,9 @@ pub async fn upload_control(
             );
             render_controls(&state, &auth, Some(&notice), &[], None).await
         }
-        Err(AppError::StepUpRequired) => {
-            Redirect::to("/console/security?step_up=1").into_response()
-        }
         Err(error) => match messages(&error) {
             Some(errors) => render_controls(&state, &auth, None, &errors, Some(&pairs)).await,
-            None => error_page(auth.lang, error, &auth.context.request_id),
+            None => super::failure(&auth, error),
         },
     }
 }
@@ -1501,10 +1470,7 @@ pub async fn retire_control(
             )
             .await
         }
-        Err(AppError::StepUpRequired) => {
-            Redirect::to("/console/security?step_up=1").into_response()
-        }
-        Err(error) => error_page(auth.lang, error, &auth.context.request_id),
+        Err(error) => super::failure(&auth, error),
     }
 }
 
