@@ -38,6 +38,9 @@ pub enum AppError {
     /// A sensitive action wants a second factor proved within the last five minutes.
     #[error("confirm with a fresh one-time code first (step-up, valid five minutes)")]
     StepUpRequired,
+    /// A pushed or pulled batch refused whole: every object's problem, by position.
+    #[error("the batch was refused: {} problem(s), the first: {}", .0.len(), .0.first().map(ToString::to_string).unwrap_or_default())]
+    BatchRefused(Vec<yunjian_connectors::sync::BatchError>),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -61,6 +64,7 @@ impl AppError {
             AppError::TotpRequired => "totp_required",
             AppError::TotpEnrolmentRequired => "totp_enrolment_required",
             AppError::StepUpRequired => "step_up_required",
+            AppError::BatchRefused(_) => "batch_refused",
             AppError::Internal(_) => "internal",
         }
     }

@@ -17,6 +17,7 @@ mod identity;
 mod ledger;
 mod monitor;
 mod overview;
+mod provider;
 mod reports;
 mod world;
 
@@ -47,6 +48,10 @@ pub use ledger::{
 };
 pub use monitor::API_CALLS_PER_MINUTE;
 pub use overview::{Overview, OverviewCount, OVERVIEW_LIFETIME_NS};
+pub use provider::{
+    normalize_digest, CommitSummary, RegistryInput, MAX_CHUNKS, MAX_CHUNK_BYTES, METRICS,
+    PUSH_CONNECTOR, PUSH_STALE_NS,
+};
 pub use reports::{ReportFormat, ReportKind, DEFAULT_REPORT_FONT, DEFAULT_REPORT_FONT_INDEX};
 pub use world::{ResolvedNames, ResolvedObject, WorldPage};
 use yunjian_core::role::Principal;

@@ -8,6 +8,7 @@
 
 pub mod openstack;
 pub mod prometheus;
+pub mod sync;
 
 use std::collections::BTreeMap;
 

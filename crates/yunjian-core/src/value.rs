@@ -341,7 +341,7 @@ pub fn parse_field(field: &FieldSpec, json: &Json) -> Result<Value, FieldError> 
                 FieldError::new(
                     name,
                     "invalid_digest",
-                    format!("'{name}' must be 'sm3:' or 'sha256:' followed by 64 hex digits"),
+                    format!("'{name}' must be 'sm3:' or 'sha256:' and 64 hex digits, 'sha512:' and 128, or 'md5:' and 32"),
                 )
             })
         }
@@ -406,13 +406,20 @@ pub fn parse_cidr(name: &str, text: &str) -> Result<IpNet, FieldError> {
     Ok(net)
 }
 
-fn parse_digest(text: &str) -> Option<String> {
+/// A digest as stored and compared: `algorithm:hex`, lower case; `None` if malformed.
+pub fn parse_digest(text: &str) -> Option<String> {
     let (algorithm, hex) = text.split_once(':')?;
     let algorithm = algorithm.to_ascii_lowercase();
-    if !matches!(algorithm.as_str(), "sm3" | "sha256") {
-        return None;
-    }
-    if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+    // Providers report their own hashes: Glance's `os_hash_algo` is SHA-512 by default,
+    // and old images carry only an MD5 `checksum`. The registry decides which are
+    // approved; MD5 alone never is (docs/decisions/0011-provider-sync.md).
+    let length = match algorithm.as_str() {
+        "sm3" | "sha256" => 64,
+        "sha512" => 128,
+        "md5" => 32,
+        _ => return None,
+    };
+    if hex.len() != length || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
         return None;
     }
     Some(format!("{algorithm}:{}", hex.to_ascii_lowercase()))

@@ -72,10 +72,13 @@ pub enum Action {
     ComplianceWaiverRequest,
     ComplianceWaiverDecide,
     ComplianceConfigure,
+    ProviderRead,
+    ProviderPush,
+    ProviderConfigure,
 }
 
 impl Action {
-    pub const ALL: [Action; 31] = [
+    pub const ALL: [Action; 34] = [
         Action::WorldRead,
         Action::WorldCreate,
         Action::WorldUpdate,
@@ -107,6 +110,9 @@ impl Action {
         Action::ComplianceWaiverRequest,
         Action::ComplianceWaiverDecide,
         Action::ComplianceConfigure,
+        Action::ProviderRead,
+        Action::ProviderPush,
+        Action::ProviderConfigure,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -142,6 +148,9 @@ impl Action {
             Action::ComplianceWaiverRequest => "compliance.waiver.request",
             Action::ComplianceWaiverDecide => "compliance.waiver.decide",
             Action::ComplianceConfigure => "compliance.configure",
+            Action::ProviderRead => "provider.read",
+            Action::ProviderPush => "provider.push",
+            Action::ProviderConfigure => "provider.configure",
         }
     }
 

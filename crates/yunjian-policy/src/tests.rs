@@ -44,6 +44,9 @@ fn target_of(action: Action) -> Target<'static> {
         | Action::ComplianceWaiverRequest
         | Action::ComplianceWaiverDecide
         | Action::ComplianceConfigure => Target::family("compliance"),
+        Action::ProviderRead | Action::ProviderPush | Action::ProviderConfigure => {
+            Target::family("provider")
+        }
     }
 }
 
@@ -102,6 +105,11 @@ fn expected(role: Role, action: Action) -> bool {
         // Accepting a risk is the management unit's alone.
         ComplianceWaiverDecide => role == Supervisor,
         ComplianceConfigure => matches!(role, SecurityAdmin | Supervisor),
+        // Tenants read the changes to their own resources; providers their own.
+        ProviderRead => true,
+        // Only a provider reports its platform.
+        ProviderPush => role == ProviderOperator,
+        ProviderConfigure => matches!(role, SystemAdmin | Supervisor),
     }
 }
 
@@ -420,7 +428,7 @@ proptest! {
             let sensitive = matches!(action, Action::AuditExport | Action::AccountCreate
                 | Action::AccountRoleAssign | Action::AuthorizationGrant | Action::PrivilegeApprove
                 | Action::ComplianceEvidenceDecide | Action::ComplianceWaiverDecide
-                | Action::ComplianceConfigure);
+                | Action::ComplianceConfigure | Action::ProviderConfigure);
             prop_assert!(!(sensitive && role.needs_second_factor() && !question.step_up_fresh));
             prop_assert!(!(question.self_target && matches!(action, Action::AccountRoleAssign
                 | Action::AccountPasswordReset | Action::AccountUnlock | Action::PrivilegeApprove

@@ -13,6 +13,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub fields: Vec<yunjian_core::value::FieldError>,
+    /// A refused batch's problems, each with its object's position.
+    pub problems: Vec<serde_json::Value>,
     pub request_id: String,
 }
 
@@ -28,6 +30,7 @@ impl ApiError {
             code,
             message: message.into(),
             fields: Vec::new(),
+            problems: Vec::new(),
             request_id: request_id.to_owned(),
         }
     }
@@ -45,6 +48,7 @@ impl ApiError {
                     .collect::<Vec<_>>()
                     .join("; "),
                 fields,
+                problems: Vec::new(),
                 request_id: request_id.to_owned(),
             },
             AppError::Conflict { field, message } => ApiError {
@@ -60,8 +64,23 @@ impl ApiError {
                     })
                     .unwrap_or_default(),
                 message,
+                problems: Vec::new(),
                 request_id: request_id.to_owned(),
             },
+            AppError::BatchRefused(problems) => {
+                let message = AppError::BatchRefused(problems.clone()).to_string();
+                ApiError {
+                    status,
+                    code,
+                    message,
+                    fields: Vec::new(),
+                    problems: problems
+                        .iter()
+                        .map(|problem| serde_json::to_value(problem).unwrap_or_default())
+                        .collect(),
+                    request_id: request_id.to_owned(),
+                }
+            }
             AppError::Internal(detail) => {
                 // Logged with the request id; the client gets only the id.
                 tracing::error!(request_id, %detail, "internal error");
@@ -87,7 +106,7 @@ pub fn status_of(error: &AppError) -> StatusCode {
         | AppError::TotpEnrolmentRequired
         | AppError::StepUpRequired => StatusCode::FORBIDDEN,
         AppError::NotFound => StatusCode::NOT_FOUND,
-        AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::Invalid(_) | AppError::BatchRefused(_) => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::Conflict { .. } => StatusCode::CONFLICT,
         AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -103,7 +122,7 @@ impl IntoResponse for ApiError {
                 |field| json!({"field": field.field, "code": field.code, "message": field.message}),
             )
             .collect();
-        let body = json!({
+        let mut body = json!({
             "error": {
                 "code": self.code,
                 "message": self.message,
@@ -111,6 +130,9 @@ impl IntoResponse for ApiError {
                 "request_id": self.request_id,
             }
         });
+        if !self.problems.is_empty() {
+            body["error"]["problems"] = serde_json::Value::Array(self.problems);
+        }
         let mut response = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(

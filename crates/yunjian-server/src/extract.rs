@@ -130,6 +130,18 @@ pub struct SignedCaller {
     pub credential: String,
 }
 
+/// The body limit of a signed request: the routes that take files or inventory chunks
+/// allow their own larger bodies, everything else the server's limit.
+fn body_limit(path: &str, default: usize) -> usize {
+    if path.starts_with("/api/v1/provider/snapshots/") && path.contains("/chunks/") {
+        yunjian_app::MAX_CHUNK_BYTES.max(default)
+    } else if path == "/api/v1/compliance/evidence" {
+        (yunjian_app::MAX_EVIDENCE_BYTES + 1024).max(default)
+    } else {
+        default
+    }
+}
+
 /// The name of the signed-request scheme in `Authorization`.
 pub const SIGNED_SCHEME: &str = "YJ1-HMAC-SM3 ";
 
@@ -155,13 +167,14 @@ pub async fn signed_requests(
         .get::<RequestId>()
         .map_or_else(|| "unknown".to_owned(), |id| id.0.clone());
     let (mut parts, body) = request.into_parts();
-    let bytes = match axum::body::to_bytes(body, state.http.max_body_bytes).await {
+    let limit = body_limit(parts.uri.path(), state.http.max_body_bytes);
+    let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => bytes,
         Err(_) => {
             return ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
-                format!("the body exceeds {} bytes", state.http.max_body_bytes),
+                format!("the body exceeds {limit} bytes"),
                 &request_id,
             )
             .into_response()

@@ -15,6 +15,7 @@ mod grants;
 mod metrics;
 mod middleware;
 mod openapi;
+mod provider;
 mod wire;
 
 use std::net::SocketAddr;

@@ -12,6 +12,7 @@ mod error;
 mod grants;
 mod ledger;
 mod open;
+mod provider;
 mod read;
 mod world;
 
@@ -30,7 +31,12 @@ pub use ledger::{
     StoredCheckpoint, StoredLedgerKey,
 };
 pub use open::{Backend, Store, StoreConfig, WriteTx};
-pub use world::{Filter, ListQuery, Page, SortOrder, WorldObject};
+pub use provider::{
+    ChangeFilter, ChangeRecord, ChunkRecord, ConnectorRecord, HealthRecord, NewChange,
+    NewConnector, NewRegistryEntry, ProjectMapping, RegistryEntry, SyncOutcome, SyncRecord,
+    UnassignedRecord, UsageSample,
+};
+pub use world::{Conditional, Filter, ListQuery, Page, SortOrder, WorldObject};
 pub use yunjian_gm::LedgerHash;
 
 pub use yunjian_core::access::ReadScope;

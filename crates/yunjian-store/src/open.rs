@@ -116,6 +116,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "external_ids",
         include_str!("../migrations/0009_external_ids.sql"),
     ),
+    (
+        10,
+        "provider_sync",
+        include_str!("../migrations/0010_provider_sync.sql"),
+    ),
 ];
 
 impl Store {

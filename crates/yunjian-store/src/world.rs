@@ -975,3 +975,173 @@ impl WriteTx {
         Ok(())
     }
 }
+
+/// What a conditional write found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Conditional {
+    Done,
+    /// The row changed (or went) since it was read: the caller plans again.
+    Stale,
+}
+
+impl Store {
+    /// A provider's rows of `kinds` that carry its ids: the state a pushed or pulled
+    /// snapshot is compared with. One statement per kind, outside any transaction; the
+    /// writes that follow are conditional on each row's revision.
+    pub async fn provider_objects(
+        &self,
+        kinds: &[Kind],
+        provider_id: i64,
+    ) -> Result<Vec<WorldObject>> {
+        let statements = kinds
+            .iter()
+            .map(|kind| {
+                let spec = kind.spec();
+                Statement {
+                    sql: format!(
+                        "SELECT {} FROM {} WHERE provider_id = $1 AND external_id IS NOT NULL ORDER BY id",
+                        select_columns(spec),
+                        spec.table
+                    ),
+                    binds: vec![Bind::Int(Some(provider_id))],
+                    types: column_types(spec),
+                }
+            })
+            .collect();
+        let results = self.read(statements).await?;
+        let mut objects = Vec::new();
+        for (kind, rows) in kinds.iter().zip(results) {
+            for row in rows {
+                objects.push(decode(*kind, row)?);
+            }
+        }
+        Ok(objects)
+    }
+}
+
+impl WriteTx {
+    /// Replaces a row's columns if it still has `revision`.
+    pub async fn update_if_revision(
+        &mut self,
+        kind: Kind,
+        id: i64,
+        revision: i64,
+        values: &Values,
+        now_ns: i64,
+    ) -> Result<Conditional> {
+        let spec = kind.spec();
+        let mut params = Params::default();
+        let mut assignments = Vec::new();
+        for field in spec.column_fields() {
+            assignments.push(format!(
+                "{} = {}",
+                field.name,
+                params.push_field(field, values.get(field.name))
+            ));
+        }
+        assignments.push(format!(
+            "updated_at_ns = {}",
+            params.push(Value::Int(now_ns))
+        ));
+        assignments.push("revision = revision + 1".to_owned());
+        let sql = format!(
+            "UPDATE {} SET {} WHERE id = {} AND revision = {}",
+            spec.table,
+            assignments.join(", "),
+            params.push(Value::Int(id)),
+            params.push(Value::Int(revision))
+        );
+        let done = params
+            .bind(sqlx::query(&sql))
+            .execute(&mut *self.transaction)
+            .await?;
+        Ok(if done.rows_affected() == 1 {
+            Conditional::Done
+        } else {
+            Conditional::Stale
+        })
+    }
+
+    /// Deletes a row if it still has `revision`, with the links that name it from either
+    /// side (an information system loses a VPC the provider deleted).
+    pub async fn delete_if_revision(
+        &mut self,
+        kind: Kind,
+        id: i64,
+        revision: i64,
+    ) -> Result<Conditional> {
+        let spec = kind.spec();
+        self.delete_links(spec, id).await?;
+        for other in Kind::ALL {
+            for (_, link) in other.spec().link_fields() {
+                if link.target == kind {
+                    let sql = format!(
+                        "DELETE FROM {} WHERE {} = $1",
+                        link.table, link.target_column
+                    );
+                    sqlx::query(&sql)
+                        .bind(id)
+                        .execute(&mut *self.transaction)
+                        .await?;
+                }
+            }
+        }
+        let sql = format!("DELETE FROM {} WHERE id = $1 AND revision = $2", spec.table);
+        let done = sqlx::query(&sql)
+            .bind(id)
+            .bind(revision)
+            .execute(&mut *self.transaction)
+            .await?;
+        Ok(if done.rows_affected() == 1 {
+            Conditional::Done
+        } else {
+            Conditional::Stale
+        })
+    }
+
+    /// Inserts many rows of a kind that carry external ids, in multi-row statements,
+    /// and answers each new id with its external id. The rows must already be valid;
+    /// constraints still apply. No link fields (pushed kinds have none).
+    pub async fn insert_returning_external(
+        &mut self,
+        kind: Kind,
+        rows: &[&Values],
+        now_ns: i64,
+    ) -> Result<Vec<(i64, String)>> {
+        let spec = kind.spec();
+        let fields: Vec<&FieldSpec> = spec.column_fields().collect();
+        let mut columns: Vec<&str> = fields.iter().map(|field| field.name).collect();
+        columns.extend(["created_at_ns", "updated_at_ns"]);
+        let rows_per_statement = (2000 / columns.len()).max(1);
+        let mut ids = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(rows_per_statement) {
+            let mut params = Params::many(self.backend);
+            let mut tuples = Vec::with_capacity(chunk.len());
+            for values in chunk {
+                let mut placeholders = Vec::with_capacity(columns.len());
+                for field in &fields {
+                    placeholders.push(params.push_field(field, values.get(field.name)));
+                }
+                placeholders.push(params.push(Value::Int(now_ns)));
+                placeholders.push(params.push(Value::Int(now_ns)));
+                tuples.push(format!("({})", placeholders.join(", ")));
+            }
+            let sql = format!(
+                "INSERT INTO {} ({}) VALUES {} RETURNING id, external_id",
+                spec.table,
+                columns.join(", "),
+                tuples.join(", ")
+            );
+            let returned = params
+                .bind(sqlx::query(&sql))
+                .fetch_all(&mut *self.transaction)
+                .await?;
+            for row in returned {
+                let id: i64 = row.try_get(0)?;
+                let external: Option<String> = row.try_get(1)?;
+                ids.push((id, external.unwrap_or_default()));
+            }
+        }
+        Ok(ids)
+    }
+}

@@ -6,9 +6,9 @@ use serde_json::{json, Value};
 
 use super::{api, login, send, server, Server, PASSWORD};
 
-const NEW_PASSWORD: &str = "Quiet-Harbor#7215-Lantern-9";
+pub(super) const NEW_PASSWORD: &str = "Quiet-Harbor#7215-Lantern-9";
 
-async fn provider_id(s: &Server) -> i64 {
+pub(super) async fn provider_id(s: &Server) -> i64 {
     send(
         &s.router,
         api(Method::GET, "/api/v1/providers", Some(&s.admin_token), None),
@@ -21,7 +21,7 @@ async fn provider_id(s: &Server) -> i64 {
 
 /// Creates an account of `role` and logs it in (changing its password and enrolling
 /// TOTP as its first login requires).
-async fn member(s: &Server, username: &str, role: &str, extra: Value) -> String {
+pub(super) async fn member(s: &Server, username: &str, role: &str, extra: Value) -> String {
     let mut body = json!({"username": username, "password": NEW_PASSWORD, "role": role});
     if let (Some(map), Some(more)) = (body.as_object_mut(), extra.as_object()) {
         map.extend(more.clone());

@@ -20,6 +20,7 @@ mod access;
 mod audit;
 mod compliance;
 mod identity;
+mod provider;
 mod separation;
 mod signed;
 

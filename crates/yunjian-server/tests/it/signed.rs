@@ -9,12 +9,12 @@ use yunjian_gm::request_signing::sign_yunjian_request;
 
 use super::{api, send, server, Answer, Server};
 
-struct Key {
-    id: String,
-    secret: String,
+pub(super) struct Key {
+    pub(super) id: String,
+    pub(super) secret: String,
 }
 
-async fn make_key(s: &Server, token: &str) -> Key {
+pub(super) async fn make_key(s: &Server, token: &str) -> Key {
     let created = send(
         &s.router,
         api(
@@ -36,7 +36,7 @@ async fn make_key(s: &Server, token: &str) -> Key {
 /// A request signed at `offset_ns` from the server's clock with `nonce`, sending `sent`
 /// as the body while having signed `signed`.
 #[allow(clippy::too_many_arguments)]
-fn signed_request(
+pub(super) fn signed_request(
     s: &Server,
     key: &Key,
     method: Method,

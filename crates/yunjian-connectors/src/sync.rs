@@ -1,0 +1,825 @@
+//! Inventory snapshots of the standard provider API (docs/provider-api.md): reading a
+//! pushed object, and planning what a snapshot changes in the provider's part of the
+//! world. Pure: the store hands in what it holds, the plan says what to write.
+//!
+//! A provider names objects by its own ids (`external_id`) and never by ours; references
+//! between pushed objects carry the provider's ids too, resolved here within the
+//! provider's own objects, so a provider cannot point at, change or delete anything
+//! another provider reported (docs/decisions/0011-provider-sync.md). Ownership comes from
+//! the management unit's project mapping, never from the provider's word.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+use serde_json::{Map, Value as Json};
+use yunjian_core::schema::{FieldType, Kind, Presence};
+use yunjian_core::value::{empty_value, parse_field, Value, Values};
+
+/// The kinds a provider reports, in the order references resolve: a kind refers only
+/// to kinds before it.
+pub const PUSHED_KINDS: [Kind; 12] = [
+    Kind::Datacenter,
+    Kind::Host,
+    Kind::Image,
+    Kind::Vpc,
+    Kind::Subnet,
+    Kind::SecurityGroup,
+    Kind::SecurityGroupRule,
+    Kind::Vm,
+    Kind::Volume,
+    Kind::Snapshot,
+    Kind::Backup,
+    Kind::PaasInstance,
+];
+
+/// At most this many objects in one chunk of a snapshot.
+pub const MAX_OBJECTS_PER_CHUNK: usize = 10_000;
+/// A refused batch names at most this many problems.
+pub const MAX_ERRORS: usize = 100;
+/// The provider's ids fit the world's `external_id` column.
+pub const MAX_EXTERNAL_ID_CHARS: usize = 128;
+
+/// Fields a provider never sets: ours from the mapping or the signature, or the
+/// tenant's own declarations (which information system a VM serves).
+const NOT_PUSHED: [&str; 4] = ["provider_id", "tenant_id", "system_id", "external_id"];
+
+pub fn pushed_kind(text: &str) -> Option<Kind> {
+    PUSHED_KINDS.into_iter().find(|kind| kind.spec().id == text)
+}
+
+fn order_of(kind: Kind) -> usize {
+    PUSHED_KINDS
+        .iter()
+        .position(|candidate| *candidate == kind)
+        .unwrap_or(usize::MAX)
+}
+
+/// Whether a snapshot is the provider's whole inventory (what it omits is gone) or a
+/// set of changes (upserts, and deletions it names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Full,
+    Incremental,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Full => "full",
+            Mode::Incremental => "incremental",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Mode> {
+        match text {
+            "full" => Some(Mode::Full),
+            "incremental" => Some(Mode::Incremental),
+            _ => None,
+        }
+    }
+}
+
+/// One problem with a refused batch: which object (its position in the whole
+/// snapshot, counted over all chunks), which field, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("object {index}{}: {reason}", describe(.kind, .external_id, .field))]
+pub struct BatchError {
+    pub index: usize,
+    pub kind: Option<String>,
+    pub external_id: Option<String>,
+    pub field: Option<String>,
+    pub code: &'static str,
+    pub reason: String,
+}
+
+fn describe(kind: &Option<String>, external_id: &Option<String>, field: &Option<String>) -> String {
+    let mut text = String::new();
+    if let Some(kind) = kind {
+        text.push_str(&format!(" ({kind}"));
+        if let Some(id) = external_id {
+            text.push_str(&format!(" {id}"));
+        }
+        text.push(')');
+    }
+    if let Some(field) = field {
+        text.push_str(&format!(" field '{field}'"));
+    }
+    text
+}
+
+/// A reference still in the provider's terms: another pushed object's id, or a zone's
+/// name (zones are the management unit's directory).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingRef {
+    pub field: &'static str,
+    pub target: Kind,
+    pub key: String,
+}
+
+/// One object of a snapshot, checked field by field but not yet resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PushedObject {
+    /// Position in the whole snapshot.
+    pub index: usize,
+    pub kind: Kind,
+    pub external_id: String,
+    pub project: Option<String>,
+    /// Incremental snapshots only: the object is gone.
+    pub deleted: bool,
+    /// The fields given, references excepted.
+    pub values: Values,
+    pub references: Vec<PendingRef>,
+}
+
+fn error(
+    index: usize,
+    kind: Option<&str>,
+    external_id: Option<&str>,
+    field: Option<&str>,
+    code: &'static str,
+    reason: impl Into<String>,
+) -> BatchError {
+    BatchError {
+        index,
+        kind: kind.map(str::to_owned),
+        external_id: external_id.map(str::to_owned),
+        field: field.map(str::to_owned),
+        code,
+        reason: reason.into(),
+    }
+}
+
+/// Reads one chunk: `{"objects": [...]}`. `first_index` is the position of its first
+/// object in the snapshot. Every object is checked; the chunk is refused with the
+/// problems found (at most [`MAX_ERRORS`]), never partly accepted.
+pub fn parse_chunk(first_index: usize, body: &[u8]) -> Result<Vec<PushedObject>, Vec<BatchError>> {
+    let whole = |code, reason: String| vec![error(first_index, None, None, None, code, reason)];
+    let json: Json = serde_json::from_slice(body)
+        .map_err(|problem| whole("invalid_json", format!("the chunk is not JSON: {problem}")))?;
+    let Some(root) = json.as_object() else {
+        return Err(whole("invalid_chunk", "a chunk is an object".into()));
+    };
+    if let Some(key) = root.keys().find(|key| key.as_str() != "objects") {
+        return Err(whole(
+            "unknown_field",
+            format!("a chunk has only 'objects', not '{key}'"),
+        ));
+    }
+    let Some(items) = root.get("objects").and_then(Json::as_array) else {
+        return Err(whole(
+            "invalid_chunk",
+            "'objects' must be a list of objects".into(),
+        ));
+    };
+    if items.len() > MAX_OBJECTS_PER_CHUNK {
+        return Err(whole(
+            "chunk_too_large",
+            format!(
+                "{} objects; a chunk holds at most {MAX_OBJECTS_PER_CHUNK}",
+                items.len()
+            ),
+        ));
+    }
+    let mut objects = Vec::with_capacity(items.len());
+    let mut errors = Vec::new();
+    for (offset, item) in items.iter().enumerate() {
+        match parse_object(first_index + offset, item) {
+            Ok(object) => objects.push(object),
+            Err(found) => {
+                errors.extend(found);
+                if errors.len() >= MAX_ERRORS {
+                    errors.truncate(MAX_ERRORS);
+                    break;
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(objects)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Reads one pushed object: `{"kind", "id", "project"?, "deleted"?, "fields"}`.
+pub fn parse_object(index: usize, item: &Json) -> Result<PushedObject, Vec<BatchError>> {
+    let Some(map) = item.as_object() else {
+        return Err(vec![error(
+            index,
+            None,
+            None,
+            None,
+            "invalid_object",
+            "an object is a JSON object",
+        )]);
+    };
+    let mut errors = Vec::new();
+    for key in map.keys() {
+        if !matches!(
+            key.as_str(),
+            "kind" | "id" | "project" | "deleted" | "fields"
+        ) {
+            errors.push(error(
+                index,
+                None,
+                None,
+                Some(key),
+                "unknown_field",
+                format!("an object has kind, id, project, deleted and fields, not '{key}'"),
+            ));
+        }
+    }
+    let kind_text = map.get("kind").and_then(Json::as_str).unwrap_or_default();
+    let Some(kind) = pushed_kind(kind_text) else {
+        let known: Vec<&str> = PUSHED_KINDS.iter().map(|kind| kind.spec().id).collect();
+        errors.push(error(
+            index,
+            None,
+            None,
+            Some("kind"),
+            "unknown_kind",
+            format!(
+                "'kind' must be one of {}, not '{kind_text}'",
+                known.join(", ")
+            ),
+        ));
+        return Err(errors);
+    };
+    let spec = kind.spec();
+    let external_id = match map.get("id").and_then(Json::as_str).map(str::trim) {
+        Some(id) if !id.is_empty() && id.chars().count() <= MAX_EXTERNAL_ID_CHARS => id.to_owned(),
+        _ => {
+            errors.push(error(
+                index,
+                Some(spec.id),
+                None,
+                Some("id"),
+                "invalid_id",
+                format!("'id' is your id of the object: 1 to {MAX_EXTERNAL_ID_CHARS} characters"),
+            ));
+            return Err(errors);
+        }
+    };
+    let fail = |field: Option<&str>, code, reason: String| {
+        error(
+            index,
+            Some(spec.id),
+            Some(&external_id),
+            field,
+            code,
+            reason,
+        )
+    };
+    let project = match map.get("project") {
+        None | Some(Json::Null) => None,
+        Some(Json::String(text)) if !text.trim().is_empty() && text.len() <= 128 => {
+            Some(text.trim().to_owned())
+        }
+        Some(_) => {
+            errors.push(fail(
+                Some("project"),
+                "invalid_project",
+                "'project' is your project's id: 1 to 128 characters".into(),
+            ));
+            None
+        }
+    };
+    let deleted = match map.get("deleted") {
+        None | Some(Json::Null) => false,
+        Some(Json::Bool(flag)) => *flag,
+        Some(_) => {
+            errors.push(fail(
+                Some("deleted"),
+                "invalid_deleted",
+                "'deleted' is true or false".into(),
+            ));
+            false
+        }
+    };
+    let empty = Map::new();
+    let fields = match map.get("fields") {
+        Some(Json::Object(fields)) => fields,
+        None if deleted => &empty,
+        _ => {
+            errors.push(fail(
+                Some("fields"),
+                "invalid_fields",
+                "'fields' is an object of the kind's fields".into(),
+            ));
+            return Err(errors);
+        }
+    };
+    let mut values = Values::new();
+    let mut references = Vec::new();
+    for key in fields.keys() {
+        let known = spec.field(key);
+        match known {
+            None => errors.push(fail(
+                Some(key),
+                "unknown_field",
+                format!("{} has no field '{key}'", spec.id),
+            )),
+            Some(field)
+                if NOT_PUSHED.contains(&field.name)
+                    || matches!(field.presence, Presence::Derived { .. }) =>
+            {
+                errors.push(fail(
+                    Some(key),
+                    "not_pushed",
+                    format!(
+                        "'{key}' is not yours to set: ownership comes from the project mapping, \
+                         the provider from your key, information systems from the tenant"
+                    ),
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    if !deleted {
+        for field in spec.input_fields() {
+            if NOT_PUSHED.contains(&field.name) {
+                continue;
+            }
+            let given = fields.get(field.name).filter(|json| !json.is_null());
+            match (field.ty, given) {
+                (_, None) => {
+                    if field.presence == Presence::Required {
+                        errors.push(fail(
+                            Some(field.name),
+                            "required",
+                            format!("'{}' is required", field.name),
+                        ));
+                    }
+                }
+                (FieldType::Ref(target), Some(json)) => match json.as_str().map(str::trim) {
+                    Some(key) if !key.is_empty() && key.len() <= MAX_EXTERNAL_ID_CHARS => {
+                        references.push(PendingRef {
+                            field: field.name,
+                            target,
+                            key: key.to_owned(),
+                        })
+                    }
+                    _ => errors.push(fail(
+                        Some(field.name),
+                        "invalid_reference",
+                        if target == Kind::Zone {
+                            format!("'{}' is a zone's name", field.name)
+                        } else {
+                            format!("'{}' is your id of a {}", field.name, target.spec().id)
+                        },
+                    )),
+                },
+                (_, Some(json)) => match parse_field(field, json) {
+                    Ok(value) => {
+                        values.insert(field.name, value);
+                    }
+                    Err(problem) => {
+                        errors.push(fail(Some(field.name), problem.code, problem.message))
+                    }
+                },
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(PushedObject {
+            index,
+            kind,
+            external_id,
+            project,
+            deleted,
+            values,
+            references,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+/// A row the provider reported before.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Existing {
+    pub id: i64,
+    /// Writes are conditional on it: a row changed meanwhile makes the caller plan again.
+    pub revision: i64,
+    pub kind: Kind,
+    pub external_id: String,
+    pub values: Values,
+}
+
+/// What the store holds that a plan depends on.
+#[derive(Clone, Debug, Default)]
+pub struct Current {
+    pub provider_id: i64,
+    /// The provider's rows that carry its ids.
+    pub rows: Vec<Existing>,
+    /// Zones by name.
+    pub zones: HashMap<String, i64>,
+    /// The management unit's mapping of the provider's projects to tenants.
+    pub projects: HashMap<String, i64>,
+}
+
+/// A field's value before and after.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldChange {
+    pub field: &'static str,
+    pub before: Value,
+    pub after: Value,
+}
+
+/// A new row. Its references to other new rows hold their negative provisional ids
+/// until the store has inserted them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Create {
+    pub provisional: i64,
+    pub kind: Kind,
+    pub external_id: String,
+    pub values: Values,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Update {
+    pub id: i64,
+    pub revision: i64,
+    pub kind: Kind,
+    pub external_id: String,
+    /// Every column after the change.
+    pub values: Values,
+    pub before: Values,
+    pub changes: Vec<FieldChange>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delete {
+    pub id: i64,
+    pub revision: i64,
+    pub kind: Kind,
+    pub external_id: String,
+    pub values: Values,
+}
+
+/// An object kept aside because no tenant can own it yet (its project is not mapped,
+/// or it belongs to such an object): nothing is dropped silently.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Unassigned {
+    pub kind: &'static str,
+    pub external_id: String,
+    pub project: Option<String>,
+    pub reason: String,
+}
+
+/// What a snapshot changes, in the order to write it: deletions (dependants first),
+/// updates, creations (referenced kinds first).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Plan {
+    pub deletes: Vec<Delete>,
+    pub updates: Vec<Update>,
+    pub creates: Vec<Create>,
+    pub unassigned: Vec<Unassigned>,
+    pub unchanged: usize,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.deletes.is_empty() && self.updates.is_empty() && self.creates.is_empty()
+    }
+}
+
+/// Where a resolved object stands: a row (existing id, or a new row's negative
+/// provisional id) and its values, or set aside.
+enum Resolved {
+    Row { id: i64, values: Values },
+    Unassigned,
+}
+
+/// Plans a snapshot against the provider's current rows. A problem with any object
+/// refuses the whole snapshot (at most [`MAX_ERRORS`] problems named).
+pub fn plan(
+    current: &Current,
+    mode: Mode,
+    objects: Vec<PushedObject>,
+) -> Result<Plan, Vec<BatchError>> {
+    let mut errors = Vec::new();
+    let existing: HashMap<(Kind, &str), &Existing> = current
+        .rows
+        .iter()
+        .map(|row| ((row.kind, row.external_id.as_str()), row))
+        .collect();
+    let mut seen: HashSet<(Kind, String)> = HashSet::with_capacity(objects.len());
+    let mut objects = objects;
+    for object in &objects {
+        if !seen.insert((object.kind, object.external_id.clone())) {
+            errors.push(object_error(
+                object,
+                None,
+                "duplicate_id",
+                "the snapshot holds this id twice".into(),
+            ));
+        }
+        if object.deleted && mode == Mode::Full {
+            errors.push(object_error(
+                object,
+                Some("deleted"),
+                "deleted_in_full",
+                "a full snapshot omits what is gone; 'deleted' belongs to incremental ones".into(),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        errors.truncate(MAX_ERRORS);
+        return Err(errors);
+    }
+    // Referenced kinds first; the snapshot's order within a kind.
+    objects.sort_by_key(|object| (order_of(object.kind), object.index));
+    let deleted: HashSet<(Kind, &str)> = objects
+        .iter()
+        .filter(|object| object.deleted)
+        .map(|object| (object.kind, object.external_id.as_str()))
+        .collect();
+    let mut resolved: HashMap<(Kind, String), Resolved> = HashMap::with_capacity(objects.len());
+    let mut plan = Plan::default();
+    let mut next_provisional = -1i64;
+    for object in &objects {
+        if errors.len() >= MAX_ERRORS {
+            break;
+        }
+        let spec = object.kind.spec();
+        let key = (object.kind, object.external_id.as_str());
+        if object.deleted {
+            match existing.get(&key) {
+                Some(row) => plan.deletes.push(Delete {
+                    id: row.id,
+                    revision: row.revision,
+                    kind: row.kind,
+                    external_id: row.external_id.clone(),
+                    values: row.values.clone(),
+                }),
+                // Already gone: deleting twice is the same as once.
+                None => plan.unchanged += 1,
+            }
+            continue;
+        }
+        // The values the provider decides; references next.
+        let mut values = object.values.clone();
+        let mut set_aside: Option<String> = None;
+        if let Some(field) = spec.field("provider_id") {
+            if !matches!(field.presence, Presence::Derived { .. }) {
+                values.insert("provider_id", Value::Int(current.provider_id));
+            }
+        }
+        if let Some(field) = spec.field("tenant_id") {
+            if !matches!(field.presence, Presence::Derived { .. }) {
+                let mapped = object
+                    .project
+                    .as_ref()
+                    .and_then(|project| current.projects.get(project).copied());
+                let private = object.kind != Kind::Image
+                    || values.get("visibility").and_then(Value::as_text) == Some("private");
+                match (&object.project, mapped) {
+                    (_, Some(tenant)) => {
+                        values.insert("tenant_id", Value::Int(tenant));
+                    }
+                    (None, None) if field.presence == Presence::Required => {
+                        errors.push(object_error(
+                            object,
+                            Some("project"),
+                            "required",
+                            "a project is required: it decides which tenant owns the object".into(),
+                        ));
+                        continue;
+                    }
+                    (Some(project), None) if private => {
+                        set_aside = Some(format!("project {project} is not mapped to a tenant"));
+                    }
+                    _ => {
+                        values.insert("tenant_id", Value::Null);
+                    }
+                }
+            }
+        }
+        let mut targets: HashMap<&'static str, &Values> = HashMap::new();
+        let mut failed = false;
+        for reference in &object.references {
+            if reference.target == Kind::Zone {
+                match current.zones.get(&reference.key) {
+                    Some(id) => {
+                        values.insert(reference.field, Value::Int(*id));
+                    }
+                    None => {
+                        errors.push(object_error(
+                            object,
+                            Some(reference.field),
+                            "unknown_zone",
+                            format!("there is no zone named '{}'", reference.key),
+                        ));
+                        failed = true;
+                    }
+                }
+                continue;
+            }
+            let target_key = (reference.target, reference.key.clone());
+            match resolved.get(&target_key) {
+                Some(Resolved::Row { id, values: target }) => {
+                    values.insert(reference.field, Value::Int(*id));
+                    targets.insert(reference.field, target);
+                }
+                Some(Resolved::Unassigned) => {
+                    set_aside.get_or_insert_with(|| {
+                        format!(
+                            "its {} {} is set aside",
+                            reference.target.spec().id,
+                            reference.key
+                        )
+                    });
+                }
+                None => {
+                    let row = existing
+                        .get(&(reference.target, reference.key.as_str()))
+                        .filter(|_| mode == Mode::Incremental)
+                        .filter(|_| !deleted.contains(&(reference.target, reference.key.as_str())));
+                    match row {
+                        Some(row) => {
+                            values.insert(reference.field, Value::Int(row.id));
+                            targets.insert(reference.field, &row.values);
+                        }
+                        None => {
+                            errors.push(object_error(
+                                object,
+                                Some(reference.field),
+                                "unknown_reference",
+                                format!(
+                                    "no {} with id {} {}",
+                                    reference.target.spec().id,
+                                    reference.key,
+                                    if mode == Mode::Full {
+                                        "in this snapshot"
+                                    } else {
+                                        "in this batch or reported before"
+                                    }
+                                ),
+                            ));
+                            failed = true;
+                        }
+                    }
+                }
+            }
+        }
+        if failed {
+            continue;
+        }
+        if let Some(reason) = set_aside {
+            plan.unassigned.push(Unassigned {
+                kind: spec.id,
+                external_id: object.external_id.clone(),
+                project: object.project.clone(),
+                reason: reason.clone(),
+            });
+            resolved.insert(
+                (object.kind, object.external_id.clone()),
+                Resolved::Unassigned,
+            );
+            continue;
+        }
+        for field in spec.fields {
+            if let Presence::Derived { via, column } = field.presence {
+                let value = targets
+                    .get(via)
+                    .and_then(|target| target.get(column).cloned())
+                    .unwrap_or(Value::Null);
+                values.insert(field.name, value);
+            }
+        }
+        for agreement in spec.agreements {
+            let Some(target) = targets.get(agreement.field) else {
+                continue;
+            };
+            let expected = values.get(agreement.equals).unwrap_or(&Value::Null);
+            let actual = target.get(agreement.target_column).unwrap_or(&Value::Null);
+            if expected != actual {
+                errors.push(object_error(
+                    object,
+                    Some(agreement.field),
+                    "reference_mismatch",
+                    format!(
+                        "'{}' names an object with a different {} than this {}",
+                        agreement.field, agreement.target_column, spec.id
+                    ),
+                ));
+                failed = true;
+            }
+        }
+        if failed {
+            continue;
+        }
+        values.insert("external_id", Value::Text(object.external_id.clone()));
+        match existing.get(&key) {
+            Some(row) => {
+                // The provider's fields replace ours; what it does not set (the tenant's
+                // declarations) stays.
+                let mut after = row.values.clone();
+                for field in spec.column_fields() {
+                    if field.name == "system_id" {
+                        continue;
+                    }
+                    let value = values
+                        .remove(field.name)
+                        .unwrap_or_else(|| empty_value(field));
+                    after.insert(field.name, value);
+                }
+                let changes: Vec<FieldChange> = spec
+                    .column_fields()
+                    .filter_map(|field| {
+                        let before = row.values.get(field.name).unwrap_or(&Value::Null);
+                        let now = after.get(field.name).unwrap_or(&Value::Null);
+                        (before != now).then(|| FieldChange {
+                            field: field.name,
+                            before: before.clone(),
+                            after: now.clone(),
+                        })
+                    })
+                    .collect();
+                if changes.is_empty() {
+                    plan.unchanged += 1;
+                } else {
+                    plan.updates.push(Update {
+                        id: row.id,
+                        revision: row.revision,
+                        kind: row.kind,
+                        external_id: row.external_id.clone(),
+                        values: after.clone(),
+                        before: row.values.clone(),
+                        changes,
+                    });
+                }
+                resolved.insert(
+                    (object.kind, object.external_id.clone()),
+                    Resolved::Row {
+                        id: row.id,
+                        values: after,
+                    },
+                );
+            }
+            None => {
+                for field in spec.column_fields() {
+                    values
+                        .entry(field.name)
+                        .or_insert_with(|| empty_value(field));
+                }
+                let provisional = next_provisional;
+                next_provisional -= 1;
+                plan.creates.push(Create {
+                    provisional,
+                    kind: object.kind,
+                    external_id: object.external_id.clone(),
+                    values: values.clone(),
+                });
+                resolved.insert(
+                    (object.kind, object.external_id.clone()),
+                    Resolved::Row {
+                        id: provisional,
+                        values,
+                    },
+                );
+            }
+        }
+    }
+    if !errors.is_empty() {
+        errors.sort_by_key(|problem| problem.index);
+        errors.truncate(MAX_ERRORS);
+        return Err(errors);
+    }
+    if mode == Mode::Full {
+        // What the snapshot does not hold is gone; set-aside objects stay as they were.
+        for row in &current.rows {
+            if !resolved.contains_key(&(row.kind, row.external_id.clone())) {
+                plan.deletes.push(Delete {
+                    id: row.id,
+                    revision: row.revision,
+                    kind: row.kind,
+                    external_id: row.external_id.clone(),
+                    values: row.values.clone(),
+                });
+            }
+        }
+    }
+    // Dependants before what they depend on.
+    plan.deletes
+        .sort_by_key(|delete| (std::cmp::Reverse(order_of(delete.kind)), delete.id));
+    Ok(plan)
+}
+
+fn object_error(
+    object: &PushedObject,
+    field: Option<&str>,
+    code: &'static str,
+    reason: String,
+) -> BatchError {
+    error(
+        object.index,
+        Some(object.kind.spec().id),
+        Some(&object.external_id),
+        field,
+        code,
+        reason,
+    )
+}

@@ -1,0 +1,357 @@
+//! The standard provider API over HTTP (3.2, 7.3.1.4, 7.5.7, 7.5.10.6): a provider's
+//! integration pushes signed snapshots in chunks; a commit applies everything or
+//! nothing; changes land in the history each tenant reads for itself; unmapped
+//! projects are set aside; an unapproved or changed image digest raises an alert.
+
+use axum::http::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use super::access::{member, provider_id};
+use super::signed::{make_key, signed_request, Key};
+use super::{api, login, send, server, step_up, Answer, Server, PASSWORD};
+
+const SM3_A: &str = "sm3:1111111111111111111111111111111111111111111111111111111111111111";
+const SM3_B: &str = "sm3:2222222222222222222222222222222222222222222222222222222222222222";
+
+struct Pusher<'a> {
+    s: &'a Server,
+    key: Key,
+    nonce: std::cell::Cell<u32>,
+}
+
+impl Pusher<'_> {
+    async fn send(&self, method: Method, path: &str, body: &[u8]) -> Answer {
+        self.nonce.set(self.nonce.get() + 1);
+        let nonce = format!("push-nonce-{:08}-abcdef", self.nonce.get());
+        send(
+            &self.s.router,
+            signed_request(self.s, &self.key, method, path, body, body, 0, &nonce),
+        )
+        .await
+    }
+
+    async fn open(&self, request_id: &str, mode: &str) -> i64 {
+        let body = json!({"request_id": request_id, "mode": mode}).to_string();
+        let opened = self
+            .send(Method::POST, "/api/v1/provider/snapshots", body.as_bytes())
+            .await;
+        assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
+        opened.json()["id"].as_i64().expect("id")
+    }
+
+    async fn chunk(&self, sync: i64, seq: i64, objects: Value) -> Answer {
+        let body = json!({ "objects": objects }).to_string();
+        self.send(
+            Method::PUT,
+            &format!("/api/v1/provider/snapshots/{sync}/chunks/{seq}"),
+            body.as_bytes(),
+        )
+        .await
+    }
+
+    async fn commit(&self, sync: i64, chunks: i64) -> Answer {
+        let body = json!({ "chunks": chunks }).to_string();
+        self.send(
+            Method::POST,
+            &format!("/api/v1/provider/snapshots/{sync}/commit"),
+            body.as_bytes(),
+        )
+        .await
+    }
+}
+
+fn inventory(memory_mib: i64, with_volume: bool, digest: &str) -> (Value, Value) {
+    let mut first = vec![
+        json!({"kind": "datacenter", "id": "dc-1", "fields": {"name": "两江数据中心", "address": "重庆市渝北区", "latitude": 29.72, "longitude": 106.63, "datum": "cgcs2000"}}),
+        json!({"kind": "host", "id": "host-1", "fields": {"name": "cn-01", "datacenter_id": "dc-1", "zone_id": "政务外网区", "cpu_cores": 64}}),
+        json!({"kind": "image", "id": "img-1", "fields": {"name": "KylinV10", "os": "Kylin V10", "visibility": "public", "digest": digest}}),
+        json!({"kind": "vpc", "id": "net-1", "project": "proj-a", "fields": {"name": "edu-vpc", "zone_id": "政务外网区", "cidrs": ["10.8.0.0/16"]}}),
+        json!({"kind": "subnet", "id": "sub-1", "fields": {"name": "app", "vpc_id": "net-1", "cidr": "10.8.1.0/24"}}),
+        json!({"kind": "vm", "id": "srv-1", "fields": {"name": "web-1", "vpc_id": "net-1", "subnet_id": "sub-1", "host_id": "host-1", "image_id": "img-1", "vcpus": 4, "memory_mib": memory_mib, "status": "running", "ip_addresses": ["10.8.1.10"]}}),
+    ];
+    if with_volume {
+        first.push(json!({"kind": "volume", "id": "vol-1", "project": "proj-a", "fields": {"name": "data", "vm_id": "srv-1", "size_gib": 100, "encrypted": true}}));
+    }
+    let second = json!([
+        {"kind": "security_group", "id": "sg-1", "fields": {"name": "web", "vpc_id": "net-1"}},
+        {"kind": "security_group_rule", "id": "rule-1", "fields": {"security_group_id": "sg-1", "direction": "ingress", "priority": 1, "action": "allow", "protocol": "tcp", "port_from": 443, "port_to": 443, "remote_cidr": "0.0.0.0/0"}},
+        {"kind": "vpc", "id": "net-x", "project": "proj-unknown", "fields": {"name": "stray", "zone_id": "政务外网区", "cidrs": ["10.9.0.0/16"]}},
+        {"kind": "subnet", "id": "sub-x", "fields": {"name": "stray", "vpc_id": "net-x", "cidr": "10.9.1.0/24"}},
+    ]);
+    (Value::Array(first), second)
+}
+
+async fn count(s: &Server, path: &str, token: &str) -> i64 {
+    let answer = send(&s.router, api(Method::GET, path, Some(token), None)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    answer.json()["total"].as_i64().expect("total")
+}
+
+async fn changes(s: &Server, token: &str, query: &str) -> Vec<Value> {
+    let answer = send(
+        &s.router,
+        api(
+            Method::GET,
+            &format!("/api/v1/provider/changes?{query}"),
+            Some(token),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    answer.json()["changes"]
+        .as_array()
+        .expect("changes")
+        .clone()
+}
+
+#[tokio::test]
+async fn a_provider_pushes_signed_chunked_snapshots_applied_whole_with_history_and_alerts() {
+    let s = server().await;
+    let provider = provider_id(&s).await;
+    let operator = member(
+        &s,
+        "push-op",
+        "provider_operator",
+        json!({"provider_id": provider}),
+    )
+    .await;
+    step_up(&s.door, "push-op", &operator).await;
+    let pusher = Pusher {
+        s: &s,
+        key: make_key(&s, &operator).await,
+        nonce: Default::default(),
+    };
+    // The management unit maps the provider's project to the first tenant.
+    step_up(&s.door, "sysadmin", &s.admin_token).await;
+    let mapped = send(
+        &s.router,
+        api(
+            Method::POST,
+            "/api/v1/provider/projects",
+            Some(&s.admin_token),
+            Some(json!({"provider_id": provider, "project": "proj-a", "tenant_id": s.tenants[0]})),
+        ),
+    )
+    .await;
+    assert_eq!(mapped.status, StatusCode::OK, "{}", mapped.text);
+    let vms_before = count(&s, "/api/v1/vms", &s.admin_token).await;
+
+    // A chunk with a bad object is refused whole, naming the object and the field.
+    let sync = pusher.open("sync-1", "full").await;
+    let (first, second) = inventory(8192, true, SM3_A);
+    let mut broken = first.clone();
+    broken[5]["fields"]["vcpus"] = json!(0);
+    broken[3]["fields"]["tenant_id"] = json!(1);
+    let refused = pusher.chunk(sync, 1, broken).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert_eq!(refused.code(), "batch_refused");
+    let problems = refused.json()["error"]["problems"].clone();
+    assert!(
+        problems
+            .as_array()
+            .expect("problems")
+            .iter()
+            .any(|p| p["index"] == 5 && p["field"] == "vcpus"),
+        "{problems}"
+    );
+    assert!(
+        problems
+            .as_array()
+            .expect("problems")
+            .iter()
+            .any(|p| p["index"] == 3 && p["code"] == "not_pushed"),
+        "{problems}"
+    );
+    // Chunk 1 staged; committing without chunk 2 applies nothing and names it.
+    let staged = pusher.chunk(sync, 1, first.clone()).await;
+    assert_eq!(staged.status, StatusCode::OK, "{}", staged.text);
+    let early = pusher.commit(sync, 2).await;
+    assert_eq!(early.status, StatusCode::CONFLICT, "{}", early.text);
+    assert!(early.text.contains("[2]"), "{}", early.text);
+    assert_eq!(count(&s, "/api/v1/vms", &s.admin_token).await, vms_before);
+    // The same chunk again is harmless; other content under its number is not.
+    assert_eq!(
+        pusher.chunk(sync, 1, first.clone()).await.status,
+        StatusCode::OK
+    );
+    let (other, _) = inventory(4096, true, SM3_A);
+    assert_eq!(
+        pusher.chunk(sync, 1, other).await.status,
+        StatusCode::CONFLICT
+    );
+    // Resumed: the status says what is staged.
+    let status = pusher
+        .send(
+            Method::GET,
+            &format!("/api/v1/provider/snapshots/{sync}"),
+            b"",
+        )
+        .await;
+    assert_eq!(status.json()["chunks"].as_array().expect("chunks").len(), 1);
+    assert_eq!(
+        pusher.chunk(sync, 2, second.clone()).await.status,
+        StatusCode::OK
+    );
+    let committed = pusher.commit(sync, 2).await;
+    assert_eq!(committed.status, StatusCode::OK, "{}", committed.text);
+    let summary = committed.json();
+    assert_eq!(summary["state"], "committed");
+    assert_eq!(summary["created"], 9, "{summary}");
+    assert_eq!(summary["unassigned"], 2, "{summary}");
+    assert_eq!(
+        summary["image_alerts"], 1,
+        "an unregistered image: {summary}"
+    );
+    // A retried commit answers the same.
+    assert_eq!(pusher.commit(sync, 2).await.json()["created"], 9);
+    assert_eq!(
+        count(&s, "/api/v1/vms", &s.admin_token).await,
+        vms_before + 1
+    );
+
+    // The set-aside VPC and its subnet are listed, not dropped.
+    let unassigned = send(
+        &s.router,
+        api(
+            Method::GET,
+            "/api/v1/provider/unassigned",
+            Some(&s.admin_token),
+            None,
+        ),
+    )
+    .await;
+    let listed = unassigned.json()["objects"].clone();
+    assert_eq!(listed.as_array().expect("objects").len(), 2, "{listed}");
+    assert!(listed.to_string().contains("proj-unknown"));
+
+    // The tenant sees its own new resources in the history; the other tenant nothing.
+    let tenant1 = login(&s.door, "tenant1", PASSWORD).await;
+    let tenant2 = login(&s.door, "tenant2", PASSWORD).await;
+    let own = changes(&s, &tenant1, "limit=50").await;
+    assert!(
+        own.iter()
+            .any(|c| c["kind"] == "vm" && c["change"] == "created"),
+        "{own:?}"
+    );
+    assert!(own.iter().all(|c| c["tenant_id"] == s.tenants[0]));
+    assert!(changes(&s, &tenant2, "limit=50").await.is_empty());
+
+    // Second snapshot: the VM resized, the volume gone, the image's digest changed.
+    step_up(&s.door, "sysadmin", &s.admin_token).await;
+    let approved = send(
+        &s.router,
+        api(
+            Method::POST,
+            "/api/v1/provider/images",
+            Some(&s.admin_token),
+            Some(json!({"name": "KylinV10", "provider_id": provider, "provider_digest": SM3_A})),
+        ),
+    )
+    .await;
+    assert_eq!(approved.status, StatusCode::CREATED, "{}", approved.text);
+    let sync2 = pusher.open("sync-2", "full").await;
+    let (first, second) = inventory(16384, false, SM3_B);
+    assert_eq!(pusher.chunk(sync2, 1, first).await.status, StatusCode::OK);
+    assert_eq!(pusher.chunk(sync2, 2, second).await.status, StatusCode::OK);
+    let committed = pusher.commit(sync2, 2).await.json();
+    assert_eq!(
+        (
+            committed["created"].clone(),
+            committed["changed"].clone(),
+            committed["deleted"].clone()
+        ),
+        (json!(0), json!(2), json!(1)),
+        "{committed}"
+    );
+    assert_eq!(committed["image_alerts"], 1, "{committed}");
+    let history = changes(&s, &s.admin_token, &format!("sync_id={sync2}")).await;
+    let resized = history
+        .iter()
+        .find(|c| c["kind"] == "vm")
+        .expect("vm change");
+    assert_eq!(
+        resized["detail"]["memory_mib"],
+        json!({"from": 8192, "to": 16384})
+    );
+    assert!(history
+        .iter()
+        .any(|c| c["kind"] == "volume" && c["change"] == "deleted"));
+    let events = send(
+        &s.router,
+        api(
+            Method::GET,
+            "/api/v1/security-events",
+            Some(&s.auditor_token),
+            None,
+        ),
+    )
+    .await;
+    assert!(
+        events.text.contains("image.digest_changed"),
+        "{}",
+        events.text
+    );
+
+    // Nobody else pushes: a tenant is refused, and the refusal is audited.
+    let tenant_push = send(
+        &s.router,
+        api(
+            Method::POST,
+            "/api/v1/provider/snapshots",
+            Some(&tenant1),
+            Some(json!({"request_id": "t", "mode": "full"})),
+        ),
+    )
+    .await;
+    assert_eq!(
+        tenant_push.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        tenant_push.text
+    );
+    let denied = send(
+        &s.router,
+        api(
+            Method::GET,
+            "/api/v1/audit/records?action=provider.push&limit=5",
+            Some(&s.auditor_token),
+            None,
+        ),
+    )
+    .await;
+    assert!(denied.text.contains("denied"), "{}", denied.text);
+    // A replayed chunk request is refused by the signature check.
+    let body = json!({"objects": []}).to_string();
+    let path = format!("/api/v1/provider/snapshots/{sync2}/chunks/3");
+    let replayed = signed_request(
+        &s,
+        &pusher.key,
+        Method::PUT,
+        &path,
+        body.as_bytes(),
+        body.as_bytes(),
+        0,
+        "replay-nonce-0000001",
+    );
+    let replayed_again = signed_request(
+        &s,
+        &pusher.key,
+        Method::PUT,
+        &path,
+        body.as_bytes(),
+        body.as_bytes(),
+        0,
+        "replay-nonce-0000001",
+    );
+    let _ = send(&s.router, replayed).await;
+    assert_eq!(
+        send(&s.router, replayed_again).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
