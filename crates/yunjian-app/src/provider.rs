@@ -70,6 +70,8 @@ pub(crate) struct Snapshot {
     pub digest: String,
     /// Whose health the outcome updates: `push` or a connector.
     pub connector: String,
+    /// Objects the source could not read this time: not taken for deleted.
+    pub keep: HashSet<(Kind, String)>,
 }
 
 /// An approved image or template to register.
@@ -391,6 +393,7 @@ impl App {
             objects,
             digest,
             connector: PUSH_CONNECTOR.to_owned(),
+            keep: HashSet::new(),
         };
         self.apply_snapshot(snapshot, record).await
     }
@@ -410,6 +413,7 @@ impl App {
             objects,
             digest,
             connector,
+            keep,
         } = snapshot;
         let connector = connector.as_str();
         let started = Instant::now();
@@ -419,7 +423,7 @@ impl App {
             attempt += 1;
             let plan_started = Instant::now();
             let current = self.current_state(provider).await?;
-            let plan = match sync::plan(&current, mode, objects.clone()) {
+            let plan = match sync::plan(&current, mode, objects.clone(), &keep) {
                 Ok(plan) => plan,
                 Err(problems) => {
                     self.refuse_snapshot(provider, sync_id, count, &problems, connector, record)

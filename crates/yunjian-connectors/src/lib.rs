@@ -6,9 +6,11 @@
 //! one problem, never a panic. Nothing here does IO: fetching, scheduling and applying
 //! observed objects to the world are later pieces (docs/decisions/0010).
 
+pub mod fetch;
 pub mod openstack;
 pub mod prometheus;
 pub mod sync;
+pub mod translate;
 
 use std::collections::BTreeMap;
 

@@ -494,10 +494,14 @@ enum Resolved {
 
 /// Plans a snapshot against the provider's current rows. A problem with any object
 /// refuses the whole snapshot (at most [`MAX_ERRORS`] problems named).
+///
+/// `keep` names objects a full snapshot could not read this time (a pulled object the
+/// platform answered badly): their rows stay as they were instead of being deleted.
 pub fn plan(
     current: &Current,
     mode: Mode,
     objects: Vec<PushedObject>,
+    keep: &HashSet<(Kind, String)>,
 ) -> Result<Plan, Vec<BatchError>> {
     let mut errors = Vec::new();
     let existing: HashMap<(Kind, &str), &Existing> = current
@@ -791,7 +795,8 @@ pub fn plan(
     if mode == Mode::Full {
         // What the snapshot does not hold is gone; set-aside objects stay as they were.
         for row in &current.rows {
-            if !resolved.contains_key(&(row.kind, row.external_id.clone())) {
+            let key = (row.kind, row.external_id.clone());
+            if !resolved.contains_key(&key) && !keep.contains(&key) {
                 plan.deletes.push(Delete {
                     id: row.id,
                     revision: row.revision,
@@ -822,4 +827,101 @@ fn object_error(
         code,
         reason,
     )
+}
+
+/// Drops what a pulled snapshot cannot hold together: an optional reference to an
+/// object the snapshot lacks is cleared, an object whose required reference is missing
+/// is left out (and so is anything that needs it). Answers the objects kept and, for
+/// each change, the kind, id and reason.
+pub fn prune_dangling(
+    mut objects: Vec<PushedObject>,
+) -> (Vec<PushedObject>, Vec<(Kind, String, String)>) {
+    objects.sort_by_key(|object| (order_of(object.kind), object.index));
+    let mut present: HashSet<(Kind, String)> = HashSet::with_capacity(objects.len());
+    let mut kept = Vec::with_capacity(objects.len());
+    let mut notes = Vec::new();
+    for mut object in objects {
+        let spec = object.kind.spec();
+        let mut missing_required = None;
+        object.references.retain(|reference| {
+            if reference.target == Kind::Zone
+                || present.contains(&(reference.target, reference.key.clone()))
+            {
+                return true;
+            }
+            let required = spec
+                .field(reference.field)
+                .is_some_and(|field| field.presence == Presence::Required);
+            if required {
+                missing_required.get_or_insert_with(|| reference.clone());
+            } else {
+                notes.push((
+                    object.kind,
+                    object.external_id.clone(),
+                    format!(
+                        "'{}': {} {} was not reported; the reference is cleared",
+                        reference.field,
+                        reference.target.spec().id,
+                        reference.key
+                    ),
+                ));
+            }
+            !required
+        });
+        if let Some(reference) = missing_required {
+            notes.push((
+                object.kind,
+                object.external_id.clone(),
+                format!(
+                    "'{}': {} {} was not reported (or was left out): left out too",
+                    reference.field,
+                    reference.target.spec().id,
+                    reference.key
+                ),
+            ));
+            continue;
+        }
+        present.insert((object.kind, object.external_id.clone()));
+        kept.push(object);
+    }
+    (kept, notes)
+}
+
+/// Makes names unique where the world wants them unique (a VPC's subnets, a provider's
+/// images and hosts, …): platforms allow duplicates, so the second and later get their
+/// id's first characters appended.
+pub fn unique_names(mut objects: Vec<PushedObject>) -> Vec<PushedObject> {
+    let mut seen: HashSet<(Kind, Vec<String>, String)> = HashSet::new();
+    for object in &mut objects {
+        let spec = object.kind.spec();
+        let Some(set) = spec.unique.iter().find(|set| set.contains(&"name")) else {
+            continue;
+        };
+        let scope: Vec<String> = set
+            .iter()
+            .filter(|field| **field != "name")
+            .map(|field| match *field {
+                "tenant_id" => object.project.clone().unwrap_or_default(),
+                "provider_id" => String::new(),
+                other => object
+                    .references
+                    .iter()
+                    .find(|reference| reference.field == other)
+                    .map(|reference| reference.key.clone())
+                    .unwrap_or_default(),
+            })
+            .collect();
+        let Some(Value::Text(name)) = object.values.get("name").cloned() else {
+            continue;
+        };
+        if seen.insert((object.kind, scope.clone(), name.clone())) {
+            continue;
+        }
+        let suffix: String = object.external_id.chars().take(8).collect();
+        let base: String = name.chars().take(100).collect();
+        let renamed = format!("{base} ({suffix})");
+        seen.insert((object.kind, scope, renamed.clone()));
+        object.values.insert("name", Value::Text(renamed));
+    }
+    objects
 }

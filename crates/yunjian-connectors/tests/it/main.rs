@@ -4,10 +4,13 @@
 
 use std::path::PathBuf;
 
+mod pull;
+mod sync;
+
 use yunjian_connectors::openstack::{self, TokenError};
 use yunjian_connectors::ObservedKind;
 
-fn fixture(path: &str) -> Vec<u8> {
+pub(crate) fn fixture(path: &str) -> Vec<u8> {
     let full = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/fixtures/openstack")
         .join(path);

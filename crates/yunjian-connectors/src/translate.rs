@@ -1,0 +1,488 @@
+//! Observed OpenStack objects in the standard API's terms: the objects a provider would
+//! push (docs/provider-api.md), so a pulled inventory goes through the same plan and
+//! commit as a pushed one. Pure.
+//!
+//! OpenStack and yunjian's world differ in places, and each difference is decided here
+//! (docs/decisions/0011-provider-sync.md): a Neutron network is a VPC and its CIDRs are
+//! its subnets'; external networks are the platform's, not a tenant's, and are skipped
+//! with a note; a security group belongs to the network of the ports that use it (else
+//! its project's first network); a VM's subnet comes from its ports or else from the
+//! subnet of its project whose CIDR holds its address; its host from the server record,
+//! its ports' bindings or the hypervisors' server lists, in that order.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::IpAddr;
+
+use serde_json::{json, Map, Value as Json};
+
+use crate::sync::{self, PushedObject};
+use crate::{Observed, ObservedKind, ObservedObject, Problem};
+
+/// What the platform's connector configuration says about where its objects live.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Placement {
+    /// The zone (by name) the platform's VPCs and hosts are in.
+    pub zone: String,
+    /// The datacenter the platform runs in, as a pushed object's fields (`name`,
+    /// `address`, `latitude`, `longitude`, `datum`, …); its id is `datacenter_id`.
+    pub datacenter_id: String,
+    pub datacenter: Map<String, Json>,
+    /// Where backups are kept, when not in the same datacenter, and their kind.
+    pub backup_datacenter_id: Option<String>,
+    pub backup_kind: String,
+}
+
+/// The pulled inventory, ready to plan: objects, the problems met (each object's,
+/// never the whole sync's), and the ids of objects that could not be read, which a
+/// full snapshot must not take for deleted.
+#[derive(Clone, Debug, Default)]
+pub struct Translated {
+    pub objects: Vec<PushedObject>,
+    pub problems: Vec<Problem>,
+    pub unreadable: HashSet<(yunjian_core::schema::Kind, String)>,
+}
+
+fn note(source: &'static str, external_id: &str, reason: impl Into<String>) -> Problem {
+    Problem {
+        source,
+        index: None,
+        external_id: Some(external_id.to_owned()),
+        reason: reason.into(),
+    }
+}
+
+fn name_or_id(object: &ObservedObject) -> String {
+    object
+        .fields
+        .get("name")
+        .and_then(Json::as_str)
+        .filter(|name| !name.trim().is_empty())
+        .map_or_else(|| object.external_id.clone(), str::to_owned)
+}
+
+fn contains(cidr: &str, address: &str) -> bool {
+    let (Ok(network), Ok(address)) = (cidr.parse::<ipnet::IpNet>(), address.parse::<IpAddr>())
+    else {
+        return false;
+    };
+    network.contains(&address)
+}
+
+/// Translates an OpenStack inventory. Objects whose kind yunjian does not record
+/// (ports) only inform others.
+pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
+    let mut out = Translated::default();
+    let mut pushed: Vec<Json> = Vec::new();
+    let of = |kind| observed.of_kind(kind).collect::<Vec<_>>();
+    let (hosts, networks, subnets, ports) = (
+        of(ObservedKind::Host),
+        of(ObservedKind::Network),
+        of(ObservedKind::Subnet),
+        of(ObservedKind::Port),
+    );
+    let (groups, rules, servers) = (
+        of(ObservedKind::SecurityGroup),
+        of(ObservedKind::SecurityGroupRule),
+        of(ObservedKind::Server),
+    );
+    let (volumes, snapshots, backups, images) = (
+        of(ObservedKind::Volume),
+        of(ObservedKind::Snapshot),
+        of(ObservedKind::Backup),
+        of(ObservedKind::Image),
+    );
+
+    pushed.push(json!({
+        "kind": "datacenter", "id": placement.datacenter_id, "fields": placement.datacenter,
+    }));
+
+    // Hosts: by id, and by the host names servers and ports use.
+    let mut host_by_name: HashMap<String, String> = HashMap::new();
+    let mut host_of_server: HashMap<String, String> = HashMap::new();
+    for host in &hosts {
+        let name = name_or_id(host);
+        host_by_name.insert(name.clone(), host.external_id.clone());
+        for server in host
+            .fields
+            .get("servers")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(server) = server.as_str() {
+                host_of_server.insert(server.to_owned(), host.external_id.clone());
+            }
+        }
+        pushed.push(json!({
+            "kind": "host", "id": host.external_id,
+            "fields": {"name": name, "datacenter_id": placement.datacenter_id, "zone_id": placement.zone},
+        }));
+    }
+
+    let images_present: HashSet<&str> = images
+        .iter()
+        .map(|image| image.external_id.as_str())
+        .collect();
+    for image in &images {
+        let Some(digest) = image.fields.get("digest").and_then(Json::as_str) else {
+            out.problems.push(note(
+                "glance images",
+                &image.external_id,
+                "no hash yet (the upload has not finished): left out",
+            ));
+            out.unreadable
+                .insert((yunjian_core::schema::Kind::Image, image.external_id.clone()));
+            continue;
+        };
+        let visibility = match image.fields.get("visibility").and_then(Json::as_str) {
+            Some("public" | "community") => "public",
+            _ => "private",
+        };
+        let mut object = json!({
+            "kind": "image", "id": image.external_id,
+            "fields": {
+                "name": name_or_id(image),
+                "os": image.fields.get("os").and_then(Json::as_str)
+                    .or_else(|| image.fields.get("disk_format").and_then(Json::as_str))
+                    .unwrap_or("unknown"),
+                "visibility": visibility,
+                "digest": digest,
+            },
+        });
+        if visibility == "private" {
+            if let Some(project) = &image.project {
+                object["project"] = json!(project);
+            }
+        }
+        pushed.push(object);
+    }
+
+    // Networks: VPCs of their projects, with their subnets' CIDRs.
+    let mut subnets_of: BTreeMap<&str, Vec<&ObservedObject>> = BTreeMap::new();
+    for subnet in &subnets {
+        if let Some(network) = subnet.references.get("network") {
+            subnets_of.entry(network.as_str()).or_default().push(subnet);
+        }
+    }
+    let mut vpcs: HashSet<&str> = HashSet::new();
+    let mut first_network_of_project: BTreeMap<&str, &str> = BTreeMap::new();
+    for network in &networks {
+        if network.fields.get("external").and_then(Json::as_bool) == Some(true) {
+            out.problems.push(note(
+                "neutron networks",
+                &network.external_id,
+                "an external network is the platform's, not a tenant's VPC: not recorded as one",
+            ));
+            continue;
+        }
+        let own = subnets_of
+            .get(network.external_id.as_str())
+            .cloned()
+            .unwrap_or_default();
+        let cidrs: Vec<&str> = own
+            .iter()
+            .filter_map(|subnet| subnet.fields.get("cidr").and_then(Json::as_str))
+            .collect();
+        if cidrs.is_empty() {
+            out.problems.push(note(
+                "neutron networks",
+                &network.external_id,
+                "a network without subnets has no address space: left out",
+            ));
+            out.unreadable
+                .insert((yunjian_core::schema::Kind::Vpc, network.external_id.clone()));
+            continue;
+        }
+        let Some(project) = &network.project else {
+            out.problems.push(note(
+                "neutron networks",
+                &network.external_id,
+                "no project: no tenant can own it",
+            ));
+            out.unreadable
+                .insert((yunjian_core::schema::Kind::Vpc, network.external_id.clone()));
+            continue;
+        };
+        first_network_of_project
+            .entry(project.as_str())
+            .or_insert(network.external_id.as_str());
+        vpcs.insert(network.external_id.as_str());
+        pushed.push(json!({
+            "kind": "vpc", "id": network.external_id, "project": project,
+            "fields": {"name": name_or_id(network), "zone_id": placement.zone, "cidrs": cidrs},
+        }));
+        for subnet in own {
+            pushed.push(json!({
+                "kind": "subnet", "id": subnet.external_id,
+                "fields": {"name": name_or_id(subnet), "vpc_id": network.external_id, "cidr": subnet.fields["cidr"]},
+            }));
+        }
+    }
+
+    // Ports tell which VM sits in which subnet, on which host, in which groups.
+    let mut port_of_server: HashMap<&str, &ObservedObject> = HashMap::new();
+    let mut network_of_group: HashMap<String, String> = HashMap::new();
+    for port in &ports {
+        if let Some(server) = port.references.get("server") {
+            port_of_server.entry(server.as_str()).or_insert(port);
+        }
+        if let Some(network) = port
+            .references
+            .get("network")
+            .filter(|network| vpcs.contains(network.as_str()))
+        {
+            for group in port
+                .fields
+                .get("security_groups")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(group) = group.as_str() {
+                    network_of_group
+                        .entry(group.to_owned())
+                        .or_insert_with(|| network.clone());
+                }
+            }
+        }
+    }
+
+    for group in &groups {
+        let network = network_of_group
+            .get(&group.external_id)
+            .cloned()
+            .or_else(|| {
+                group
+                    .project
+                    .as_deref()
+                    .and_then(|project| first_network_of_project.get(project))
+                    .map(|network| (*network).to_owned())
+            });
+        let Some(network) = network else {
+            out.problems.push(note(
+                "neutron security groups",
+                &group.external_id,
+                "no network of its project uses it or could hold it: left out",
+            ));
+            out.unreadable.insert((
+                yunjian_core::schema::Kind::SecurityGroup,
+                group.external_id.clone(),
+            ));
+            continue;
+        };
+        pushed.push(json!({
+            "kind": "security_group", "id": group.external_id,
+            "fields": {"name": name_or_id(group), "vpc_id": network,
+                       "description": group.fields.get("description").cloned().unwrap_or(Json::Null)},
+        }));
+    }
+    for rule in &rules {
+        if rule
+            .fields
+            .get("remote_address_group")
+            .is_some_and(|value| !value.is_null())
+        {
+            out.problems.push(note(
+                "neutron security group rules",
+                &rule.external_id,
+                "a remote address group cannot be recorded: the rule is left out and its group's paths are not verifiable",
+            ));
+            out.unreadable.insert((
+                yunjian_core::schema::Kind::SecurityGroupRule,
+                rule.external_id.clone(),
+            ));
+            continue;
+        }
+        let mut fields = Map::new();
+        for key in [
+            "direction",
+            "action",
+            "protocol",
+            "port_from",
+            "port_to",
+            "remote_cidr",
+        ] {
+            if let Some(value) = rule.fields.get(key).filter(|value| !value.is_null()) {
+                fields.insert(key.to_owned(), value.clone());
+            }
+        }
+        // Neutron rules are allows without order: one priority for all.
+        fields.insert("priority".into(), json!(1));
+        if let Some(group) = rule.references.get("security_group") {
+            fields.insert("security_group_id".into(), json!(group));
+        }
+        if let Some(remote) = rule.references.get("remote_group") {
+            fields.insert("remote_group_id".into(), json!(remote));
+        }
+        pushed
+            .push(json!({"kind": "security_group_rule", "id": rule.external_id, "fields": fields}));
+    }
+
+    let subnet_network: HashMap<&str, &str> = subnets
+        .iter()
+        .filter_map(|subnet| {
+            Some((
+                subnet.external_id.as_str(),
+                subnet.references.get("network")?.as_str(),
+            ))
+        })
+        .collect();
+    for server in &servers {
+        let port = port_of_server.get(server.external_id.as_str());
+        let addresses: Vec<&str> = server
+            .fields
+            .get("ip_addresses")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Json::as_str)
+            .collect();
+        let subnet = port
+            .and_then(|port| port.references.get("subnet"))
+            .map(String::as_str)
+            .filter(|subnet| {
+                subnet_network
+                    .get(subnet)
+                    .is_some_and(|network| vpcs.contains(network))
+            })
+            .or_else(|| {
+                subnets.iter().find_map(|subnet| {
+                    let network = subnet.references.get("network")?;
+                    let same_project = subnet.project.is_some() && subnet.project == server.project;
+                    let cidr = subnet.fields.get("cidr")?.as_str()?;
+                    (same_project
+                        && vpcs.contains(network.as_str())
+                        && addresses.iter().any(|address| contains(cidr, address)))
+                    .then_some(subnet.external_id.as_str())
+                })
+            });
+        let Some(subnet) = subnet else {
+            out.problems.push(note(
+                "nova servers",
+                &server.external_id,
+                "no port or address places it in a subnet of a recorded network: left out",
+            ));
+            out.unreadable
+                .insert((yunjian_core::schema::Kind::Vm, server.external_id.clone()));
+            continue;
+        };
+        let network = subnet_network.get(subnet).copied().unwrap_or_default();
+        let host = server
+            .references
+            .get("host")
+            .and_then(|name| host_by_name.get(name))
+            .or_else(|| {
+                port.and_then(|port| port.references.get("host"))
+                    .and_then(|name| host_by_name.get(name))
+            })
+            .or_else(|| host_of_server.get(&server.external_id));
+        let status = match server.fields.get("status").and_then(Json::as_str) {
+            Some("ACTIVE") => "running",
+            _ => "stopped",
+        };
+        let mut fields = json!({
+            "name": name_or_id(server), "vpc_id": network, "subnet_id": subnet,
+            "vcpus": server.fields.get("vcpus"), "memory_mib": server.fields.get("memory_mib"),
+            "ip_addresses": addresses, "status": status,
+        });
+        if let Some(host) = host {
+            fields["host_id"] = json!(host);
+        }
+        if let Some(image) = server
+            .references
+            .get("image")
+            .filter(|image| images_present.contains(image.as_str()))
+        {
+            fields["image_id"] = json!(image);
+        }
+        pushed.push(json!({"kind": "vm", "id": server.external_id, "fields": fields}));
+    }
+
+    for volume in &volumes {
+        if volume.project.is_none() {
+            out.problems.push(note(
+                "cinder volumes",
+                &volume.external_id,
+                "no project (an administrator's answer names it): no tenant can own it, left out",
+            ));
+            out.unreadable.insert((
+                yunjian_core::schema::Kind::Volume,
+                volume.external_id.clone(),
+            ));
+            continue;
+        }
+        let mut fields = json!({
+            "name": name_or_id(volume), "size_gib": volume.fields.get("size_gib"),
+            "encrypted": volume.fields.get("encrypted"),
+        });
+        if let Some(server) = volume.references.get("server") {
+            fields["vm_id"] = json!(server);
+        }
+        pushed.push(json!({"kind": "volume", "id": volume.external_id, "project": volume.project, "fields": fields}));
+    }
+    for snapshot in &snapshots {
+        pushed.push(json!({
+            "kind": "snapshot", "id": snapshot.external_id,
+            "fields": {"name": name_or_id(snapshot), "size_gib": snapshot.fields.get("size_gib"),
+                       "volume_id": snapshot.references.get("volume")},
+        }));
+    }
+    let volume_projects: HashMap<&str, &str> = volumes
+        .iter()
+        .filter_map(|volume| Some((volume.external_id.as_str(), volume.project.as_deref()?)))
+        .collect();
+    for backup in &backups {
+        // Non-admin answers omit a backup's project: its volume's then, else no owner.
+        let project = backup.project.as_deref().or_else(|| {
+            backup
+                .references
+                .get("volume")
+                .and_then(|volume| volume_projects.get(volume.as_str()).copied())
+        });
+        let Some(project) = project else {
+            out.problems.push(note(
+                "cinder backups",
+                &backup.external_id,
+                "no project (an administrator's answer names it): no tenant can own it, left out",
+            ));
+            out.unreadable.insert((
+                yunjian_core::schema::Kind::Backup,
+                backup.external_id.clone(),
+            ));
+            continue;
+        };
+        let mut fields = json!({
+            "name": name_or_id(backup),
+            "datacenter_id": placement.backup_datacenter_id.as_deref().unwrap_or(&placement.datacenter_id),
+            "backup_kind": placement.backup_kind,
+        });
+        if let Some(volume) = backup.references.get("volume") {
+            fields["volume_id"] = json!(volume);
+        }
+        pushed.push(json!({"kind": "backup", "id": backup.external_id, "project": project, "fields": fields}));
+    }
+
+    let mut objects = Vec::with_capacity(pushed.len());
+    for (index, item) in pushed.iter().enumerate() {
+        match sync::parse_object(index, item) {
+            Ok(object) => objects.push(object),
+            Err(errors) => {
+                for error in errors {
+                    let external_id = error.external_id.clone().unwrap_or_default();
+                    if let Some(kind) = error.kind.as_deref().and_then(sync::pushed_kind) {
+                        out.unreadable.insert((kind, external_id.clone()));
+                    }
+                    out.problems
+                        .push(note("openstack", &external_id, error.to_string()));
+                }
+            }
+        }
+    }
+    let (kept, dropped) = sync::prune_dangling(objects);
+    for (kind, external_id, reason) in dropped {
+        out.problems.push(note("openstack", &external_id, reason));
+        out.unreadable.insert((kind, external_id));
+    }
+    out.objects = sync::unique_names(kept);
+    out
+}

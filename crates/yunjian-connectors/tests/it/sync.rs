@@ -1,0 +1,273 @@
+//! The snapshot planner: what a provider's snapshot changes, and what it may not.
+
+use std::collections::{HashMap, HashSet};
+
+use proptest::prelude::*;
+use serde_json::{json, Value};
+use yunjian_connectors::sync::{self, Current, Existing, Mode, Plan, PushedObject};
+use yunjian_core::schema::{FieldType, Kind};
+use yunjian_core::value::Value as Field;
+
+fn objects(items: Value) -> Vec<PushedObject> {
+    sync::parse_chunk(0, json!({ "objects": items }).to_string().as_bytes())
+        .unwrap_or_else(|problems| panic!("{problems:?}"))
+}
+
+fn current(rows: Vec<Existing>) -> Current {
+    Current {
+        provider_id: 5,
+        rows,
+        zones: HashMap::from([("互联网区".to_owned(), 1), ("政务外网区".to_owned(), 2)]),
+        projects: HashMap::from([("p-edu".to_owned(), 21), ("p-civil".to_owned(), 22)]),
+    }
+}
+
+/// What the store would hold after a plan: ids handed out in order.
+fn apply(before: &Current, plan: &Plan) -> Current {
+    let deleted: HashSet<i64> = plan.deletes.iter().map(|delete| delete.id).collect();
+    let mut rows: Vec<Existing> = before
+        .rows
+        .iter()
+        .filter(|row| !deleted.contains(&row.id))
+        .map(
+            |row| match plan.updates.iter().find(|update| update.id == row.id) {
+                Some(update) => Existing {
+                    values: update.values.clone(),
+                    revision: row.revision + 1,
+                    ..row.clone()
+                },
+                None => row.clone(),
+            },
+        )
+        .collect();
+    let mut next = rows.iter().map(|row| row.id).max().unwrap_or(0) + 1;
+    let mut real = HashMap::new();
+    for create in &plan.creates {
+        let mut values = create.values.clone();
+        for field in create.kind.spec().fields {
+            if let (FieldType::Ref(_), Some(Field::Int(id))) = (field.ty, values.get(field.name)) {
+                if *id < 0 {
+                    let id = real[id];
+                    values.insert(field.name, Field::Int(id));
+                }
+            }
+        }
+        real.insert(create.provisional, next);
+        rows.push(Existing {
+            id: next,
+            revision: 1,
+            kind: create.kind,
+            external_id: create.external_id.clone(),
+            values,
+        });
+        next += 1;
+    }
+    Current {
+        rows,
+        ..before.clone()
+    }
+}
+
+fn world(memory: &[i64]) -> Value {
+    let mut items = vec![
+        json!({"kind": "vpc", "id": "v1", "project": "p-edu", "fields": {"name": "edu", "zone_id": "政务外网区", "cidrs": ["10.1.0.0/16"]}}),
+        json!({"kind": "subnet", "id": "s1", "fields": {"name": "a", "vpc_id": "v1", "cidr": "10.1.1.0/24"}}),
+    ];
+    for (index, memory) in memory.iter().enumerate() {
+        items.push(
+            json!({"kind": "vm", "id": format!("vm-{index}"), "fields": {
+            "name": format!("vm-{index}"), "vpc_id": "v1", "subnet_id": "s1", "vcpus": 2,
+            "memory_mib": memory, "status": "running"}}),
+        );
+    }
+    Value::Array(items)
+}
+
+#[test]
+fn references_resolve_within_the_snapshot_and_ownership_comes_from_the_mapping() {
+    let plan = sync::plan(
+        &current(Vec::new()),
+        Mode::Full,
+        objects(world(&[1024])),
+        &HashSet::new(),
+    )
+    .expect("plan");
+    assert_eq!(plan.creates.len(), 3);
+    let vm = plan
+        .creates
+        .iter()
+        .find(|create| create.kind == Kind::Vm)
+        .expect("vm");
+    // Derived from the VPC: tenant from the project mapping, provider from the key.
+    assert_eq!(vm.values["tenant_id"], Field::Int(21));
+    assert_eq!(vm.values["provider_id"], Field::Int(5));
+    assert!(
+        vm.values["vpc_id"].as_int().expect("vpc") < 0,
+        "a new VPC's provisional id"
+    );
+}
+
+#[test]
+fn a_snapshot_cannot_name_what_it_does_not_hold_or_set_ownership() {
+    let refused = sync::plan(
+        &current(Vec::new()),
+        Mode::Full,
+        objects(json!([
+            {"kind": "subnet", "id": "s1", "fields": {"name": "a", "vpc_id": "someone-elses", "cidr": "10.1.1.0/24"}},
+            {"kind": "vpc", "id": "v2", "project": "p-edu", "fields": {"name": "x", "zone_id": "不存在区", "cidrs": ["10.2.0.0/16"]}},
+        ])),
+        &HashSet::new(),
+    )
+    .expect_err("refused");
+    assert_eq!(refused.len(), 2);
+    assert!(refused
+        .iter()
+        .any(|problem| problem.code == "unknown_reference" && problem.index == 0));
+    assert!(refused
+        .iter()
+        .any(|problem| problem.code == "unknown_zone" && problem.index == 1));
+    let owned = sync::parse_chunk(
+        0,
+        br#"{"objects": [{"kind": "vpc", "id": "v", "fields": {"tenant_id": 3, "provider_id": 9, "name": "x", "zone_id": "z", "cidrs": []}}]}"#,
+    )
+    .expect_err("refused");
+    assert_eq!(
+        owned
+            .iter()
+            .filter(|problem| problem.code == "not_pushed")
+            .count(),
+        2
+    );
+    // Duplicates in one snapshot, deletions in a full one.
+    let duplicate = sync::plan(
+        &current(Vec::new()),
+        Mode::Full,
+        objects(json!([
+            {"kind": "host", "id": "h", "deleted": true},
+            {"kind": "host", "id": "h", "deleted": true},
+        ])),
+        &HashSet::new(),
+    )
+    .expect_err("refused");
+    assert!(duplicate
+        .iter()
+        .any(|problem| problem.code == "duplicate_id"));
+    assert!(duplicate
+        .iter()
+        .any(|problem| problem.code == "deleted_in_full"));
+}
+
+#[test]
+fn unmapped_projects_are_set_aside_with_everything_that_needs_them() {
+    let plan = sync::plan(
+        &current(Vec::new()),
+        Mode::Full,
+        objects(json!([
+            {"kind": "vpc", "id": "v9", "project": "p-unknown", "fields": {"name": "x", "zone_id": "互联网区", "cidrs": ["10.9.0.0/16"]}},
+            {"kind": "subnet", "id": "s9", "fields": {"name": "a", "vpc_id": "v9", "cidr": "10.9.1.0/24"}},
+        ])),
+        &HashSet::new(),
+    )
+    .expect("plan");
+    assert!(plan.creates.is_empty());
+    assert_eq!(plan.unassigned.len(), 2);
+    assert!(plan.unassigned[1].reason.contains("v9"));
+}
+
+#[test]
+fn what_could_not_be_read_is_kept_not_deleted() {
+    let first = current(Vec::new());
+    let plan = sync::plan(
+        &first,
+        Mode::Full,
+        objects(world(&[1024, 2048])),
+        &HashSet::new(),
+    )
+    .expect("plan");
+    let stored = apply(&first, &plan);
+    let without_vm1 = objects(world(&[1024]));
+    let gone = sync::plan(&stored, Mode::Full, without_vm1.clone(), &HashSet::new()).expect("plan");
+    assert_eq!(gone.deletes.len(), 1);
+    let keep = HashSet::from([(Kind::Vm, "vm-1".to_owned())]);
+    let kept = sync::plan(&stored, Mode::Full, without_vm1, &keep).expect("plan");
+    assert!(kept.is_empty());
+}
+
+#[test]
+fn incremental_snapshots_upsert_and_delete_by_name_only() {
+    let first = current(Vec::new());
+    let stored = apply(
+        &first,
+        &sync::plan(
+            &first,
+            Mode::Full,
+            objects(world(&[1024, 2048])),
+            &HashSet::new(),
+        )
+        .expect("plan"),
+    );
+    let plan = sync::plan(
+        &stored,
+        Mode::Incremental,
+        objects(json!([
+            {"kind": "vm", "id": "vm-0", "deleted": true},
+            {"kind": "vm", "id": "vm-9", "fields": {"name": "new", "vpc_id": "v1", "subnet_id": "s1", "vcpus": 1, "memory_mib": 512, "status": "stopped"}},
+        ])),
+        &HashSet::new(),
+    )
+    .expect("plan");
+    assert_eq!(
+        (plan.deletes.len(), plan.creates.len(), plan.updates.len()),
+        (1, 1, 0)
+    );
+    assert!(
+        plan.creates[0].values["vpc_id"].as_int().expect("id") > 0,
+        "an existing VPC"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Applying a snapshot and planning it again changes nothing; changing some VMs
+    /// changes exactly those, field by field.
+    #[test]
+    fn a_snapshot_applied_twice_changes_nothing_the_second_time(
+        memory in proptest::collection::vec(128i64..65_536, 0..40),
+        touched in proptest::collection::vec(any::<bool>(), 40),
+    ) {
+        let first = current(Vec::new());
+        let plan = sync::plan(&first, Mode::Full, objects(world(&memory)), &HashSet::new()).expect("plan");
+        prop_assert_eq!(plan.creates.len(), memory.len() + 2);
+        let stored = apply(&first, &plan);
+        let again = sync::plan(&stored, Mode::Full, objects(world(&memory)), &HashSet::new()).expect("plan");
+        prop_assert!(again.is_empty());
+        prop_assert_eq!(again.unchanged, memory.len() + 2);
+        let changed: Vec<i64> = memory.iter().zip(&touched)
+            .map(|(memory, touch)| if *touch { memory + 1 } else { *memory }).collect();
+        let diff = sync::plan(&stored, Mode::Full, objects(world(&changed)), &HashSet::new()).expect("plan");
+        let expected = memory.iter().zip(&touched).filter(|(_, touch)| **touch).count();
+        prop_assert_eq!(diff.updates.len(), expected);
+        for update in &diff.updates {
+            prop_assert_eq!(update.changes.len(), 1);
+            prop_assert_eq!(update.changes[0].field, "memory_mib");
+        }
+    }
+
+    /// No input makes the chunk reader panic; whatever it refuses it explains.
+    #[test]
+    fn any_bytes_are_read_or_refused_with_a_reason(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        match sync::parse_chunk(0, &bytes) {
+            Ok(objects) => prop_assert!(objects.len() <= sync::MAX_OBJECTS_PER_CHUNK),
+            Err(problems) => prop_assert!(!problems.is_empty() && problems.iter().all(|p| !p.reason.is_empty())),
+        }
+    }
+
+    /// Objects with arbitrary JSON fields: refused with reasons or read, never a panic.
+    #[test]
+    fn arbitrary_objects_are_read_or_refused(kind in prop_oneof![Just("vm"), Just("vpc"), Just("image"), Just("host"), Just("nope")],
+                                             value in prop_oneof![Just(json!(null)), Just(json!(-1)), Just(json!("x")), Just(json!([1])), Just(json!({"a": 1}))]) {
+        let item = json!({"kind": kind, "id": "x", "fields": {"name": value.clone(), "vcpus": value.clone(), "cidrs": value.clone(), "digest": value}});
+        let _ = sync::parse_object(0, &item);
+    }
+}
