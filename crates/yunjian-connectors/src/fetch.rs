@@ -185,13 +185,16 @@ fn next_page(body: &Json, key: &str, endpoint: &str) -> Option<String> {
     (Some(next.origin().ascii_serialization()) == origin(endpoint)).then(|| next.to_string())
 }
 
+/// A parser of one list's answer.
+type Parser = fn(&[u8]) -> Observed;
+
 /// Fetches every page of one list and parses it.
 async fn list(
     client: &reqwest::Client,
     token: &Token,
     url: String,
     key: &str,
-    parse: fn(&[u8]) -> Observed,
+    parse: Parser,
     limits: &Limits,
 ) -> Result<Observed, AdapterError> {
     let mut observed = Observed::default();
@@ -263,7 +266,7 @@ pub async fn pull_openstack(
     } else {
         format!("{image}/v2")
     };
-    let lists: [(String, &str, fn(&[u8]) -> Observed); 11] = [
+    let lists: [(String, &str, Parser); 11] = [
         (
             format!("{compute}/os-hypervisors/detail?with_servers=true"),
             "hypervisors",
