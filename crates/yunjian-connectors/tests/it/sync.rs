@@ -40,9 +40,9 @@ fn apply(before: &Current, plan: &Plan) -> Current {
             },
         )
         .collect();
-    let mut next = rows.iter().map(|row| row.id).max().unwrap_or(0) + 1;
+    let first = rows.iter().map(|row| row.id).max().unwrap_or(0) + 1;
     let mut real = HashMap::new();
-    for create in &plan.creates {
+    for (next, create) in (first..).zip(&plan.creates) {
         let mut values = create.values.clone();
         for field in create.kind.spec().fields {
             if let (FieldType::Ref(_), Some(Field::Int(id))) = (field.ty, values.get(field.name)) {
@@ -60,7 +60,6 @@ fn apply(before: &Current, plan: &Plan) -> Current {
             external_id: create.external_id.clone(),
             values,
         });
-        next += 1;
     }
     Current {
         rows,
