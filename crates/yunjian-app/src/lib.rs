@@ -11,6 +11,7 @@ mod auth;
 mod authz;
 mod clock;
 mod compliance;
+mod connectors;
 mod error;
 mod grants;
 mod identity;
@@ -34,6 +35,7 @@ pub use compliance::{
     beijing_date, parse_scope, EvidenceInput, OverrideInput, ResultChange, RunSummary, WaiverInput,
     MAX_EVIDENCE_BYTES,
 };
+pub use connectors::{ConnectorInput, PullOutcome, CONNECTOR_KINDS};
 pub use error::AppError;
 pub use grants::{
     grantable, AuthorizationInput, PrivilegeInput, AUTHORIZABLE_ACTIONS, AUTHORIZABLE_KINDS,

@@ -70,8 +70,8 @@ pub(crate) struct Snapshot {
     pub digest: String,
     /// Whose health the outcome updates: `push` or a connector.
     pub connector: String,
-    /// Objects the source could not read this time: not taken for deleted.
-    pub keep: HashSet<(Kind, String)>,
+    /// What a full snapshot speaks for.
+    pub coverage: sync::Coverage,
 }
 
 /// An approved image or template to register.
@@ -393,7 +393,7 @@ impl App {
             objects,
             digest,
             connector: PUSH_CONNECTOR.to_owned(),
-            keep: HashSet::new(),
+            coverage: sync::Coverage::everything(),
         };
         self.apply_snapshot(snapshot, record).await
     }
@@ -413,7 +413,7 @@ impl App {
             objects,
             digest,
             connector,
-            keep,
+            coverage,
         } = snapshot;
         let connector = connector.as_str();
         let started = Instant::now();
@@ -423,7 +423,7 @@ impl App {
             attempt += 1;
             let plan_started = Instant::now();
             let current = self.current_state(provider).await?;
-            let plan = match sync::plan(&current, mode, objects.clone(), &keep) {
+            let plan = match sync::plan(&current, mode, objects.clone(), &coverage) {
                 Ok(plan) => plan,
                 Err(problems) => {
                     self.refuse_snapshot(provider, sync_id, count, &problems, connector, record)
@@ -1121,7 +1121,7 @@ impl App {
                     provider,
                     project,
                     tenant,
-                    context.principal.account_id.0,
+                    Some(context.principal.account_id.0),
                     now,
                 )
                 .await?
@@ -1490,5 +1490,60 @@ fn parse_usage(
     } else {
         problems.truncate(sync::MAX_ERRORS);
         Err(problems)
+    }
+}
+
+impl App {
+    /// The demo's provider interface: each provider's projects mapped to the tenants it
+    /// hosts (as `demo::project_of` names them) and its images approved with their
+    /// digests, so the simulator's first sync changes nothing and a tampered image
+    /// stands out. One audit record.
+    pub async fn seed_demo_provider_interface(&self) -> Result<(usize, usize), AppError> {
+        let now = self.now_ns();
+        let mut owners: std::collections::BTreeSet<(i64, i64)> = std::collections::BTreeSet::new();
+        for kind in [Kind::Vpc, Kind::Volume, Kind::Backup, Kind::Image] {
+            for object in self.store.scan_all(kind).await? {
+                if let (Some(provider), Some(tenant)) = (
+                    object.values.get("provider_id").and_then(Value::as_int),
+                    object.values.get("tenant_id").and_then(Value::as_int),
+                ) {
+                    owners.insert((provider, tenant));
+                }
+            }
+        }
+        let images = self.store.scan_all(Kind::Image).await?;
+        let mut tx = self.store.begin_write().await?;
+        for (provider, tenant) in &owners {
+            tx.map_project(
+                *provider,
+                &yunjian_core::demo::project_of(*tenant),
+                *tenant,
+                None,
+                now,
+            )
+            .await?;
+        }
+        for image in &images {
+            let digest = image.values.get("digest").and_then(Value::as_text);
+            tx.insert_registry_entry(
+                &NewRegistryEntry {
+                    provider_id: image.values.get("provider_id").and_then(Value::as_int),
+                    name: &image.display_name(),
+                    os: image.values.get("os").and_then(Value::as_text),
+                    sm3_digest: digest.filter(|digest| digest.starts_with("sm3:")),
+                    provider_digest: digest.filter(|digest| !digest.starts_with("sm3:")),
+                    note: Some("演示：随演示云登记 / registered with the demo cloud"),
+                    approved_by: None,
+                },
+                now,
+            )
+            .await?;
+        }
+        let mut record = crate::ledger::local_record(now, "provider.demo.seed");
+        record.detail =
+            Some(json!({ "project_mappings": owners.len(), "approved_images": images.len() }));
+        tx.append_audit(&record).await?;
+        tx.commit().await?;
+        Ok((owners.len(), images.len()))
     }
 }

@@ -316,6 +316,23 @@ pub async fn pull_openstack(
         ),
     ];
     let mut observed = Observed::default();
+    // Which zone each host is in; a cloud without the extension answers 404, and then
+    // every host is in the connector's default placement.
+    let zones_url = format!("{compute}/os-availability-zone/detail");
+    let response = client
+        .get(&zones_url)
+        .header("x-auth-token", &token.token)
+        .send()
+        .await
+        .map_err(|error| failure(&zones_url, limits, error))?;
+    if response.status() != reqwest::StatusCode::NOT_FOUND {
+        let bytes = capped(&zones_url, response, limits).await?;
+        observed.host_zones =
+            openstack::parse_availability_zones(&bytes).map_err(|problem| AdapterError::Body {
+                url: zones_url.clone(),
+                reason: problem.reason,
+            })?;
+    }
     for (url, key, parse) in lists {
         observed.merge(list(client, &token, url, key, parse, limits).await?);
     }

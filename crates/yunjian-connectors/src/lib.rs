@@ -87,12 +87,15 @@ pub struct Problem {
 pub struct Observed {
     pub objects: Vec<ObservedObject>,
     pub problems: Vec<Problem>,
+    /// Compute hosts' availability zones, by host name (Nova's zone listing).
+    pub host_zones: BTreeMap<String, String>,
 }
 
 impl Observed {
     pub fn merge(&mut self, other: Observed) {
         self.objects.extend(other.objects);
         self.problems.extend(other.problems);
+        self.host_zones.extend(other.host_zones);
     }
 
     pub fn of_kind(&self, kind: ObservedKind) -> impl Iterator<Item = &ObservedObject> {

@@ -276,6 +276,17 @@ pub fn parse_hypervisors(body: &[u8]) -> Observed {
                 ("state", text(item, "state")),
                 ("status", text(item, "status")),
                 ("servers", json!(servers)),
+                // Before microversion 2.88 the detail says the host's size.
+                (
+                    "cpu_cores",
+                    item["vcpus"].as_i64().map_or(Json::Null, |n| json!(n)),
+                ),
+                (
+                    "memory_gib",
+                    item["memory_mb"]
+                        .as_i64()
+                        .map_or(Json::Null, |mb| json!(mb / 1024)),
+                ),
             ],
             [],
         )])
@@ -291,11 +302,26 @@ pub fn parse_networks(body: &[u8]) -> Observed {
             project_of(item, &["project_id", "tenant_id"]),
             [
                 ("name", text(item, "name")),
+                ("description", text(item, "description")),
                 (
                     "external",
                     json!(item["router:external"].as_bool().unwrap_or(false)),
                 ),
                 ("shared", json!(item["shared"].as_bool().unwrap_or(false))),
+                // Where the network is: its zones, else the zones asked for.
+                (
+                    "availability_zone",
+                    item["availability_zones"]
+                        .as_array()
+                        .and_then(|zones| zones.first())
+                        .or_else(|| {
+                            item["availability_zone_hints"]
+                                .as_array()
+                                .and_then(|zones| zones.first())
+                        })
+                        .cloned()
+                        .unwrap_or(Json::Null),
+                ),
             ],
             [],
         )])
@@ -571,6 +597,15 @@ fn image(item: &Json) -> Result<Vec<ObservedObject>, String> {
             ("name", text(item, "name")),
             ("visibility", text(item, "visibility")),
             ("status", text(item, "status")),
+            // The common image properties name the operating system.
+            (
+                "os",
+                match (item["os_distro"].as_str(), item["os_version"].as_str()) {
+                    (Some(distro), Some(version)) => json!(format!("{distro} {version}")),
+                    (Some(distro), None) => json!(distro),
+                    _ => Json::Null,
+                },
+            ),
             ("disk_format", text(item, "disk_format")),
             ("digest", digest),
             (
@@ -580,4 +615,38 @@ fn image(item: &Json) -> Result<Vec<ObservedObject>, String> {
         ],
         [],
     )])
+}
+
+/// Nova `GET /os-availability-zone/detail`: which availability zone each compute host
+/// is in (hosts are named as servers and ports name them).
+pub fn parse_availability_zones(
+    body: &[u8],
+) -> Result<std::collections::BTreeMap<String, String>, Problem> {
+    let problem = |reason: String| Problem {
+        source: "nova availability zones",
+        index: None,
+        external_id: None,
+        reason,
+    };
+    let json: Json = serde_json::from_slice(body)
+        .map_err(|error| problem(format!("not valid JSON: {error}")))?;
+    let zones = json["availabilityZoneInfo"]
+        .as_array()
+        .ok_or_else(|| problem("no 'availabilityZoneInfo' list".into()))?;
+    let mut hosts = std::collections::BTreeMap::new();
+    for zone in zones {
+        let Some(name) = zone["zoneName"].as_str() else {
+            continue;
+        };
+        // The internal zone lists the control services, not compute hosts.
+        if name == "internal" {
+            continue;
+        }
+        for (host, services) in zone["hosts"].as_object().into_iter().flatten() {
+            if services.get("nova-compute").is_some() {
+                hosts.insert(host.clone(), name.to_owned());
+            }
+        }
+    }
+    Ok(hosts)
 }

@@ -130,6 +130,9 @@ pub struct PushedObject {
     /// The fields given, references excepted.
     pub values: Values,
     pub references: Vec<PendingRef>,
+    /// Fields the source cannot express (a Neutron rule has no priority): on an update
+    /// the stored value stays; on a creation the given one is used. Pushes never set it.
+    pub keep_fields: Vec<&'static str>,
 }
 
 fn error(
@@ -390,9 +393,29 @@ pub fn parse_object(index: usize, item: &Json) -> Result<PushedObject, Vec<Batch
             deleted,
             values,
             references,
+            keep_fields: Vec::new(),
         })
     } else {
         Err(errors)
+    }
+}
+
+/// What a full snapshot speaks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Coverage {
+    /// The kinds it reports in full (a pushed snapshot: all of [`PUSHED_KINDS`]; an
+    /// OpenStack pull: all but databases and middleware).
+    pub kinds: Vec<Kind>,
+    /// Objects it could not read this time: their rows stay as they were.
+    pub unreadable: HashSet<(Kind, String)>,
+}
+
+impl Coverage {
+    pub fn everything() -> Coverage {
+        Coverage {
+            kinds: PUSHED_KINDS.to_vec(),
+            unreadable: HashSet::new(),
+        }
     }
 }
 
@@ -495,13 +518,13 @@ enum Resolved {
 /// Plans a snapshot against the provider's current rows. A problem with any object
 /// refuses the whole snapshot (at most [`MAX_ERRORS`] problems named).
 ///
-/// `keep` names objects a full snapshot could not read this time (a pulled object the
-/// platform answered badly): their rows stay as they were instead of being deleted.
+/// `coverage` says what a full snapshot speaks for: only rows of its kinds that it does
+/// not hold are deleted, and never those it names as unreadable this time.
 pub fn plan(
     current: &Current,
     mode: Mode,
     objects: Vec<PushedObject>,
-    keep: &HashSet<(Kind, String)>,
+    coverage: &Coverage,
 ) -> Result<Plan, Vec<BatchError>> {
     let mut errors = Vec::new();
     let existing: HashMap<(Kind, &str), &Existing> = current
@@ -722,7 +745,7 @@ pub fn plan(
                 // declarations) stays.
                 let mut after = row.values.clone();
                 for field in spec.column_fields() {
-                    if field.name == "system_id" {
+                    if field.name == "system_id" || object.keep_fields.contains(&field.name) {
                         continue;
                     }
                     let value = values
@@ -796,7 +819,10 @@ pub fn plan(
         // What the snapshot does not hold is gone; set-aside objects stay as they were.
         for row in &current.rows {
             let key = (row.kind, row.external_id.clone());
-            if !resolved.contains_key(&key) && !keep.contains(&key) {
+            if coverage.kinds.contains(&row.kind)
+                && !resolved.contains_key(&key)
+                && !coverage.unreadable.contains(&key)
+            {
                 plan.deletes.push(Delete {
                     id: row.id,
                     revision: row.revision,
@@ -924,4 +950,66 @@ pub fn unique_names(mut objects: Vec<PushedObject>) -> Vec<PushedObject> {
         object.values.insert("name", Value::Text(renamed));
     }
     objects
+}
+
+/// The inverse of reading a snapshot: world rows of one provider as the objects it
+/// would push, references as the targets' external ids, zones by name, owners as
+/// projects (`project_of` a tenant id). Rows without an external id are not the
+/// provider's to report and are left out. For the simulator and tests.
+pub fn export(
+    rows: &[(Kind, i64, &Values)],
+    provider_id: i64,
+    zones: &HashMap<i64, String>,
+    project_of: impl Fn(i64) -> String,
+) -> Vec<Json> {
+    let external: HashMap<(Kind, i64), &str> = rows
+        .iter()
+        .filter_map(|(kind, id, values)| {
+            Some(((*kind, *id), values.get("external_id")?.as_text()?))
+        })
+        .collect();
+    let mut out = Vec::new();
+    for kind in PUSHED_KINDS {
+        let spec = kind.spec();
+        for (_, id, values) in rows.iter().filter(|(candidate, _, _)| *candidate == kind) {
+            if values.get("provider_id").and_then(Value::as_int) != Some(provider_id) {
+                continue;
+            }
+            let Some(external_id) = external.get(&(kind, *id)) else {
+                continue;
+            };
+            let mut fields = Map::new();
+            for field in spec.input_fields() {
+                if NOT_PUSHED.contains(&field.name) {
+                    continue;
+                }
+                let value = values.get(field.name).unwrap_or(&Value::Null);
+                let json = match (field.ty, value) {
+                    (_, Value::Null) => continue,
+                    (FieldType::Ref(Kind::Zone), Value::Int(zone)) => match zones.get(zone) {
+                        Some(name) => Json::String(name.clone()),
+                        None => continue,
+                    },
+                    (FieldType::Ref(target), Value::Int(target_id)) => {
+                        match external.get(&(target, *target_id)) {
+                            Some(key) => Json::String((*key).to_owned()),
+                            None => continue,
+                        }
+                    }
+                    (_, value) => value.to_json(),
+                };
+                fields.insert(field.name.to_owned(), json);
+            }
+            let mut object =
+                serde_json::json!({"kind": spec.id, "id": external_id, "fields": fields});
+            let owns = spec
+                .field("tenant_id")
+                .is_some_and(|field| !matches!(field.presence, Presence::Derived { .. }));
+            if let (true, Some(tenant)) = (owns, values.get("tenant_id").and_then(Value::as_int)) {
+                object["project"] = Json::String(project_of(tenant));
+            }
+            out.push(object);
+        }
+    }
+    out
 }

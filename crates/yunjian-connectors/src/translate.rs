@@ -17,19 +17,56 @@ use serde_json::{json, Map, Value as Json};
 
 use crate::sync::{self, PushedObject};
 use crate::{Observed, ObservedKind, ObservedObject, Problem};
+use yunjian_core::schema::Kind;
+
+/// Where an availability zone is, in yunjian's terms.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ZonePlacement {
+    /// The zone (by name) of networks and hosts in it.
+    pub zone: Option<String>,
+    /// The datacenter of hosts and backups in it.
+    pub datacenter_id: Option<String>,
+    /// The kind of backups kept in it (`local`, `same_city`, `remote`).
+    pub backup_kind: Option<String>,
+}
 
 /// What the platform's connector configuration says about where its objects live.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Placement {
-    /// The zone (by name) the platform's VPCs and hosts are in.
+    /// The zone (by name) of whatever no availability zone places.
     pub zone: String,
-    /// The datacenter the platform runs in, as a pushed object's fields (`name`,
-    /// `address`, `latitude`, `longitude`, `datum`, …); its id is `datacenter_id`.
+    /// The datacenter of whatever no availability zone places.
     pub datacenter_id: String,
-    pub datacenter: Map<String, Json>,
-    /// Where backups are kept, when not in the same datacenter, and their kind.
-    pub backup_datacenter_id: Option<String>,
+    /// Every datacenter the platform runs in, with its fields as a pushed object's
+    /// (`name`, `address`, `latitude`, `longitude`, `datum`, …).
+    pub datacenters: Vec<(String, Map<String, Json>)>,
+    /// The platform's availability zones.
+    pub availability_zones: BTreeMap<String, ZonePlacement>,
+    /// The kind of backups no availability zone places.
     pub backup_kind: String,
+}
+
+impl Placement {
+    fn zone_of(&self, availability_zone: Option<&str>) -> &str {
+        availability_zone
+            .and_then(|name| self.availability_zones.get(name))
+            .and_then(|placement| placement.zone.as_deref())
+            .unwrap_or(&self.zone)
+    }
+
+    fn datacenter_of(&self, availability_zone: Option<&str>) -> &str {
+        availability_zone
+            .and_then(|name| self.availability_zones.get(name))
+            .and_then(|placement| placement.datacenter_id.as_deref())
+            .unwrap_or(&self.datacenter_id)
+    }
+
+    fn backup_kind_of(&self, availability_zone: Option<&str>) -> &str {
+        availability_zone
+            .and_then(|name| self.availability_zones.get(name))
+            .and_then(|placement| placement.backup_kind.as_deref())
+            .unwrap_or(&self.backup_kind)
+    }
 }
 
 /// The pulled inventory, ready to plan: objects, the problems met (each object's,
@@ -39,7 +76,49 @@ pub struct Placement {
 pub struct Translated {
     pub objects: Vec<PushedObject>,
     pub problems: Vec<Problem>,
-    pub unreadable: HashSet<(yunjian_core::schema::Kind, String)>,
+    pub unreadable: HashSet<(Kind, String)>,
+}
+
+/// What an OpenStack pull speaks for: everything but databases and middleware (Trove
+/// and its kin are not read).
+pub const OPENSTACK_KINDS: [Kind; 11] = [
+    Kind::Datacenter,
+    Kind::Host,
+    Kind::Image,
+    Kind::Vpc,
+    Kind::Subnet,
+    Kind::SecurityGroup,
+    Kind::SecurityGroupRule,
+    Kind::Vm,
+    Kind::Volume,
+    Kind::Snapshot,
+    Kind::Backup,
+];
+
+impl Translated {
+    pub fn coverage(&self) -> sync::Coverage {
+        sync::Coverage {
+            kinds: OPENSTACK_KINDS.to_vec(),
+            unreadable: self.unreadable.clone(),
+        }
+    }
+}
+
+/// Fields OpenStack cannot express, per kind: the stored value stays on an update
+/// (docs/decisions/0011-provider-sync.md).
+fn kept_fields(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        // Neutron networks have no address block of their own (only their subnets');
+        // the block recorded when the VPC was first seen, or entered since, stays.
+        Kind::Vpc => &["cidrs"],
+        // Neutron rules have no order.
+        Kind::SecurityGroupRule => &["priority"],
+        // Nothing in Nova marks a host reserved for internet VPCs.
+        Kind::Host => &["dedicated_internet"],
+        // Restore tests are the tenant's and the provider's records, not Cinder's.
+        Kind::Backup => &["last_restore_test"],
+        _ => &[],
+    }
 }
 
 fn note(source: &'static str, external_id: &str, reason: impl Into<String>) -> Problem {
@@ -92,9 +171,24 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
         of(ObservedKind::Image),
     );
 
-    pushed.push(json!({
-        "kind": "datacenter", "id": placement.datacenter_id, "fields": placement.datacenter,
-    }));
+    for (id, fields) in &placement.datacenters {
+        pushed.push(json!({"kind": "datacenter", "id": id, "fields": fields}));
+    }
+    // A host's zone: Nova's zone listing, else the zone of the servers it runs.
+    let mut server_zone_of_host: HashMap<String, String> = HashMap::new();
+    for server in &servers {
+        if let (Some(host), Some(zone)) = (
+            server.references.get("host"),
+            server
+                .fields
+                .get("availability_zone")
+                .and_then(Json::as_str),
+        ) {
+            server_zone_of_host
+                .entry(host.clone())
+                .or_insert_with(|| zone.to_owned());
+        }
+    }
 
     // Hosts: by id, and by the host names servers and ports use.
     let mut host_by_name: HashMap<String, String> = HashMap::new();
@@ -113,10 +207,22 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
                 host_of_server.insert(server.to_owned(), host.external_id.clone());
             }
         }
-        pushed.push(json!({
-            "kind": "host", "id": host.external_id,
-            "fields": {"name": name, "datacenter_id": placement.datacenter_id, "zone_id": placement.zone},
-        }));
+        let availability_zone = observed
+            .host_zones
+            .get(&name)
+            .or_else(|| server_zone_of_host.get(&name))
+            .map(String::as_str);
+        let mut fields = json!({
+            "name": name,
+            "datacenter_id": placement.datacenter_of(availability_zone),
+            "zone_id": placement.zone_of(availability_zone),
+        });
+        for key in ["cpu_cores", "memory_gib"] {
+            if let Some(value) = host.fields.get(key).filter(|value| !value.is_null()) {
+                fields[key] = value.clone();
+            }
+        }
+        pushed.push(json!({"kind": "host", "id": host.external_id, "fields": fields}));
     }
 
     let images_present: HashSet<&str> = images
@@ -131,7 +237,7 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
                 "no hash yet (the upload has not finished): left out",
             ));
             out.unreadable
-                .insert((yunjian_core::schema::Kind::Image, image.external_id.clone()));
+                .insert((Kind::Image, image.external_id.clone()));
             continue;
         };
         let visibility = match image.fields.get("visibility").and_then(Json::as_str) {
@@ -190,7 +296,7 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
                 "a network without subnets has no address space: left out",
             ));
             out.unreadable
-                .insert((yunjian_core::schema::Kind::Vpc, network.external_id.clone()));
+                .insert((Kind::Vpc, network.external_id.clone()));
             continue;
         }
         let Some(project) = &network.project else {
@@ -200,17 +306,31 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
                 "no project: no tenant can own it",
             ));
             out.unreadable
-                .insert((yunjian_core::schema::Kind::Vpc, network.external_id.clone()));
+                .insert((Kind::Vpc, network.external_id.clone()));
             continue;
         };
         first_network_of_project
             .entry(project.as_str())
             .or_insert(network.external_id.as_str());
         vpcs.insert(network.external_id.as_str());
-        pushed.push(json!({
-            "kind": "vpc", "id": network.external_id, "project": project,
-            "fields": {"name": name_or_id(network), "zone_id": placement.zone, "cidrs": cidrs},
-        }));
+        let availability_zone = network
+            .fields
+            .get("availability_zone")
+            .and_then(Json::as_str);
+        let mut fields = json!({
+            "name": name_or_id(network), "zone_id": placement.zone_of(availability_zone), "cidrs": cidrs,
+        });
+        if let Some(description) = network
+            .fields
+            .get("description")
+            .and_then(Json::as_str)
+            .filter(|text| !text.is_empty())
+        {
+            fields["description"] = json!(description);
+        }
+        pushed.push(
+            json!({"kind": "vpc", "id": network.external_id, "project": project, "fields": fields}),
+        );
         for subnet in own {
             pushed.push(json!({
                 "kind": "subnet", "id": subnet.external_id,
@@ -363,7 +483,7 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
                 "no port or address places it in a subnet of a recorded network: left out",
             ));
             out.unreadable
-                .insert((yunjian_core::schema::Kind::Vm, server.external_id.clone()));
+                .insert((Kind::Vm, server.external_id.clone()));
             continue;
         };
         let network = subnet_network.get(subnet).copied().unwrap_or_default();
@@ -451,10 +571,14 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
             ));
             continue;
         };
+        let availability_zone = backup
+            .fields
+            .get("availability_zone")
+            .and_then(Json::as_str);
         let mut fields = json!({
             "name": name_or_id(backup),
-            "datacenter_id": placement.backup_datacenter_id.as_deref().unwrap_or(&placement.datacenter_id),
-            "backup_kind": placement.backup_kind,
+            "datacenter_id": placement.datacenter_of(availability_zone),
+            "backup_kind": placement.backup_kind_of(availability_zone),
         });
         if let Some(volume) = backup.references.get("volume") {
             fields["volume_id"] = json!(volume);
@@ -465,7 +589,10 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
     let mut objects = Vec::with_capacity(pushed.len());
     for (index, item) in pushed.iter().enumerate() {
         match sync::parse_object(index, item) {
-            Ok(object) => objects.push(object),
+            Ok(mut object) => {
+                object.keep_fields = kept_fields(object.kind).to_vec();
+                objects.push(object);
+            }
             Err(errors) => {
                 for error in errors {
                     let external_id = error.external_id.clone().unwrap_or_default();

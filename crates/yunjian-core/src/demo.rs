@@ -1249,5 +1249,11 @@ fn rule_values(group: i64, tenant: i64, provider: i64, spec: RuleSpec<'_>) -> Va
     ])
 }
 
+/// The project id under which a demo provider reports a tenant's resources (the
+/// management unit maps it to the tenant; docs/decisions/0011-provider-sync.md).
+pub fn project_of(tenant_id: i64) -> String {
+    format!("proj-{tenant_id:05}")
+}
+
 #[cfg(test)]
 mod tests;

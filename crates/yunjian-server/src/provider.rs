@@ -11,10 +11,10 @@ use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{json, Value as Json_};
-use yunjian_app::{AppError, Context, RegistryInput, MAX_CHUNK_BYTES};
+use yunjian_app::{AppError, ConnectorInput, Context, RegistryInput, MAX_CHUNK_BYTES};
 use yunjian_store::{
-    ChangeFilter, ChangeRecord, ChunkRecord, HealthRecord, ProjectMapping, RegistryEntry,
-    SyncRecord, UnassignedRecord, UsageSample,
+    ChangeFilter, ChangeRecord, ChunkRecord, ConnectorRecord, HealthRecord, ProjectMapping,
+    RegistryEntry, SyncRecord, UnassignedRecord, UsageSample,
 };
 
 use crate::api::positive_id;
@@ -40,6 +40,9 @@ pub fn routes() -> Router<AppState> {
         .route("/provider/projects", get(projects).post(map_project))
         .route("/provider/images", get(images).post(register_image))
         .route("/provider/images/{id}/revoke", post(revoke_image))
+        .route("/provider/connectors", get(connectors).post(add_connector))
+        .route("/provider/connectors/{id}/run", post(run_connector))
+        .route("/provider/connectors/{id}/{verb}", post(enable_connector))
 }
 
 fn fail(error: AppError, context: &Context) -> ApiError {
@@ -469,6 +472,108 @@ async fn revoke_image(
     state
         .app
         .revoke_image(context, id)
+        .await
+        .map_err(|error| fail(error, context))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn connector_json(connector: &ConnectorRecord) -> Json_ {
+    json!({
+        "id": connector.id,
+        "provider_id": connector.provider_id,
+        "kind": connector.kind,
+        "endpoint": connector.endpoint,
+        "settings": serde_json::from_str::<Json_>(&connector.settings).unwrap_or(Json_::Null),
+        "secret": connector.secret.as_ref().map(|_| "<sealed>"),
+        "interval_s": connector.interval_s,
+        "enabled": connector.enabled,
+        "created_by": connector.created_by,
+        "created_at": timestamp(connector.created_at_ns),
+    })
+}
+
+async fn connectors(State(state): State<AppState>, auth: ApiAuth) -> Result<Json<Json_>, ApiError> {
+    let context = &auth.context;
+    let connectors = state
+        .app
+        .connectors(context)
+        .await
+        .map_err(|error| fail(error, context))?;
+    Ok(Json(
+        json!({ "connectors": connectors.iter().map(connector_json).collect::<Vec<_>>() }),
+    ))
+}
+
+async fn add_connector(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    JsonObject(body): JsonObject,
+) -> Result<(StatusCode, Json<Json_>), ApiError> {
+    let context = &auth.context;
+    let input = (|| -> Result<ConnectorInput, AppError> {
+        Ok(ConnectorInput {
+            provider_id: positive_id(&body, "provider_id")?.ok_or_else(|| {
+                AppError::invalid("provider_id", "required", "'provider_id' is required")
+            })?,
+            kind: text_field(&body, "kind")?.to_owned(),
+            endpoint: text_field(&body, "endpoint")?.to_owned(),
+            settings: body
+                .get("settings")
+                .and_then(Json_::as_object)
+                .cloned()
+                .unwrap_or_default(),
+            secret: optional_text(&body, "secret"),
+            interval_s: body
+                .get("interval_s")
+                .and_then(Json_::as_i64)
+                .unwrap_or(900),
+        })
+    })()
+    .map_err(|error| fail(error, context))?;
+    let id = state
+        .app
+        .add_connector(context, &input)
+        .await
+        .map_err(|error| fail(error, context))?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": id }))))
+}
+
+async fn run_connector(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path(id): Path<i64>,
+) -> Result<Json<Json_>, ApiError> {
+    let context = &auth.context;
+    let outcome = state
+        .app
+        .run_connector(context, id)
+        .await
+        .map_err(|error| fail(error, context))?;
+    Ok(Json(match outcome.result {
+        Ok(summary) => json!({ "connector": id, "ok": true, "summary": summary }),
+        Err(error) => json!({ "connector": id, "ok": false, "error": error }),
+    }))
+}
+
+async fn enable_connector(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Path((id, verb)): Path<(i64, String)>,
+) -> Result<StatusCode, ApiError> {
+    let context = &auth.context;
+    let enabled = match verb.as_str() {
+        "enable" => true,
+        "disable" => false,
+        _ => {
+            return Err(fail(
+                AppError::invalid("verb", "unknown_verb", "enable or disable"),
+                context,
+            ))
+        }
+    };
+    state
+        .app
+        .set_connector_enabled(context, id, enabled)
         .await
         .map_err(|error| fail(error, context))?;
     Ok(StatusCode::NO_CONTENT)

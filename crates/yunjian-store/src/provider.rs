@@ -650,7 +650,7 @@ impl WriteTx {
         provider_id: i64,
         project: &str,
         tenant_id: i64,
-        by: i64,
+        by: Option<i64>,
         now_ns: i64,
     ) -> Result<Option<i64>> {
         let previous = self.unmap_project(provider_id, project).await?;

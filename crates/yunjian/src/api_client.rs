@@ -29,8 +29,9 @@ pub struct ApiArgs {
     pub data: Option<String>,
 }
 
-pub async fn run(args: ApiArgs) -> Result<()> {
-    let secret = match &args.secret_file {
+/// Reads an API secret from a file's first line, or from YUNJIAN_API_SECRET.
+pub fn read_secret(file: Option<&std::path::Path>) -> Result<String> {
+    let secret = match file {
         Some(path) => std::fs::read_to_string(path)
             .with_context(|| format!("reading {}", path.display()))?
             .lines()
@@ -44,6 +45,82 @@ pub async fn run(args: ApiArgs) -> Result<()> {
     if secret.is_empty() {
         bail!("the API secret is empty");
     }
+    Ok(secret)
+}
+
+/// Sends requests signed with an API key (YJ1-HMAC-SM3), a fresh nonce each.
+pub struct Signer {
+    client: reqwest::Client,
+    base: reqwest::Url,
+    key_id: String,
+    secret: String,
+}
+
+impl Signer {
+    pub fn new(base: &str, key_id: &str, secret: String) -> Result<Signer> {
+        Ok(Signer {
+            client: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(300))
+                .build()
+                .context("an HTTP client")?,
+            base: reqwest::Url::parse(base).context("the server's URL")?,
+            key_id: key_id.to_owned(),
+            secret,
+        })
+    }
+
+    /// Answers the status and the body's text.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+    ) -> Result<(reqwest::StatusCode, String)> {
+        let url = self.base.join(path).context("the path")?;
+        let host = match (url.host_str(), url.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_owned(),
+            _ => bail!("the URL has no host"),
+        };
+        let nonce = yunjian_gm::random_secret_hex(16);
+        let time = yunjian_app::signing_time(SystemClock.now_ns());
+        let headers = sign_yunjian_request(
+            &self.key_id,
+            &self.secret,
+            method,
+            &host,
+            url.path(),
+            url.query().unwrap_or(""),
+            body,
+            &time,
+            &nonce,
+        );
+        let mut request = self.client.request(
+            reqwest::Method::from_bytes(method.as_bytes()).context("method")?,
+            url.clone(),
+        );
+        for (name, value) in headers {
+            // reqwest sets Host itself from the URL (the same value).
+            if name != "host" {
+                request = request.header(name, value);
+            }
+        }
+        if !body.is_empty() {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_vec());
+        }
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("{method} {url}"))?;
+        let status = response.status();
+        Ok((status, response.text().await.unwrap_or_default()))
+    }
+}
+
+pub async fn run(args: ApiArgs) -> Result<()> {
+    let secret = read_secret(args.secret_file.as_deref())?;
     let body = match args.data.as_deref() {
         None => Vec::new(),
         Some(text) if text.starts_with('@') => {
@@ -61,48 +138,8 @@ pub async fn run(args: ApiArgs) -> Result<()> {
     if !args.path.starts_with('/') {
         bail!("the path starts with '/', e.g. /api/v1/vpcs");
     }
-    let base = reqwest::Url::parse(&args.url).context("--url")?;
-    let url = base.join(&args.path).context("the path")?;
-    let host = match (url.host_str(), url.port()) {
-        (Some(host), Some(port)) => format!("{host}:{port}"),
-        (Some(host), None) => host.to_owned(),
-        _ => bail!("the URL has no host"),
-    };
-    let nonce = yunjian_gm::random_secret_hex(16);
-    let time = yunjian_app::signing_time(SystemClock.now_ns());
-    let headers = sign_yunjian_request(
-        &args.key_id,
-        &secret,
-        &method,
-        &host,
-        url.path(),
-        url.query().unwrap_or(""),
-        &body,
-        &time,
-        &nonce,
-    );
-    let client = reqwest::Client::new();
-    let mut request = client.request(
-        reqwest::Method::from_bytes(method.as_bytes()).context("method")?,
-        url.clone(),
-    );
-    for (name, value) in headers {
-        // reqwest sets Host itself from the URL (the same value).
-        if name != "host" {
-            request = request.header(name, value);
-        }
-    }
-    if !body.is_empty() {
-        request = request
-            .header("content-type", "application/json")
-            .body(body);
-    }
-    let response = request
-        .send()
-        .await
-        .with_context(|| format!("{method} {url}"))?;
-    let status = response.status();
-    let text = response.text().await.unwrap_or_default();
+    let signer = Signer::new(&args.url, &args.key_id, secret)?;
+    let (status, text) = signer.send(&method, &args.path, &body).await?;
     let pretty = serde_json::from_str::<serde_json::Value>(&text)
         .ok()
         .and_then(|value| serde_json::to_string_pretty(&value).ok())

@@ -5,6 +5,7 @@ mod api_client;
 mod bench;
 mod config;
 mod ledger;
+mod simulate;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -26,6 +27,9 @@ use crate::config::{Config, LogFormat};
 /// (docs/benchmarks.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The demo generator's default seed (the demo and the simulator must agree).
+pub const DEFAULT_SEED: u64 = 20_261_123;
 
 #[derive(Parser)]
 #[command(
@@ -78,7 +82,7 @@ enum Command {
         #[arg(long, value_enum, default_value = "small")]
         scale: DemoScale,
         /// Seed of the generator: the same seed builds the same cloud.
-        #[arg(long, default_value_t = 20_261_123)]
+        #[arg(long, default_value_t = DEFAULT_SEED)]
         seed: u64,
         /// Load the demo, print what was made, and exit without serving.
         #[arg(long)]
@@ -117,6 +121,9 @@ enum Command {
     /// Call the API with a signed request (an API key's id and secret): prints the
     /// JSON answer; fails on an error status.
     Api(api_client::ApiArgs),
+    /// Play a provider of the demo world against a server's standard push API: full
+    /// snapshots in signed chunks and utilization samples, round after round.
+    Simulate(simulate::SimulateArgs),
     /// Measure the ledger's speed against this machine's baselines (docs/benchmarks.md).
     Bench {
         #[command(subcommand)]
@@ -350,6 +357,10 @@ async fn run(command: Command) -> Result<()> {
         Command::Evidence { command } => evidence(command),
         Command::Bench { command } => bench::run(command).await,
         Command::Api(args) => api_client::run(args).await,
+        Command::Simulate(args) => {
+            init_logging_quiet();
+            simulate::run(args).await
+        }
     }
 }
 
@@ -618,6 +629,7 @@ async fn serve(store: Store, config: &Config) -> Result<()> {
     .await
     .map_err(app_error)?;
     let checkpointer = tokio::spawn(app.clone().run_checkpointer());
+    let connectors = tokio::spawn(app.clone().run_connectors_loop());
     let state = AppState::new(
         app,
         HttpSettings {
@@ -627,6 +639,7 @@ async fn serve(store: Store, config: &Config) -> Result<()> {
     );
     yunjian_server::serve(listener, state, shutdown_signal()).await?;
     checkpointer.abort();
+    connectors.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -801,6 +814,7 @@ async fn demo(config: Config, scale: Scale, seed: u64, no_serve: bool) -> Result
     );
     println!("Press Ctrl-C to stop.");
     let checkpointer = tokio::spawn(app.clone().run_checkpointer());
+    let connectors = tokio::spawn(app.clone().run_connectors_loop());
     let state = AppState::new(
         app,
         HttpSettings {
@@ -810,6 +824,7 @@ async fn demo(config: Config, scale: Scale, seed: u64, no_serve: bool) -> Result
     );
     yunjian_server::serve(listener, state, shutdown_signal()).await?;
     checkpointer.abort();
+    connectors.abort();
     store.close().await;
     Ok(())
 }

@@ -48,6 +48,7 @@ fn answers() -> HashMap<&'static str, Answer> {
         ("volume/snapshots/detail", Answer::Fixture("cinder/api-ref/source/v3/samples/snapshots/snapshots-list-detailed-response.json")),
         ("volume/backups/detail", Answer::Fixture("cinder/api-ref/source/v3/samples/backups/backups-list-detailed-response.json")),
         ("image/v2/images", Answer::Fixture("glance/api-ref/source/v2/samples/images-list-response.json")),
+        ("compute/os-availability-zone/detail", Answer::Fixture("nova/doc/api_samples/os-availability-zone/availability-zone-detail-resp.json")),
     ])
 }
 
@@ -133,11 +134,14 @@ fn placement() -> Placement {
     Placement {
         zone: "政务外网区".into(),
         datacenter_id: "dc-liangjiang".into(),
-        datacenter: serde_json::from_value(json!({
-            "name": "两江数据中心", "address": "重庆市渝北区", "latitude": 29.72, "longitude": 106.63, "datum": "cgcs2000",
-        }))
-        .expect("map"),
-        backup_datacenter_id: None,
+        datacenters: vec![(
+            "dc-liangjiang".into(),
+            serde_json::from_value(json!({
+                "name": "两江数据中心", "address": "重庆市渝北区", "latitude": 29.72, "longitude": 106.63, "datum": "cgcs2000",
+            }))
+            .expect("map"),
+        )],
+        availability_zones: Default::default(),
         backup_kind: "local".into(),
     }
 }
@@ -198,7 +202,7 @@ async fn the_openstack_samples_import_through_the_standard_api() {
         &current,
         Mode::Full,
         translated.objects.clone(),
-        &translated.unreadable,
+        &translated.coverage(),
     )
     .unwrap_or_else(|problems| panic!("{problems:?}"));
     let created_vpcs: Vec<_> = plan
