@@ -416,6 +416,7 @@ fn rule(item: &Json) -> Result<ObservedObject, String> {
             ("port_from", port("port_range_min")),
             ("port_to", port("port_range_max")),
             ("remote_cidr", text(item, "remote_ip_prefix")),
+            ("description", text(item, "description")),
             (
                 "remote_address_group",
                 text(item, "remote_address_group_id"),

@@ -421,6 +421,7 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
             "port_from",
             "port_to",
             "remote_cidr",
+            "description",
         ] {
             if let Some(value) = rule.fields.get(key).filter(|value| !value.is_null()) {
                 fields.insert(key.to_owned(), value.clone());

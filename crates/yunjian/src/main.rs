@@ -4,6 +4,7 @@
 mod api_client;
 mod bench;
 mod config;
+mod fake_openstack;
 mod ledger;
 mod simulate;
 
