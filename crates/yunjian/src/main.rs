@@ -4,6 +4,7 @@
 mod api_client;
 mod bench;
 mod config;
+mod demo_live;
 mod fake_openstack;
 mod ledger;
 mod simulate;
@@ -723,6 +724,10 @@ async fn demo(config: Config, scale: Scale, seed: u64, no_serve: bool) -> Result
         &config.store.data_dir.join("ledger-public-key.txt"),
         &format!("{verifier_key}\n"),
     )?;
+    let (mapped_projects, approved_images) = app
+        .seed_demo_provider_interface()
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot seed the provider interface: {error}"))?;
     progress.set_message("running every compliance control");
     let run = app
         .run_compliance_local()
@@ -813,6 +818,25 @@ async fn demo(config: Config, scale: Scale, seed: u64, no_serve: bool) -> Result
             .join("ledger-public-key.txt")
             .display()
     );
+    let live = demo_live::start(&app, &world, &accounts, address).await?;
+    println!(
+        "providers: {} push their inventory every {} s through the standard API (as `yunjian simulate` does);",
+        live.pushing.join(", "),
+        demo_live::ROUND_SECONDS
+    );
+    if let Some((name, base)) = &live.openstack {
+        println!("  {name} is pulled from its OpenStack API at {base}/identity/v3 (a connector, same interval)");
+    }
+    println!(
+        "  each round changes a VM or two; the third tampers with an image (a security event)"
+    );
+    println!(
+        "  {mapped_projects} projects mapped to tenants, {approved_images} images approved in the registry"
+    );
+    write_private(
+        &config.store.data_dir.join("demo-endpoints.json"),
+        &serde_json::to_string_pretty(&demo_live::endpoints_json(&live, address))?,
+    )?;
     println!("Press Ctrl-C to stop.");
     let checkpointer = tokio::spawn(app.clone().run_checkpointer());
     let connectors = tokio::spawn(app.clone().run_connectors_loop());
