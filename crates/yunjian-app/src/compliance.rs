@@ -348,10 +348,28 @@ impl App {
             privileges,
             refusals,
             refusal_window_days: REFUSAL_WINDOW_DAYS,
+            approved_images: self.approved_images().await?,
         })
     }
 
     /// The deployment's parameter values (floors where none is set).
+    /// The image registry's active entries as the engine reads them.
+    async fn approved_images(
+        &self,
+    ) -> Result<BTreeMap<Option<i64>, std::collections::BTreeSet<String>>, AppError> {
+        let mut approved: BTreeMap<Option<i64>, std::collections::BTreeSet<String>> =
+            BTreeMap::new();
+        for entry in self.store.image_registry().await? {
+            if entry.revoked_at_ns.is_some() {
+                continue;
+            }
+            let digests = approved.entry(entry.provider_id).or_default();
+            digests.extend(entry.sm3_digest);
+            digests.extend(entry.provider_digest);
+        }
+        Ok(approved)
+    }
+
     pub async fn parameter_values(&self) -> Result<ParameterValues, AppError> {
         let catalog = self.catalog()?;
         let configured: BTreeMap<String, f64> = self

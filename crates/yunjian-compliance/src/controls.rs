@@ -813,34 +813,64 @@ fn backup_locations(context: &Context<'_>, out: &mut Emitter) {
     out.tallies(tallies, "备份存放位置", "backup locations");
 }
 
-fn digest_is_known(digest: &str) -> bool {
+fn digest_is_strong(digest: &str) -> bool {
     let hex = digest
         .strip_prefix("sm3:")
         .or_else(|| digest.strip_prefix("sha256:"));
     hex.is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|byte| byte.is_ascii_hexdigit()))
+        || digest
+            .strip_prefix("sha512:")
+            .is_some_and(|hex| hex.len() == 128 && hex.bytes().all(|byte| byte.is_ascii_hexdigit()))
+}
+
+/// Whether an image's digest is registered: approved in the registry for its provider
+/// (when the registry has entries), and in any case not a weak hash alone.
+fn digest_is_registered(facts: &Facts, provider: i64, digest: &str) -> bool {
+    if !digest_is_strong(digest) {
+        return false;
+    }
+    if facts.approved_images.is_empty() {
+        return true;
+    }
+    [None, Some(provider)].iter().any(|key| {
+        facts
+            .approved_images
+            .get(key)
+            .is_some_and(|approved| approved.contains(digest))
+    })
 }
 
 fn images_digests(context: &Context<'_>, out: &mut Emitter) {
     let index = context.index;
+    let facts = context.facts;
+    let expected = if facts.approved_images.is_empty() {
+        "sm3:…, sha256:… or sha512:…"
+    } else {
+        "a digest approved in the image registry"
+    };
     let mut tallies: BTreeMap<Scope, Tally> = BTreeMap::new();
     for image in &index.inventory.images {
         tallies
             .entry(Scope::Provider(image.provider_id))
             .or_default()
-            .check(digest_is_known(&image.digest), || {
-                item(
-                    "image",
-                    image.id,
-                    &image.name,
-                    "digest",
-                    image.digest.clone(),
-                    "sm3:… or sha256:… (64 hex digits)".to_owned(),
-                )
-            });
+            .check(
+                digest_is_registered(facts, image.provider_id, &image.digest),
+                || {
+                    item(
+                        "image",
+                        image.id,
+                        &image.name,
+                        "digest",
+                        image.digest.clone(),
+                        expected.to_owned(),
+                    )
+                },
+            );
     }
     for vm in &index.inventory.vms {
         let image = vm.image_id.and_then(|id| index.image.get(&id));
-        let ok = image.is_some_and(|image| digest_is_known(&image.digest));
+        let ok = image
+            .is_some_and(|image| digest_is_registered(facts, image.provider_id, &image.digest));
         tallies
             .entry(Scope::Provider(vm.provider_id))
             .or_default()
@@ -852,7 +882,7 @@ fn images_digests(context: &Context<'_>, out: &mut Emitter) {
                     "image_id",
                     vm.image_id
                         .map_or("none".to_owned(), |id| format!("image:{id}")),
-                    "a registered image with a digest".to_owned(),
+                    "a registered image with an approved digest".to_owned(),
                 )
             });
     }

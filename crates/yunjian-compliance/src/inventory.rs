@@ -3,7 +3,7 @@
 //!
 //! Built from the store's rows by the app; nothing here reads a store or a clock.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use yunjian_core::role::Role;
@@ -540,4 +540,8 @@ pub struct Facts {
     pub refusals: Vec<RefusalFact>,
     /// How far back `refusals` reaches, for the message.
     pub refusal_window_days: i64,
+    /// The image registry (7.5.7.1): approved digests per provider (`None` key: every
+    /// provider). Empty when nothing is registered, and then an image passes on a
+    /// strong digest of its own.
+    pub approved_images: BTreeMap<Option<i64>, BTreeSet<String>>,
 }

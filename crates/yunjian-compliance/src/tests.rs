@@ -124,6 +124,7 @@ fn facts() -> Facts {
             target: "vms/12 update".to_owned(),
         }],
         refusal_window_days: 30,
+        approved_images: Default::default(),
     }
 }
 
@@ -644,4 +645,56 @@ mod properties {
             prop_assert_eq!(Status::roll_up(reversed), rolled);
         }
     }
+}
+
+#[test]
+fn an_image_the_registry_does_not_approve_fails_its_provider() {
+    let world = world();
+    let catalog = &world.catalog;
+    let parameters = ParameterValues::new(catalog, &BTreeMap::new());
+    let evaluate_with = |facts: &Facts| {
+        evaluate(Inputs {
+            catalog,
+            inventory: &world.inventory,
+            facts,
+            parameters: &parameters,
+            attestations: &[],
+            waivers: &[],
+            overrides: &[],
+            custom: Vec::new(),
+        })
+    };
+    let everything = facts();
+    let unregistered = evaluate_with(&everything);
+    let mut approved = facts();
+    for image in &world.inventory.images {
+        approved
+            .approved_images
+            .entry(Some(image.provider_id))
+            .or_default()
+            .insert(image.digest.clone());
+    }
+    let tampered = &world.inventory.images[0];
+    let provider = Scope::Provider(tampered.provider_id);
+    let all_approved = evaluate_with(&approved);
+    // With every digest approved, the registry changes nothing.
+    assert_eq!(
+        result(&all_approved, "7.5.7.1", provider).status,
+        result(&unregistered, "7.5.7.1", provider).status
+    );
+    // One provider's image whose digest is not approved: that provider fails, naming it.
+    let mut one_missing = approved.clone();
+    one_missing
+        .approved_images
+        .get_mut(&Some(tampered.provider_id))
+        .expect("the provider's set")
+        .remove(&tampered.digest);
+    let evaluation = evaluate_with(&one_missing);
+    let row = result(&evaluation, "7.5.7.1", provider);
+    assert_eq!(row.status, Status::Fail);
+    assert!(
+        format!("{:?}", row.outcomes).contains(&tampered.name),
+        "{:?}",
+        row.outcomes
+    );
 }
