@@ -34,6 +34,8 @@ struct Server {
     verifier_key: String,
     tenants: Vec<i64>,
     vpcs: Vec<i64>,
+    /// The application behind the router, for what no route starts (the serve loops).
+    app: App,
     _store: TestStore,
 }
 
@@ -331,6 +333,7 @@ async fn server() -> Server {
         verifier_key,
         tenants,
         vpcs,
+        app,
         _store: test,
     }
 }

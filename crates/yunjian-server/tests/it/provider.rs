@@ -355,3 +355,167 @@ async fn a_provider_pushes_signed_chunked_snapshots_applied_whole_with_history_a
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// Answers every connection with a page that is not an OpenStack answer.
+async fn garbage_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut buffer = [0u8; 4096];
+                let _ = socket.read(&mut buffer).await;
+                let body = "<html>502 Bad Gateway</html>";
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://{address}")
+}
+
+fn openstack_connector(provider: i64, endpoint: &str) -> Value {
+    json!({
+        "provider_id": provider, "kind": "openstack", "endpoint": endpoint, "interval_s": 300,
+        "secret": "reader-password",
+        "settings": {
+            "username": "reader", "project": "admin", "zone": "政务外网区", "datacenter_id": "dc-1",
+            "datacenters": {"dc-1": {"name": "两江数据中心", "address": "重庆市渝北区", "latitude": 29.72,
+                                     "longitude": 106.63, "datum": "cgcs2000"}},
+        },
+    })
+}
+
+#[tokio::test]
+async fn a_broken_provider_endpoint_is_recorded_backed_off_and_alerted_while_others_go_on() {
+    let s = server().await;
+    let provider = provider_id(&s).await;
+    step_up(&s.door, "sysadmin", &s.admin_token).await;
+    let post = |path: &str, body: Value| api(Method::POST, path, Some(&s.admin_token), Some(body));
+    // Settings are checked when stored, and the secret never comes back.
+    let mut incomplete = openstack_connector(provider, "http://127.0.0.1:9/identity/v3");
+    incomplete["settings"]["datacenters"] = json!({});
+    let refused = send(&s.router, post("/api/v1/provider/connectors", incomplete)).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    let garbage = garbage_server().await;
+    let mut ids = Vec::new();
+    for endpoint in [
+        format!("{garbage}/identity/v3"),
+        "http://127.0.0.1:9/identity/v3".to_owned(),
+    ] {
+        let created = send(
+            &s.router,
+            post(
+                "/api/v1/provider/connectors",
+                openstack_connector(provider, &endpoint),
+            ),
+        )
+        .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+        ids.push(created.json()["id"].as_i64().expect("id"));
+    }
+    let listed = send(
+        &s.router,
+        api(
+            Method::GET,
+            "/api/v1/provider/connectors",
+            Some(&s.admin_token),
+            None,
+        ),
+    )
+    .await;
+    assert!(!listed.text.contains("reader-password"), "{}", listed.text);
+    assert!(listed.text.contains("<sealed>"));
+
+    // Both pulls fail, each with its own clear reason, and nothing is applied.
+    let outcomes = s.app.run_due_connectors().await.expect("run");
+    assert_eq!(outcomes.len(), 2);
+    for outcome in &outcomes {
+        let error = outcome.result.as_ref().expect_err("a failure");
+        if outcome.connector == ids[0] {
+            assert!(
+                error.contains("X-Subject-Token") || error.contains("not readable"),
+                "{error}"
+            );
+        } else {
+            assert!(error.contains("unreachable"), "{error}");
+        }
+    }
+    let health = send(
+        &s.router,
+        api(
+            Method::GET,
+            "/api/v1/provider/health",
+            Some(&s.admin_token),
+            None,
+        ),
+    )
+    .await
+    .json();
+    let records = health["connectors"].as_array().expect("connectors").clone();
+    assert_eq!(records.len(), 2, "{health}");
+    for record in &records {
+        assert_eq!(record["failures"], 1);
+        assert!(record["last_error"]
+            .as_str()
+            .is_some_and(|error| !error.is_empty()));
+        assert!(
+            record["next_attempt_at"].as_str().is_some(),
+            "backed off: {record}"
+        );
+    }
+    // Backed off: not due again at once.
+    assert!(s.app.run_due_connectors().await.expect("run").is_empty());
+    // Meanwhile the provider's own pushes are unaffected (the first test pushes; here
+    // the history stays empty because nothing was applied).
+    let history = send(
+        &s.router,
+        api(
+            Method::GET,
+            "/api/v1/provider/changes",
+            Some(&s.admin_token),
+            None,
+        ),
+    )
+    .await
+    .json();
+    assert_eq!(history["changes"], json!([]));
+    // Never a success: stale at once; one alert per connector and day.
+    assert_eq!(s.app.alert_stale_providers().await.expect("stale"), 2);
+    assert_eq!(s.app.alert_stale_providers().await.expect("stale"), 0);
+    let events = send(
+        &s.router,
+        api(
+            Method::GET,
+            "/api/v1/security-events",
+            Some(&s.auditor_token),
+            None,
+        ),
+    )
+    .await;
+    assert!(events.text.contains("provider.stale"), "{}", events.text);
+    // Nobody but the management unit and the system administrator configures them.
+    let tenant = login(&s.door, "tenant1", PASSWORD).await;
+    let denied = send(
+        &s.router,
+        api(
+            Method::POST,
+            "/api/v1/provider/connectors",
+            Some(&tenant),
+            Some(openstack_connector(provider, "http://127.0.0.1:9/")),
+        ),
+    )
+    .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN, "{}", denied.text);
+}
