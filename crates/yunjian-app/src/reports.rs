@@ -499,6 +499,15 @@ impl App {
                 usage.entry(tenant).or_default().3 += volume.column_int("size_gib").unwrap_or(0);
             }
         }
+        let utilization = self.recent_utilization(provider).await?;
+        let percent = |tenant: i64, metric: &str| {
+            utilization
+                .get(&(Some(tenant), metric.to_owned()))
+                .map_or_else(
+                    || "—".to_owned(),
+                    |summary| format!("{:.1}%", summary.average),
+                )
+        };
         let mut rows = Vec::new();
         let mut key_rows = Vec::new();
         for tenant in &tenants {
@@ -544,6 +553,11 @@ impl App {
                     "{vms} 台 / {vcpus} vCPU / {} GiB 内存 / {storage} GiB 存储",
                     memory / 1024
                 ),
+                format!(
+                    "CPU {} / 内存 {}",
+                    percent(*tenant, "cpu_utilization"),
+                    percent(*tenant, "memory_utilization")
+                ),
             ]);
             if key {
                 key_rows.push(vec![
@@ -560,7 +574,7 @@ impl App {
         ));
         facts.push((
             "资源使用 Resource use".into(),
-            "分配量取自资源清单；利用率由资源计量功能提供".into(),
+            "分配量取自资源清单；利用率取自资源计量（近 30 天平均，云服务商推送或 Prometheus 采集）".into(),
         ));
         Ok(Report {
             title: format!("云租户安全情况及资源使用情况报告 · {provider_name}"),
@@ -577,9 +591,10 @@ impl App {
                         "结果统计".into(),
                         "需服务商整改".into(),
                         "资源分配".into(),
+                        "利用率（30天）".into(),
                     ],
                     rows,
-                    widths: vec![2.4, 0.6, 1.3, 3.0, 1.0, 2.6],
+                    widths: vec![2.2, 0.5, 1.2, 2.6, 0.9, 2.4, 1.6],
                 },
                 Table {
                     title: "重点云租户安全保障 Key tenants (8.3.2)".into(),

@@ -10,6 +10,7 @@ mod compliance;
 mod forms;
 mod i18n;
 mod pages;
+mod provider;
 
 use std::collections::HashMap;
 
@@ -132,6 +133,30 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/console/compliance/parameters",
             get(compliance::parameters).post(compliance::set_parameter),
+        )
+        .route("/console/providers/sync", get(provider::sync_page))
+        .route("/console/providers/projects", post(provider::map_project))
+        .route(
+            "/console/providers/connectors",
+            post(provider::add_connector),
+        )
+        .route(
+            "/console/providers/connectors/{id}/run",
+            post(provider::run_connector),
+        )
+        .route("/console/providers/changes", get(provider::changes))
+        .route(
+            "/console/providers/images",
+            get(provider::images).post(provider::register_image),
+        )
+        .route(
+            "/console/providers/images/{id}/revoke",
+            post(provider::revoke_image),
+        )
+        .route("/console/providers/usage", get(provider::usage))
+        .route(
+            "/console/providers/usage/report",
+            get(provider::usage_report),
         )
         .route("/console/audit", get(audit))
         .route("/console/audit/verify", post(audit_verify))

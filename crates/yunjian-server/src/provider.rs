@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/provider/snapshots/{id}/commit", post(commit_snapshot))
         .route("/provider/usage", get(usage).post(push_usage))
+        .route("/provider/usage-report", get(usage_report))
         .route("/provider/syncs", get(syncs))
         .route("/provider/changes", get(changes))
         .route("/provider/health", get(health))
@@ -577,4 +578,50 @@ async fn enable_connector(
         .await
         .map_err(|error| fail(error, context))?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn usage_report(
+    State(state): State<AppState>,
+    auth: ApiAuth,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<axum::response::Response, ApiError> {
+    let context = &auth.context;
+    let result = async {
+        let scope = match query.get("scope").map(String::as_str) {
+            None | Some("platform") => yunjian_compliance::Scope::Platform,
+            Some(text) => yunjian_app::parse_scope(text).ok_or_else(|| {
+                AppError::invalid(
+                    "scope",
+                    "invalid_scope",
+                    "platform, provider:ID or tenant:ID",
+                )
+            })?,
+        };
+        let month = match query.get("month") {
+            None => yunjian_app::Month::of(state.app.now_ns()),
+            Some(text) => yunjian_app::Month::parse(text)
+                .ok_or_else(|| AppError::invalid("month", "invalid_month", "'month' is YYYY-MM"))?,
+        };
+        let format =
+            yunjian_app::ReportFormat::parse(query.get("format").map_or("json", String::as_str))
+                .ok_or_else(|| {
+                    AppError::invalid("format", "unknown_value", "json, csv, xlsx or pdf")
+                })?;
+        let report = state.app.usage_report(context, scope, month).await?;
+        let content = state.app.render_report(&report, format)?;
+        Ok::<_, AppError>(crate::compliance::download(
+            content,
+            format.media_type(),
+            &format!(
+                "usage-{}-{}-{}.{}",
+                scope.kind(),
+                scope.id(),
+                month.label(),
+                format.extension()
+            ),
+            None,
+        ))
+    }
+    .await;
+    result.map_err(|error| fail(error, context))
 }

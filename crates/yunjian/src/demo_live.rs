@@ -19,8 +19,17 @@ use crate::api_client::Signer;
 use crate::fake_openstack::{self, FakeCloud};
 use crate::simulate;
 
-/// Seconds between the demo providers' rounds (and the pull connector's interval).
+/// Seconds between the demo providers' rounds (and the pull connector's interval, at
+/// least a minute). `YUNJIAN_DEMO_ROUND_SECONDS` shortens it for tests.
 pub const ROUND_SECONDS: u64 = 60;
+
+pub fn round_seconds() -> u64 {
+    std::env::var("YUNJIAN_DEMO_ROUND_SECONDS")
+        .ok()
+        .and_then(|text| text.parse::<u64>().ok())
+        .filter(|seconds| *seconds > 0)
+        .unwrap_or(ROUND_SECONDS)
+}
 
 /// Where the demo's providers talk: printed and written to `demo-endpoints.json`.
 pub struct LiveProviders {
@@ -75,7 +84,7 @@ pub async fn start(
                 endpoint: format!("{cloud_base}/identity/v3"),
                 settings: fake_openstack::settings(&objects, "yunjian-reader"),
                 secret: Some(password),
-                interval_s: ROUND_SECONDS as i64,
+                interval_s: round_seconds().max(60) as i64,
             };
             app.add_connector(&context_of(app, admin), &input)
                 .await
@@ -115,7 +124,7 @@ async fn push_rounds(signer: Signer, mut objects: Vec<serde_json::Value>, name: 
     let run = yunjian_gm::random_secret_hex(4);
     for round in 0u32.. {
         if round > 0 {
-            tokio::time::sleep(Duration::from_secs(ROUND_SECONDS)).await;
+            tokio::time::sleep(Duration::from_secs(round_seconds())).await;
             simulate::mutate(&mut objects, round);
         }
         match simulate::push_snapshot(
@@ -141,7 +150,7 @@ async fn push_rounds(signer: Signer, mut objects: Vec<serde_json::Value>, name: 
 
 async fn change_the_cloud(cloud: Arc<FakeCloud>) {
     for round in 1u32.. {
-        tokio::time::sleep(Duration::from_secs(ROUND_SECONDS)).await;
+        tokio::time::sleep(Duration::from_secs(round_seconds().max(60))).await;
         if let Ok(mut objects) = cloud.objects.write() {
             simulate::mutate(&mut objects, round);
         }
@@ -155,6 +164,6 @@ pub fn endpoints_json(live: &LiveProviders, address: SocketAddr) -> serde_json::
         "api": format!("http://{address}/api/v1"),
         "pushing_providers": live.pushing,
         "openstack": live.openstack.as_ref().map(|(name, base)| json!({"provider": name, "keystone": format!("{base}/identity/v3")})),
-        "round_seconds": ROUND_SECONDS,
+        "round_seconds": round_seconds(),
     })
 }

@@ -822,7 +822,7 @@ async fn demo(config: Config, scale: Scale, seed: u64, no_serve: bool) -> Result
     println!(
         "providers: {} push their inventory every {} s through the standard API (as `yunjian simulate` does);",
         live.pushing.join(", "),
-        demo_live::ROUND_SECONDS
+        demo_live::round_seconds()
     );
     if let Some((name, base)) = &live.openstack {
         println!("  {name} is pulled from its OpenStack API at {base}/identity/v3 (a connector, same interval)");

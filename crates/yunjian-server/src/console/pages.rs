@@ -119,6 +119,11 @@ pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
                         a href="/console/compliance" class=[active(frame.path == "/console/compliance")] { (lang.t("合规概览", "Dashboard")) }
                         a href="/console/compliance/catalog" class=[active(frame.path.starts_with("/console/compliance/catalog") || frame.path.starts_with("/console/compliance/clauses"))] { (lang.t("条款目录", "Catalog")) }
                         a href="/console/compliance/reports" class=[active(frame.path.starts_with("/console/compliance/reports"))] { (lang.t("合规报告", "Reports")) }
+                        h4 { (lang.t("云服务商对接", "Provider interface")) }
+                        a href="/console/providers/sync" class=[active(frame.path == "/console/providers/sync")] { (lang.t("接入与同步", "Connectors and syncs")) }
+                        a href="/console/providers/changes" class=[active(frame.path == "/console/providers/changes")] { (lang.t("变更历史", "Change history")) }
+                        a href="/console/providers/images" class=[active(frame.path == "/console/providers/images")] { (lang.t("镜像登记", "Image registry")) }
+                        a href="/console/providers/usage" class=[active(frame.path == "/console/providers/usage")] { (lang.t("资源使用", "Usage")) }
                         h4 { (lang.t("安全与审计", "Security and audit")) }
                         @if matches!(frame.principal.role, Role::SystemAdmin | Role::SecurityAdmin | Role::SecurityAuditor | Role::Auditor) {
                             a href="/console/accounts" class=[active(frame.path.starts_with("/console/accounts"))] { (lang.t("账户", "Accounts")) }

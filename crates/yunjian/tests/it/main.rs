@@ -6,6 +6,7 @@ mod browser;
 mod compliance;
 mod demo;
 mod ledger;
+mod provider;
 mod tidy;
 
 use std::io::{BufRead, BufReader};
@@ -39,8 +40,14 @@ impl Demo {
     /// Starts the demo on a free port (SQLite in a temp dir, or a fresh PostgreSQL
     /// database when the suite runs on PostgreSQL) and waits for it to print its URL.
     pub async fn start() -> Demo {
+        Demo::start_with(&[]).await
+    }
+
+    /// Starts the demo with extra environment variables.
+    pub async fn start_with(environment: &[(&str, &str)]) -> Demo {
         let data = tempfile::tempdir().expect("temp dir");
         let mut command = Command::new(binary());
+        command.envs(environment.iter().copied());
         command
             .args(["demo", "--listen", "127.0.0.1:0", "--data"])
             .arg(data.path())
