@@ -1013,3 +1013,33 @@ pub fn export(
     }
     out
 }
+
+/// The demo world's rows of every kind, borrowed.
+pub fn demo_rows(world: &yunjian_core::demo::DemoWorld) -> Vec<(Kind, i64, &Values)> {
+    world
+        .kinds
+        .iter()
+        .flat_map(|(kind, rows)| {
+            rows.rows
+                .iter()
+                .map(move |(id, values)| (*kind, *id, values))
+        })
+        .collect()
+}
+
+/// What a provider of the demo world would push (its projects named by
+/// `demo::project_of`).
+pub fn demo_provider_objects(world: &yunjian_core::demo::DemoWorld, provider: i64) -> Vec<Json> {
+    let zones: HashMap<i64, String> = world
+        .rows(Kind::Zone)
+        .rows
+        .iter()
+        .filter_map(|(id, values)| Some((*id, values.get("name")?.as_text()?.to_owned())))
+        .collect();
+    export(
+        &demo_rows(world),
+        provider,
+        &zones,
+        yunjian_core::demo::project_of,
+    )
+}

@@ -11,6 +11,7 @@ mod compliance;
 mod console;
 mod error;
 mod extract;
+pub mod fake_openstack;
 mod grants;
 mod metrics;
 mod middleware;

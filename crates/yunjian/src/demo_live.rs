@@ -16,8 +16,8 @@ use yunjian_core::demo::DemoWorld;
 use yunjian_core::role::{Principal, Role};
 
 use crate::api_client::Signer;
-use crate::fake_openstack::{self, FakeCloud};
 use crate::simulate;
+use yunjian_server::fake_openstack::{self, FakeCloud};
 
 /// Seconds between the demo providers' rounds (and the pull connector's interval, at
 /// least a minute). `YUNJIAN_DEMO_ROUND_SECONDS` shortens it for tests.

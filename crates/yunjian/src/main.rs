@@ -5,7 +5,6 @@ mod api_client;
 mod bench;
 mod config;
 mod demo_live;
-mod fake_openstack;
 mod ledger;
 mod simulate;
 

@@ -5,16 +5,13 @@
 //! after the first resize a VM, add and remove one, and (third round) tamper with an
 //! image's digest.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
 use serde_json::{json, Value as Json};
-use yunjian_core::demo::{generate, project_of, DemoWorld, Scale};
-use yunjian_core::schema::Kind;
-use yunjian_core::value::Values;
+use yunjian_core::demo::{generate, DemoWorld, Scale};
 
 use crate::api_client::{read_secret, Signer};
 
@@ -51,28 +48,9 @@ pub struct SimulateArgs {
     pub changes: bool,
 }
 
-/// The demo world's rows of every kind, borrowed.
-pub fn rows(world: &DemoWorld) -> Vec<(Kind, i64, &Values)> {
-    world
-        .kinds
-        .iter()
-        .flat_map(|(kind, rows)| {
-            rows.rows
-                .iter()
-                .map(move |(id, values)| (*kind, *id, values))
-        })
-        .collect()
-}
-
 /// What a provider of the demo world would push.
 pub fn provider_objects(world: &DemoWorld, provider: i64) -> Vec<Json> {
-    let zones: HashMap<i64, String> = world
-        .rows(Kind::Zone)
-        .rows
-        .iter()
-        .filter_map(|(id, values)| Some((*id, values.get("name")?.as_text()?.to_owned())))
-        .collect();
-    yunjian_connectors::sync::export(&rows(world), provider, &zones, project_of)
+    yunjian_connectors::sync::demo_provider_objects(world, provider)
 }
 
 /// The changes of round `round` (from 1): deterministic, so a demo tells the same story.
@@ -269,6 +247,7 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use yunjian_core::schema::Kind;
     use yunjian_core::value::Value;
 
     #[test]

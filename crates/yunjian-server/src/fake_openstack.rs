@@ -1,4 +1,5 @@
-//! A small OpenStack for the demo and the simulator: Keystone v3 password sign-in with a
+//! A small OpenStack for the demo (a test double of a provider's platform, not part of
+//! yunjian's own HTTP surface): Keystone v3 password sign-in with a
 //! catalog pointing at itself, and the Nova, Neutron, Cinder and Glance lists yunjian's
 //! connector reads, rendered from a provider's objects in the standard API's form (the
 //! demo world's provider, as `yunjian simulate` would push it). The answers have the
@@ -363,9 +364,9 @@ mod tests {
     /// demo's own rows: nothing changes but what OpenStack cannot say (deny rules).
     #[tokio::test]
     async fn the_demo_provider_pulled_from_openstack_changes_nothing_it_can_express() {
-        let world = generate(Scale::Small, crate::DEFAULT_SEED);
+        let world = generate(Scale::Small, 20_261_123);
         let provider = world.providers[1].id;
-        let objects = crate::simulate::provider_objects(&world, provider);
+        let objects = sync::demo_provider_objects(&world, provider);
         let cloud = FakeCloud::new(objects.clone(), "demo-password");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -425,7 +426,7 @@ mod tests {
             "{:?}",
             &translated.problems[..translated.problems.len().min(5)]
         );
-        let rows: Vec<Existing> = crate::simulate::rows(&world)
+        let rows: Vec<Existing> = sync::demo_rows(&world)
             .into_iter()
             .filter(|(kind, _, values)| {
                 sync::PUSHED_KINDS.contains(kind)
@@ -447,7 +448,7 @@ mod tests {
             .map(|(id, values)| (values["name"].as_text().expect("name").to_owned(), *id))
             .collect();
         let mut projects = HashMap::new();
-        for (_, _, values) in crate::simulate::rows(&world) {
+        for (_, _, values) in sync::demo_rows(&world) {
             if let Some(tenant) = values.get("tenant_id").and_then(Value::as_int) {
                 projects.insert(project_of(tenant), tenant);
             }
