@@ -192,6 +192,7 @@ pub fn openapi_document() -> Json_ {
     audit_paths(&mut paths);
     access_paths(&mut paths);
     compliance_paths(&mut paths);
+    provider_paths(&mut paths);
     for kind in Kind::ALL {
         kind_schemas(kind, &mut schemas);
         let spec = kind.spec();
@@ -472,4 +473,77 @@ fn compliance_paths(paths: &mut Map<String, Json_>) {
     paths.insert("/api/v1/compliance/evidence-package/{kind}".into(), json!({"get": {
         "summary": "The report in every format, the approved evidence and the raw results in a tar with a manifest of SM3 digests signed with SM2; check it offline with `yunjian evidence verify`",
         "parameters": report_parameters, "responses": with_errors("200", json!({"description": "application/x-tar"}))}}));
+}
+
+/// The standard provider API (docs/provider-api.md) and the provider interface's reads
+/// and configuration.
+fn provider_paths(paths: &mut Map<String, Json_>) {
+    let id = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}}]);
+    let query = |name: &str, description: &str| json!({"name": name, "in": "query", "required": false, "schema": {"type": "string"}, "description": description});
+    let object = |required: &[&str], properties: Json_| json!({"required": true, "content": {"application/json": {"schema": {"type": "object", "required": required, "properties": properties}}}});
+    let signed = "Signed with the provider operator's API key (YJ1-HMAC-SM3, docs/api-signing.md); the provider is the key's, never one named in the request.";
+    paths.insert("/api/v1/provider/snapshots".into(), json!({"post": {
+        "summary": format!("Open an inventory snapshot {{request_id, mode: full | incremental}}; the same request id answers the same snapshot (retries are safe). {signed}"),
+        "requestBody": object(&["request_id"], json!({"request_id": {"type": "string", "maxLength": 128}, "mode": {"type": "string", "enum": ["full", "incremental"]}})),
+        "responses": with_errors("201", json!({"description": "the snapshot with the chunks staged so far"}))}}));
+    paths.insert("/api/v1/provider/snapshots/{id}".into(), json!({"get": {
+        "summary": "A snapshot and its staged chunks (what a resumed push still has to send)", "parameters": id,
+        "responses": with_errors("200", json!({"description": "the snapshot"}))}}));
+    paths.insert("/api/v1/provider/snapshots/{id}/chunks/{seq}".into(), json!({"put": {
+        "summary": "Stage chunk seq (1 to 1,000) of at most 10,000 objects and 16 MiB: {objects: [{kind, id, project?, deleted?, fields}]}. Every object is checked; a bad one refuses the chunk with each problem's index, field and reason (422 batch_refused). The same chunk again is harmless; other content under its number is a conflict.",
+        "parameters": [id[0].clone(), {"name": "seq", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
+        "requestBody": object(&["objects"], json!({"objects": {"type": "array", "maxItems": 10000, "items": {"type": "object", "required": ["kind", "id"], "properties": {
+            "kind": {"type": "string", "enum": ["datacenter", "host", "image", "vpc", "subnet", "security_group", "security_group_rule", "vm", "volume", "snapshot", "backup", "paas_instance"]},
+            "id": {"type": "string", "maxLength": 128}, "project": {"type": "string"}, "deleted": {"type": "boolean"}, "fields": {"type": "object"}}}}})),
+        "responses": with_errors("200", json!({"description": "{seq, objects, sm3}"}))}}));
+    paths.insert("/api/v1/provider/snapshots/{id}/commit".into(), json!({"post": {
+        "summary": "Apply the staged chunks in one transaction, all or nothing: references resolved within the provider's own objects, ownership from the project mapping, a field-level change record for each difference, one audit record. {chunks: n} makes a missing chunk a conflict. A refused plan answers 422 batch_refused with every problem; a retried commit answers the first outcome.",
+        "parameters": id, "requestBody": object(&[], json!({"chunks": {"type": "integer", "minimum": 1}})),
+        "responses": with_errors("200", json!({"description": "the snapshot: created, changed, deleted, unchanged, unassigned, image_alerts"}))}}));
+    paths.insert("/api/v1/provider/usage".into(), json!({
+        "get": {"summary": "Usage samples in the reader's scope", "parameters": [query("metric", "vcpus, memory_gib, storage_gib, bandwidth_mbps, cpu_utilization, …"), query("since", "RFC 3339 or a date (31 days ago)"), query("until", "RFC 3339 or a date (now)")],
+            "responses": with_errors("200", json!({"description": "{samples}"}))},
+        "post": {"summary": format!("Push utilization samples, all or nothing: {{samples: [{{metric, value, at?, project?, zone?}}]}}. {signed}"),
+            "requestBody": object(&["samples"], json!({"samples": {"type": "array", "maxItems": 10000, "items": {"type": "object"}}})),
+            "responses": with_errors("200", json!({"description": "{stored}"}))}}));
+    paths.insert("/api/v1/provider/usage-report".into(), json!({"get": {
+        "summary": "The monthly usage report (7.1.5, 8.3.2): allocation and utilization per provider and tenant, day by day",
+        "parameters": [query("scope", "platform, provider:ID or tenant:ID"), query("month", "YYYY-MM, Beijing time (this month)"), query("format", "json, csv, xlsx or pdf (json)")],
+        "responses": with_errors("200", json!({"description": "the file"}))}}));
+    paths.insert("/api/v1/provider/syncs".into(), json!({"get": {
+        "summary": "Snapshots, newest first (oversight all, a provider its own)", "parameters": [query("limit", "1 to 1,000 (100)")],
+        "responses": with_errors("200", json!({"description": "{syncs}"}))}}));
+    paths.insert("/api/v1/provider/changes".into(), json!({"get": {
+        "summary": "Resource change history (7.5.10.6), newest first, in the reader's scope (a tenant its own resources')",
+        "parameters": [query("provider_id", ""), query("kind", "vm, vpc, …"), query("object_id", "one resource's history"), query("sync_id", ""), query("before", "keyset paging: changes older than this id"), query("limit", "1 to 1,000 (100)")],
+        "responses": with_errors("200", json!({"description": "{changes, next_before}"}))}}));
+    paths.insert("/api/v1/provider/health".into(), json!({"get": {
+        "summary": "Each provider's push and pull connectors: last success, freshness, latency, failures, last error, next attempt (5.1.5)",
+        "responses": with_errors("200", json!({"description": "{connectors}"}))}}));
+    paths.insert("/api/v1/provider/unassigned".into(), json!({"get": {
+        "summary": "Objects set aside because their project is not mapped to a tenant (never dropped)",
+        "responses": with_errors("200", json!({"description": "{objects}"}))}}));
+    paths.insert("/api/v1/provider/projects".into(), json!({
+        "get": {"summary": "Providers' projects mapped to tenants", "responses": with_errors("200", json!({"description": "{projects}"}))},
+        "post": {"summary": "The management unit or the system administrator, after a step-up: map {provider_id, project, tenant_id} (tenant_id null removes the mapping)",
+            "requestBody": object(&["provider_id", "project"], json!({"provider_id": {"type": "integer"}, "project": {"type": "string"}, "tenant_id": {"type": ["integer", "null"]}})),
+            "responses": with_errors("200", json!({"description": "{provider_id, project, tenant_id, previous_tenant_id}"}))}}));
+    paths.insert("/api/v1/provider/images".into(), json!({
+        "get": {"summary": "The image registry (7.5.7): approved images with their SM3 and the provider's own hash", "responses": with_errors("200", json!({"description": "{images}"}))},
+        "post": {"summary": "The management unit, system or security administrator, after a step-up: approve {name, provider_id?, sm3_digest?, provider_digest?, os?, note?}",
+            "requestBody": object(&["name"], json!({"name": {"type": "string"}, "provider_id": {"type": "integer"}, "sm3_digest": {"type": "string"}, "provider_digest": {"type": "string"}, "os": {"type": "string"}, "note": {"type": "string"}})),
+            "responses": with_errors("201", json!({"description": "the entry"}))}}));
+    paths.insert("/api/v1/provider/images/{id}/revoke".into(), json!({"post": {
+        "summary": "Revoke an approval (kept, no longer approves)", "parameters": id, "responses": with_errors("204", json!({"description": "revoked"}))}}));
+    paths.insert("/api/v1/provider/connectors".into(), json!({
+        "get": {"summary": "Pull connectors (secrets never answered)", "responses": with_errors("200", json!({"description": "{connectors}"}))},
+        "post": {"summary": "The management unit or the system administrator, after a step-up: {provider_id, kind: openstack | prometheus, endpoint, settings, secret, interval_s 60..86400}",
+            "requestBody": object(&["provider_id", "kind", "endpoint"], json!({"provider_id": {"type": "integer"}, "kind": {"type": "string", "enum": ["openstack", "prometheus"]}, "endpoint": {"type": "string"}, "settings": {"type": "object"}, "secret": {"type": "string"}, "interval_s": {"type": "integer"}})),
+            "responses": with_errors("201", json!({"description": "{id}"}))}}));
+    paths.insert("/api/v1/provider/connectors/{id}/run".into(), json!({"post": {
+        "summary": "Pull now; answers {ok, summary | error}", "parameters": id, "responses": with_errors("200", json!({"description": "the outcome"}))}}));
+    for verb in ["enable", "disable"] {
+        paths.insert(format!("/api/v1/provider/connectors/{{id}}/{verb}"), json!({"post": {
+            "summary": format!("{verb} a connector"), "parameters": id, "responses": with_errors("204", json!({"description": verb}))}}));
+    }
 }
