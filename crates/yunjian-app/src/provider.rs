@@ -423,7 +423,7 @@ impl App {
             attempt += 1;
             let plan_started = Instant::now();
             let current = self.current_state(provider).await?;
-            let plan = match sync::plan(&current, mode, objects.clone(), &coverage) {
+            let plan = match sync::plan(&current, mode, &objects, &coverage) {
                 Ok(plan) => plan,
                 Err(problems) => {
                     self.refuse_snapshot(provider, sync_id, count, &problems, connector, record)
@@ -500,7 +500,7 @@ impl App {
     }
 
     /// What the store holds for a provider, as a plan needs it.
-    pub(crate) async fn current_state(&self, provider: i64) -> Result<Current, AppError> {
+    pub async fn current_state(&self, provider: i64) -> Result<Current, AppError> {
         let rows = self
             .store
             .provider_objects(&sync::PUSHED_KINDS, provider)
@@ -1545,5 +1545,39 @@ impl App {
         tx.append_audit(&record).await?;
         tx.commit().await?;
         Ok((owners.len(), images.len()))
+    }
+}
+
+impl App {
+    /// Applies objects as a snapshot of `provider` from the command line (benchmarks,
+    /// imports): the same plan and commit as a push, recorded as the local tool's.
+    pub async fn apply_local_snapshot(
+        &self,
+        provider: i64,
+        mode: Mode,
+        objects: Vec<PushedObject>,
+    ) -> Result<CommitSummary, AppError> {
+        let now = self.now_ns();
+        let request_id = format!("local-{now}-{}", yunjian_gm::random_secret_hex(4));
+        let sync_id = {
+            let mut tx = self.store.begin_write().await?;
+            let (id, _) = tx
+                .open_sync(provider, &request_id, mode.as_str(), "push", None, now)
+                .await?;
+            tx.commit().await?;
+            id
+        };
+        let digest = sm3_hex(request_id.as_bytes());
+        let record = crate::ledger::local_record(now, "provider.sync.commit");
+        let snapshot = Snapshot {
+            provider,
+            sync_id,
+            mode,
+            objects,
+            digest,
+            connector: "local".to_owned(),
+            coverage: sync::Coverage::everything(),
+        };
+        self.apply_snapshot(snapshot, record).await
     }
 }

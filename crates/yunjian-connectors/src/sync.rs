@@ -8,6 +8,7 @@
 //! another provider reported (docs/decisions/0011-provider-sync.md). Ownership comes from
 //! the management unit's project mapping, never from the provider's word.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
@@ -510,8 +511,8 @@ impl Plan {
 
 /// Where a resolved object stands: a row (existing id, or a new row's negative
 /// provisional id) and its values, or set aside.
-enum Resolved {
-    Row { id: i64, values: Values },
+enum Resolved<'a> {
+    Row { id: i64, values: Cow<'a, Values> },
     Unassigned,
 }
 
@@ -523,7 +524,7 @@ enum Resolved {
 pub fn plan(
     current: &Current,
     mode: Mode,
-    objects: Vec<PushedObject>,
+    objects: &[PushedObject],
     coverage: &Coverage,
 ) -> Result<Plan, Vec<BatchError>> {
     let mut errors = Vec::new();
@@ -532,10 +533,9 @@ pub fn plan(
         .iter()
         .map(|row| ((row.kind, row.external_id.as_str()), row))
         .collect();
-    let mut seen: HashSet<(Kind, String)> = HashSet::with_capacity(objects.len());
-    let mut objects = objects;
-    for object in &objects {
-        if !seen.insert((object.kind, object.external_id.clone())) {
+    let mut seen: HashSet<(Kind, &str)> = HashSet::with_capacity(objects.len());
+    for object in objects {
+        if !seen.insert((object.kind, object.external_id.as_str())) {
             errors.push(object_error(
                 object,
                 None,
@@ -557,16 +557,17 @@ pub fn plan(
         return Err(errors);
     }
     // Referenced kinds first; the snapshot's order within a kind.
+    let mut objects: Vec<&PushedObject> = objects.iter().collect();
     objects.sort_by_key(|object| (order_of(object.kind), object.index));
     let deleted: HashSet<(Kind, &str)> = objects
         .iter()
         .filter(|object| object.deleted)
         .map(|object| (object.kind, object.external_id.as_str()))
         .collect();
-    let mut resolved: HashMap<(Kind, String), Resolved> = HashMap::with_capacity(objects.len());
+    let mut resolved: HashMap<(Kind, &str), Resolved> = HashMap::with_capacity(objects.len());
     let mut plan = Plan::default();
     let mut next_provisional = -1i64;
-    for object in &objects {
+    for object in objects.iter().copied() {
         if errors.len() >= MAX_ERRORS {
             break;
         }
@@ -644,11 +645,10 @@ pub fn plan(
                 }
                 continue;
             }
-            let target_key = (reference.target, reference.key.clone());
-            match resolved.get(&target_key) {
+            match resolved.get(&(reference.target, reference.key.as_str())) {
                 Some(Resolved::Row { id, values: target }) => {
                     values.insert(reference.field, Value::Int(*id));
-                    targets.insert(reference.field, target);
+                    targets.insert(reference.field, target.as_ref());
                 }
                 Some(Resolved::Unassigned) => {
                     set_aside.get_or_insert_with(|| {
@@ -701,10 +701,7 @@ pub fn plan(
                 project: object.project.clone(),
                 reason: reason.clone(),
             });
-            resolved.insert(
-                (object.kind, object.external_id.clone()),
-                Resolved::Unassigned,
-            );
+            resolved.insert(key, Resolved::Unassigned);
             continue;
         }
         for field in spec.fields {
@@ -742,32 +739,44 @@ pub fn plan(
         match existing.get(&key) {
             Some(row) => {
                 // The provider's fields replace ours; what it does not set (the tenant's
-                // declarations) stays.
-                let mut after = row.values.clone();
+                // declarations, what the source cannot express) stays. Compared first,
+                // copied only when something differs: most of a snapshot is unchanged.
+                let mut changes = Vec::new();
                 for field in spec.column_fields() {
                     if field.name == "system_id" || object.keep_fields.contains(&field.name) {
                         continue;
                     }
-                    let value = values
-                        .remove(field.name)
-                        .unwrap_or_else(|| empty_value(field));
-                    after.insert(field.name, value);
-                }
-                let changes: Vec<FieldChange> = spec
-                    .column_fields()
-                    .filter_map(|field| {
-                        let before = row.values.get(field.name).unwrap_or(&Value::Null);
-                        let now = after.get(field.name).unwrap_or(&Value::Null);
-                        (before != now).then(|| FieldChange {
+                    let empty;
+                    let now = match values.get(field.name) {
+                        Some(value) => value,
+                        None => {
+                            empty = empty_value(field);
+                            &empty
+                        }
+                    };
+                    let before = row.values.get(field.name).unwrap_or(&Value::Null);
+                    if before != now {
+                        changes.push(FieldChange {
                             field: field.name,
                             before: before.clone(),
                             after: now.clone(),
-                        })
-                    })
-                    .collect();
+                        });
+                    }
+                }
                 if changes.is_empty() {
                     plan.unchanged += 1;
+                    resolved.insert(
+                        key,
+                        Resolved::Row {
+                            id: row.id,
+                            values: Cow::Borrowed(&row.values),
+                        },
+                    );
                 } else {
+                    let mut after = row.values.clone();
+                    for change in &changes {
+                        after.insert(change.field, change.after.clone());
+                    }
                     plan.updates.push(Update {
                         id: row.id,
                         revision: row.revision,
@@ -777,14 +786,14 @@ pub fn plan(
                         before: row.values.clone(),
                         changes,
                     });
+                    resolved.insert(
+                        key,
+                        Resolved::Row {
+                            id: row.id,
+                            values: Cow::Owned(after),
+                        },
+                    );
                 }
-                resolved.insert(
-                    (object.kind, object.external_id.clone()),
-                    Resolved::Row {
-                        id: row.id,
-                        values: after,
-                    },
-                );
             }
             None => {
                 for field in spec.column_fields() {
@@ -801,10 +810,10 @@ pub fn plan(
                     values: values.clone(),
                 });
                 resolved.insert(
-                    (object.kind, object.external_id.clone()),
+                    key,
                     Resolved::Row {
                         id: provisional,
-                        values,
+                        values: Cow::Owned(values),
                     },
                 );
             }
@@ -818,10 +827,11 @@ pub fn plan(
     if mode == Mode::Full {
         // What the snapshot does not hold is gone; set-aside objects stay as they were.
         for row in &current.rows {
-            let key = (row.kind, row.external_id.clone());
             if coverage.kinds.contains(&row.kind)
-                && !resolved.contains_key(&key)
-                && !coverage.unreadable.contains(&key)
+                && !resolved.contains_key(&(row.kind, row.external_id.as_str()))
+                && !coverage
+                    .unreadable
+                    .contains(&(row.kind, row.external_id.clone()))
             {
                 plan.deletes.push(Delete {
                     id: row.id,

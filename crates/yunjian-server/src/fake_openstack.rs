@@ -462,7 +462,7 @@ mod tests {
         let plan = sync::plan(
             &current,
             Mode::Full,
-            translated.objects.clone(),
+            &translated.objects,
             &translated.coverage(),
         )
         .unwrap_or_else(|problems| panic!("{:?}", &problems[..problems.len().min(5)]));

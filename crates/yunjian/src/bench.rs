@@ -71,6 +71,23 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 40)]
         tenants: usize,
     },
+    /// Applying a provider's inventory snapshot (the demo's largest provider, large
+    /// scale): reading the chunks (beside parsing the same bytes as plain JSON), then
+    /// planning and writing it against the store unchanged, with 1% changed, 1% new and
+    /// 1% gone, and as a first import of every object.
+    Provider {
+        #[arg(long, default_value = "bench-data")]
+        data: PathBuf,
+        #[arg(long, value_enum, default_value = "large")]
+        scale: BenchScale,
+        /// Repetitions of the parse measurements (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// Objects in the snapshot: the provider's own, padded with more VMs (applied
+        /// once before the measurements) up to this many.
+        #[arg(long, default_value_t = 100_000)]
+        objects: usize,
+    },
     /// A normal read (the first page of VPCs, as the management unit) timed alone, then
     /// during a flood of concurrent wrong-password logins (each an argon2id hash; at
     /// most two run at once), on the small demo cloud in a scratch SQLite database.
@@ -312,6 +329,12 @@ pub async fn run(command: BenchCommand) -> Result<()> {
             logins,
             seconds,
         } => login_flood(&data, logins, seconds).await,
+        BenchCommand::Provider {
+            data,
+            scale,
+            rounds,
+            objects,
+        } => provider(&data, scale, rounds, objects).await,
     }
 }
 
@@ -928,5 +951,265 @@ async fn login_flood(data: &Path, logins: usize, seconds: u64) -> Result<()> {
         "  p99 ratio flood/alone: {:.2}×",
         percentile(&flooded, 0.99).as_secs_f64() / percentile(&quiet, 0.99).as_secs_f64().max(1e-9)
     );
+    Ok(())
+}
+
+/// Reads chunks the way a commit does; answers the objects.
+fn read_chunks(chunks: &[Vec<u8>]) -> Result<Vec<yunjian_connectors::sync::PushedObject>> {
+    let mut objects = Vec::new();
+    for chunk in chunks {
+        let parsed = yunjian_connectors::sync::parse_chunk(objects.len(), chunk)
+            .map_err(|problems| anyhow::anyhow!("a chunk was refused: {:?}", problems.first()))?;
+        objects.extend(parsed);
+    }
+    Ok(objects)
+}
+
+fn to_chunks(objects: &[serde_json::Value]) -> Result<Vec<Vec<u8>>> {
+    objects
+        .chunks(yunjian_connectors::sync::MAX_OBJECTS_PER_CHUNK)
+        .map(|part| Ok(serde_json::to_vec(&serde_json::json!({ "objects": part }))?))
+        .collect()
+}
+
+async fn provider(data: &Path, scale: BenchScale, rounds: usize, target: usize) -> Result<()> {
+    use yunjian_connectors::sync::Mode;
+    let store = fresh_store(data).await?;
+    let app = App::new(
+        store,
+        Arc::new(yunjian_app::SystemClock),
+        yunjian_app::SessionSettings::default(),
+    );
+    let world = yunjian_core::demo::generate(
+        match scale {
+            BenchScale::Small => yunjian_core::demo::Scale::Small,
+            BenchScale::Large => yunjian_core::demo::Scale::Large,
+        },
+        42,
+    );
+    let started = Instant::now();
+    app.load_demo(&world)
+        .await
+        .map_err(|error| anyhow::anyhow!("demo: {error}"))?;
+    app.seed_demo_provider_interface()
+        .await
+        .map_err(crate::app_error)?;
+    println!("machine: {}", machine());
+    println!("demo loaded in {:.2} s", started.elapsed().as_secs_f64());
+    // The provider with the most objects.
+    let (provider, mut objects) = world
+        .providers
+        .iter()
+        .map(|provider| {
+            (
+                provider.id,
+                yunjian_connectors::sync::demo_provider_objects(&world, provider.id),
+            )
+        })
+        .max_by_key(|(_, objects)| objects.len())
+        .context("a provider")?;
+    if objects.len() < target {
+        // Padding: more VMs like the provider's first, applied once so the snapshot
+        // measured below is the store's state.
+        let template = objects
+            .iter()
+            .find(|object| object["kind"] == "vm")
+            .cloned()
+            .context("a VM")?;
+        for n in 0..target - objects.len() {
+            let mut vm = template.clone();
+            vm["id"] = serde_json::json!(format!("bench-pad-{n}"));
+            vm["fields"]["name"] = serde_json::json!(format!("扩容-{n}"));
+            objects.push(vm);
+        }
+        let start = Instant::now();
+        let summary = app
+            .apply_local_snapshot(provider, Mode::Full, read_chunks(&to_chunks(&objects)?)?)
+            .await
+            .map_err(crate::app_error)?;
+        println!(
+            "padding: {} VMs added to reach {} objects in {:.0} ms",
+            summary.sync.created,
+            objects.len(),
+            start.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+    let chunks = to_chunks(&objects)?;
+    let bytes: usize = chunks.iter().map(Vec::len).sum();
+    println!(
+        "snapshot: provider {provider}, {} objects in {} chunks, {:.1} MiB of JSON",
+        objects.len(),
+        chunks.len(),
+        bytes as f64 / 1048576.0
+    );
+    let rounds = rounds.max(1);
+    let mut raw = Vec::new();
+    let mut read = Vec::new();
+    for _ in 0..rounds {
+        let start = Instant::now();
+        for chunk in &chunks {
+            std::hint::black_box(serde_json::from_slice::<serde_json::Value>(chunk)?);
+        }
+        raw.push(start.elapsed());
+        let start = Instant::now();
+        std::hint::black_box(read_chunks(&chunks)?);
+        read.push(start.elapsed());
+    }
+    let (raw, read) = (median(raw), median(read));
+    println!(
+        "baseline: parse the chunks as plain JSON (serde_json::Value), median {:.0} ms",
+        raw.as_secs_f64() * 1000.0
+    );
+    println!(
+        "read: check every object (fields, references, ids), median {:.0} ms ({:.1}x the plain parse)",
+        read.as_secs_f64() * 1000.0,
+        read.as_secs_f64() / raw.as_secs_f64()
+    );
+    let apply = |label: &'static str, objects: Vec<serde_json::Value>, provider: i64| {
+        let app = app.clone();
+        async move {
+            let chunks = to_chunks(&objects)?;
+            let start = Instant::now();
+            let pushed = read_chunks(&chunks)?;
+            let summary = app
+                .apply_local_snapshot(provider, Mode::Full, pushed)
+                .await
+                .map_err(|error| anyhow::anyhow!("{label}: {error}"))?;
+            let total = start.elapsed();
+            println!(
+                "{label}: {} objects — {} created, {} changed, {} deleted, {} unchanged; read+plan+write {:.0} ms (plan incl. loading the provider's rows {:.0} ms, write {:.0} ms)",
+                summary.sync.objects,
+                summary.sync.created,
+                summary.sync.changed,
+                summary.sync.deleted,
+                summary.sync.unchanged,
+                total.as_secs_f64() * 1000.0,
+                summary.plan_ms,
+                summary.apply_ms
+            );
+            Ok::<_, anyhow::Error>(total)
+        }
+    };
+    // The pure plan alone, against the state as read from the store.
+    let mut loads = Vec::new();
+    let mut plans = Vec::new();
+    for _ in 0..rounds {
+        let start = Instant::now();
+        let current = app
+            .current_state(provider)
+            .await
+            .map_err(crate::app_error)?;
+        loads.push(start.elapsed());
+        let pushed = read_chunks(&chunks)?;
+        let start = Instant::now();
+        let plan = yunjian_connectors::sync::plan(
+            &current,
+            Mode::Full,
+            &pushed,
+            &yunjian_connectors::sync::Coverage::everything(),
+        )
+        .map_err(|problems| anyhow::anyhow!("{:?}", problems.first()))?;
+        plans.push(start.elapsed());
+        std::hint::black_box(plan);
+    }
+    println!(
+        "plan alone: load the provider's rows median {:.0} ms, plan the unchanged snapshot median {:.0} ms",
+        median(loads).as_secs_f64() * 1000.0,
+        median(plans).as_secs_f64() * 1000.0
+    );
+    apply("unchanged", objects.clone(), provider).await?;
+    // 1% changed, 1% new, 1% gone.
+    let mut changed = objects.clone();
+    let vms: Vec<usize> = changed
+        .iter()
+        .enumerate()
+        .filter(|(_, object)| object["kind"] == "vm")
+        .map(|(index, _)| index)
+        .collect();
+    let one_percent = (objects.len() / 100).max(1);
+    for index in vms.iter().take(one_percent) {
+        let memory = changed[*index]["fields"]["memory_mib"]
+            .as_i64()
+            .unwrap_or(4096);
+        changed[*index]["fields"]["memory_mib"] = serde_json::json!(memory + 1024);
+    }
+    let template = changed[vms[0]].clone();
+    for n in 0..one_percent {
+        let mut added = template.clone();
+        added["id"] = serde_json::json!(format!("bench-new-{n}"));
+        added["fields"]["name"] = serde_json::json!(format!("bench-new-{n}"));
+        changed.push(added);
+    }
+    // Gone: VMs, with their volumes and those volumes' snapshots; backups outlive
+    // their volume and no longer name it (a snapshot never names what it omits).
+    let gone_vms: std::collections::HashSet<String> = vms
+        .iter()
+        .rev()
+        .take(one_percent)
+        .filter_map(|index| objects[*index]["id"].as_str().map(str::to_owned))
+        .collect();
+    let gone_volumes: std::collections::HashSet<String> = objects
+        .iter()
+        .filter(|object| object["kind"] == "volume")
+        .filter(|object| {
+            object["fields"]["vm_id"]
+                .as_str()
+                .is_some_and(|vm| gone_vms.contains(vm))
+        })
+        .filter_map(|object| object["id"].as_str().map(str::to_owned))
+        .collect();
+    changed.retain(|object| {
+        let id = object["id"].as_str().unwrap_or("");
+        let gone = match object["kind"].as_str() {
+            Some("vm") => gone_vms.contains(id),
+            Some("volume") => gone_volumes.contains(id),
+            Some("snapshot") => object["fields"]["volume_id"]
+                .as_str()
+                .is_some_and(|volume| gone_volumes.contains(volume)),
+            _ => false,
+        };
+        !gone
+    });
+    for object in &mut changed {
+        if object["kind"] == "backup"
+            && object["fields"]["volume_id"]
+                .as_str()
+                .is_some_and(|volume| gone_volumes.contains(volume))
+        {
+            if let Some(fields) = object["fields"].as_object_mut() {
+                fields.remove("volume_id");
+            }
+        }
+    }
+    apply("1% changed, 1% new, 1% gone", changed, provider).await?;
+    // A first import: every object new, under a provider of its own.
+    let fresh_provider = {
+        let mut tx = app.store().begin_write().await?;
+        let mut values = yunjian_core::value::Values::new();
+        values.insert(
+            "name",
+            yunjian_core::value::Value::Text("基准测试云服务商".into()),
+        );
+        let id = tx
+            .insert(yunjian_core::schema::Kind::Provider, &values, 0)
+            .await?;
+        for mapping in app.store().project_mappings(Some(provider)).await? {
+            tx.map_project(id, &mapping.project, mapping.tenant_id, None, 0)
+                .await?;
+        }
+        tx.commit().await?;
+        id
+    };
+    let renamed: Vec<serde_json::Value> = objects
+        .iter()
+        .map(|object| {
+            let mut object = object.clone();
+            if let Some(name) = object["fields"]["name"].as_str().map(str::to_owned) {
+                object["fields"]["name"] = serde_json::json!(format!("b-{name}"));
+            }
+            object
+        })
+        .collect();
+    apply("first import", renamed, fresh_provider).await?;
     Ok(())
 }

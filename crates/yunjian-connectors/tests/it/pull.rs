@@ -201,7 +201,7 @@ async fn the_openstack_samples_import_through_the_standard_api() {
     let plan = sync::plan(
         &current,
         Mode::Full,
-        translated.objects.clone(),
+        &translated.objects,
         &translated.coverage(),
     )
     .unwrap_or_else(|problems| panic!("{problems:?}"));

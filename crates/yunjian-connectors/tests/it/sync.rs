@@ -87,7 +87,7 @@ fn references_resolve_within_the_snapshot_and_ownership_comes_from_the_mapping()
     let plan = sync::plan(
         &current(Vec::new()),
         Mode::Full,
-        objects(world(&[1024])),
+        &objects(world(&[1024])),
         &Coverage::everything(),
     )
     .expect("plan");
@@ -111,7 +111,7 @@ fn a_snapshot_cannot_name_what_it_does_not_hold_or_set_ownership() {
     let refused = sync::plan(
         &current(Vec::new()),
         Mode::Full,
-        objects(json!([
+        &objects(json!([
             {"kind": "subnet", "id": "s1", "fields": {"name": "a", "vpc_id": "someone-elses", "cidr": "10.1.1.0/24"}},
             {"kind": "vpc", "id": "v2", "project": "p-edu", "fields": {"name": "x", "zone_id": "不存在区", "cidrs": ["10.2.0.0/16"]}},
         ])),
@@ -141,7 +141,7 @@ fn a_snapshot_cannot_name_what_it_does_not_hold_or_set_ownership() {
     let duplicate = sync::plan(
         &current(Vec::new()),
         Mode::Full,
-        objects(json!([
+        &objects(json!([
             {"kind": "host", "id": "h", "deleted": true},
             {"kind": "host", "id": "h", "deleted": true},
         ])),
@@ -161,7 +161,7 @@ fn unmapped_projects_are_set_aside_with_everything_that_needs_them() {
     let plan = sync::plan(
         &current(Vec::new()),
         Mode::Full,
-        objects(json!([
+        &objects(json!([
             {"kind": "vpc", "id": "v9", "project": "p-unknown", "fields": {"name": "x", "zone_id": "互联网区", "cidrs": ["10.9.0.0/16"]}},
             {"kind": "subnet", "id": "s9", "fields": {"name": "a", "vpc_id": "v9", "cidr": "10.9.1.0/24"}},
         ])),
@@ -179,32 +179,27 @@ fn what_could_not_be_read_is_kept_not_deleted() {
     let plan = sync::plan(
         &first,
         Mode::Full,
-        objects(world(&[1024, 2048])),
+        &objects(world(&[1024, 2048])),
         &Coverage::everything(),
     )
     .expect("plan");
     let stored = apply(&first, &plan);
     let without_vm1 = objects(world(&[1024]));
-    let gone = sync::plan(
-        &stored,
-        Mode::Full,
-        without_vm1.clone(),
-        &Coverage::everything(),
-    )
-    .expect("plan");
+    let gone =
+        sync::plan(&stored, Mode::Full, &without_vm1, &Coverage::everything()).expect("plan");
     assert_eq!(gone.deletes.len(), 1);
     let keep = Coverage {
         unreadable: HashSet::from([(Kind::Vm, "vm-1".to_owned())]),
         ..Coverage::everything()
     };
-    let kept = sync::plan(&stored, Mode::Full, without_vm1.clone(), &keep).expect("plan");
+    let kept = sync::plan(&stored, Mode::Full, &without_vm1, &keep).expect("plan");
     assert!(kept.is_empty());
     // A snapshot that does not speak for VMs deletes none.
     let subnets_only = Coverage {
         kinds: vec![Kind::Vpc, Kind::Subnet],
         unreadable: HashSet::new(),
     };
-    assert!(sync::plan(&stored, Mode::Full, without_vm1, &subnets_only)
+    assert!(sync::plan(&stored, Mode::Full, &without_vm1, &subnets_only)
         .expect("plan")
         .is_empty());
 }
@@ -217,7 +212,7 @@ fn incremental_snapshots_upsert_and_delete_by_name_only() {
         &sync::plan(
             &first,
             Mode::Full,
-            objects(world(&[1024, 2048])),
+            &objects(world(&[1024, 2048])),
             &Coverage::everything(),
         )
         .expect("plan"),
@@ -225,7 +220,7 @@ fn incremental_snapshots_upsert_and_delete_by_name_only() {
     let plan = sync::plan(
         &stored,
         Mode::Incremental,
-        objects(json!([
+        &objects(json!([
             {"kind": "vm", "id": "vm-0", "deleted": true},
             {"kind": "vm", "id": "vm-9", "fields": {"name": "new", "vpc_id": "v1", "subnet_id": "s1", "vcpus": 1, "memory_mib": 512, "status": "stopped"}},
         ])),
@@ -253,15 +248,15 @@ proptest! {
         touched in proptest::collection::vec(any::<bool>(), 40),
     ) {
         let first = current(Vec::new());
-        let plan = sync::plan(&first, Mode::Full, objects(world(&memory)), &Coverage::everything()).expect("plan");
+        let plan = sync::plan(&first, Mode::Full, &objects(world(&memory)), &Coverage::everything()).expect("plan");
         prop_assert_eq!(plan.creates.len(), memory.len() + 2);
         let stored = apply(&first, &plan);
-        let again = sync::plan(&stored, Mode::Full, objects(world(&memory)), &Coverage::everything()).expect("plan");
+        let again = sync::plan(&stored, Mode::Full, &objects(world(&memory)), &Coverage::everything()).expect("plan");
         prop_assert!(again.is_empty());
         prop_assert_eq!(again.unchanged, memory.len() + 2);
         let changed: Vec<i64> = memory.iter().zip(&touched)
             .map(|(memory, touch)| if *touch { memory + 1 } else { *memory }).collect();
-        let diff = sync::plan(&stored, Mode::Full, objects(world(&changed)), &Coverage::everything()).expect("plan");
+        let diff = sync::plan(&stored, Mode::Full, &objects(world(&changed)), &Coverage::everything()).expect("plan");
         let expected = memory.iter().zip(&touched).filter(|(_, touch)| **touch).count();
         prop_assert_eq!(diff.updates.len(), expected);
         for update in &diff.updates {

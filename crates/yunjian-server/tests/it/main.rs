@@ -710,7 +710,10 @@ async fn the_openapi_document_covers_every_kind_and_its_references_resolve() {
         ("/api/v1/provider/usage", "post"),
         ("/api/v1/provider/changes", "get"),
     ] {
-        assert!(document["paths"][path][method].is_object(), "{method} {path}");
+        assert!(
+            document["paths"][path][method].is_object(),
+            "{method} {path}"
+        );
     }
     let required = &document["components"]["schemas"]["VpcCreate"]["required"];
     assert_eq!(
