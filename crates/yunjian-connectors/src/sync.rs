@@ -736,7 +736,33 @@ pub fn plan(
             continue;
         }
         values.insert("external_id", Value::Text(object.external_id.clone()));
-        match existing.get(&key) {
+        // Ownership never moves (ARCHITECTURE.md, invariant 7): an object whose owner or
+        // owning reference changed is a new row, the old one deleted with its history.
+        let moved = existing.get(&key).is_some_and(|row| {
+            spec.fields.iter().any(|field| {
+                let owning = (matches!(field.name, "tenant_id" | "provider_id")
+                    && field.presence == Presence::Required)
+                    || spec.fields.iter().any(|other| {
+                        matches!(other.presence, Presence::Derived { via, .. } if via == field.name)
+                    });
+                owning
+                    && !object.keep_fields.contains(&field.name)
+                    && row.values.get(field.name).unwrap_or(&Value::Null)
+                        != values.get(field.name).unwrap_or(&Value::Null)
+            })
+        });
+        if moved {
+            if let Some(row) = existing.get(&key) {
+                plan.deletes.push(Delete {
+                    id: row.id,
+                    revision: row.revision,
+                    kind: row.kind,
+                    external_id: row.external_id.clone(),
+                    values: row.values.clone(),
+                });
+            }
+        }
+        match existing.get(&key).filter(|_| !moved) {
             Some(row) => {
                 // The provider's fields replace ours; what it does not set (the tenant's
                 // declarations, what the source cannot express) stays. Compared first,

@@ -237,6 +237,49 @@ fn incremental_snapshots_upsert_and_delete_by_name_only() {
     );
 }
 
+#[test]
+fn a_project_mapped_to_another_tenant_moves_its_objects_as_new_rows() {
+    let first = current(Vec::new());
+    let stored = apply(
+        &first,
+        &sync::plan(
+            &first,
+            Mode::Full,
+            &objects(world(&[1024])),
+            &Coverage::everything(),
+        )
+        .expect("plan"),
+    );
+    // The management unit maps the project to the other tenant.
+    let mut remapped = stored.clone();
+    remapped.projects.insert("p-edu".into(), 22);
+    let plan = sync::plan(
+        &remapped,
+        Mode::Full,
+        &objects(world(&[1024])),
+        &Coverage::everything(),
+    )
+    .expect("plan");
+    // Ownership never changes in place: the VPC, its subnet and VM are deleted and
+    // created again under the new tenant, never updated.
+    assert!(plan.updates.is_empty(), "{:?}", plan.updates);
+    assert_eq!(plan.deletes.len(), 3);
+    assert_eq!(plan.creates.len(), 3);
+    assert!(plan
+        .creates
+        .iter()
+        .all(|create| create.values["tenant_id"] == Field::Int(22)));
+    // Dependants are deleted before what they depend on.
+    assert_eq!(
+        plan.deletes.first().map(|delete| delete.kind),
+        Some(Kind::Vm)
+    );
+    assert_eq!(
+        plan.deletes.last().map(|delete| delete.kind),
+        Some(Kind::Vpc)
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
