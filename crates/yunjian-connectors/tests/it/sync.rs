@@ -325,3 +325,28 @@ proptest! {
         let _ = sync::parse_object(0, &item);
     }
 }
+
+/// docs/provider-api.md stays true: every pushed kind has its section, listing every
+/// field a provider may send.
+#[test]
+fn the_published_api_lists_every_kind_and_field() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/provider-api.md");
+    let text = std::fs::read_to_string(&path).expect("docs/provider-api.md");
+    for kind in sync::PUSHED_KINDS {
+        let spec = kind.spec();
+        let heading = format!("### `{}`", spec.id);
+        let start = text.find(&heading).unwrap_or_else(|| panic!("no section {heading}"));
+        let rest = &text[start + heading.len()..];
+        let section = &rest[..rest.find("\n### ").unwrap_or(rest.len())];
+        for field in spec.input_fields() {
+            if ["provider_id", "tenant_id", "system_id", "external_id"].contains(&field.name) {
+                continue;
+            }
+            assert!(
+                section.contains(&format!("| `{}` |", field.name)),
+                "{heading} does not list '{}'",
+                field.name
+            );
+        }
+    }
+}
