@@ -335,7 +335,9 @@ fn the_published_api_lists_every_kind_and_field() {
     for kind in sync::PUSHED_KINDS {
         let spec = kind.spec();
         let heading = format!("### `{}`", spec.id);
-        let start = text.find(&heading).unwrap_or_else(|| panic!("no section {heading}"));
+        let start = text
+            .find(&heading)
+            .unwrap_or_else(|| panic!("no section {heading}"));
         let rest = &text[start + heading.len()..];
         let section = &rest[..rest.find("\n### ").unwrap_or(rest.len())];
         for field in spec.input_fields() {

@@ -111,7 +111,7 @@ pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
                                 h4 { (lang.pick(zh, en)) }
                                 @for kind in visible {
                                     @let href = format!("/console/{}", kind.spec().table);
-                                    a href=(href) class=[active(frame.path.starts_with(&href))] { (kind_label(lang, kind)) }
+                                    a href=(href) class=[active(within(frame.path, &href))] { (kind_label(lang, kind)) }
                                 }
                             }
                         }
@@ -153,6 +153,18 @@ fn head(title: &str) -> Markup {
             title { (title) }
             link rel="stylesheet" href="/assets/console.css";
         }
+    }
+}
+
+/// Whether a path is a kind's list or one of its objects (`/console/providers/3`), not
+/// another page that shares the prefix (`/console/providers/sync`).
+fn within(path: &str, list: &str) -> bool {
+    match path.strip_prefix(list) {
+        Some("") => true,
+        Some(rest) => rest.strip_prefix('/').is_some_and(|rest| {
+            rest.starts_with(|c: char| c.is_ascii_digit()) || rest.starts_with("new")
+        }),
+        None => false,
     }
 }
 

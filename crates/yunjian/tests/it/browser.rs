@@ -481,6 +481,56 @@ async fn a_supervisor_logs_in_and_browses_the_overview_and_a_detail_page() {
         .for_element(Locator::Css("#diff"))
         .await
         .expect("the differences");
+
+    // The provider interface: connectors and syncs, the change history, the image
+    // registry, usage charts (the demo's providers have synced at start-up).
+    client
+        .goto(&format!("{}/console/providers/sync", demo.base))
+        .await
+        .expect("syncs");
+    let health = client
+        .wait()
+        .for_element(Locator::Css("#health tbody tr"))
+        .await
+        .expect("a connector's health")
+        .text()
+        .await
+        .expect("text");
+    assert!(!health.is_empty());
+    assert!(client
+        .find(Locator::Css("#syncs tbody tr[data-state=committed]"))
+        .await
+        .is_ok());
+    screenshot(&client, "provider-sync").await;
+    client
+        .goto(&format!("{}/console/providers/changes", demo.base))
+        .await
+        .expect("changes");
+    client
+        .wait()
+        .for_element(Locator::Css("h1"))
+        .await
+        .expect("the history");
+    screenshot(&client, "provider-changes").await;
+    client
+        .goto(&format!("{}/console/providers/images", demo.base))
+        .await
+        .expect("registry");
+    assert!(client
+        .find(Locator::Css("#registry tbody tr[data-state=active]"))
+        .await
+        .is_ok());
+    screenshot(&client, "provider-images").await;
+    client
+        .goto(&format!("{}/console/providers/usage", demo.base))
+        .await
+        .expect("usage");
+    client
+        .wait()
+        .for_element(Locator::Css("figure.usage-chart svg rect"))
+        .await
+        .expect("a usage chart");
+    screenshot(&client, "provider-usage").await;
     client.close().await.expect("close the browser");
     drop(driver);
 }
