@@ -23,7 +23,7 @@ use crate::provider::{CommitSummary, Snapshot, PUSH_CONNECTOR, PUSH_STALE_NS};
 use crate::{App, Context};
 
 /// Kinds of connector.
-pub const CONNECTOR_KINDS: [&str; 2] = ["openstack", "prometheus"];
+pub const CONNECTOR_KINDS: [&str; 3] = ["openstack", "kubernetes", "prometheus"];
 const SECRET_CONTEXT: &[u8] = b"yunjian connector secret v1";
 /// Back-off after failures: the interval doubled per failure, at most this.
 const MAX_BACKOFF_NS: i64 = 6 * 3_600 * 1_000_000_000;
@@ -160,6 +160,14 @@ fn check_settings(input: &ConnectorInput) -> Result<(), AppError> {
                 .map_err(|message| invalid("settings", message))?;
             if input.secret.as_deref().is_none_or(str::is_empty) {
                 return Err(invalid("secret", "the OpenStack user's password".into()));
+            }
+        }
+        "kubernetes" => {
+            if text(&input.settings, "cluster").is_none() {
+                return Err(invalid("settings", "cluster: the cluster's name".into()));
+            }
+            if input.secret.as_deref().is_none_or(str::is_empty) {
+                return Err(invalid("secret", "a service account's bearer token".into()));
             }
         }
         _ => {
@@ -405,10 +413,13 @@ impl App {
         let started = Instant::now();
         let name = connector_name(connector);
         let result = match connector.kind.as_str() {
-            "openstack" => self
-                .pull_openstack(connector, record, limits)
-                .await
-                .map(|summary| {
+            "openstack" | "kubernetes" => {
+                let pulled = if connector.kind == "openstack" {
+                    self.pull_openstack(connector, record, limits).await
+                } else {
+                    self.pull_kubernetes(connector, record, limits).await
+                };
+                pulled.map(|summary| {
                     format!(
                         "sync {}: {} created, {} changed, {} deleted, {} unchanged, {} set aside",
                         summary.sync.id,
@@ -418,7 +429,8 @@ impl App {
                         summary.sync.unchanged,
                         summary.sync.unassigned
                     )
-                }),
+                })
+            }
             "prometheus" => self
                 .pull_prometheus(connector, limits)
                 .await
@@ -465,6 +477,42 @@ impl App {
             .await
             .map_err(|error: AdapterError| error.to_string())?;
         let translated = translate::openstack(&observed, &placement);
+        self.commit_pull(connector, &observed, translated, record)
+            .await
+    }
+
+    async fn pull_kubernetes(
+        &self,
+        connector: &ConnectorRecord,
+        record: yunjian_store::NewAuditRecord,
+        limits: &Limits,
+    ) -> Result<CommitSummary, String> {
+        let settings: Map<String, Json> = serde_json::from_str(&connector.settings)
+            .map_err(|error| format!("settings: {error}"))?;
+        let cluster = text(&settings, "cluster").ok_or("settings.cluster: the cluster's name")?;
+        let token = self.connector_secret(connector)?;
+        let client = fetch::client(limits).map_err(|error| error.to_string())?;
+        let observed = fetch::pull_kubernetes(&client, &connector.endpoint, &token, limits)
+            .await
+            .map_err(|error: AdapterError| error.to_string())?;
+        let translated = translate::kubernetes(
+            &observed,
+            &cluster,
+            text(&settings, "project_label").as_deref(),
+        );
+        self.commit_pull(connector, &observed, translated, record)
+            .await
+    }
+
+    /// A pulled inventory through the same plan and commit as a push, its problems in
+    /// the audit record.
+    async fn commit_pull(
+        &self,
+        connector: &ConnectorRecord,
+        observed: &yunjian_connectors::Observed,
+        translated: translate::Translated,
+        record: yunjian_store::NewAuditRecord,
+    ) -> Result<CommitSummary, String> {
         let mut problems: Vec<String> = observed
             .problems
             .iter()

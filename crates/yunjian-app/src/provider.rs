@@ -841,6 +841,66 @@ impl App {
                 alerts += 1;
             }
         }
+        // Container workloads (5.4.3): every image digest the kubelet pulled must be
+        // approved too.
+        let workloads = created
+            .iter()
+            .filter(|(kind, ..)| *kind == Kind::ContainerWorkload)
+            .map(|(_, id, external_id, values)| (*id, *external_id, values))
+            .chain(
+                plan.updates
+                    .iter()
+                    .filter(|update| update.kind == Kind::ContainerWorkload)
+                    .filter(|update| {
+                        update
+                            .changes
+                            .iter()
+                            .any(|change| change.field == "image_digests")
+                    })
+                    .map(|update| (update.id, update.external_id.as_str(), &update.values)),
+            );
+        for (id, external_id, values) in workloads {
+            let Some(Value::TextList(digests)) = values.get("image_digests") else {
+                continue;
+            };
+            for digest in digests {
+                if approved.contains(&normalize_digest(digest).unwrap_or_default()) {
+                    continue;
+                }
+                let name = values
+                    .get("name")
+                    .and_then(Value::as_text)
+                    .unwrap_or_default();
+                let namespace = values
+                    .get("namespace")
+                    .and_then(Value::as_text)
+                    .unwrap_or_default();
+                let event = SecurityEvent {
+                    id: 0,
+                    at_ns: now,
+                    source: "provider_sync".into(),
+                    kind: "container.image_unapproved".into(),
+                    severity: "medium".into(),
+                    summary: format!(
+                        "容器 {namespace}/{name}（{external_id}）运行的镜像 {digest} 不在登记库中 / a container runs an image that is not approved"
+                    ),
+                    account: None,
+                    username: None,
+                    tenant: values.get("tenant_id").and_then(Value::as_int).map(TenantId),
+                    provider: Some(ProviderId(provider)),
+                    source_address: None,
+                    first_at_ns: now,
+                    last_at_ns: now,
+                    first_seq: None,
+                    last_seq: None,
+                    event_count: 1,
+                    dedupe_key: format!("container:{provider}:{id}:{digest}"),
+                };
+                if tx.insert_security_event(&event).await?.is_some() {
+                    alerts += 1;
+                }
+            }
+        }
         Ok(alerts)
     }
 

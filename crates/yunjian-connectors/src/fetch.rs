@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value as Json};
 
+use crate::kubernetes;
 use crate::openstack::{self, Token, TokenError};
 use crate::prometheus::{self, Samples};
 use crate::Observed;
@@ -371,4 +372,87 @@ pub async fn prometheus_query(
         });
     }
     Ok(samples)
+}
+
+/// Every page of one Kubernetes list (`limit` and `continue`).
+async fn kubernetes_list(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    path: &str,
+    parse: Parser,
+    limits: &Limits,
+) -> Result<Observed, AdapterError> {
+    let mut observed = Observed::default();
+    let mut next: Option<String> = None;
+    for _ in 0..limits.max_pages {
+        let mut url = format!("{}{path}?limit=500", base.trim_end_matches('/'));
+        if let Some(token) = &next {
+            url.push_str("&continue=");
+            url.push_str(&urlencode(token));
+        }
+        let response = client
+            .get(&url)
+            .bearer_auth(token)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|error| failure(&url, limits, error))?;
+        let bytes = capped(&url, response, limits).await?;
+        let found = parse(&bytes);
+        if let Some(problem) = found
+            .problems
+            .iter()
+            .find(|problem| problem.index.is_none())
+        {
+            return Err(AdapterError::Body {
+                url,
+                reason: problem.reason.clone(),
+            });
+        }
+        observed.merge(found);
+        next = serde_json::from_slice::<Json>(&bytes)
+            .ok()
+            .and_then(|body| kubernetes::continue_token(&body));
+        if next.is_none() {
+            return Ok(observed);
+        }
+    }
+    Err(AdapterError::TooManyPages {
+        url: format!("{base}{path}"),
+        limit: limits.max_pages,
+    })
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (byte as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// A Kubernetes cluster's namespaces, pods and NetworkPolicies, read with a bearer
+/// token (a service account with cluster-wide read of those three).
+pub async fn pull_kubernetes(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    limits: &Limits,
+) -> Result<Observed, AdapterError> {
+    let mut observed = Observed::default();
+    for (path, parse) in [
+        ("/api/v1/namespaces", kubernetes::parse_namespaces as Parser),
+        ("/api/v1/pods", kubernetes::parse_pods),
+        (
+            "/apis/networking.k8s.io/v1/networkpolicies",
+            kubernetes::parse_network_policies,
+        ),
+    ] {
+        observed.merge(kubernetes_list(client, base, token, path, parse, limits).await?);
+    }
+    Ok(observed)
 }

@@ -7,6 +7,7 @@
 //! observed objects to the world are later pieces (docs/decisions/0010).
 
 pub mod fetch;
+pub mod kubernetes;
 pub mod openstack;
 pub mod prometheus;
 pub mod sync;
@@ -34,6 +35,12 @@ pub enum ObservedKind {
     Snapshot,
     Backup,
     Image,
+    /// A Kubernetes namespace.
+    Namespace,
+    /// A Kubernetes pod: a container workload.
+    Pod,
+    /// A Kubernetes NetworkPolicy.
+    NetworkPolicy,
 }
 
 impl ObservedKind {
@@ -50,6 +57,9 @@ impl ObservedKind {
             ObservedKind::Snapshot => "snapshot",
             ObservedKind::Backup => "backup",
             ObservedKind::Image => "image",
+            ObservedKind::Namespace => "namespace",
+            ObservedKind::Pod => "pod",
+            ObservedKind::NetworkPolicy => "network_policy",
         }
     }
 }

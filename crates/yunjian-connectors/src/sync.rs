@@ -18,7 +18,7 @@ use yunjian_core::value::{empty_value, parse_field, Value, Values};
 
 /// The kinds a provider reports, in the order references resolve: a kind refers only
 /// to kinds before it.
-pub const PUSHED_KINDS: [Kind; 12] = [
+pub const PUSHED_KINDS: [Kind; 14] = [
     Kind::Datacenter,
     Kind::Host,
     Kind::Image,
@@ -31,6 +31,8 @@ pub const PUSHED_KINDS: [Kind; 12] = [
     Kind::Snapshot,
     Kind::Backup,
     Kind::PaasInstance,
+    Kind::ContainerWorkload,
+    Kind::NetworkPolicy,
 ];
 
 /// At most this many objects in one chunk of a snapshot.

@@ -77,6 +77,8 @@ pub struct Translated {
     pub objects: Vec<PushedObject>,
     pub problems: Vec<Problem>,
     pub unreadable: HashSet<(Kind, String)>,
+    /// The kinds the source reports in full.
+    pub kinds: Vec<Kind>,
 }
 
 /// What an OpenStack pull speaks for: everything but databases and middleware (Trove
@@ -98,7 +100,7 @@ pub const OPENSTACK_KINDS: [Kind; 11] = [
 impl Translated {
     pub fn coverage(&self) -> sync::Coverage {
         sync::Coverage {
-            kinds: OPENSTACK_KINDS.to_vec(),
+            kinds: self.kinds.clone(),
             unreadable: self.unreadable.clone(),
         }
     }
@@ -150,7 +152,10 @@ fn contains(cidr: &str, address: &str) -> bool {
 /// Translates an OpenStack inventory. Objects whose kind yunjian does not record
 /// (ports) only inform others.
 pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
-    let mut out = Translated::default();
+    let mut out = Translated {
+        kinds: OPENSTACK_KINDS.to_vec(),
+        ..Translated::default()
+    };
     let mut pushed: Vec<Json> = Vec::new();
     let of = |kind| observed.of_kind(kind).collect::<Vec<_>>();
     let (hosts, networks, subnets, ports) = (
@@ -587,6 +592,12 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
         pushed.push(json!({"kind": "backup", "id": backup.external_id, "project": project, "fields": fields}));
     }
 
+    finish(out, &pushed)
+}
+
+/// Reads the translated objects as the standard API would, each bad one its own
+/// problem, then drops what cannot hold together.
+fn finish(mut out: Translated, pushed: &[Json]) -> Translated {
     let mut objects = Vec::with_capacity(pushed.len());
     for (index, item) in pushed.iter().enumerate() {
         match sync::parse_object(index, item) {
@@ -613,4 +624,62 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
     }
     out.objects = sync::unique_names(kept);
     out
+}
+
+/// What a Kubernetes pull speaks for.
+pub const KUBERNETES_KINDS: [Kind; 2] = [Kind::ContainerWorkload, Kind::NetworkPolicy];
+
+/// Translates a Kubernetes cluster's namespaces, pods and NetworkPolicies. A namespace's
+/// project is its `project_label` label when given and present, else its name.
+pub fn kubernetes(observed: &Observed, cluster: &str, project_label: Option<&str>) -> Translated {
+    let mut out = Translated {
+        kinds: KUBERNETES_KINDS.to_vec(),
+        ..Translated::default()
+    };
+    let project_of: HashMap<&str, String> = observed
+        .of_kind(ObservedKind::Namespace)
+        .filter_map(|namespace| {
+            let name = namespace.fields.get("name")?.as_str()?;
+            let labelled = project_label
+                .and_then(|label| namespace.fields.get("labels")?.get(label)?.as_str())
+                .filter(|project| !project.is_empty());
+            Some((name, labelled.unwrap_or(name).to_owned()))
+        })
+        .collect();
+    let mut pushed = Vec::new();
+    for (kind, object) in observed
+        .of_kind(ObservedKind::Pod)
+        .map(|pod| ("container_workload", pod))
+        .chain(
+            observed
+                .of_kind(ObservedKind::NetworkPolicy)
+                .map(|policy| ("network_policy", policy)),
+        )
+    {
+        let namespace = object
+            .fields
+            .get("namespace")
+            .and_then(Json::as_str)
+            .unwrap_or_default();
+        let Some(project) = project_of.get(namespace) else {
+            out.problems.push(note(
+                "kubernetes",
+                &object.external_id,
+                format!("namespace {namespace} was not listed: left out"),
+            ));
+            if let Some(kind) = sync::pushed_kind(kind) {
+                out.unreadable.insert((kind, object.external_id.clone()));
+            }
+            continue;
+        };
+        let mut fields = Map::new();
+        fields.insert("cluster".into(), json!(cluster));
+        for (key, value) in &object.fields {
+            fields.insert((*key).to_owned(), value.clone());
+        }
+        pushed.push(
+            json!({"kind": kind, "id": object.external_id, "project": project, "fields": fields}),
+        );
+    }
+    finish(out, &pushed)
 }

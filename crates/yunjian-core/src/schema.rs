@@ -28,6 +28,10 @@ pub enum Kind {
     SecurityGroup,
     SecurityGroupRule,
     PaasInstance,
+    /// A container workload (a pod) of a container platform (5.4.3).
+    ContainerWorkload,
+    /// A Kubernetes NetworkPolicy: micro-segmentation of containers (5.4.3).
+    NetworkPolicy,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -75,6 +79,11 @@ pub enum FieldType {
     Cidr,
     CidrList,
     IpList,
+    /// Free texts (a pod's images), kept sorted and without duplicates.
+    TextList {
+        max_items: usize,
+        max_chars: usize,
+    },
     /// A calendar date, `YYYY-MM-DD`.
     Date,
     /// `sm3:<64 hex>` or `sha256:<64 hex>`.
@@ -219,7 +228,7 @@ impl KindSpec {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 19] = [
+    pub const ALL: [Kind; 21] = [
         Kind::ManagementUnit,
         Kind::Tenant,
         Kind::Provider,
@@ -239,6 +248,8 @@ impl Kind {
         Kind::SecurityGroup,
         Kind::SecurityGroupRule,
         Kind::PaasInstance,
+        Kind::ContainerWorkload,
+        Kind::NetworkPolicy,
     ];
 
     pub fn spec(self) -> &'static KindSpec {
@@ -262,6 +273,8 @@ impl Kind {
             Kind::SecurityGroup => &SECURITY_GROUP,
             Kind::SecurityGroupRule => &SECURITY_GROUP_RULE,
             Kind::PaasInstance => &PAAS_INSTANCE,
+            Kind::ContainerWorkload => &CONTAINER_WORKLOAD,
+            Kind::NetworkPolicy => &NETWORK_POLICY,
         }
     }
 
@@ -1417,6 +1430,84 @@ static PAAS_INSTANCE: KindSpec = KindSpec {
     agreements: &[same_tenant("system_id")],
     singleton: false,
     list_columns: &["name", "tenant_id", "category", "product", "version"],
+};
+
+static CONTAINER_WORKLOAD: KindSpec = KindSpec {
+    kind: Kind::ContainerWorkload,
+    id: "container_workload",
+    table: "container_workloads",
+    zh: "容器工作负载",
+    en: "Container workload",
+    fields: &[
+        TENANT_REF,
+        PROVIDER_REF,
+        f("cluster", "容器集群", "Cluster", text(128), REQ),
+        f("namespace", "命名空间", "Namespace", text(253), REQ),
+        NAME,
+        f(
+            "images",
+            "镜像",
+            "Images",
+            FieldType::TextList {
+                max_items: 64,
+                max_chars: 512,
+            },
+            OPT,
+        ),
+        f(
+            "image_digests",
+            "镜像摘要",
+            "Image digests",
+            FieldType::TextList {
+                max_items: 64,
+                max_chars: 160,
+            },
+            OPT,
+        ),
+        f("node", "节点", "Node", text(253), OPT),
+        f("status", "状态", "Status", text(32), OPT),
+        EXTERNAL_ID,
+    ],
+    tenant_access: TENANT_RESOURCE.0,
+    provider_access: TENANT_RESOURCE.1,
+    write: WriteGroup::TenantResources,
+    unique: &[],
+    agreements: &[],
+    singleton: false,
+    list_columns: &["name", "tenant_id", "cluster", "namespace", "status"],
+};
+
+static NETWORK_POLICY: KindSpec = KindSpec {
+    kind: Kind::NetworkPolicy,
+    id: "network_policy",
+    table: "network_policies",
+    zh: "容器网络策略",
+    en: "Container network policy",
+    fields: &[
+        TENANT_REF,
+        PROVIDER_REF,
+        f("cluster", "容器集群", "Cluster", text(128), REQ),
+        f("namespace", "命名空间", "Namespace", text(253), REQ),
+        NAME,
+        f(
+            "spec",
+            "策略内容（JSON）",
+            "Policy (JSON)",
+            FieldType::Text {
+                max_chars: 65_536,
+                format: TextFormat::Plain,
+            },
+            REQ,
+        ),
+        EXTERNAL_ID,
+    ],
+    tenant_access: TENANT_RESOURCE.0,
+    provider_access: TENANT_RESOURCE.1,
+    write: WriteGroup::TenantSecurityPolicy,
+    unique: &[],
+    agreements: &[],
+    singleton: false,
+    list_columns: &["name", "tenant_id", "cluster", "namespace"],
 };
 
 #[cfg(test)]

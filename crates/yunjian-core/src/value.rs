@@ -145,9 +145,10 @@ pub fn parse_input(
 pub fn empty_value(field: &FieldSpec) -> Value {
     match field.ty {
         FieldType::Bool => Value::Bool(false),
-        FieldType::EnumList(_) | FieldType::CidrList | FieldType::IpList => {
-            Value::TextList(Vec::new())
-        }
+        FieldType::EnumList(_)
+        | FieldType::CidrList
+        | FieldType::IpList
+        | FieldType::TextList { .. } => Value::TextList(Vec::new()),
         FieldType::RefList(_) => Value::IdList(Vec::new()),
         _ => Value::Null,
     }
@@ -320,6 +321,31 @@ pub fn parse_field(field: &FieldSpec, json: &Json) -> Result<Value, FieldError> 
             Ok(Value::TextList(
                 addresses.iter().map(IpAddr::to_string).collect(),
             ))
+        }
+        FieldType::TextList {
+            max_items,
+            max_chars,
+        } => {
+            let mut items = Vec::new();
+            for item in string_items(name, json)? {
+                let item = item.trim().to_owned();
+                if item.is_empty()
+                    || item.chars().count() > max_chars
+                    || item.chars().any(char::is_control)
+                {
+                    return fail(
+                        "invalid_item",
+                        format!("'{name}': each item is 1 to {max_chars} printable characters"),
+                    );
+                }
+                items.push(item);
+            }
+            if items.len() > max_items {
+                return fail("too_many", format!("'{name}': at most {max_items} items"));
+            }
+            items.sort();
+            items.dedup();
+            Ok(Value::TextList(items))
         }
         FieldType::Date => {
             let Some(text) = json.as_str() else {

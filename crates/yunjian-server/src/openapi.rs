@@ -38,8 +38,16 @@ fn field_schema(field: &FieldSpec) -> Json_ {
             json!({"type": "array", "items": {"type": "string"}, "description": "CIDR blocks, not overlapping"})
         }
         FieldType::IpList => json!({"type": "array", "items": {"type": "string"}}),
+        FieldType::TextList {
+            max_items,
+            max_chars,
+        } => {
+            json!({"type": "array", "maxItems": max_items, "items": {"type": "string", "maxLength": max_chars}})
+        }
         FieldType::Date => json!({"type": "string", "format": "date"}),
-        FieldType::Digest => json!({"type": "string", "pattern": "^(sm3|sha256):[0-9a-f]{64}$"}),
+        FieldType::Digest => {
+            json!({"type": "string", "pattern": "^((sm3|sha256):[0-9a-f]{64}|sha512:[0-9a-f]{128}|md5:[0-9a-f]{32})$"})
+        }
     };
     if schema.get("description").is_none() {
         schema["description"] = json!(description);

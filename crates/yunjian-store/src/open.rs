@@ -121,6 +121,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "provider_sync",
         include_str!("../migrations/0010_provider_sync.sql"),
     ),
+    (
+        11,
+        "containers",
+        include_str!("../migrations/0011_containers.sql"),
+    ),
 ];
 
 impl Store {

@@ -145,9 +145,10 @@ impl Params {
                     FieldType::Integer { .. } | FieldType::Ref(_) => Bind::Int(None),
                     FieldType::Bool => Bind::Int(Some(0)),
                     FieldType::Float { .. } => Bind::Float(None),
-                    FieldType::EnumList(_) | FieldType::CidrList | FieldType::IpList => {
-                        Bind::Text(Some("[]".to_owned()))
-                    }
+                    FieldType::EnumList(_)
+                    | FieldType::CidrList
+                    | FieldType::IpList
+                    | FieldType::TextList { .. } => Bind::Text(Some("[]".to_owned())),
                     _ => Bind::Text(None),
                 };
                 self.values.push(bind);
@@ -228,7 +229,10 @@ fn decode(kind: Kind, mut cells: Vec<Cell>) -> Result<WorldObject> {
                 Cell::Float(number) => Value::Float(*number),
                 _ => Value::Null,
             },
-            FieldType::EnumList(_) | FieldType::CidrList | FieldType::IpList => {
+            FieldType::EnumList(_)
+            | FieldType::CidrList
+            | FieldType::IpList
+            | FieldType::TextList { .. } => {
                 let text = cell
                     .take_text()
                     .ok_or_else(|| corrupt(&format!("{} is not text", field.name)))?;

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+mod kubernetes;
 mod pull;
 mod sync;
 

@@ -43,7 +43,7 @@ pub fn form_to_json(spec: &KindSpec, pairs: &FormPairs) -> Map<String, Json> {
                     .map(number_or_text)
                     .collect(),
             ),
-            FieldType::CidrList | FieldType::IpList => {
+            FieldType::CidrList | FieldType::IpList | FieldType::TextList { .. } => {
                 let text = first(pairs, field.name).unwrap_or("");
                 json!(text
                     .split(|c: char| c.is_whitespace() || c == ',' || c == '，')

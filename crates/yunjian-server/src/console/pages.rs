@@ -62,6 +62,8 @@ const MENU: &[(&str, &str, &[Kind])] = &[
             Kind::Snapshot,
             Kind::Backup,
             Kind::PaasInstance,
+            Kind::ContainerWorkload,
+            Kind::NetworkPolicy,
         ],
     ),
 ];
@@ -382,7 +384,7 @@ pub fn list_page(frame: &Frame<'_>, view: &ListView<'_>) -> Markup {
                     (sort_header(view, "id", "ID"))
                     @for name in spec.list_columns {
                         @if let Some(field) = spec.field(name) {
-                            @if matches!(field.ty, FieldType::RefList(_) | FieldType::EnumList(_) | FieldType::CidrList | FieldType::IpList) {
+                            @if matches!(field.ty, FieldType::RefList(_) | FieldType::EnumList(_) | FieldType::CidrList | FieldType::IpList | FieldType::TextList { .. }) {
                                 th { (field_label(lang, field)) }
                             } @else {
                                 (sort_header(view, name, field_label(lang, field)))
@@ -616,7 +618,7 @@ pub fn form_page(frame: &Frame<'_>, view: &FormView<'_>) -> Markup {
                                     }
                                 }
                             }
-                            FieldType::CidrList | FieldType::IpList => {
+                            FieldType::CidrList | FieldType::IpList | FieldType::TextList { .. } => {
                                 textarea id=(id) name=(field.name) { (all(field.name).join("\n")) }
                                 div.hint { (lang.t("每行一个", "One per line")) }
                             }

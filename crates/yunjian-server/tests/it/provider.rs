@@ -69,6 +69,10 @@ fn inventory(memory_mib: i64, with_volume: bool, digest: &str) -> (Value, Value)
         json!({"kind": "subnet", "id": "sub-1", "fields": {"name": "app", "vpc_id": "net-1", "cidr": "10.8.1.0/24"}}),
         json!({"kind": "vm", "id": "srv-1", "fields": {"name": "web-1", "vpc_id": "net-1", "subnet_id": "sub-1", "host_id": "host-1", "image_id": "img-1", "vcpus": 4, "memory_mib": memory_mib, "status": "running", "ip_addresses": ["10.8.1.10"]}}),
     ];
+    // A container of the provider's container platform, running an image nobody approved.
+    first.push(json!({"kind": "container_workload", "id": "pod-1", "project": "proj-a", "fields": {
+        "cluster": "cq-k8s", "namespace": "edu", "name": "api-0", "images": ["nginx:1.25"],
+        "image_digests": ["sha256:3333333333333333333333333333333333333333333333333333333333333333"]}}));
     if with_volume {
         first.push(json!({"kind": "volume", "id": "vol-1", "project": "proj-a", "fields": {"name": "data", "vm_id": "srv-1", "size_gib": 100, "encrypted": true}}));
     }
@@ -202,14 +206,14 @@ async fn a_provider_pushes_signed_chunked_snapshots_applied_whole_with_history_a
     assert_eq!(committed.status, StatusCode::OK, "{}", committed.text);
     let summary = committed.json();
     assert_eq!(summary["state"], "committed");
-    assert_eq!(summary["created"], 9, "{summary}");
+    assert_eq!(summary["created"], 10, "{summary}");
     assert_eq!(summary["unassigned"], 2, "{summary}");
     assert_eq!(
-        summary["image_alerts"], 1,
-        "an unregistered image: {summary}"
+        summary["image_alerts"], 2,
+        "an unregistered image and a container's: {summary}"
     );
     // A retried commit answers the same.
-    assert_eq!(pusher.commit(sync, 2).await.json()["created"], 9);
+    assert_eq!(pusher.commit(sync, 2).await.json()["created"], 10);
     assert_eq!(
         count(&s, "/api/v1/vms", &s.admin_token).await,
         vms_before + 1
@@ -294,6 +298,11 @@ async fn a_provider_pushes_signed_chunked_snapshots_applied_whole_with_history_a
     .await;
     assert!(
         events.text.contains("image.digest_changed"),
+        "{}",
+        events.text
+    );
+    assert!(
+        events.text.contains("container.image_unapproved"),
         "{}",
         events.text
     );
