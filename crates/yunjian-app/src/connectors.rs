@@ -13,8 +13,7 @@ use yunjian_core::ids::ProviderId;
 use yunjian_core::schema::Kind;
 use yunjian_policy::{Action, Relation};
 use yunjian_store::{
-    AuditOutcome, ConnectorRecord, HealthRecord, NewConnector, ResultScope, SecurityEvent,
-    UsageSample,
+    AuditOutcome, ConnectorRecord, NewConnector, ResultScope, SecurityEvent, UsageSample,
 };
 
 use crate::authz::stamp;
@@ -25,8 +24,6 @@ use crate::{App, Context};
 /// Kinds of connector.
 pub const CONNECTOR_KINDS: [&str; 3] = ["openstack", "kubernetes", "prometheus"];
 const SECRET_CONTEXT: &[u8] = b"yunjian connector secret v1";
-/// Back-off after failures: the interval doubled per failure, at most this.
-const MAX_BACKOFF_NS: i64 = 6 * 3_600 * 1_000_000_000;
 
 /// A connector to configure.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -198,6 +195,29 @@ fn check_settings(input: &ConnectorInput) -> Result<(), AppError> {
 }
 
 impl App {
+    /// Configuring connectors: the management unit and the system administrator.
+    async fn authorize_connectors(
+        &self,
+        context: &Context,
+        action: &str,
+        id: Option<i64>,
+    ) -> Result<yunjian_policy::Decision, AppError> {
+        let question = self.question(
+            context,
+            Action::ProviderConfigure,
+            yunjian_policy::Target {
+                family: "provider",
+                kind: "provider_connectors",
+                group: "",
+            },
+            Relation::Any,
+        );
+        let mut refusal = self.record(context, action, AuditOutcome::Denied);
+        refusal.object_kind = Some("provider_connector".into());
+        refusal.object_id = id;
+        self.authorize(context, question, refusal).await
+    }
+
     pub async fn connectors(&self, context: &Context) -> Result<Vec<ConnectorRecord>, AppError> {
         let question = self.question(
             context,
@@ -211,11 +231,11 @@ impl App {
         );
         let refusal = self.record(context, "provider.read", AuditOutcome::Denied);
         self.authorize(context, question, refusal).await?;
-        let mut all = match crate::compliance::result_scope(context) {
-            ResultScope::All => self.store.connectors(None).await?,
-            ResultScope::Provider(id) => self.store.connectors(Some(id)).await?,
-            ResultScope::Tenant(_) => Vec::new(),
-        };
+        let mut all =
+            match crate::provider::provider_filter(crate::compliance::result_scope(context)) {
+                Some(provider) => self.store.connectors(provider).await?,
+                None => Vec::new(),
+            };
         for connector in &mut all {
             connector.secret = connector.secret.as_ref().map(|_| "<sealed>".to_owned());
         }
@@ -229,19 +249,9 @@ impl App {
         context: &Context,
         input: &ConnectorInput,
     ) -> Result<i64, AppError> {
-        let question = self.question(
-            context,
-            Action::ProviderConfigure,
-            yunjian_policy::Target {
-                family: "provider",
-                kind: "provider_connectors",
-                group: "",
-            },
-            Relation::Any,
-        );
-        let mut refusal = self.record(context, "provider.connector.add", AuditOutcome::Denied);
-        refusal.object_kind = Some("provider_connector".into());
-        let decision = self.authorize(context, question, refusal).await?;
+        let decision = self
+            .authorize_connectors(context, "provider.connector.add", None)
+            .await?;
         check_settings(input)?;
         let sealed = match &input.secret {
             Some(secret) if !secret.is_empty() => {
@@ -306,19 +316,9 @@ impl App {
         id: i64,
         enabled: bool,
     ) -> Result<(), AppError> {
-        let question = self.question(
-            context,
-            Action::ProviderConfigure,
-            yunjian_policy::Target {
-                family: "provider",
-                kind: "provider_connectors",
-                group: "",
-            },
-            Relation::Any,
-        );
-        let mut refusal = self.record(context, "provider.connector.enable", AuditOutcome::Denied);
-        refusal.object_id = Some(id);
-        let decision = self.authorize(context, question, refusal).await?;
+        let decision = self
+            .authorize_connectors(context, "provider.connector.enable", Some(id))
+            .await?;
         let mut tx = self.store.begin_write().await?;
         if !tx.set_connector_enabled(id, enabled).await? {
             return Err(AppError::NotFound);
@@ -339,19 +339,9 @@ impl App {
 
     /// Pulls one connector now (on demand, audited as the caller's action).
     pub async fn run_connector(&self, context: &Context, id: i64) -> Result<PullOutcome, AppError> {
-        let question = self.question(
-            context,
-            Action::ProviderConfigure,
-            yunjian_policy::Target {
-                family: "provider",
-                kind: "provider_connectors",
-                group: "",
-            },
-            Relation::Any,
-        );
-        let mut refusal = self.record(context, "provider.connector.run", AuditOutcome::Denied);
-        refusal.object_id = Some(id);
-        let decision = self.authorize(context, question, refusal).await?;
+        let decision = self
+            .authorize_connectors(context, "provider.connector.run", Some(id))
+            .await?;
         let connector = self
             .store
             .connectors(None)
@@ -412,7 +402,7 @@ impl App {
     ) -> PullOutcome {
         let started = Instant::now();
         let name = connector_name(connector);
-        let result = match connector.kind.as_str() {
+        let counted: Result<(String, Option<i64>), String> = match connector.kind.as_str() {
             "openstack" | "kubernetes" => {
                 let pulled = if connector.kind == "openstack" {
                     self.pull_openstack(connector, record, limits).await
@@ -420,25 +410,27 @@ impl App {
                     self.pull_kubernetes(connector, record, limits).await
                 };
                 pulled.map(|summary| {
-                    format!(
-                        "sync {}: {} created, {} changed, {} deleted, {} unchanged, {} set aside",
-                        summary.sync.id,
-                        summary.sync.created,
-                        summary.sync.changed,
-                        summary.sync.deleted,
-                        summary.sync.unchanged,
-                        summary.sync.unassigned
+                    let sync = &summary.sync;
+                    (
+                        format!(
+                            "sync {}: {} created, {} changed, {} deleted, {} unchanged, {} set aside",
+                            sync.id, sync.created, sync.changed, sync.deleted, sync.unchanged, sync.unassigned
+                        ),
+                        Some(sync.objects),
                     )
                 })
             }
             "prometheus" => self
                 .pull_prometheus(connector, limits)
                 .await
-                .map(|stored| format!("{stored} usage samples")),
+                .map(|stored| (format!("{stored} usage samples"), None)),
             other => Err(format!("no adapter for {other}")),
         };
         let latency_ms = started.elapsed().as_secs_f64() * 1e3;
-        self.note_pull(connector, &name, &result, latency_ms).await;
+        let objects = counted.as_ref().ok().and_then(|(_, objects)| *objects);
+        let result = counted.map(|(summary, _)| summary);
+        self.note_pull(connector, &name, &result, objects, latency_ms)
+            .await;
         PullOutcome {
             connector: connector.id,
             provider_id: connector.provider_id,
@@ -657,57 +649,21 @@ impl App {
         connector: &ConnectorRecord,
         name: &str,
         result: &Result<String, String>,
+        objects: Option<i64>,
         latency_ms: f64,
     ) {
-        let now = self.now_ns();
-        let interval = connector.interval_s * 1_000_000_000;
-        let outcome = async {
-            let previous = self
-                .store
-                .connector_health(Some(connector.provider_id))
-                .await?
-                .into_iter()
-                .find(|record| record.connector == name)
-                .unwrap_or_default();
-            let health = match result {
-                Ok(_) => HealthRecord {
-                    provider_id: connector.provider_id,
-                    connector: name.to_owned(),
-                    last_attempt_at_ns: Some(now),
-                    last_success_at_ns: Some(now),
-                    latency_ms: Some(latency_ms),
-                    last_error: None,
-                    failures: 0,
-                    next_attempt_at_ns: Some(now + interval),
-                    objects: previous.objects,
-                },
-                Err(error) => {
-                    let failures = previous.failures + 1;
-                    let backoff = interval
-                        .saturating_mul(1 << failures.clamp(0, 16))
-                        .min(MAX_BACKOFF_NS);
-                    HealthRecord {
-                        provider_id: connector.provider_id,
-                        connector: name.to_owned(),
-                        last_attempt_at_ns: Some(now),
-                        last_success_at_ns: previous.last_success_at_ns,
-                        latency_ms: Some(latency_ms),
-                        last_error: Some(error.chars().take(500).collect()),
-                        failures,
-                        next_attempt_at_ns: Some(now + backoff),
-                        objects: previous.objects,
-                    }
-                }
-            };
-            let mut tx = self.store.begin_write().await?;
-            tx.put_health(&health).await?;
-            tx.commit().await?;
-            Ok::<(), AppError>(())
-        }
+        let outcome = match result {
+            Ok(_) => Ok(objects),
+            Err(error) => Err(error.as_str()),
+        };
+        self.note_health(
+            connector.provider_id,
+            name,
+            outcome,
+            latency_ms,
+            Some(connector.interval_s * 1_000_000_000),
+        )
         .await;
-        if let Err(error) = outcome {
-            tracing::error!(%error, connector = name, "could not record a pull's health");
-        }
         if let Err(error) = result {
             tracing::warn!(connector = name, provider = connector.provider_id, %error, "a pull failed");
         }

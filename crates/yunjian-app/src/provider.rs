@@ -35,6 +35,8 @@ pub const MAX_CHUNKS: i64 = 1_000;
 pub const PUSH_STALE_NS: i64 = 24 * 3_600 * 1_000_000_000;
 /// Allocation is sampled at most this often per provider.
 const USAGE_INTERVAL_NS: i64 = 3_600 * 1_000_000_000;
+/// Back-off after failures of a pull: the interval doubled per failure, at most this.
+const MAX_BACKOFF_NS: i64 = 6 * 3_600 * 1_000_000_000;
 /// Conditional writes that found a row changed meanwhile are planned again this often.
 const APPLY_ATTEMPTS: usize = 3;
 
@@ -439,8 +441,17 @@ impl App {
             {
                 Some(alerts) => {
                     let apply_ms = apply_started.elapsed().as_secs_f64() * 1e3;
-                    self.note_health(provider, connector, Ok(count), started.elapsed().as_secs_f64() * 1e3)
+                    if connector == PUSH_CONNECTOR {
+                        // Pulls note their health with their schedule (connectors.rs).
+                        self.note_health(
+                            provider,
+                            connector,
+                            Ok(Some(count)),
+                            started.elapsed().as_secs_f64() * 1e3,
+                            None,
+                        )
                         .await;
+                    }
                     self.overviews.clear();
                     let sync = self.store.sync(sync_id).await?.ok_or(AppError::NotFound)?;
                     return Ok(CommitSummary {
@@ -494,8 +505,10 @@ impl App {
             .first()
             .map(ToString::to_string)
             .unwrap_or_default();
-        self.note_health(provider, connector, Err(reason), 0.0)
-            .await;
+        if connector == PUSH_CONNECTOR {
+            self.note_health(provider, connector, Err(&reason), 0.0, None)
+                .await;
+        }
         Ok(())
     }
 
@@ -1006,8 +1019,9 @@ impl App {
         &self,
         provider: i64,
         connector: &str,
-        outcome: Result<i64, String>,
+        outcome: Result<Option<i64>, &str>,
         latency_ms: f64,
+        interval_ns: Option<i64>,
     ) {
         let now = self.now_ns();
         let result = async {
@@ -1018,30 +1032,33 @@ impl App {
                 .into_iter()
                 .find(|health| health.connector == connector)
                 .unwrap_or_default();
-            let health = match outcome {
-                Ok(objects) => HealthRecord {
-                    provider_id: provider,
-                    connector: connector.to_owned(),
-                    last_attempt_at_ns: Some(now),
-                    last_success_at_ns: Some(now),
-                    latency_ms: Some(latency_ms),
-                    last_error: None,
-                    failures: 0,
-                    next_attempt_at_ns: None,
-                    objects,
-                },
-                Err(error) => HealthRecord {
-                    provider_id: provider,
-                    connector: connector.to_owned(),
-                    last_attempt_at_ns: Some(now),
-                    last_success_at_ns: previous.last_success_at_ns,
-                    latency_ms: Some(latency_ms),
-                    last_error: Some(error.chars().take(500).collect()),
-                    failures: previous.failures + 1,
-                    next_attempt_at_ns: None,
-                    objects: previous.objects,
-                },
+            let mut health = HealthRecord {
+                provider_id: provider,
+                connector: connector.to_owned(),
+                last_attempt_at_ns: Some(now),
+                last_success_at_ns: previous.last_success_at_ns,
+                latency_ms: Some(latency_ms),
+                last_error: None,
+                failures: 0,
+                next_attempt_at_ns: interval_ns.map(|interval| now + interval),
+                objects: previous.objects,
             };
+            match outcome {
+                Ok(objects) => {
+                    health.last_success_at_ns = Some(now);
+                    health.objects = objects.unwrap_or(previous.objects);
+                }
+                Err(error) => {
+                    health.last_error = Some(error.chars().take(500).collect());
+                    health.failures = previous.failures + 1;
+                    // Back off: the interval doubled per failure, at most six hours.
+                    health.next_attempt_at_ns = interval_ns.map(|interval| {
+                        now + interval
+                            .saturating_mul(1 << health.failures.clamp(0, 16))
+                            .min(MAX_BACKOFF_NS)
+                    });
+                }
+            }
             let mut tx = self.store.begin_write().await?;
             tx.put_health(&health).await?;
             tx.commit().await?;
@@ -1058,10 +1075,9 @@ impl App {
         let scope = self
             .read_scope_for_provider(context, "provider_sync")
             .await?;
-        match scope {
-            ResultScope::All => Ok(self.store.syncs(None, limit).await?),
-            ResultScope::Provider(id) => Ok(self.store.syncs(Some(id), limit).await?),
-            ResultScope::Tenant(_) => Ok(Vec::new()),
+        match provider_filter(scope) {
+            Some(provider) => Ok(self.store.syncs(provider, limit).await?),
+            None => Ok(Vec::new()),
         }
     }
 
@@ -1085,10 +1101,9 @@ impl App {
         let scope = self
             .read_scope_for_provider(context, "connector_health")
             .await?;
-        match scope {
-            ResultScope::All => Ok(self.store.connector_health(None).await?),
-            ResultScope::Provider(id) => Ok(self.store.connector_health(Some(id)).await?),
-            ResultScope::Tenant(_) => Ok(Vec::new()),
+        match provider_filter(scope) {
+            Some(provider) => Ok(self.store.connector_health(provider).await?),
+            None => Ok(Vec::new()),
         }
     }
 
@@ -1099,10 +1114,9 @@ impl App {
         let scope = self
             .read_scope_for_provider(context, "provider_unassigned")
             .await?;
-        match scope {
-            ResultScope::All => Ok(self.store.unassigned_objects(None).await?),
-            ResultScope::Provider(id) => Ok(self.store.unassigned_objects(Some(id)).await?),
-            ResultScope::Tenant(_) => Ok(Vec::new()),
+        match provider_filter(scope) {
+            Some(provider) => Ok(self.store.unassigned_objects(provider).await?),
+            None => Ok(Vec::new()),
         }
     }
 
@@ -1401,6 +1415,16 @@ impl App {
             .store
             .usage_samples(scope, metric, since_ns, until_ns)
             .await?)
+    }
+}
+
+/// The provider filter of a provider-side read: all (`Some(None)`), one provider's, or
+/// nothing for a tenant (`None`: syncs, health and set-aside objects are the providers').
+pub(crate) fn provider_filter(scope: ResultScope) -> Option<Option<i64>> {
+    match scope {
+        ResultScope::All => Some(None),
+        ResultScope::Provider(id) => Some(Some(id)),
+        ResultScope::Tenant(_) => None,
     }
 }
 

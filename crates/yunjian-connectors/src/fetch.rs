@@ -189,6 +189,34 @@ fn next_page(body: &Json, key: &str, endpoint: &str) -> Option<String> {
 /// A parser of one list's answer.
 type Parser = fn(&[u8]) -> Observed;
 
+/// One page of a list: fetched, capped and parsed. A body that cannot be read as the
+/// list (not JSON, no list) fails the pull; a bad item is that item's problem.
+async fn get_list(
+    request: reqwest::RequestBuilder,
+    url: &str,
+    parse: Parser,
+    limits: &Limits,
+) -> Result<(Vec<u8>, Observed), AdapterError> {
+    let response = request
+        .header("accept", "application/json")
+        .send()
+        .await
+        .map_err(|error| failure(url, limits, error))?;
+    let bytes = capped(url, response, limits).await?;
+    let found = parse(&bytes);
+    if let Some(problem) = found
+        .problems
+        .iter()
+        .find(|problem| problem.index.is_none())
+    {
+        return Err(AdapterError::Body {
+            url: url.to_owned(),
+            reason: problem.reason.clone(),
+        });
+    }
+    Ok((bytes, found))
+}
+
 /// Fetches every page of one list and parses it.
 async fn list(
     client: &reqwest::Client,
@@ -209,25 +237,8 @@ async fn list(
                 limit: limits.max_pages,
             });
         }
-        let response = client
-            .get(&page)
-            .header("x-auth-token", &token.token)
-            .header("accept", "application/json")
-            .send()
-            .await
-            .map_err(|error| failure(&page, limits, error))?;
-        let bytes = capped(&page, response, limits).await?;
-        let found = parse(&bytes);
-        if let Some(problem) = found
-            .problems
-            .iter()
-            .find(|problem| problem.index.is_none() && problem.external_id.is_none())
-        {
-            return Err(AdapterError::Body {
-                url: page,
-                reason: problem.reason.clone(),
-            });
-        }
+        let request = client.get(&page).header("x-auth-token", &token.token);
+        let (bytes, found) = get_list(request, &page, parse, limits).await?;
         observed.merge(found);
         if let Ok(json) = serde_json::from_slice::<Json>(&bytes) {
             next = next_page(&json, key, &page);
@@ -391,25 +402,8 @@ async fn kubernetes_list(
             url.push_str("&continue=");
             url.push_str(&urlencode(token));
         }
-        let response = client
-            .get(&url)
-            .bearer_auth(token)
-            .header("accept", "application/json")
-            .send()
-            .await
-            .map_err(|error| failure(&url, limits, error))?;
-        let bytes = capped(&url, response, limits).await?;
-        let found = parse(&bytes);
-        if let Some(problem) = found
-            .problems
-            .iter()
-            .find(|problem| problem.index.is_none())
-        {
-            return Err(AdapterError::Body {
-                url,
-                reason: problem.reason.clone(),
-            });
-        }
+        let (bytes, found) =
+            get_list(client.get(&url).bearer_auth(token), &url, parse, limits).await?;
         observed.merge(found);
         next = serde_json::from_slice::<Json>(&bytes)
             .ok()

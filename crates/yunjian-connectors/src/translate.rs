@@ -132,6 +132,18 @@ fn note(source: &'static str, external_id: &str, reason: impl Into<String>) -> P
     }
 }
 
+/// An object left out of the snapshot: its problem, and its row kept as it was.
+fn leave_out(
+    out: &mut Translated,
+    source: &'static str,
+    kind: Kind,
+    external_id: &str,
+    reason: impl Into<String>,
+) {
+    out.problems.push(note(source, external_id, reason));
+    out.unreadable.insert((kind, external_id.to_owned()));
+}
+
 fn name_or_id(object: &ObservedObject) -> String {
     object
         .fields
@@ -236,13 +248,13 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
         .collect();
     for image in &images {
         let Some(digest) = image.fields.get("digest").and_then(Json::as_str) else {
-            out.problems.push(note(
+            leave_out(
+                &mut out,
                 "glance images",
+                Kind::Image,
                 &image.external_id,
                 "no hash yet (the upload has not finished): left out",
-            ));
-            out.unreadable
-                .insert((Kind::Image, image.external_id.clone()));
+            );
             continue;
         };
         let visibility = match image.fields.get("visibility").and_then(Json::as_str) {
@@ -295,23 +307,23 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
             .filter_map(|subnet| subnet.fields.get("cidr").and_then(Json::as_str))
             .collect();
         if cidrs.is_empty() {
-            out.problems.push(note(
+            leave_out(
+                &mut out,
                 "neutron networks",
+                Kind::Vpc,
                 &network.external_id,
                 "a network without subnets has no address space: left out",
-            ));
-            out.unreadable
-                .insert((Kind::Vpc, network.external_id.clone()));
+            );
             continue;
         }
         let Some(project) = &network.project else {
-            out.problems.push(note(
+            leave_out(
+                &mut out,
                 "neutron networks",
+                Kind::Vpc,
                 &network.external_id,
                 "no project: no tenant can own it",
-            ));
-            out.unreadable
-                .insert((Kind::Vpc, network.external_id.clone()));
+            );
             continue;
         };
         first_network_of_project
@@ -384,15 +396,13 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
                     .map(|network| (*network).to_owned())
             });
         let Some(network) = network else {
-            out.problems.push(note(
+            leave_out(
+                &mut out,
                 "neutron security groups",
+                Kind::SecurityGroup,
                 &group.external_id,
                 "no network of its project uses it or could hold it: left out",
-            ));
-            out.unreadable.insert((
-                yunjian_core::schema::Kind::SecurityGroup,
-                group.external_id.clone(),
-            ));
+            );
             continue;
         };
         pushed.push(json!({
@@ -407,15 +417,7 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
             .get("remote_address_group")
             .is_some_and(|value| !value.is_null())
         {
-            out.problems.push(note(
-                "neutron security group rules",
-                &rule.external_id,
-                "a remote address group cannot be recorded: the rule is left out and its group's paths are not verifiable",
-            ));
-            out.unreadable.insert((
-                yunjian_core::schema::Kind::SecurityGroupRule,
-                rule.external_id.clone(),
-            ));
+            leave_out(&mut out, "neutron security group rules", Kind::SecurityGroupRule, &rule.external_id, "a remote address group cannot be recorded: the rule is left out and its group's paths are not verifiable");
             continue;
         }
         let mut fields = Map::new();
@@ -483,13 +485,13 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
                 })
             });
         let Some(subnet) = subnet else {
-            out.problems.push(note(
+            leave_out(
+                &mut out,
                 "nova servers",
+                Kind::Vm,
                 &server.external_id,
                 "no port or address places it in a subnet of a recorded network: left out",
-            ));
-            out.unreadable
-                .insert((Kind::Vm, server.external_id.clone()));
+            );
             continue;
         };
         let network = subnet_network.get(subnet).copied().unwrap_or_default();
@@ -526,15 +528,13 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
 
     for volume in &volumes {
         if volume.project.is_none() {
-            out.problems.push(note(
+            leave_out(
+                &mut out,
                 "cinder volumes",
+                Kind::Volume,
                 &volume.external_id,
                 "no project (an administrator's answer names it): no tenant can own it, left out",
-            ));
-            out.unreadable.insert((
-                yunjian_core::schema::Kind::Volume,
-                volume.external_id.clone(),
-            ));
+            );
             continue;
         }
         let mut fields = json!({
@@ -566,15 +566,13 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
                 .and_then(|volume| volume_projects.get(volume.as_str()).copied())
         });
         let Some(project) = project else {
-            out.problems.push(note(
+            leave_out(
+                &mut out,
                 "cinder backups",
+                Kind::Backup,
                 &backup.external_id,
                 "no project (an administrator's answer names it): no tenant can own it, left out",
-            ));
-            out.unreadable.insert((
-                yunjian_core::schema::Kind::Backup,
-                backup.external_id.clone(),
-            ));
+            );
             continue;
         };
         let availability_zone = backup

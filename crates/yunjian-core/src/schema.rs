@@ -1432,6 +1432,9 @@ static PAAS_INSTANCE: KindSpec = KindSpec {
     list_columns: &["name", "tenant_id", "category", "product", "version"],
 };
 
+const CLUSTER: FieldSpec = f("cluster", "容器集群", "Cluster", text(128), REQ);
+const NAMESPACE: FieldSpec = f("namespace", "命名空间", "Namespace", text(253), REQ);
+
 static CONTAINER_WORKLOAD: KindSpec = KindSpec {
     kind: Kind::ContainerWorkload,
     id: "container_workload",
@@ -1441,8 +1444,8 @@ static CONTAINER_WORKLOAD: KindSpec = KindSpec {
     fields: &[
         TENANT_REF,
         PROVIDER_REF,
-        f("cluster", "容器集群", "Cluster", text(128), REQ),
-        f("namespace", "命名空间", "Namespace", text(253), REQ),
+        CLUSTER,
+        NAMESPACE,
         NAME,
         f(
             "images",
@@ -1486,8 +1489,8 @@ static NETWORK_POLICY: KindSpec = KindSpec {
     fields: &[
         TENANT_REF,
         PROVIDER_REF,
-        f("cluster", "容器集群", "Cluster", text(128), REQ),
-        f("namespace", "命名空间", "Namespace", text(253), REQ),
+        CLUSTER,
+        NAMESPACE,
         NAME,
         f(
             "spec",

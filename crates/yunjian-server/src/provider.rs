@@ -597,31 +597,42 @@ async fn usage_report(
                 )
             })?,
         };
-        let month = match query.get("month") {
-            None => yunjian_app::Month::of(state.app.now_ns()),
-            Some(text) => yunjian_app::Month::parse(text)
-                .ok_or_else(|| AppError::invalid("month", "invalid_month", "'month' is YYYY-MM"))?,
-        };
-        let format =
-            yunjian_app::ReportFormat::parse(query.get("format").map_or("json", String::as_str))
-                .ok_or_else(|| {
-                    AppError::invalid("format", "unknown_value", "json, csv, xlsx or pdf")
-                })?;
-        let report = state.app.usage_report(context, scope, month).await?;
-        let content = state.app.render_report(&report, format)?;
-        Ok::<_, AppError>(crate::compliance::download(
-            content,
-            format.media_type(),
-            &format!(
-                "usage-{}-{}-{}.{}",
-                scope.kind(),
-                scope.id(),
-                month.label(),
-                format.extension()
-            ),
-            None,
-        ))
+        usage_report_file(&state, context, scope, &query, "json").await
     }
     .await;
     result.map_err(|error| fail(error, context))
+}
+
+/// The monthly usage report of a scope as a file (`month`, `format` from the query),
+/// for the API and the console.
+pub(crate) async fn usage_report_file(
+    state: &AppState,
+    context: &Context,
+    scope: yunjian_compliance::Scope,
+    query: &HashMap<String, String>,
+    default_format: &str,
+) -> Result<axum::response::Response, AppError> {
+    let month = match query.get("month") {
+        None => yunjian_app::Month::of(state.app.now_ns()),
+        Some(text) => yunjian_app::Month::parse(text)
+            .ok_or_else(|| AppError::invalid("month", "invalid_month", "'month' is YYYY-MM"))?,
+    };
+    let format = yunjian_app::ReportFormat::parse(
+        query.get("format").map_or(default_format, String::as_str),
+    )
+    .ok_or_else(|| AppError::invalid("format", "unknown_value", "json, csv, xlsx or pdf"))?;
+    let report = state.app.usage_report(context, scope, month).await?;
+    let content = state.app.render_report(&report, format)?;
+    Ok(crate::compliance::download(
+        content,
+        format.media_type(),
+        &format!(
+            "usage-{}-{}-{}.{}",
+            scope.kind(),
+            scope.id(),
+            month.label(),
+            format.extension()
+        ),
+        None,
+    ))
 }

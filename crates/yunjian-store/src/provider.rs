@@ -118,6 +118,14 @@ pub struct ChunkRecord {
     pub digest: String,
 }
 
+fn decode_chunk(cells: &mut [Cell]) -> Result<ChunkRecord> {
+    Ok(ChunkRecord {
+        seq: int(cells, 0, "chunk seq")?,
+        objects: int(cells, 1, "chunk objects")?,
+        digest: text(cells, 2, "chunk digest")?,
+    })
+}
+
 /// What a commit finished with.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SyncOutcome {
@@ -466,13 +474,7 @@ impl Store {
                 .to_owned(),
             vec![Bind::Int(Some(sync_id))],
             &[CellType::Int, CellType::Int, CellType::Text],
-            |cells| {
-                Ok(ChunkRecord {
-                    seq: int(cells, 0, "chunk seq")?,
-                    objects: int(cells, 1, "chunk objects")?,
-                    digest: text(cells, 2, "chunk digest")?,
-                })
-            },
+            decode_chunk,
         )
         .await
     }
@@ -485,16 +487,7 @@ impl Store {
                 .to_owned(),
             vec![Bind::Int(Some(sync_id))],
             &[CellType::Int, CellType::Int, CellType::Text, CellType::Text],
-            |cells| {
-                Ok((
-                    ChunkRecord {
-                        seq: int(cells, 0, "chunk seq")?,
-                        objects: int(cells, 1, "chunk objects")?,
-                        digest: text(cells, 2, "chunk digest")?,
-                    },
-                    text(cells, 3, "chunk body")?,
-                ))
-            },
+            |cells| Ok((decode_chunk(cells)?, text(cells, 3, "chunk body")?)),
         )
         .await
     }

@@ -822,23 +822,10 @@ impl WriteTx {
     ) -> Result<i64> {
         let spec = kind.spec();
         let mut params = Params::default();
-        let mut assignments = Vec::new();
-        for field in spec.column_fields() {
-            assignments.push(format!(
-                "{} = {}",
-                field.name,
-                params.push_field(field, values.get(field.name))
-            ));
-        }
-        assignments.push(format!(
-            "updated_at_ns = {}",
-            params.push(Value::Int(now_ns))
-        ));
-        assignments.push("revision = revision + 1".to_owned());
+        let assignments = set_every_column(spec, values, now_ns, &mut params);
         let sql = format!(
-            "UPDATE {} SET {} WHERE id = {} RETURNING revision",
+            "UPDATE {} SET {assignments} WHERE id = {} RETURNING revision",
             spec.table,
-            assignments.join(", "),
             params.push(Value::Int(id))
         );
         let row = params
@@ -980,6 +967,26 @@ impl WriteTx {
     }
 }
 
+/// `col = $n, …, updated_at_ns = $n, revision = revision + 1` for every column.
+fn set_every_column(spec: &KindSpec, values: &Values, now_ns: i64, params: &mut Params) -> String {
+    let mut assignments: Vec<String> = spec
+        .column_fields()
+        .map(|field| {
+            format!(
+                "{} = {}",
+                field.name,
+                params.push_field(field, values.get(field.name))
+            )
+        })
+        .collect();
+    assignments.push(format!(
+        "updated_at_ns = {}",
+        params.push(Value::Int(now_ns))
+    ));
+    assignments.push("revision = revision + 1".to_owned());
+    assignments.join(", ")
+}
+
 /// What a conditional write found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Conditional {
@@ -1035,23 +1042,10 @@ impl WriteTx {
     ) -> Result<Conditional> {
         let spec = kind.spec();
         let mut params = Params::default();
-        let mut assignments = Vec::new();
-        for field in spec.column_fields() {
-            assignments.push(format!(
-                "{} = {}",
-                field.name,
-                params.push_field(field, values.get(field.name))
-            ));
-        }
-        assignments.push(format!(
-            "updated_at_ns = {}",
-            params.push(Value::Int(now_ns))
-        ));
-        assignments.push("revision = revision + 1".to_owned());
+        let assignments = set_every_column(spec, values, now_ns, &mut params);
         let sql = format!(
-            "UPDATE {} SET {} WHERE id = {} AND revision = {}",
+            "UPDATE {} SET {assignments} WHERE id = {} AND revision = {}",
             spec.table,
-            assignments.join(", "),
             params.push(Value::Int(id)),
             params.push(Value::Int(revision))
         );

@@ -115,23 +115,7 @@ fn median(mut times: Vec<Duration>) -> Duration {
 }
 
 async fn compliance(data: &Path, scale: BenchScale, rounds: usize, tenants: usize) -> Result<()> {
-    let store = fresh_store(data).await?;
-    let app = App::new(
-        store,
-        Arc::new(yunjian_app::SystemClock),
-        yunjian_app::SessionSettings::default(),
-    );
-    let world = yunjian_core::demo::generate(
-        match scale {
-            BenchScale::Small => yunjian_core::demo::Scale::Small,
-            BenchScale::Large => yunjian_core::demo::Scale::Large,
-        },
-        42,
-    );
-    let started = Instant::now();
-    app.load_demo(&world)
-        .await
-        .map_err(|error| anyhow::anyhow!("demo: {error}"))?;
+    let (app, _world, started) = demo_app(data, scale).await?;
     println!("machine: {}", machine());
     println!("demo loaded in {:.2} s", started.elapsed().as_secs_f64());
     let catalog = app.catalog().map_err(crate::app_error)?;
@@ -972,8 +956,12 @@ fn to_chunks(objects: &[serde_json::Value]) -> Result<Vec<Vec<u8>>> {
         .collect()
 }
 
-async fn provider(data: &Path, scale: BenchScale, rounds: usize, target: usize) -> Result<()> {
-    use yunjian_connectors::sync::Mode;
+/// A scratch store with the demo cloud of `scale` (seed 42) loaded; answers when the
+/// load started.
+async fn demo_app(
+    data: &Path,
+    scale: BenchScale,
+) -> Result<(App, yunjian_core::demo::DemoWorld, Instant)> {
     let store = fresh_store(data).await?;
     let app = App::new(
         store,
@@ -991,6 +979,12 @@ async fn provider(data: &Path, scale: BenchScale, rounds: usize, target: usize) 
     app.load_demo(&world)
         .await
         .map_err(|error| anyhow::anyhow!("demo: {error}"))?;
+    Ok((app, world, started))
+}
+
+async fn provider(data: &Path, scale: BenchScale, rounds: usize, target: usize) -> Result<()> {
+    use yunjian_connectors::sync::Mode;
+    let (app, world, started) = demo_app(data, scale).await?;
     app.seed_demo_provider_interface()
         .await
         .map_err(crate::app_error)?;

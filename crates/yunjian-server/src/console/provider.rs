@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup, PreEscaped};
 use serde_json::Value as Json;
-use yunjian_app::{AppError, ConnectorInput, Month, RegistryInput, ReportFormat};
+use yunjian_app::{AppError, ConnectorInput, Month, RegistryInput};
 use yunjian_compliance::Scope;
 use yunjian_core::role::Role;
 use yunjian_core::schema::Kind;
@@ -795,34 +795,8 @@ pub async fn usage_report(
     auth: ConsoleAuth,
     Query(query): Query<QueryMap>,
 ) -> Response {
-    let result = async {
-        let scope = usage_scope(&auth, &query);
-        let month = query
-            .get("month")
-            .map_or_else(
-                || Some(Month::of(state.app.now_ns())),
-                |text| Month::parse(text),
-            )
-            .ok_or_else(|| AppError::invalid("month", "invalid_month", "YYYY-MM"))?;
-        let format = ReportFormat::parse(query.get("format").map_or("pdf", String::as_str))
-            .ok_or_else(|| {
-                AppError::invalid("format", "unknown_value", "pdf, xlsx, csv or json")
-            })?;
-        let report = state.app.usage_report(&auth.context, scope, month).await?;
-        let content = state.app.render_report(&report, format)?;
-        Ok::<Response, AppError>(crate::compliance::download(
-            content,
-            format.media_type(),
-            &format!(
-                "usage-{}-{}-{}.{}",
-                scope.kind(),
-                scope.id(),
-                month.label(),
-                format.extension()
-            ),
-            None,
-        ))
-    }
-    .await;
-    result.unwrap_or_else(|error| error_page(auth.lang, error, &auth.context.request_id))
+    let scope = usage_scope(&auth, &query);
+    crate::provider::usage_report_file(&state, &auth.context, scope, &query, "pdf")
+        .await
+        .unwrap_or_else(|error| error_page(auth.lang, error, &auth.context.request_id))
 }
