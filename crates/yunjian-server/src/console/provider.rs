@@ -75,7 +75,7 @@ fn ago(lang: Lang, now: i64, at: Option<i64>) -> String {
     }
 }
 
-async fn names(state: &AppState, kind: Kind) -> HashMap<i64, String> {
+async fn names(state: &AppState, kind: Kind) -> BTreeMap<i64, String> {
     state
         .app
         .store()
@@ -117,6 +117,7 @@ async fn render_sync(state: &AppState, auth: &ConsoleAuth, notice: Option<&str>)
     };
     let providers = names(state, Kind::Provider).await;
     let tenants = names(state, Kind::Tenant).await;
+    let zones = names(state, Kind::Zone).await;
     let provider_name = |id: i64| {
         providers
             .get(&id)
@@ -153,6 +154,23 @@ async fn render_sync(state: &AppState, auth: &ConsoleAuth, notice: Option<&str>)
                     td { (record.next_attempt_at_ns.map_or("—".to_owned(), timestamp)) }
                 }
             } }
+        }
+        h2 { (lang.t("资源清单", "Inventory")) }
+        table #inventory {
+            thead { tr { th { (lang.t("云服务商", "Provider")) } th { (lang.t("按类型浏览", "Browse by kind")) } } }
+            tbody { @for (id, name) in &providers {
+                tr { td { (name) } td {
+                    @for kind in [Kind::Datacenter, Kind::Host, Kind::Vpc, Kind::Vm, Kind::Volume, Kind::Backup, Kind::Image, Kind::ContainerWorkload] {
+                        a href={ "/console/" (kind.spec().table) "?provider_id=" (id) } { (lang.pick(kind.spec().zh, kind.spec().en)) } " "
+                    }
+                } }
+            } }
+        }
+        p.muted { (lang.t("按网络区域：", "By zone: "))
+            @for (id, name) in &zones {
+                a href={ "/console/vpcs?zone_id=" (id) } { (name) " VPC" } " · " a href={ "/console/hosts?zone_id=" (id) } { (name) " " (lang.t("宿主机", "hosts")) } " "
+            }
+            (lang.t("；按云租户：云租户页的各资源列表可按 tenant_id 筛选。", "; by tenant: every resource list filters by tenant_id."))
         }
         h2 { (lang.t("同步批次", "Syncs")) }
         table #syncs {
@@ -353,14 +371,14 @@ pub async fn run_connector(
 // ---------------------------------------------------------------------------------
 // Change history
 
-fn diff_markup(change: &str, detail: &Json) -> Markup {
+fn diff_markup(lang: Lang, change: &str, detail: &Json) -> Markup {
     html! {
         @if change == "changed" {
             ul.diff { @for (field, values) in detail.as_object().into_iter().flatten() {
                 li { code { (field) } ": " span.from { (values["from"].to_string()) } " → " span.to { (values["to"].to_string()) } }
             } }
         } @else {
-            details { summary { (detail.as_object().map_or(0, |map| map.len())) } pre { (serde_json::to_string_pretty(detail).unwrap_or_default()) } }
+            details { summary { (lang.t("字段值", "Values")) " (" (detail.as_object().map_or(0, |map| map.len())) ")" } pre { (serde_json::to_string_pretty(detail).unwrap_or_default()) } }
         }
     }
 }
@@ -422,6 +440,7 @@ pub async fn changes(
             @for change in &found {
                 @let detail: Json = serde_json::from_str(&change.detail).unwrap_or(Json::Null);
                 @let table = yunjian_core::schema::Kind::parse(&change.kind).map(|kind| kind.spec().table);
+                @let label = change.name.clone().or_else(|| detail["description"].as_str().map(str::to_owned)).unwrap_or_else(|| "—".to_owned());
                 li data-change=(change.change) data-kind=(change.kind) {
                     span.when { (timestamp(change.at_ns)) }
                     " "
@@ -429,12 +448,12 @@ pub async fn changes(
                         "created" => lang.t("新增", "created"), "changed" => lang.t("变更", "changed"), _ => lang.t("删除", "deleted") }) }
                     " " (change.kind) " "
                     @match (table, change.change.as_str()) {
-                        (Some(table), "created" | "changed") => a href={ "/console/" (table) "/" (change.object_id) } { (change.name.as_deref().unwrap_or("—")) },
-                        _ => span { (change.name.as_deref().unwrap_or("—")) },
+                        (Some(table), "created" | "changed") => a href={ "/console/" (table) "/" (change.object_id) } { (label) },
+                        _ => span { (label) },
                     }
                     " " span.muted { "(" (providers.get(&change.provider_id).cloned().unwrap_or_default()) " · " code { (change.external_id) } " · "
                         a href={ "/console/providers/changes?kind=" (change.kind) "&object_id=" (change.object_id) } { (lang.t("此资源的历史", "this resource's history")) } ")" }
-                    (diff_markup(&change.change, &detail))
+                    (diff_markup(lang, &change.change, &detail))
                 }
             }
         }
