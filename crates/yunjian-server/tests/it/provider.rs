@@ -528,3 +528,97 @@ async fn a_broken_provider_endpoint_is_recorded_backed_off_and_alerted_while_oth
     .await;
     assert_eq!(denied.status, StatusCode::FORBIDDEN, "{}", denied.text);
 }
+
+/// A Prometheus that answers one instant vector per query.
+async fn prometheus_server() -> String {
+    use axum::routing::get;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    let router = axum::Router::new().route(
+        "/api/v1/query",
+        get(|| async {
+            axum::Json(
+                json!({"status": "success", "data": {"resultType": "vector", "result": [
+                    {"metric": {"project": "proj-a"}, "value": [1790000000.0, "37.5"]},
+                    {"metric": {"project": "proj-unmapped"}, "value": [1790000000.0, "12"]},
+                    {"metric": {"project": "proj-a"}, "value": [1790000000.0, "NaN"]},
+                ]}}),
+            )
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    format!("http://{address}")
+}
+
+#[tokio::test]
+async fn a_prometheus_connector_stores_utilization_per_tenant() {
+    let s = server().await;
+    let provider = provider_id(&s).await;
+    step_up(&s.door, "sysadmin", &s.admin_token).await;
+    let post = |path: &str, body: Value| api(Method::POST, path, Some(&s.admin_token), Some(body));
+    let mapped = send(
+        &s.router,
+        post(
+            "/api/v1/provider/projects",
+            json!({"provider_id": provider, "project": "proj-a", "tenant_id": s.tenants[0]}),
+        ),
+    )
+    .await;
+    assert_eq!(mapped.status, StatusCode::OK, "{}", mapped.text);
+    // Settings are checked: an unknown metric is refused.
+    let bad = send(&s.router, post("/api/v1/provider/connectors", json!({"provider_id": provider, "kind": "prometheus",
+        "endpoint": "http://127.0.0.1:9", "interval_s": 300, "settings": {"queries": {"made_up": "up"}}}))).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    let endpoint = prometheus_server().await;
+    let created = send(&s.router, post("/api/v1/provider/connectors", json!({"provider_id": provider, "kind": "prometheus",
+        "endpoint": endpoint, "interval_s": 300,
+        "settings": {"project_label": "project", "queries": {"cpu_utilization": "avg by (project) (rate(cpu[5m]))"}}}))).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let id = created.json()["id"].as_i64().expect("id");
+    let ran = send(
+        &s.router,
+        post(&format!("/api/v1/provider/connectors/{id}/run"), json!({})),
+    )
+    .await;
+    assert_eq!(ran.json()["ok"], true, "{}", ran.text);
+    // Two finite samples (NaN skipped): the mapped project's for its tenant, the other
+    // for the provider as a whole; the tenant sees its own.
+    let usage = send(
+        &s.router,
+        api(
+            Method::GET,
+            "/api/v1/provider/usage?metric=cpu_utilization&since=2020-01-01",
+            Some(&s.admin_token),
+            None,
+        ),
+    )
+    .await
+    .json();
+    let samples = usage["samples"].as_array().expect("samples");
+    assert_eq!(samples.len(), 2, "{usage}");
+    assert!(samples
+        .iter()
+        .any(|sample| sample["tenant_id"] == s.tenants[0] && sample["value"] == 37.5));
+    assert!(samples
+        .iter()
+        .any(|sample| sample["tenant_id"].is_null() && sample["value"] == 12.0));
+    let tenant = login(&s.door, "tenant1", PASSWORD).await;
+    let own = send(
+        &s.router,
+        api(
+            Method::GET,
+            "/api/v1/provider/usage?metric=cpu_utilization&since=2020-01-01",
+            Some(&tenant),
+            None,
+        ),
+    )
+    .await
+    .json();
+    assert_eq!(
+        own["samples"].as_array().expect("samples").len(),
+        1,
+        "{own}"
+    );
+}
