@@ -1,0 +1,9 @@
+//! The security event centre's pure core (issue 7, first piece): syslog as real devices
+//! send it. Framing splits a TCP byte stream into messages (LF-terminated or RFC 6587
+//! octet-counted, whichever each message uses); parsing reads RFC 5424 and the many RFC
+//! 3164 variants devices actually emit. Nothing here fails on input: a line that cannot
+//! be parsed is kept whole as the message (7.5.10.5: normalized formats, nothing lost).
+//! No IO, no clock: the caller gives the time of receipt.
+
+pub mod framing;
+pub mod syslog;

@@ -1,0 +1,333 @@
+//! Syslog as real senders produce it: `logger` (util-linux) over UDP and TCP, RFC 3164
+//! and RFC 5424, LF and octet-counted framing; device variants; and properties: no input
+//! makes parsing or framing panic, and no line is lost.
+
+use std::io::Read;
+use std::net::{TcpListener, UdpSocket};
+use std::process::Command;
+use std::time::Duration;
+
+use proptest::prelude::*;
+use yunjian_events::framing::Framer;
+use yunjian_events::syslog::{self, Context, Format};
+
+/// 2026-11-24T10:00:00+08:00.
+const RECEIVED_NS: i64 = 1_795_485_600_000_000_000;
+
+fn context() -> Context {
+    Context::beijing(RECEIVED_NS)
+}
+
+#[test]
+fn rfc5424_with_structured_data_and_nil_values() {
+    let line = br#"<165>1 2026-11-24T10:00:00.123+08:00 fw-01.cq.gov.cn sshd 4123 ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"][meta sequenceId="29" note="a \"quoted\] value"] BOMAn application event"#;
+    let message = syslog::parse(line, &context());
+    assert_eq!(message.format, Format::Rfc5424);
+    assert_eq!((message.facility, message.severity), (Some(20), Some(5)));
+    assert_eq!(message.hostname.as_deref(), Some("fw-01.cq.gov.cn"));
+    assert_eq!(message.app_name.as_deref(), Some("sshd"));
+    assert_eq!(message.proc_id.as_deref(), Some("4123"));
+    assert_eq!(message.msg_id.as_deref(), Some("ID47"));
+    assert_eq!(message.structured_data.len(), 2);
+    assert_eq!(
+        message.structured_data[0].params[2],
+        ("eventID".into(), "1011".into())
+    );
+    assert_eq!(
+        message.structured_data[1].params[1],
+        ("note".into(), "a \"quoted] value".into())
+    );
+    assert_eq!(message.message, "BOMAn application event");
+    assert_eq!(message.source_time_ns, Some(RECEIVED_NS + 123_000_000));
+    let nil = syslog::parse(b"<13>1 - - - - - -", &context());
+    assert_eq!(nil.format, Format::Rfc5424);
+    assert_eq!(
+        (
+            nil.hostname.clone(),
+            nil.source_time_ns,
+            nil.message.as_str()
+        ),
+        (None, None, "")
+    );
+}
+
+#[test]
+fn rfc3164_variants_of_real_devices() {
+    // Linux sshd through rsyslog, traditional format.
+    let sshd = syslog::parse(
+        b"<38>Nov 24 09:59:58 web-01 sshd[2211]: Failed password for invalid user admin from 203.0.113.7 port 51022 ssh2",
+        &context(),
+    );
+    assert_eq!(sshd.format, Format::Rfc3164);
+    assert_eq!(sshd.hostname.as_deref(), Some("web-01"));
+    assert_eq!(
+        (sshd.app_name.as_deref(), sshd.proc_id.as_deref()),
+        (Some("sshd"), Some("2211"))
+    );
+    assert!(sshd.message.starts_with("Failed password"));
+    assert_eq!(sshd.source_time_ns, Some(RECEIVED_NS - 2_000_000_000));
+    // Space-padded day, no hostname, kernel tag (iptables LOG).
+    let kernel = syslog::parse(
+        b"<4>Nov  4 08:00:00 kernel: [UFW BLOCK] IN=eth0 OUT= SRC=198.51.100.9 DST=10.1.1.5 PROTO=TCP SPT=4444 DPT=22",
+        &context(),
+    );
+    assert_eq!(kernel.hostname, None);
+    assert_eq!(kernel.app_name.as_deref(), Some("kernel"));
+    assert!(kernel.message.contains("DPT=22"));
+    // Huawei USG: a year in the timestamp, the module string instead of a tag.
+    let usg = syslog::parse(
+        b"<188>Nov 24 2026 02:00:00 USG6600 %%01SEC/4/SESSION(l):-DevIP=10.0.0.1; source-ip=10.8.1.10; destination-ip=8.8.8.8",
+        &context(),
+    );
+    assert_eq!(usg.format, Format::Rfc3164);
+    assert_eq!(usg.hostname.as_deref(), Some("USG6600"));
+    assert_eq!(usg.timestamp.as_deref(), Some("Nov 24 2026 02:00:00"));
+    assert_eq!(
+        usg.source_time_ns,
+        Some(RECEIVED_NS - 8 * 3_600_000_000_000)
+    );
+    assert!(usg.message.contains("destination-ip=8.8.8.8"));
+    // rsyslog's forward format: an RFC 3339 timestamp in a 3164 line.
+    let forwarded = syslog::parse(
+        b"<86>2026-11-24T09:00:00+08:00 bastion-1 sudo: admin : TTY=pts/0 ; COMMAND=/bin/ls",
+        &context(),
+    );
+    assert_eq!(forwarded.hostname.as_deref(), Some("bastion-1"));
+    assert_eq!(forwarded.app_name.as_deref(), Some("sudo"));
+    assert_eq!(
+        forwarded.source_time_ns,
+        Some(RECEIVED_NS - 3_600_000_000_000)
+    );
+    // A December line received on New Year's Day is last year's.
+    let new_year = Context::beijing(RECEIVED_NS + 38 * 86_400_000_000_000);
+    let december = syslog::parse(b"<13>Dec 31 23:59:59 h app: x", &new_year);
+    let time = chrono::DateTime::from_timestamp_nanos(december.source_time_ns.expect("time"));
+    assert_eq!(time.to_rfc3339(), "2026-12-31T15:59:59+00:00");
+}
+
+#[test]
+fn what_cannot_be_parsed_is_kept_whole() {
+    for line in [
+        &b"no header at all"[..],
+        b"<999>too big a priority",
+        b"<13>not a timestamp here",
+        b"<13>1 2026-13-99T99:99:99Z host app - - - bad time",
+        b"\xff\xfe binary \x00 junk",
+        b"",
+    ] {
+        let message = syslog::parse(line, &context());
+        assert!(!message.raw.is_empty() || line.is_empty());
+        assert!(
+            message.format == Format::Unparsed
+                || !message.message.is_empty()
+                || line.ends_with(b"-"),
+            "{message:?}"
+        );
+        if message.format == Format::Unparsed {
+            assert!(
+                message.raw.contains(message.message.as_str()),
+                "{message:?}"
+            );
+        }
+    }
+    let bad_priority = syslog::parse(b"<999>too big a priority", &context());
+    assert_eq!(bad_priority.message, "<999>too big a priority");
+    let bad_time = syslog::parse(
+        b"<13>1 2026-13-99T99:99:99Z host app - - - bad time",
+        &context(),
+    );
+    assert_eq!(bad_time.severity, Some(5), "the priority is still read");
+}
+
+#[test]
+fn framing_mixes_octet_counting_and_newlines_across_any_split() {
+    // An octet-counted message, a newline-terminated one, another counted one.
+    let (first, last) = ("<13>1 - host app - - - hi", "<14>1 - - - - - -");
+    let text = format!(
+        "{} {first}<13>Nov 24 10:00:00 h a: two\r\n\n{} {last}",
+        first.len(),
+        last.len()
+    );
+    let stream = text.as_bytes();
+    // Every way of cutting the stream in two gives the same frames.
+    for cut in 0..=stream.len() {
+        let mut framer = Framer::new(1024);
+        let mut frames = framer.push(&stream[..cut]);
+        frames.extend(framer.push(&stream[cut..]));
+        frames.extend(framer.finish());
+        let texts: Vec<String> = frames
+            .iter()
+            .map(|f| String::from_utf8_lossy(&f.bytes).into_owned())
+            .collect();
+        assert_eq!(
+            texts,
+            vec![
+                "<13>1 - host app - - - hi",
+                "<13>Nov 24 10:00:00 h a: two",
+                "<14>1 - - - - - -"
+            ],
+            "cut at {cut}"
+        );
+    }
+    // Over-long messages are cut and marked, and the stream goes on.
+    let mut framer = Framer::new(16);
+    let long = format!("{}\nshort\n", "x".repeat(40));
+    let frames = framer.push(long.as_bytes());
+    assert_eq!(frames.len(), 2);
+    assert!(frames[0].truncated && frames[0].bytes.len() == 16);
+    assert_eq!(frames[1].bytes, b"short");
+    let counted = format!("40 <{}\n", "y".repeat(39));
+    let frames = Framer::new(16).push(format!("{counted}<1>ok\n").as_bytes());
+    assert!(frames[0].truncated);
+    assert_eq!(frames[1].bytes, b"<1>ok");
+}
+
+fn logger_available() -> bool {
+    Command::new("logger")
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| output.status.success())
+}
+
+/// `logger` over UDP in both formats: what it sends parses with its tag, host and text.
+#[test]
+fn logger_over_udp_in_both_formats() {
+    assert!(
+        logger_available(),
+        "util-linux logger is installed (scripts/test installs it)"
+    );
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let port = socket.local_addr().expect("address").port().to_string();
+    for (format, flag) in [
+        (Format::Rfc5424, "--rfc5424"),
+        (Format::Rfc3164, "--rfc3164"),
+    ] {
+        let status = Command::new("logger")
+            .args([
+                "-n",
+                "127.0.0.1",
+                "-P",
+                &port,
+                "-d",
+                flag,
+                "-t",
+                "yunjian-test",
+                "-p",
+                "auth.warning",
+            ])
+            .arg("Failed password for root from 203.0.113.7 port 4242 ssh2")
+            .status()
+            .expect("logger runs");
+        assert!(status.success());
+        let mut buffer = [0u8; 8192];
+        let size = socket.recv(&mut buffer).expect("a datagram");
+        let message = syslog::parse(&buffer[..size], &context());
+        assert_eq!(message.format, format, "{message:?}");
+        assert_eq!(
+            (message.facility, message.severity),
+            (Some(4), Some(4)),
+            "{message:?}"
+        );
+        assert_eq!(
+            message.app_name.as_deref(),
+            Some("yunjian-test"),
+            "{message:?}"
+        );
+        assert_eq!(
+            message.message,
+            "Failed password for root from 203.0.113.7 port 4242 ssh2"
+        );
+        assert!(message.hostname.is_some());
+        assert!(message.source_time_ns.is_some());
+    }
+}
+
+/// `logger` over TCP with RFC 6587 octet counting and with newlines.
+#[test]
+fn logger_over_tcp_with_both_framings() {
+    assert!(logger_available());
+    for octet in [true, false] {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("address").port().to_string();
+        let mut command = Command::new("logger");
+        command.args([
+            "-n",
+            "127.0.0.1",
+            "-P",
+            &port,
+            "-T",
+            "--rfc5424",
+            "-t",
+            "yunjian-tcp",
+            "--sd-id",
+            "origin@32473",
+            "--sd-param",
+            "zone=\"政务外网区\"",
+        ]);
+        if octet {
+            command.arg("--octet-count");
+        }
+        let child = command
+            .arg("第一行 first line")
+            .spawn()
+            .expect("logger runs");
+        let (mut stream, _) = listener.accept().expect("a connection");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let mut bytes = Vec::new();
+        stream.read_to_end(&mut bytes).expect("read");
+        let _ = child.wait_with_output();
+        let mut framer = Framer::new(65_536);
+        let mut frames = framer.push(&bytes);
+        frames.extend(framer.finish());
+        assert_eq!(frames.len(), 1, "{bytes:?}");
+        let message = syslog::parse(&frames[0].bytes, &context());
+        assert_eq!(message.format, Format::Rfc5424);
+        assert_eq!(message.message, "第一行 first line");
+        let origin = message
+            .structured_data
+            .iter()
+            .find(|sd| sd.id == "origin@32473")
+            .expect("our SD element");
+        assert!(
+            origin
+                .params
+                .contains(&("zone".to_owned(), "政务外网区".to_owned())),
+            "{origin:?}"
+        );
+    }
+}
+
+proptest! {
+    /// No bytes make parsing panic, and the raw line is always kept.
+    #[test]
+    fn parsing_never_panics_or_loses_the_line(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let message = syslog::parse(&bytes, &context());
+        prop_assert_eq!(message.raw, String::from_utf8_lossy(&bytes).into_owned());
+    }
+
+    /// Headers that look nearly right: never a panic.
+    #[test]
+    fn near_headers_never_panic(priority in 0u16..300, head in "[A-Za-z0-9 :\\-\\[\\]=\"<>T.+]{0,60}") {
+        let line = format!("<{priority}>{head}");
+        let _ = syslog::parse(line.as_bytes(), &context());
+        let _ = syslog::parse(format!("<{priority}>1 {head}").as_bytes(), &context());
+    }
+
+    /// Framing a stream of newline-terminated lines, cut anywhere, gives the lines back.
+    #[test]
+    fn framing_returns_every_line(lines in proptest::collection::vec("<[0-9]{1,3}>[a-z ]{1,20}", 1..20), cut in 0usize..400) {
+        let stream: String = lines.iter().map(|line| format!("{line}\n")).collect();
+        let cut = cut.min(stream.len());
+        let mut framer = Framer::new(1024);
+        let mut frames = framer.push(&stream.as_bytes()[..cut]);
+        frames.extend(framer.push(&stream.as_bytes()[cut..]));
+        frames.extend(framer.finish());
+        let texts: Vec<String> = frames.iter().map(|f| String::from_utf8_lossy(&f.bytes).into_owned()).collect();
+        prop_assert_eq!(texts, lines);
+    }
+}

@@ -1,0 +1,23 @@
+//! Syslog from the network: any bytes, framed and parsed, never panic, and every parsed
+//! message keeps its raw line.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use yunjian_events::framing::Framer;
+use yunjian_events::syslog::{self, Context};
+
+fuzz_target!(|data: &[u8]| {
+    let context = Context::beijing(1_795_485_600_000_000_000);
+    let message = syslog::parse(data, &context);
+    assert_eq!(message.raw, String::from_utf8_lossy(data));
+    // The same bytes as a TCP stream, cut in two at a data-chosen place.
+    let cut = data.first().map_or(0, |byte| *byte as usize % (data.len() + 1));
+    let mut framer = Framer::new(512);
+    let mut frames = framer.push(&data[..cut]);
+    frames.extend(framer.push(&data[cut..]));
+    frames.extend(framer.finish());
+    for frame in frames {
+        assert!(frame.bytes.len() <= 512);
+        let _ = syslog::parse(&frame.bytes, &context);
+    }
+});
