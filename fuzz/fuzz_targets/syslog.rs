@@ -3,13 +3,19 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use yunjian_events::decode::Decoders;
 use yunjian_events::framing::Framer;
 use yunjian_events::syslog::{self, Context};
+
+static DECODERS: std::sync::OnceLock<Decoders> = std::sync::OnceLock::new();
 
 fuzz_target!(|data: &[u8]| {
     let context = Context::beijing(1_795_485_600_000_000_000);
     let message = syslog::parse(data, &context);
     assert_eq!(message.raw, String::from_utf8_lossy(data));
+    // Every shipped decoder over the message, whatever it says.
+    let decoders = DECODERS.get_or_init(|| Decoders::shipped().expect("the shipped decoders"));
+    let _ = decoders.decode(&message);
     // The same bytes as a TCP stream, cut in two at a data-chosen place.
     let cut = data.first().map_or(0, |byte| *byte as usize % (data.len() + 1));
     let mut framer = Framer::new(512);

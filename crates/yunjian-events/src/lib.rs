@@ -3,7 +3,9 @@
 //! octet-counted, whichever each message uses); parsing reads RFC 5424 and the many RFC
 //! 3164 variants devices actually emit. Nothing here fails on input: a line that cannot
 //! be parsed is kept whole as the message (7.5.10.5: normalized formats, nothing lost).
+//! Device decoders are data (`decoders/*.toml`), each with sample lines the tests check.
 //! No IO, no clock: the caller gives the time of receipt.
 
+pub mod decode;
 pub mod framing;
 pub mod syslog;

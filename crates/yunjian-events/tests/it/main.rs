@@ -331,3 +331,85 @@ proptest! {
         prop_assert_eq!(texts, lines);
     }
 }
+
+mod decoders {
+    use yunjian_events::decode::{Decoders, SHIPPED};
+    use yunjian_events::syslog::{self, Format};
+
+    use super::context;
+
+    /// Every shipped decoder loads, and each sample gives what it says (checked at load).
+    #[test]
+    fn the_shipped_decoders_load_and_every_sample_gives_its_fields() {
+        let decoders = Decoders::shipped().unwrap_or_else(|error| panic!("{error}"));
+        assert!(decoders.list.len() >= 10);
+        assert!(
+            decoders
+                .list
+                .iter()
+                .all(|decoder| !decoder.samples.is_empty()),
+            "each decoder has a sample"
+        );
+        let families: std::collections::BTreeSet<&str> =
+            decoders.list.iter().map(|d| d.family.as_str()).collect();
+        for family in [
+            "openssh",
+            "netfilter",
+            "huawei_usg",
+            "modsecurity",
+            "clamav",
+        ] {
+            assert!(families.contains(family), "{family}");
+        }
+        assert_eq!(SHIPPED.len(), 2);
+    }
+
+    #[test]
+    fn decoders_read_whole_syslog_lines_by_program_and_leave_the_rest() {
+        let decoders = Decoders::shipped().expect("decoders");
+        let sshd = syslog::parse(b"<38>Nov 24 09:59:58 web-01 sshd[2211]: Failed password for root from 203.0.113.7 port 51022 ssh2", &context());
+        let decoded = decoders.decode(&sshd);
+        assert_eq!(decoded.decoder.as_deref(), Some("openssh.failed"));
+        assert_eq!(decoded.class.as_deref(), Some("Authentication"));
+        assert_eq!(decoded.fields["src_ip"], "203.0.113.7");
+        // The same text from another program is not sshd's.
+        let other = syslog::parse(b"<38>Nov 24 09:59:58 web-01 myapp: Failed password for root from 203.0.113.7 port 1 ssh2", &context());
+        assert_eq!(decoders.decode(&other).decoder, None);
+        // Huawei's lines have no tag: the family decoder reads the message.
+        let usg = syslog::parse(b"<188>Nov 24 2026 02:00:00 USG6600 %%01SEC/6/POLICYDENY(l):-DevIP=10.0.0.1; vsys=public; protocol=6; source-ip=10.8.1.10; source-port=52311; destination-ip=8.8.8.8; destination-port=443; time=x; policy-name=deny-outbound; action=deny", &context());
+        let decoded = decoders.decode(&usg);
+        assert_eq!(decoded.family.as_deref(), Some("huawei_usg"), "{usg:?}");
+        assert_eq!(decoded.fields["action"], "deny");
+        // A line nobody decodes is kept as it is.
+        let plain = syslog::parse(b"just some words", &context());
+        assert_eq!(plain.format, Format::Unparsed);
+        assert_eq!(decoders.decode(&plain).decoder, None);
+    }
+
+    #[test]
+    fn a_bad_decoder_file_is_refused_with_its_reason() {
+        let mut decoders = Decoders::default();
+        let bad_regex = "[[decoder]]\nid = \"x\"\nfamily = \"f\"\nclass = \"Network Activity\"\npattern = \"(unclosed\"\n";
+        assert!(decoders
+            .add("x.toml", bad_regex)
+            .unwrap_err()
+            .reason
+            .contains("unclosed"));
+        let bad_class =
+            "[[decoder]]\nid = \"x\"\nfamily = \"f\"\nclass = \"Nonsense\"\npattern = \"a\"\n";
+        assert!(decoders
+            .add("x.toml", bad_class)
+            .unwrap_err()
+            .reason
+            .contains("class"));
+        let wrong_sample = "[[decoder]]\nid = \"x\"\nfamily = \"f\"\nclass = \"Network Activity\"\npattern = \"(?P<a>b)\"\n[[decoder.sample]]\nline = \"b\"\nexpect = { a = \"c\" }\n";
+        assert!(decoders
+            .add("x.toml", wrong_sample)
+            .unwrap_err()
+            .reason
+            .contains("sample"));
+        let unknown_key = "[[decoder]]\nid = \"x\"\nfamily = \"f\"\nclass = \"Network Activity\"\npattern = \"a\"\ncolour = \"red\"\n";
+        assert!(decoders.add("x.toml", unknown_key).is_err());
+        assert!(decoders.list.is_empty(), "nothing half-added");
+    }
+}
