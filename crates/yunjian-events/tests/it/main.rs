@@ -392,20 +392,20 @@ mod decoders {
         let bad_regex = "[[decoder]]\nid = \"x\"\nfamily = \"f\"\nclass = \"Network Activity\"\npattern = \"(unclosed\"\n";
         assert!(decoders
             .add("x.toml", bad_regex)
-            .unwrap_err()
+            .expect_err("refused")
             .reason
             .contains("unclosed"));
         let bad_class =
             "[[decoder]]\nid = \"x\"\nfamily = \"f\"\nclass = \"Nonsense\"\npattern = \"a\"\n";
         assert!(decoders
             .add("x.toml", bad_class)
-            .unwrap_err()
+            .expect_err("refused")
             .reason
             .contains("class"));
         let wrong_sample = "[[decoder]]\nid = \"x\"\nfamily = \"f\"\nclass = \"Network Activity\"\npattern = \"(?P<a>b)\"\n[[decoder.sample]]\nline = \"b\"\nexpect = { a = \"c\" }\n";
         assert!(decoders
             .add("x.toml", wrong_sample)
-            .unwrap_err()
+            .expect_err("refused")
             .reason
             .contains("sample"));
         let unknown_key = "[[decoder]]\nid = \"x\"\nfamily = \"f\"\nclass = \"Network Activity\"\npattern = \"a\"\ncolour = \"red\"\n";
