@@ -6,6 +6,7 @@
 //! Device decoders are data (`decoders/*.toml`), each with sample lines the tests check.
 //! No IO, no clock: the caller gives the time of receipt.
 
+pub mod classify;
 pub mod decode;
 pub mod framing;
 pub mod syslog;

@@ -413,3 +413,106 @@ mod decoders {
         assert!(decoders.list.is_empty(), "nothing half-added");
     }
 }
+
+mod classification {
+    use yunjian_events::classify::{grade, Classifier, Grade, Impact, Importance, Loss};
+    use yunjian_events::decode::Decoders;
+
+    #[test]
+    fn both_editions_load_with_the_standards_counts_and_every_decoder_is_classified() {
+        let classifier = Classifier::shipped().unwrap_or_else(|error| panic!("{error}"));
+        // GB/Z 20986-2007: 7 categories, 28 subcategories.
+        assert_eq!(classifier.categories_2007().len(), 7);
+        assert_eq!(
+            classifier
+                .categories_2007()
+                .iter()
+                .map(|c| c.sub.len())
+                .sum::<usize>(),
+            28
+        );
+        // GB/T 20986-2023: 10 categories.
+        assert_eq!(classifier.categories_2023().len(), 10);
+        let ssh = classifier.classify("openssh.failed");
+        assert_eq!(ssh.gbz2007.text(), "NAI/ONAI");
+        assert_eq!(ssh.gbt2023.text(), "NA/NACRED");
+        assert_eq!(ssh.gbt2023.subcategory_zh.as_deref(), Some("凭据攻击"));
+        assert_eq!(
+            classifier.classify("nothing-maps-this").gbz2007.text(),
+            "OI"
+        );
+        // Each shipped decoder that reports an attack has its own mapping.
+        for decoder in Decoders::shipped().expect("decoders").list {
+            if matches!(
+                decoder.id.as_str(),
+                "openssh.accepted" | "sudo.command" | "netfilter.log" | "huawei_usg.session"
+            ) {
+                continue; // activity, classified by the rules that judge it
+            }
+            assert_ne!(
+                classifier.classify(&decoder.id).gbz2007.text(),
+                "OI",
+                "{}",
+                decoder.id
+            );
+        }
+    }
+
+    #[test]
+    fn a_table_naming_a_code_that_does_not_exist_is_refused() {
+        let bad =
+            Classifier::load(&yunjian_events::classify::SHIPPED.replace("NA/NACRED", "NA/NOPE"));
+        assert!(bad.expect_err("refused").0.contains("NOPE"));
+        let no_fallback = Classifier::load(
+            &yunjian_events::classify::SHIPPED.replace("detector = \"*\"", "detector = \"x\""),
+        );
+        assert!(no_fallback.expect_err("refused").0.contains("fallback"));
+    }
+
+    /// §5.2's table, row by row, and the higher path wins.
+    #[test]
+    fn grades_follow_the_standards_table() {
+        use Importance::*;
+        use Loss::*;
+        assert_eq!(
+            grade(EspeciallyImportant, EspeciallySerious, Impact::Ordinary),
+            Grade::I
+        );
+        assert_eq!(
+            grade(EspeciallyImportant, Serious, Impact::Ordinary),
+            Grade::II
+        );
+        assert_eq!(
+            grade(Important, EspeciallySerious, Impact::Ordinary),
+            Grade::II
+        );
+        assert_eq!(
+            grade(EspeciallyImportant, RelativelyLarge, Impact::Ordinary),
+            Grade::III
+        );
+        assert_eq!(grade(Important, Serious, Impact::Ordinary), Grade::III);
+        assert_eq!(
+            grade(Ordinary, EspeciallySerious, Impact::Ordinary),
+            Grade::III
+        );
+        assert_eq!(
+            grade(EspeciallyImportant, Small, Impact::Ordinary),
+            Grade::IV
+        );
+        assert_eq!(
+            grade(Important, RelativelyLarge, Impact::Ordinary),
+            Grade::IV
+        );
+        assert_eq!(grade(Ordinary, Serious, Impact::Ordinary), Grade::IV);
+        // The social-impact path alone.
+        assert_eq!(grade(Ordinary, Small, Impact::EspeciallyMajor), Grade::I);
+        assert_eq!(grade(Ordinary, Small, Impact::Major), Grade::II);
+        assert_eq!(
+            grade(Important, Serious, Impact::Major),
+            Grade::II,
+            "the higher path"
+        );
+        assert_eq!(Importance::of_mlps_level(3), Important);
+        assert_eq!(Grade::I.label_zh(), "Ⅰ级 特别重大事件");
+    }
+}
