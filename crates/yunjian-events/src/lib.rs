@@ -8,5 +8,6 @@
 
 pub mod classify;
 pub mod decode;
+pub mod event;
 pub mod framing;
 pub mod syslog;

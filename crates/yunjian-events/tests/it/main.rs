@@ -516,3 +516,86 @@ mod classification {
         assert_eq!(Grade::I.label_zh(), "Ⅰ级 特别重大事件");
     }
 }
+
+mod normalize {
+    use yunjian_events::classify::Classifier;
+    use yunjian_events::decode::Decoders;
+    use yunjian_events::event;
+    use yunjian_events::syslog;
+
+    use super::{context, RECEIVED_NS};
+
+    #[test]
+    fn a_decoded_syslog_line_becomes_one_classified_event_with_its_skew() {
+        let classifier = Classifier::shipped().expect("classifier");
+        let decoders = Decoders::shipped().expect("decoders");
+        let message = syslog::parse(b"<38>Nov 24 09:59:58 web-01 sshd[2211]: Failed password for root from 203.0.113.7 port 51022 ssh2", &context());
+        let sender = "10.1.1.5".parse().ok();
+        let normalized = event::from_syslog(
+            &message,
+            &decoders.decode(&message),
+            &classifier,
+            RECEIVED_NS,
+            sender,
+        );
+        assert_eq!(normalized.class, "Authentication");
+        assert_eq!(normalized.src_ip, "203.0.113.7".parse().ok());
+        assert_eq!(normalized.src_port, Some(51022));
+        assert_eq!(normalized.user.as_deref(), Some("root"));
+        assert_eq!(
+            (normalized.gbz2007.as_str(), normalized.gbt2023.as_str()),
+            ("NAI/ONAI", "NA/NACRED")
+        );
+        assert_eq!(
+            normalized.skew_ns(),
+            Some(-2_000_000_000),
+            "the source's clock is 2 s behind"
+        );
+        assert_eq!(normalized.device.as_deref(), Some("web-01"));
+        assert_eq!(
+            normalized.extra.get("method").map(String::as_str),
+            Some("password")
+        );
+        // Undecoded: a base event, classified as other, the line kept.
+        let plain = syslog::parse(b"<13>Nov 24 10:00:00 h app: nothing to see", &context());
+        let base = event::from_syslog(
+            &plain,
+            &decoders.decode(&plain),
+            &classifier,
+            RECEIVED_NS,
+            None,
+        );
+        assert_eq!(
+            (base.class.as_str(), base.gbz2007.as_str()),
+            ("Base Event", "OI")
+        );
+        assert_eq!(base.message, "nothing to see");
+    }
+
+    #[test]
+    fn suricata_eve_alerts_and_flows_and_garbage() {
+        let classifier = Classifier::shipped().expect("classifier");
+        let alert = br#"{"timestamp":"2026-11-24T10:00:00.250000+0800","flow_id":1234,"in_iface":"eth0","event_type":"alert","src_ip":"203.0.113.7","src_port":43122,"dest_ip":"10.8.1.10","dest_port":80,"proto":"TCP","alert":{"action":"allowed","gid":1,"signature_id":2024217,"rev":3,"signature":"ET WEB_SPECIFIC_APPS Apache Struts RCE","category":"Web Application Attack","severity":1},"http":{"hostname":"portal.cq.gov.cn","url":"/index.action"},"app_proto":"http","host":"ids-01"}"#;
+        let normalized = event::from_eve(alert, &classifier, RECEIVED_NS, None);
+        assert_eq!(normalized.class, "Detection Finding");
+        assert_eq!(normalized.rule_id.as_deref(), Some("2024217"));
+        assert_eq!(normalized.dst_port, Some(80));
+        assert_eq!(normalized.severity, Some(2));
+        assert_eq!(
+            (normalized.gbz2007.as_str(), normalized.gbt2023.as_str()),
+            ("NAI/VAI", "NA/NAEXPLOIT")
+        );
+        assert_eq!(normalized.skew_ns(), Some(250_000_000));
+        assert_eq!(normalized.extra["http_url"], "/index.action");
+        let flow = br#"{"timestamp":"2026-11-24T10:00:01.000000+0800","event_type":"flow","src_ip":"10.8.1.10","src_port":50000,"dest_ip":"8.8.8.8","dest_port":443,"proto":"TCP","flow":{"bytes_toserver":52428800,"bytes_toclient":1024}}"#;
+        let flow = event::from_eve(flow, &classifier, RECEIVED_NS, None);
+        assert_eq!(flow.class, "Network Activity");
+        assert_eq!(flow.extra["bytes_toserver"], "52428800");
+        assert_eq!(flow.gbz2007, "OI", "activity, not a finding");
+        let garbage = event::from_eve(b"{not json", &classifier, RECEIVED_NS, None);
+        assert_eq!(
+            (garbage.class.as_str(), garbage.raw.as_str()),
+            ("Base Event", "{not json")
+        );
+    }
+}
