@@ -75,15 +75,23 @@ fn ago(lang: Lang, now: i64, at: Option<i64>) -> String {
     }
 }
 
-async fn names(state: &AppState, kind: Kind) -> BTreeMap<i64, String> {
+/// Names of the objects of a kind the reader may see (its own scope, as every read).
+async fn names(
+    state: &AppState,
+    context: &yunjian_app::Context,
+    kind: Kind,
+) -> BTreeMap<i64, String> {
+    let query = yunjian_store::ListQuery {
+        per_page: 500,
+        ..Default::default()
+    };
     state
         .app
-        .store()
-        .scan_all(kind)
+        .list(context, kind, &query)
         .await
-        .map(|objects| {
-            objects
-                .into_iter()
+        .map(|page| {
+            page.items
+                .iter()
                 .map(|object| (object.id, object.display_name()))
                 .collect()
         })
@@ -115,9 +123,9 @@ async fn render_sync(state: &AppState, auth: &ConsoleAuth, notice: Option<&str>)
         Ok(found) => found,
         Err(error) => return error_page(lang, error, &context.request_id),
     };
-    let providers = names(state, Kind::Provider).await;
-    let tenants = names(state, Kind::Tenant).await;
-    let zones = names(state, Kind::Zone).await;
+    let providers = names(state, &auth.context, Kind::Provider).await;
+    let tenants = names(state, &auth.context, Kind::Tenant).await;
+    let zones = names(state, &auth.context, Kind::Zone).await;
     let provider_name = |id: i64| {
         providers
             .get(&id)
@@ -411,7 +419,7 @@ pub async fn changes(
         Ok(found) => found,
         Err(error) => return error_page(lang, error, &auth.context.request_id),
     };
-    let providers = names(&state, Kind::Provider).await;
+    let providers = names(&state, &auth.context, Kind::Provider).await;
     let next = found.last().map(|change| change.id);
     let mut base = String::from("/console/providers/changes?");
     for key in ["provider_id", "kind", "object_id", "sync_id"] {
@@ -482,7 +490,7 @@ async fn render_images(state: &AppState, auth: &ConsoleAuth, notice: Option<&str
         Ok(entries) => entries,
         Err(error) => return error_page(lang, error, &auth.context.request_id),
     };
-    let providers = names(state, Kind::Provider).await;
+    let providers = names(state, &auth.context, Kind::Provider).await;
     // The images the reader can see whose digest no active entry approves.
     let visible = state
         .app

@@ -245,6 +245,16 @@ async fn a_provider_pushes_signed_chunked_snapshots_applied_whole_with_history_a
     );
     assert!(own.iter().all(|c| c["tenant_id"] == s.tenants[0]));
     assert!(changes(&s, &tenant2, "limit=50").await.is_empty());
+    // The console's provider pages show a tenant only what is its own.
+    for path in ["/console/providers/sync", "/console/providers/changes"] {
+        let page = super::console_get(&s.router, path, &tenant2).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert!(!page.text.contains("市教委"), "{path} shows another tenant");
+        assert!(
+            !page.text.contains("edu-vpc"),
+            "{path} shows another tenant's VPC"
+        );
+    }
 
     // Second snapshot: the VM resized, the volume gone, the image's digest changed.
     step_up(&s.door, "sysadmin", &s.admin_token).await;
