@@ -10,4 +10,5 @@ pub mod classify;
 pub mod decode;
 pub mod event;
 pub mod framing;
+pub mod resolve;
 pub mod syslog;

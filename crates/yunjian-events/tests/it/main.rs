@@ -599,3 +599,164 @@ mod normalize {
         );
     }
 }
+
+mod resolution {
+    use std::net::IpAddr;
+
+    use proptest::prelude::*;
+    use yunjian_events::resolve::{
+        is_public, AddressIndex, Machine, Network, Owner, Resolution, Within,
+    };
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("address")
+    }
+
+    fn index() -> AddressIndex {
+        // Two tenants reuse 10.1.0.0/16, one in each zone; a third VPC elsewhere.
+        AddressIndex::build(
+            vec![
+                Network {
+                    vpc_id: 1,
+                    tenant_id: 11,
+                    zone_id: 1,
+                    cidrs: vec!["10.1.0.0/16".parse().expect("cidr")],
+                },
+                Network {
+                    vpc_id: 2,
+                    tenant_id: 12,
+                    zone_id: 2,
+                    cidrs: vec!["10.1.0.0/16".parse().expect("cidr")],
+                },
+                Network {
+                    vpc_id: 3,
+                    tenant_id: 13,
+                    zone_id: 2,
+                    cidrs: vec![
+                        "10.9.0.0/16".parse().expect("cidr"),
+                        "fd00:9::/48".parse().expect("cidr"),
+                    ],
+                },
+            ],
+            &[
+                Machine {
+                    vm_id: 100,
+                    vpc_id: 1,
+                    system_id: Some(7),
+                    addresses: vec![ip("10.1.1.5")],
+                },
+                Machine {
+                    vm_id: 200,
+                    vpc_id: 2,
+                    system_id: None,
+                    addresses: vec![ip("10.1.1.5")],
+                },
+                Machine {
+                    vm_id: 300,
+                    vpc_id: 3,
+                    system_id: Some(9),
+                    addresses: vec![ip("fd00:9::5")],
+                },
+            ],
+        )
+    }
+
+    #[test]
+    fn reused_private_space_resolves_within_its_context_and_never_by_guess() {
+        let index = index();
+        // Without context two VPCs claim 10.1.1.5: ambiguous, not the first one found.
+        assert_eq!(
+            index.resolve(ip("10.1.1.5"), Within::default()),
+            Resolution::Ambiguous(vec![1, 2])
+        );
+        // Within the sender's zone, it is one tenant's VM and system.
+        assert_eq!(
+            index.resolve(
+                ip("10.1.1.5"),
+                Within {
+                    zone_id: Some(1),
+                    vpc_id: None
+                }
+            ),
+            Resolution::Found(Owner {
+                tenant_id: 11,
+                vpc_id: 1,
+                zone_id: 1,
+                vm_id: Some(100),
+                system_id: Some(7)
+            })
+        );
+        assert!(matches!(
+            index.resolve(
+                ip("10.1.1.5"),
+                Within {
+                    zone_id: None,
+                    vpc_id: Some(2)
+                }
+            ),
+            Resolution::Found(Owner {
+                tenant_id: 12,
+                vm_id: Some(200),
+                ..
+            })
+        ));
+        // In a VPC but on no VM: the VPC's.
+        assert!(matches!(
+            index.resolve(ip("10.9.3.3"), Within::default()),
+            Resolution::Found(Owner {
+                tenant_id: 13,
+                vm_id: None,
+                ..
+            })
+        ));
+        assert!(matches!(
+            index.resolve(ip("fd00:9::5"), Within::default()),
+            Resolution::Found(Owner {
+                vm_id: Some(300),
+                ..
+            })
+        ));
+        // Public addresses go to the country lookup; private or reserved ones never do.
+        assert_eq!(
+            index.resolve(ip("8.8.8.8"), Within::default()),
+            Resolution::Public
+        );
+        for private in [
+            "192.168.1.1",
+            "172.20.0.1",
+            "100.64.0.1",
+            "203.0.113.7",
+            "127.0.0.1",
+            "fe80::1",
+            "2001:db8::1",
+        ] {
+            assert_eq!(
+                index.resolve(ip(private), Within::default()),
+                Resolution::Unknown,
+                "{private}"
+            );
+        }
+        assert!(is_public(ip("2400:3200::1")) && !is_public(ip("fc00::1")));
+    }
+
+    proptest! {
+        /// Any address resolves to one of the four answers, and a found owner's VPC
+        /// really holds it.
+        #[test]
+        fn every_address_gets_an_honest_answer(a in any::<u8>(), b in any::<u8>(), c in any::<u8>(), d in any::<u8>(), zone in proptest::option::of(1i64..3)) {
+            let address = IpAddr::from([a, b, c, d]);
+            match index().resolve(address, Within { zone_id: zone, vpc_id: None }) {
+                Resolution::Found(owner) => {
+                    let holds = match owner.vpc_id {
+                        1 | 2 => [10, 1] == [a, b],
+                        _ => [10, 9] == [a, b],
+                    };
+                    prop_assert!(holds);
+                }
+                Resolution::Ambiguous(ids) => prop_assert!(ids.len() > 1 && zone.is_none()),
+                Resolution::Public => prop_assert!(is_public(address)),
+                Resolution::Unknown => prop_assert!(!is_public(address)),
+            }
+        }
+    }
+}
