@@ -88,6 +88,14 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         objects: usize,
     },
+    /// The event centre's parsing on one core (issue 7): syslog lines of the security
+    /// resource pool's devices parsed, decoded, normalized and classified, beside splitting
+    /// the same bytes into lines.
+    Events {
+        /// Lines to process.
+        #[arg(long, default_value_t = 1_000_000)]
+        lines: usize,
+    },
     /// A normal read (the first page of VPCs, as the management unit) timed alone, then
     /// during a flood of concurrent wrong-password logins (each an argon2id hash; at
     /// most two run at once), on the small demo cloud in a scratch SQLite database.
@@ -319,6 +327,7 @@ pub async fn run(command: BenchCommand) -> Result<()> {
             rounds,
             objects,
         } => provider(&data, scale, rounds, objects).await,
+        BenchCommand::Events { lines } => events(lines),
     }
 }
 
@@ -1205,5 +1214,86 @@ async fn provider(data: &Path, scale: BenchScale, rounds: usize, target: usize) 
         })
         .collect();
     apply("first import", renamed, fresh_provider).await?;
+    Ok(())
+}
+
+/// Realistic lines of the devices the decoders read, with varying addresses and ports.
+fn event_lines(count: usize) -> Vec<u8> {
+    let mut text = String::with_capacity(count * 160);
+    for n in 0..count {
+        let (a, b, port) = (n % 250 + 1, (n / 250) % 250 + 1, 1024 + n % 60000);
+        let line = match n % 6 {
+            0 => format!("<38>Nov 24 09:59:58 web-{b} sshd[2211]: Failed password for invalid user admin{a} from 203.0.{b}.{a} port {port} ssh2"),
+            1 => format!("<4>Nov 24 10:00:00 fw-{b} kernel: [UFW BLOCK] IN=eth0 OUT= MAC=00:16:3e:00:00:01 SRC=198.51.{b}.{a} DST=10.1.{b}.5 LEN=60 TTL=52 PROTO=TCP SPT={port} DPT=22 WINDOW=29200 SYN URGP=0"),
+            2 => format!("<188>Nov 24 2026 02:00:00 USG6600 %%01SEC/6/POLICYDENY(l):-DevIP=10.0.0.1; vsys=public; protocol=6; source-ip=10.8.{b}.{a}; source-port={port}; destination-ip=8.8.{b}.8; destination-port=443; time=2026/11/24 10:00:00; source-zone=trust; destination-zone=untrust; policy-name=deny-outbound; action=deny"),
+            3 => format!("<131>1 2026-11-24T10:00:00.123+08:00 waf-01 modsecurity - - - ModSecurity: Access denied with code 403 (phase 2). [file \"/etc/crs.conf\"] [line \"80\"] [id \"942100\"] [msg \"SQL Injection Attack Detected via libinjection\"] [hostname \"portal{b}.cq.gov.cn\"] [uri \"/search{a}\"]"),
+            4 => format!("<36>Nov 24 10:00:01 av-01 clamd[800]: /var/www/upload/{a}/shell.php: Php.Webshell.Generic-1 FOUND"),
+            _ => format!("<13>Nov 24 10:00:02 app-{b} java[{port}]: request {n} served in {a} ms"),
+        };
+        text.push_str(&line);
+        text.push('\n');
+    }
+    text.into_bytes()
+}
+
+fn events(count: usize) -> Result<()> {
+    use yunjian_events::{classify::Classifier, decode::Decoders, event, syslog};
+    let decoders = Decoders::shipped()?;
+    let classifier = Classifier::shipped()?;
+    let bytes = event_lines(count.max(6));
+    println!("machine: {}", machine());
+    println!(
+        "input: {} lines, {:.1} MiB",
+        count,
+        bytes.len() as f64 / 1048576.0
+    );
+    let mut baselines = Vec::new();
+    let mut runs = Vec::new();
+    let mut decoded_count = 0;
+    for _ in 0..3 {
+        let start = Instant::now();
+        let lines = bytes
+            .split(|byte| *byte == b'\n')
+            .filter(|line| !line.is_empty())
+            .count();
+        std::hint::black_box(lines);
+        baselines.push(start.elapsed());
+        let start = Instant::now();
+        let context = syslog::Context::beijing(1_795_485_600_000_000_000);
+        decoded_count = 0;
+        for line in bytes
+            .split(|byte| *byte == b'\n')
+            .filter(|line| !line.is_empty())
+        {
+            let message = syslog::parse(line, &context);
+            let decoded = decoders.decode(&message);
+            if decoded.decoder.is_some() {
+                decoded_count += 1;
+            }
+            std::hint::black_box(event::from_syslog(
+                &message,
+                &decoded,
+                &classifier,
+                context.received_ns,
+                None,
+            ));
+        }
+        runs.push(start.elapsed());
+    }
+    let (baseline, run) = (median(baselines), median(runs));
+    let rate = count as f64 / run.as_secs_f64();
+    println!(
+        "baseline: split into lines, median {:.1} ms ({:.0} lines/s)",
+        baseline.as_secs_f64() * 1000.0,
+        count as f64 / baseline.as_secs_f64()
+    );
+    println!(
+        "parse + decode + normalize + classify on one core: median {:.0} ms, {:.0} events/s ({:.0}x the split); {} of {} decoded",
+        run.as_secs_f64() * 1000.0,
+        rate,
+        run.as_secs_f64() / baseline.as_secs_f64(),
+        decoded_count,
+        count
+    );
     Ok(())
 }
