@@ -590,7 +590,7 @@ impl App {
             .unwrap_or_default();
         let projects: std::collections::HashMap<String, i64> = self
             .store
-            .project_mappings(Some(connector.provider_id))
+            .project_mappings(ResultScope::Provider(connector.provider_id))
             .await
             .map_err(|error| error.to_string())?
             .into_iter()

@@ -56,7 +56,7 @@ pub use provider::{
     PUSH_CONNECTOR, PUSH_STALE_NS,
 };
 pub use reports::{ReportFormat, ReportKind, DEFAULT_REPORT_FONT, DEFAULT_REPORT_FONT_INDEX};
-pub use usage::{summarize, Month, Summary};
+pub use usage::{daily, summarize, Month, Summary};
 pub use world::{ResolvedNames, ResolvedObject, WorldPage};
 use yunjian_core::role::Principal;
 use yunjian_store::Store;

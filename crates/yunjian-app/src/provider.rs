@@ -541,7 +541,7 @@ impl App {
             .collect();
         let projects = self
             .store
-            .project_mappings(Some(provider))
+            .project_mappings(ResultScope::Provider(provider))
             .await?
             .into_iter()
             .map(|mapping| (mapping.project, mapping.tenant_id))
@@ -1127,15 +1127,7 @@ impl App {
         let scope = self
             .read_scope_for_provider(context, "provider_projects")
             .await?;
-        let all = self.store.project_mappings(None).await?;
-        Ok(all
-            .into_iter()
-            .filter(|mapping| match scope {
-                ResultScope::All => true,
-                ResultScope::Provider(id) => mapping.provider_id == id,
-                ResultScope::Tenant(id) => mapping.tenant_id == id,
-            })
-            .collect())
+        Ok(self.store.project_mappings(scope).await?)
     }
 
     /// Maps a provider's project to a tenant (or, with `None`, removes the mapping).
@@ -1374,7 +1366,7 @@ impl App {
         let now = self.now_ns();
         let projects: HashMap<String, i64> = self
             .store
-            .project_mappings(Some(provider))
+            .project_mappings(ResultScope::Provider(provider))
             .await?
             .into_iter()
             .map(|mapping| (mapping.project, mapping.tenant_id))

@@ -249,7 +249,7 @@ impl App {
         Ok(())
     }
 
-    async fn name_of(&self, kind: Kind, id: i64) -> String {
+    pub(crate) async fn name_of(&self, kind: Kind, id: i64) -> String {
         match self.store.get(kind, id, ReadScope::All).await {
             Ok(Some(object)) => object.display_name(),
             _ => format!("{} #{id}", kind.as_str()),

@@ -10,7 +10,7 @@ use yunjian_compliance::Scope;
 use yunjian_core::schema::Kind;
 use yunjian_policy::{Action, Relation, Target};
 use yunjian_report::{Report, Table};
-use yunjian_store::{AuditOutcome, ReadScope, ResultScope, UsageSample};
+use yunjian_store::{AuditOutcome, ResultScope, UsageSample};
 
 use crate::compliance::result_scope;
 use crate::error::AppError;
@@ -172,11 +172,11 @@ impl App {
             Scope::Platform => (ResultScope::All, "全平台 Platform".to_owned()),
             Scope::Provider(id) => (
                 ResultScope::Provider(id),
-                format!("云服务商 {}", self.display_name(Kind::Provider, id).await),
+                format!("云服务商 {}", self.name_of(Kind::Provider, id).await),
             ),
             Scope::Tenant(id) => (
                 ResultScope::Tenant(id),
-                format!("云租户 {}", self.display_name(Kind::Tenant, id).await),
+                format!("云租户 {}", self.name_of(Kind::Tenant, id).await),
             ),
             Scope::System(_) => {
                 return Err(AppError::invalid(
@@ -201,7 +201,7 @@ impl App {
                     if let std::collections::btree_map::Entry::Vacant(entry) =
                         names.entry((kind, id))
                     {
-                        entry.insert(self.display_name(kind, id).await);
+                        entry.insert(self.name_of(kind, id).await);
                     }
                 }
             }
@@ -264,10 +264,20 @@ impl App {
         let allocation = table("资源分配 Allocation", &ALLOCATION);
         let utilization = table("资源利用率 Utilization", &UTILIZATION);
         // Day by day for the whole scope.
-        let daily = summarize(&samples, |sample| {
-            (sample.at_ns + BEIJING_OFFSET_NS).div_euclid(NS_PER_DAY)
-        });
-        let mut days: Vec<i64> = daily.keys().map(|(day, _)| *day).collect();
+        let daily_of = |metric: &str, last: bool| -> BTreeMap<NaiveDate, f64> {
+            daily(&samples, metric, last).into_iter().collect()
+        };
+        let columns = [
+            daily_of("vcpus", true),
+            daily_of("memory_gib", true),
+            daily_of("storage_gib", true),
+            daily_of("cpu_utilization", false),
+        ];
+        let mut days: Vec<NaiveDate> = columns
+            .iter()
+            .flat_map(|column| column.keys().copied())
+            .collect();
+        days.sort_unstable();
         days.dedup();
         let daily_table = Table {
             title: "每日 Daily".into(),
@@ -281,25 +291,9 @@ impl App {
             rows: days
                 .iter()
                 .map(|day| {
-                    let date = NaiveDate::from_ymd_opt(1970, 1, 1)
-                        .and_then(|epoch| {
-                            epoch.checked_add_days(chrono::Days::new((*day).max(0) as u64))
-                        })
-                        .map_or_else(String::new, |date| date.to_string());
-                    let mut row = vec![date];
-                    for (metric, last) in [
-                        ("vcpus", true),
-                        ("memory_gib", true),
-                        ("storage_gib", true),
-                        ("cpu_utilization", false),
-                    ] {
-                        row.push(
-                            daily
-                                .get(&(*day, metric.to_owned()))
-                                .map_or("—".into(), |summary| {
-                                    figure(if last { summary.last } else { summary.average })
-                                }),
-                        );
+                    let mut row = vec![day.to_string()];
+                    for column in &columns {
+                        row.push(column.get(day).map_or("—".into(), |value| figure(*value)));
                     }
                     row
                 })
@@ -331,13 +325,6 @@ impl App {
         })
     }
 
-    async fn display_name(&self, kind: Kind, id: i64) -> String {
-        match self.store.get(kind, id, ReadScope::All).await {
-            Ok(Some(object)) => object.display_name(),
-            _ => format!("{} #{id}", kind.as_str()),
-        }
-    }
-
     /// A tenant's average utilization on a provider over the last 30 days, per metric:
     /// for the provider's periodic report.
     pub(crate) async fn recent_utilization(
@@ -356,6 +343,22 @@ impl App {
             .await?;
         Ok(summarize(&samples, |sample| sample.tenant_id))
     }
+}
+
+/// One metric per Beijing calendar day: the day's last value (allocation) or its
+/// average (utilization), oldest first.
+pub fn daily(samples: &[UsageSample], metric: &str, last: bool) -> Vec<(NaiveDate, f64)> {
+    let of_metric: Vec<UsageSample> = samples
+        .iter()
+        .filter(|sample| sample.metric == metric)
+        .cloned()
+        .collect();
+    summarize(&of_metric, |sample| {
+        crate::compliance::beijing_date(sample.at_ns)
+    })
+    .into_iter()
+    .map(|((day, _), summary)| (day, if last { summary.last } else { summary.average }))
+    .collect()
 }
 
 #[cfg(test)]

@@ -397,13 +397,15 @@ async fn kubernetes_list(
     let mut observed = Observed::default();
     let mut next: Option<String> = None;
     for _ in 0..limits.max_pages {
-        let mut url = format!("{}{path}?limit=500", base.trim_end_matches('/'));
-        if let Some(token) = &next {
-            url.push_str("&continue=");
-            url.push_str(&urlencode(token));
+        let url = format!("{}{path}", base.trim_end_matches('/'));
+        let mut request = client
+            .get(&url)
+            .bearer_auth(token)
+            .query(&[("limit", "500")]);
+        if let Some(page) = &next {
+            request = request.query(&[("continue", page)]);
         }
-        let (bytes, found) =
-            get_list(client.get(&url).bearer_auth(token), &url, parse, limits).await?;
+        let (bytes, found) = get_list(request, &url, parse, limits).await?;
         observed.merge(found);
         next = serde_json::from_slice::<Json>(&bytes)
             .ok()
@@ -416,17 +418,6 @@ async fn kubernetes_list(
         url: format!("{base}{path}"),
         limit: limits.max_pages,
     })
-}
-
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (byte as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }
 
 /// A Kubernetes cluster's namespaces, pods and NetworkPolicies, read with a bearer

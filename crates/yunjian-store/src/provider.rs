@@ -415,12 +415,15 @@ fn owner_binds(scope: ResultScope) -> (Bind, Bind) {
 }
 
 impl Store {
-    pub async fn project_mappings(&self, provider_id: Option<i64>) -> Result<Vec<ProjectMapping>> {
+    /// Mappings in the reader's scope (a tenant its own, a provider its own).
+    pub async fn project_mappings(&self, scope: ResultScope) -> Result<Vec<ProjectMapping>> {
+        let (tenant, provider_id) = owner_binds(scope);
         self.read_decoded(
             "SELECT provider_id, project, tenant_id, mapped_by, mapped_at_ns FROM provider_projects \
-             WHERE ($1 IS NULL OR provider_id = $1) ORDER BY provider_id, project"
+             WHERE ($1 IS NULL OR tenant_id = $1) AND ($2 IS NULL OR provider_id = $2) \
+             ORDER BY provider_id, project"
                 .to_owned(),
-            vec![Bind::Int(provider_id)],
+            vec![tenant, provider_id],
             &[
                 CellType::Int,
                 CellType::Text,

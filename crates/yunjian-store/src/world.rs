@@ -995,6 +995,17 @@ pub enum Conditional {
     Stale,
 }
 
+impl Conditional {
+    /// One row touched: done; none: the row changed (or went) meanwhile.
+    fn of(rows_affected: u64) -> Conditional {
+        if rows_affected == 1 {
+            Conditional::Done
+        } else {
+            Conditional::Stale
+        }
+    }
+}
+
 impl Store {
     /// A provider's rows of `kinds` that carry its ids: the state a pushed or pulled
     /// snapshot is compared with. One statement per kind, outside any transaction; the
@@ -1053,11 +1064,7 @@ impl WriteTx {
             .bind(sqlx::query(&sql))
             .execute(&mut *self.transaction)
             .await?;
-        Ok(if done.rows_affected() == 1 {
-            Conditional::Done
-        } else {
-            Conditional::Stale
-        })
+        Ok(Conditional::of(done.rows_affected()))
     }
 
     /// Deletes a row if it still has `revision`, with the links that name it from either
@@ -1090,11 +1097,7 @@ impl WriteTx {
             .bind(revision)
             .execute(&mut *self.transaction)
             .await?;
-        Ok(if done.rows_affected() == 1 {
-            Conditional::Done
-        } else {
-            Conditional::Stale
-        })
+        Ok(Conditional::of(done.rows_affected()))
     }
 
     /// Inserts many rows of a kind that carry external ids, in multi-row statements,

@@ -1196,7 +1196,11 @@ async fn provider(data: &Path, scale: BenchScale, rounds: usize, target: usize) 
         let id = tx
             .insert(yunjian_core::schema::Kind::Provider, &values, 0)
             .await?;
-        for mapping in app.store().project_mappings(Some(provider)).await? {
+        for mapping in app
+            .store()
+            .project_mappings(yunjian_store::ResultScope::Provider(provider))
+            .await?
+        {
             tx.map_project(id, &mapping.project, mapping.tenant_id, None, 0)
                 .await?;
         }

@@ -724,25 +724,9 @@ fn bars(title: &str, unit: &str, points: &[(String, f64)]) -> Markup {
 }
 
 fn daily(samples: &[UsageSample], metric: &str, last: bool) -> Vec<(String, f64)> {
-    let of_metric: Vec<UsageSample> = samples
-        .iter()
-        .filter(|sample| sample.metric == metric)
-        .cloned()
-        .collect();
-    let summary = yunjian_app::summarize(&of_metric, |sample| {
-        (sample.at_ns + 8 * 3_600 * 1_000_000_000).div_euclid(86_400 * 1_000_000_000)
-    });
-    let mut days: BTreeMap<i64, f64> = BTreeMap::new();
-    for ((day, _), summary) in summary {
-        days.insert(day, if last { summary.last } else { summary.average });
-    }
-    days.into_iter()
-        .map(|(day, value)| {
-            let date = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
-                .and_then(|epoch| epoch.checked_add_days(chrono::Days::new(day.max(0) as u64)))
-                .map_or_else(String::new, |date| date.to_string());
-            (date, value)
-        })
+    yunjian_app::daily(samples, metric, last)
+        .into_iter()
+        .map(|(day, value)| (day.to_string(), value))
         .collect()
 }
 
