@@ -154,6 +154,11 @@ impl Classifier {
 
     /// The codes of what detected an event (a decoder or rule id, a vendor category);
     /// the fallback when nothing maps it.
+    /// Whether the table names this detector (not only through the `*` fallback).
+    pub fn knows(&self, detector: &str) -> bool {
+        self.map.contains_key(detector)
+    }
+
     pub fn classify(&self, detector: &str) -> &Classification {
         self.map.get(detector).unwrap_or(&self.fallback)
     }

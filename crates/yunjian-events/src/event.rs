@@ -192,6 +192,8 @@ pub fn from_eve(
     for (key, value) in [
         ("http_hostname", &json["http"]["hostname"]),
         ("http_url", &json["http"]["url"]),
+        ("http_method", &json["http"]["http_method"]),
+        ("http_status", &json["http"]["status"]),
         ("bytes_toserver", &json["flow"]["bytes_toserver"]),
         ("bytes_toclient", &json["flow"]["bytes_toclient"]),
         ("app_proto", &json["app_proto"]),

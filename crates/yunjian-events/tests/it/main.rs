@@ -7,6 +7,8 @@ use std::net::{TcpListener, UdpSocket};
 use std::process::Command;
 use std::time::Duration;
 
+mod rules;
+
 use proptest::prelude::*;
 use yunjian_events::framing::Framer;
 use yunjian_events::syslog::{self, Context, Format};
