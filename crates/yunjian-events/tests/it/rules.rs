@@ -28,10 +28,10 @@ struct Chain {
 
 impl Chain {
     fn shipped() -> Chain {
-        let classifier = Classifier::shipped().unwrap();
+        let classifier = Classifier::shipped().expect("test data");
         Chain {
-            decoders: Decoders::shipped().unwrap(),
-            detector: Detector::new(&[SHIPPED_RULES], &classifier).unwrap(),
+            decoders: Decoders::shipped().expect("test data"),
+            detector: Detector::new(&[SHIPPED_RULES], &classifier).expect("test data"),
             classifier,
         }
     }
@@ -376,7 +376,7 @@ fn lateral_movement_is_one_vm_reaching_eight_peers_admin_ports() {
             flow("10.9.1.10", &format!("10.9.1.{}", 20 + n), 443, 100),
             T0 + n,
         );
-        assert!(chain.ids(&event, &inside, T0 + i64::from(n)).is_empty());
+        assert!(chain.ids(&event, &inside, T0 + n).is_empty());
     }
     let mut fired = Vec::new();
     for n in 0..8u8 {
@@ -460,10 +460,10 @@ fn apt_chain_needs_all_four_steps_in_order_on_one_system() {
 
 #[test]
 fn rule_texts_are_checked_before_they_are_used() {
-    let classifier = Classifier::shipped().unwrap();
+    let classifier = Classifier::shipped().expect("test data");
     let refused = |text: &str| {
         Detector::new(&[SHIPPED_RULES, text], &classifier)
-            .unwrap_err()
+            .expect_err("must be refused")
             .0
     };
     let rule = |id: &str, class: &str| {
@@ -475,7 +475,8 @@ fn rule_texts_are_checked_before_they_are_used() {
     assert!(!refused("title: [unclosed\n").is_empty());
     assert!(!refused("title: t\nid: x-2\nlogsource: {product: yunjian}\ndetection:\n    s:\n        user: root\n    condition: s and nothing\nincident_class: malware\n").is_empty());
     assert!(!refused("title: c\nid: x-4\ncorrelation: {type: event_count, rules: [no-such-rule], group-by: [user], timespan: 1m, condition: {gte: 2}}\nincident_class: malware\n").is_empty());
-    let (_, infos) = parse_rules(&[SHIPPED_RULES, &rule("x-3", "malware")], &classifier).unwrap();
+    let (_, infos) =
+        parse_rules(&[SHIPPED_RULES, &rule("x-3", "malware")], &classifier).expect("test data");
     assert!(infos
         .iter()
         .any(|info| info.id == "x-3" && info.kind == "detection"));
@@ -491,8 +492,8 @@ fn sigma_dir() -> std::path::PathBuf {
 }
 
 fn yaml_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
+    for entry in std::fs::read_dir(dir).expect("test data") {
+        let path = entry.expect("test data").path();
         if path.is_dir() {
             yaml_files(&path, out);
         } else if path.extension().is_some_and(|ext| ext == "yml") {
@@ -511,7 +512,7 @@ fn sigmahq_corpus_compiles() {
     let mut engine = rsigma_eval::Engine::new();
     let mut failures = Vec::new();
     for file in &files {
-        let text = std::fs::read_to_string(file).unwrap();
+        let text = std::fs::read_to_string(file).expect("test data");
         match rsigma_parser::parse_sigma_yaml(&text) {
             Ok(collection) if collection.errors.is_empty() => {
                 if let Err(error) = engine.add_collection(&collection) {
@@ -527,11 +528,11 @@ fn sigmahq_corpus_compiles() {
 }
 
 fn fixture_engine(relative: &str) -> rsigma_eval::Engine {
-    let text = std::fs::read_to_string(sigma_dir().join(relative)).unwrap();
+    let text = std::fs::read_to_string(sigma_dir().join(relative)).expect("test data");
     let mut engine = rsigma_eval::Engine::new();
     engine
-        .add_collection(&rsigma_parser::parse_sigma_yaml(&text).unwrap())
-        .unwrap();
+        .add_collection(&rsigma_parser::parse_sigma_yaml(&text).expect("test data"))
+        .expect("test data");
     engine
 }
 
@@ -576,9 +577,9 @@ fn sigmahq_rules_match_what_they_describe() {
     let firewall = fixture_engine(
         firewall_files[0]
             .strip_prefix(sigma_dir())
-            .unwrap()
+            .expect("test data")
             .to_str()
-            .unwrap(),
+            .expect("test data"),
     );
     assert!(matches(
         &firewall,
@@ -633,8 +634,8 @@ detection:
 "#;
     let mut engine = rsigma_eval::Engine::new();
     engine
-        .add_collection(&rsigma_parser::parse_sigma_yaml(rule).unwrap())
-        .unwrap();
+        .add_collection(&rsigma_parser::parse_sigma_yaml(rule).expect("test data"))
+        .expect("test data");
     assert!(matches(
         &engine,
         json!({"url": "/ADMIN/x", "agent": "curl/8", "src": "10.1.2.3"})
@@ -682,9 +683,9 @@ correlation: {type: value_count, rules: [a], group-by: [host], timespan: 60s, co
             timestamp_fields: Vec::new(),
             ..rsigma_eval::CorrelationConfig::default()
         });
-        let mut collection = rsigma_parser::parse_sigma_yaml(correlations).unwrap();
+        let mut collection = rsigma_parser::parse_sigma_yaml(correlations).expect("test data");
         yunjian_events::detect::conform(&mut collection);
-        engine.add_collection(&collection).unwrap();
+        engine.add_collection(&collection).expect("test data");
         let mut fired = Vec::new();
         for (kind, host, user, at) in sequence {
             let event = json!({"kind": kind, "host": host, "user": user});
@@ -692,7 +693,7 @@ correlation: {type: value_count, rules: [a], group-by: [host], timespan: 60s, co
                 engine.process_event_at(&rsigma_eval::event::JsonEvent::borrow(&event), *at)
             {
                 if result.is_correlation() {
-                    fired.push(result.header.rule_id.clone().unwrap());
+                    fired.push(result.header.rule_id.clone().expect("test data"));
                 }
             }
         }
