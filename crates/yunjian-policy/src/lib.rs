@@ -64,6 +64,10 @@ pub enum Action {
     PrivilegeRevoke,
     CredentialManage,
     EventRead,
+    EventIngest,
+    EventConfigure,
+    IncidentHandle,
+    IncidentGrade,
     ComplianceRead,
     ComplianceExport,
     ComplianceRun,
@@ -78,7 +82,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 34] = [
+    pub const ALL: [Action; 38] = [
         Action::WorldRead,
         Action::WorldCreate,
         Action::WorldUpdate,
@@ -102,6 +106,10 @@ impl Action {
         Action::PrivilegeRevoke,
         Action::CredentialManage,
         Action::EventRead,
+        Action::EventIngest,
+        Action::EventConfigure,
+        Action::IncidentHandle,
+        Action::IncidentGrade,
         Action::ComplianceRead,
         Action::ComplianceExport,
         Action::ComplianceRun,
@@ -140,6 +148,10 @@ impl Action {
             Action::PrivilegeRevoke => "privilege.revoke",
             Action::CredentialManage => "credential.manage",
             Action::EventRead => "event.read",
+            Action::EventIngest => "event.ingest",
+            Action::EventConfigure => "event.configure",
+            Action::IncidentHandle => "incident.handle",
+            Action::IncidentGrade => "incident.grade",
             Action::ComplianceRead => "compliance.read",
             Action::ComplianceExport => "compliance.export",
             Action::ComplianceRun => "compliance.run",

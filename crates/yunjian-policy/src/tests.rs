@@ -35,7 +35,8 @@ fn target_of(action: Action) -> Target<'static> {
         | Action::PrivilegeApprove
         | Action::PrivilegeRevoke => Target::family("privilege"),
         Action::CredentialManage => Target::family("credential"),
-        Action::EventRead => Target::family("event"),
+        Action::EventRead | Action::EventIngest | Action::EventConfigure => Target::family("event"),
+        Action::IncidentHandle | Action::IncidentGrade => Target::family("incident"),
         Action::ComplianceRead
         | Action::ComplianceExport
         | Action::ComplianceRun
@@ -92,6 +93,17 @@ fn expected(role: Role, action: Action) -> bool {
         // Only one's own keys (relation "self", not the unit's).
         CredentialManage => false,
         EventRead => !matches!(role, SystemAdmin),
+        // Devices and platforms report through their provider's integration.
+        EventIngest => role == ProviderOperator,
+        // Sources, rules, key tenants: the security administrator and the management unit.
+        EventConfigure => matches!(role, SecurityAdmin | Supervisor),
+        // Everyone responsible handles incidents in their own scope (8.3.9).
+        IncidentHandle => matches!(
+            role,
+            SecurityAdmin | Supervisor | TenantAdmin | ProviderOperator
+        ),
+        // Grading is the management unit's and the security administrator's (8.3.12).
+        IncidentGrade => matches!(role, SecurityAdmin | Supervisor),
         // Everyone reads compliance results in their own scope.
         ComplianceRead | ComplianceExport => true,
         ComplianceRun => matches!(role, SystemAdmin | SecurityAdmin | Supervisor),

@@ -9,6 +9,7 @@
 mod accounts;
 mod compliance;
 mod error;
+mod events;
 mod grants;
 mod ledger;
 mod open;
@@ -22,6 +23,12 @@ pub use compliance::{
     NewWaiver, OverrideRecord, ParameterRecord, ResultFilter, ResultScope, WaiverRecord,
 };
 pub use error::StoreError;
+pub use events::{
+    AlertRecord, Concern, EventArchive, EventFilter, EventRow, EventSource, IncidentEntry,
+    IncidentFilter, IncidentRecord, NewAlert, NewEventSource, NewIncident, NewNotification,
+    NewRuleVersion, NotificationRecord, RuleVersion, SenderActivity, Tally, TallyBy,
+    TenantEventSettings, UnknownSender,
+};
 pub use grants::{
     ApiKey, AuthorizationScope, NewTemporaryPrivilege, NewTenantAuthorization, PrivilegeState,
     SecurityEvent, TemporaryPrivilege, TenantAuthorization,

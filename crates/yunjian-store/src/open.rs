@@ -126,6 +126,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "containers",
         include_str!("../migrations/0011_containers.sql"),
     ),
+    (
+        12,
+        "event_centre",
+        include_str!("../migrations/0012_event_centre.sql"),
+    ),
 ];
 
 impl Store {
