@@ -138,6 +138,14 @@ fn read_relation(context: &Context) -> Relation {
     }
 }
 
+/// An instant as Beijing wall-clock time, `YYYY-MM-DD HH:MM:SS`.
+pub fn beijing_time(ns: i64) -> String {
+    chrono::DateTime::from_timestamp_nanos(ns + BEIJING_OFFSET_NS)
+        .naive_utc()
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
 /// The Beijing-time date of an instant.
 pub fn beijing_date(now_ns: i64) -> chrono::NaiveDate {
     let days = (now_ns + BEIJING_OFFSET_NS).div_euclid(DAY_NS);

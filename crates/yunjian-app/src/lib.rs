@@ -13,8 +13,11 @@ mod clock;
 mod compliance;
 mod connectors;
 mod error;
+mod events;
 mod grants;
 mod identity;
+mod incidents;
+mod ingest;
 mod ledger;
 mod monitor;
 mod overview;
@@ -33,11 +36,12 @@ pub use api_keys::{
 pub use auth::{Authenticated, LoginOutcome, SessionSettings, SessionToken};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use compliance::{
-    beijing_date, parse_scope, EvidenceInput, OverrideInput, ResultChange, RunSummary, WaiverInput,
-    MAX_EVIDENCE_BYTES,
+    beijing_date, beijing_time, parse_scope, EvidenceInput, OverrideInput, ResultChange,
+    RunSummary, WaiverInput, MAX_EVIDENCE_BYTES,
 };
 pub use connectors::{ConnectorInput, PullOutcome, CONNECTOR_KINDS};
 pub use error::AppError;
+pub use events::{EventCounters, IngestSummary, LineFormat, RawEvent, Transport};
 pub use grants::{
     grantable, AuthorizationInput, PrivilegeInput, AUTHORIZABLE_ACTIONS, AUTHORIZABLE_KINDS,
     MAX_AUTHORIZATION_DAYS, MAX_PRIVILEGE_DAYS, REPORT_CONSENT_ACTION, REPORT_CONSENT_KIND,
@@ -45,6 +49,11 @@ pub use grants::{
 pub use identity::{
     IdentitySettings, PasswordHashing, TotpEnrolment, LOGIN_BURST, STEP_UP_WINDOW_NS,
 };
+pub use incidents::{
+    incident_filter, phase_label, EventOverview, EventSettingsInput, IncidentDetail, RegradeInput,
+    RuleHit, RuleListing, RuleSample, PHASES, SOURCE_KINDS,
+};
+pub use ingest::{listen_syslog, IngestConfig, IngestHandle};
 pub use ledger::{
     AnomalyReport, AuditQuery, ExportRange, ExportSummary, LedgerSettings, OnlineVerification,
     API_EXPORT_LIMIT, RETENTION_FLOOR_MONTHS,
@@ -113,6 +122,9 @@ pub struct App {
     call_limiter: Arc<monitor::CallLimiter>,
     /// The CJK font compliance PDFs embed, read on first use (reports.rs).
     report_font: Arc<reports::FontSource>,
+    /// The event centre's decoders, compiled rules with their correlation windows,
+    /// address index and counters (events.rs).
+    events: Arc<events::EventCentre>,
 }
 
 /// Password hashes allowed at once: half the cores (at least one), so a login flood
@@ -138,6 +150,7 @@ impl App {
             pdp: authz::shipped_pdp(),
             call_limiter: Arc::default(),
             report_font: Arc::default(),
+            events: Arc::default(),
         }
     }
 

@@ -221,7 +221,7 @@ const EVENT_INSERT_COLUMNS: &str = "received_ns, source_time_ns, source_id, send
      outcome, rule, rule_id, severity, message, raw, extra, gbz2007, gbt2023, provider_id, zone_id, \
      tenant_id, other_tenant_id, src_vpc_id, src_vm_id, dst_vpc_id, dst_vm_id, system_id, dst_country";
 const EVENT_WIDTH: usize = 36;
-const EVENT_TYPES: &str = "iiiitttttttititttttttitttttiiiiiiiiiit";
+const EVENT_TYPES: &str = "iiittttttttitittttttitttttiiiiiiiiit";
 
 fn event_binds(event: &EventRow, binds: &mut Vec<Bind>) {
     let text = |value: &Option<String>| Bind::Text(value.clone());
@@ -643,7 +643,7 @@ fn decode_archive(cells: &mut [Cell]) -> Result<EventArchive> {
 }
 
 /// A count by one dimension (for the situational-awareness charts).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Tally {
     pub key: Option<String>,
     pub count: i64,

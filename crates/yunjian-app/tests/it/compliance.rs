@@ -18,15 +18,15 @@ use super::START_NS;
 
 const DAY: i64 = 86_400 * 1_000_000_000;
 
-struct Demo {
+pub(super) struct Demo {
     _store: TestStore,
-    app: App,
+    pub(super) app: App,
     clock: Arc<FixedClock>,
-    accounts: Vec<CreatedAccount>,
+    pub(super) accounts: Vec<CreatedAccount>,
 }
 
 impl Demo {
-    fn context(&self, username: &str) -> Context {
+    pub(super) fn context(&self, username: &str) -> Context {
         let account = self
             .accounts
             .iter()
@@ -48,7 +48,7 @@ impl Demo {
         context
     }
 
-    async fn denials(&self, action: &str) -> usize {
+    pub(super) async fn denials(&self, action: &str) -> usize {
         self.app
             .store()
             .audit_records(&AuditFilter {
@@ -63,14 +63,15 @@ impl Demo {
     }
 }
 
-async fn demo() -> Demo {
+pub(super) async fn demo() -> Demo {
     let store = fresh_store().await;
     let clock = Arc::new(FixedClock::new(START_NS));
     let app = App::new(
         store.store.clone(),
         clock.clone(),
         SessionSettings::default(),
-    );
+    )
+    .with_sealing(yunjian_gm::SealingKey::generate());
     let accounts = app
         .load_demo(&generate(Scale::Small, 7))
         .await

@@ -13,6 +13,7 @@ use yunjian_store::{AuditFilter, AuditOutcome, ListQuery};
 use yunjian_testkit::{fresh_store, TestStore};
 
 mod compliance;
+mod events;
 mod grants;
 mod identity;
 mod ledger;
