@@ -454,7 +454,10 @@ impl App {
         // Per sender: last sighting, skew, count; unknown senders flagged.
         let mut senders: BTreeMap<String, SenderActivity> = BTreeMap::new();
         for (input, item) in inputs.iter().zip(&prepared) {
-            let Some(sender) = input.sender else { continue };
+            // A provider's signed batch is its own source, whatever address it came from.
+            let Some(sender) = input.sender.filter(|_| input.provider_id.is_none()) else {
+                continue;
+            };
             let source = inventory.sources.get(&sender);
             let entry = senders
                 .entry(sender.to_string())
@@ -545,6 +548,7 @@ impl App {
             let within = Within {
                 zone_id: source.and_then(|source| source.zone_id),
                 vpc_id: None,
+                tenant_id: source.and_then(|source| source.tenant_id),
             };
             let resolve = |address: Option<IpAddr>| match address
                 .map(|address| inventory.index.resolve(address, within))

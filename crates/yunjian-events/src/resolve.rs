@@ -33,6 +33,8 @@ pub struct Machine {
 pub struct Within {
     pub zone_id: Option<i64>,
     pub vpc_id: Option<i64>,
+    /// A device dedicated to one tenant sees only that tenant's VPCs.
+    pub tenant_id: Option<i64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,6 +127,11 @@ impl AddressIndex {
             .iter()
             .filter(|network| within.vpc_id.is_none_or(|vpc| vpc == network.vpc_id))
             .filter(|network| within.zone_id.is_none_or(|zone| zone == network.zone_id))
+            .filter(|network| {
+                within
+                    .tenant_id
+                    .is_none_or(|tenant| tenant == network.tenant_id)
+            })
             .filter(|network| network.cidrs.iter().any(|cidr| cidr.contains(&address)))
             .collect();
         match candidates.as_slice() {

@@ -135,6 +135,8 @@ pub struct SignedCaller {
 fn body_limit(path: &str, default: usize) -> usize {
     if path.starts_with("/api/v1/provider/snapshots/") && path.contains("/chunks/") {
         yunjian_app::MAX_CHUNK_BYTES.max(default)
+    } else if path == "/api/v1/events/batches" {
+        crate::events::MAX_BATCH_BYTES.max(default)
     } else if path == "/api/v1/compliance/evidence" {
         (yunjian_app::MAX_EVIDENCE_BYTES + 1024).max(default)
     } else {

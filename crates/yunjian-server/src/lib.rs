@@ -10,6 +10,7 @@ mod audit;
 mod compliance;
 mod console;
 mod error;
+mod events;
 mod extract;
 pub mod fake_openstack;
 mod grants;

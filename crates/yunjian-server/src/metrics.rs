@@ -101,6 +101,29 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
             CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics.encode(),
+        with_event_counters(
+            state.metrics.encode(),
+            &state.app.event_counters().snapshot(),
+        ),
     )
+}
+
+/// Appends the event centre's intake counters (item 7: received, decoded, stored,
+/// spooled, replayed, dropped — UDP overruns and queue — truncated) before the
+/// OpenMetrics end marker.
+fn with_event_counters(
+    mut text: String,
+    counters: &std::collections::BTreeMap<&'static str, u64>,
+) -> String {
+    let end = text.rfind("# EOF").unwrap_or(text.len());
+    let mut block = String::from(
+        "# HELP yunjian_events Security events by intake stage (this instance).\n# TYPE yunjian_events counter\n",
+    );
+    for (stage, count) in counters {
+        block.push_str(&format!(
+            "yunjian_events_total{{stage=\"{stage}\"}} {count}\n"
+        ));
+    }
+    text.insert_str(end, &block);
+    text
 }

@@ -201,6 +201,7 @@ pub fn openapi_document() -> Json_ {
     access_paths(&mut paths);
     compliance_paths(&mut paths);
     provider_paths(&mut paths);
+    event_paths(&mut paths);
     for kind in Kind::ALL {
         kind_schemas(kind, &mut schemas);
         let spec = kind.spec();
@@ -554,4 +555,81 @@ fn provider_paths(paths: &mut Map<String, Json_>) {
         paths.insert(format!("/api/v1/provider/connectors/{{id}}/{verb}"), json!({"post": {
             "summary": format!("{verb} a connector"), "parameters": id, "responses": with_errors("204", json!({"description": verb}))}}));
     }
+}
+
+fn event_paths(paths: &mut Map<String, Json_>) {
+    let id = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}}]);
+    let query = |name: &str, description: &str| json!({"name": name, "in": "query", "required": false, "schema": {"type": "string"}, "description": description});
+    let object = |required: &[&str], properties: Json_| json!({"required": true, "content": {"application/json": {"schema": {"type": "object", "required": required, "properties": properties}}}});
+    let ok = |what: &str| with_errors("200", json!({"description": what}));
+    paths.insert("/api/v1/events/batches".into(), json!({"post": {
+        "summary": "A provider's devices' lines, signed with its operator's API key (YJ1-HMAC-SM3): {format: syslog | eve, lines: [...]} (at most 10,000 lines, 16 MiB). Parsed, normalized, resolved to tenants, evaluated by the rules and stored before the answer; one audit record per batch.",
+        "requestBody": object(&["lines"], json!({"format": {"type": "string", "enum": ["syslog", "eve"]}, "lines": {"type": "array", "maxItems": 10000}})),
+        "responses": with_errors("202", json!({"description": "{events, decoded, alerts, incidents_opened, unknown_sender_events}"}))}}));
+    paths.insert("/api/v1/events".into(), json!({"get": {
+        "summary": "Normalized events in the reader's scope (a tenant those on either side of which it is), newest first",
+        "parameters": [query("since", "RFC 3339"), query("until", "RFC 3339"), query("class", "OCSF class name"), query("detector", "decoder id or IDS category"), query("address", "either side's address"), query("source_id", ""), query("tenant_id", ""), query("category", "GB/Z 20986-2007 code: NAI or NAI/VAI"), query("q", "words in the message"), query("before", "keyset paging"), query("limit", "1 to 1,000 (100)")],
+        "responses": ok("{events, next_before}")}}));
+    paths.insert("/api/v1/events/{id}".into(), json!({"get": {"summary": "One event with its raw line", "parameters": id, "responses": ok("the event")}}));
+    paths.insert("/api/v1/events/overview".into(), json!({"get": {
+        "summary": "Situational awareness: events and alerts over time, events and incidents by category, grade, tenant, provider and zone, top sources and destination countries",
+        "parameters": [query("days", "1 to 180 (7)")], "responses": ok("the overview")}}));
+    paths.insert("/api/v1/events/counters".into(), json!({"get": {
+        "summary": "This instance's intake counters (received, decoded, stored, spooled, replayed, dropped_udp, dropped_queue, truncated, …); oversight only",
+        "responses": ok("{stage: count}")}}));
+    paths.insert("/api/v1/alerts".into(), json!({"get": {"summary": "Alerts in the reader's scope, newest first", "parameters": [query("before", ""), query("limit", "")], "responses": ok("{alerts, next_before}")}}));
+    paths.insert("/api/v1/incidents".into(), json!({"get": {
+        "summary": "Incidents in the reader's scope, most recently updated first",
+        "parameters": [query("phase", "reported, assessing, responding, lessons, closed"), query("open", "true: any phase but closed"), query("grade", "I, II, III, IV"), query("tenant_id", ""), query("limit", "")],
+        "responses": ok("{incidents}")}}));
+    paths.insert("/api/v1/incidents/{id}".into(), json!({"get": {"summary": "An incident with its timeline and alerts", "parameters": id, "responses": ok("the incident")}}));
+    paths.insert("/api/v1/incidents/{id}/phase".into(), json!({"post": {
+        "summary": "Move to the next GB/T 20985.1 phase with a note of what was assessed, decided or done (the responsible tenant or provider, the security administrator, the management unit)",
+        "parameters": id, "requestBody": object(&["phase", "note"], json!({"phase": {"type": "string"}, "note": {"type": "string"}})), "responses": ok("the incident")}}));
+    paths.insert("/api/v1/incidents/{id}/notes".into(), json!({"post": {
+        "summary": "A note or a piece of evidence on the timeline", "parameters": id,
+        "requestBody": object(&["text"], json!({"kind": {"type": "string", "enum": ["note", "evidence"]}, "text": {"type": "string"}})),
+        "responses": with_errors("204", json!({"description": "added"}))}}));
+    paths.insert("/api/v1/incidents/{id}/assign".into(), json!({"post": {
+        "summary": "Hand to the responsible party (security administrator, management unit)", "parameters": id,
+        "requestBody": object(&["assignee"], json!({"assignee": {"type": "string", "enum": ["tenant", "provider", "unit"]}})), "responses": ok("the incident")}}));
+    paths.insert("/api/v1/incidents/{id}/grade".into(), json!({"post": {
+        "summary": "Re-grade from the three factors of GB/T 20986-2023 §5 with a reason (security administrator, management unit)", "parameters": id,
+        "requestBody": object(&["importance", "loss", "impact", "reason"], json!({
+            "importance": {"type": "string", "enum": ["ordinary", "important", "especially_important"]},
+            "loss": {"type": "string", "enum": ["small", "relatively_large", "serious", "especially_serious"]},
+            "impact": {"type": "string", "enum": ["ordinary", "relatively_major", "major", "especially_major"]},
+            "reason": {"type": "string"}})),
+        "responses": ok("the incident")}}));
+    paths.insert("/api/v1/incidents/{id}/report".into(), json!({"get": {
+        "summary": "The handling report (8.3.9): JSON or a Chinese PDF (also csv, xlsx); its SM3 in x-yunjian-sm3", "parameters": [id[0].clone(), query("format", "json, csv, xlsx or pdf")],
+        "responses": ok("the file")}}));
+    paths.insert("/api/v1/detection-rules".into(), json!({
+        "get": {"summary": "The shipped Sigma rules and the administrators' (newest versions)", "responses": ok("{rules}")},
+        "post": {"summary": "The security administrator or the management unit, after a step-up: a new version of a Sigma rule (its id is the key), checked against every other rule; must name an incident_class of the classification table",
+            "requestBody": object(&["yaml"], json!({"yaml": {"type": "string"}, "enabled": {"type": "boolean"}})),
+            "responses": with_errors("201", json!({"description": "the stored version"}))}}));
+    paths.insert("/api/v1/detection-rules/test".into(), json!({"post": {
+        "summary": "Run a rule text (with the shipped rules) over sample lines with an explicit clock; stores nothing",
+        "requestBody": object(&["samples"], json!({"yaml": {"type": "string"}, "samples": {"type": "array", "items": {"type": "object", "required": ["format", "line"], "properties": {"at_seconds": {"type": "integer"}, "format": {"type": "string", "enum": ["syslog", "eve"]}, "line": {"type": "string"}}}}})),
+        "responses": ok("{hits: [{sample, rule_id, title, severity, gbz2007, gbt2023}]}")}}));
+    paths.insert("/api/v1/detection-rules/{key}/versions".into(), json!({"get": {
+        "summary": "Every version of an administrator's rule", "parameters": [{"name": "key", "in": "path", "required": true, "schema": {"type": "string"}}], "responses": ok("{versions}")}}));
+    paths.insert("/api/v1/event-sources".into(), json!({
+        "get": {"summary": "Registered senders with their last sighting, clock skew and event count", "responses": ok("{sources}")},
+        "post": {"summary": "Register a sender (security administrator, management unit; step-up)",
+            "requestBody": object(&["name", "address", "kind"], json!({"name": {"type": "string"}, "address": {"type": "string"}, "kind": {"type": "string", "enum": ["firewall", "ips", "ids", "waf", "antivirus", "bastion", "host", "cloud_platform"]}, "provider_id": {"type": "integer"}, "zone_id": {"type": "integer"}, "tenant_id": {"type": "integer"}})),
+            "responses": with_errors("201", json!({"description": "the source"}))}}));
+    paths.insert("/api/v1/event-sources/unknown".into(), json!({"get": {"summary": "Senders not registered: counted and flagged, their lines kept", "responses": ok("{senders}")}}));
+    for verb in ["enable", "disable"] {
+        paths.insert(format!("/api/v1/event-sources/{{id}}/{verb}"), json!({"post": {
+            "summary": format!("{verb} a source"), "parameters": id, "responses": with_errors("204", json!({"description": verb}))}}));
+    }
+    paths.insert("/api/v1/event-settings".into(), json!({"get": {"summary": "Key tenants (7.1.6) and webhooks (secrets never answered)", "responses": ok("{settings}")}}));
+    paths.insert("/api/v1/event-settings/{tenant_id}".into(), json!({"put": {
+        "summary": "Key-tenant flag (management unit, security administrator) and webhook (also the tenant itself); step-up",
+        "parameters": [{"name": "tenant_id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+        "requestBody": object(&[], json!({"key_tenant": {"type": "boolean"}, "webhook_url": {"type": "string"}, "webhook_secret": {"type": "string", "minLength": 16}})),
+        "responses": with_errors("204", json!({"description": "saved"}))}}));
+    paths.insert("/api/v1/notifications".into(), json!({"get": {"summary": "The reader's notifications (a tenant its own, oversight the management unit's)", "parameters": [query("limit", "")], "responses": ok("{notifications}")}}));
 }

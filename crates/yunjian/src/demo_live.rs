@@ -37,7 +37,7 @@ pub struct LiveProviders {
     pub openstack: Option<(String, String)>,
 }
 
-fn context_of(app: &App, account: &CreatedAccount) -> Context {
+pub(crate) fn context_of(app: &App, account: &CreatedAccount) -> Context {
     let mut context = Context::new(
         Principal {
             account_id: account.id,

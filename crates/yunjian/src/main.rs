@@ -4,6 +4,7 @@
 mod api_client;
 mod bench;
 mod config;
+mod demo_events;
 mod demo_live;
 mod ledger;
 mod simulate;
@@ -66,6 +67,10 @@ enum Command {
         /// Address to listen on (overrides the configuration).
         #[arg(long)]
         listen: Option<String>,
+        /// Receive syslog (UDP and TCP on the same port) for the security event centre,
+        /// e.g. 0.0.0.0:514.
+        #[arg(long, env = "YUNJIAN_SYSLOG")]
+        syslog: Option<String>,
     },
     /// Build a realistic simulated Chongqing e-government cloud and serve it.
     Demo {
@@ -88,6 +93,9 @@ enum Command {
         /// Load the demo, print what was made, and exit without serving.
         #[arg(long)]
         no_serve: bool,
+        /// Receive syslog here (UDP and TCP on one port); port 0 picks a free one.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        syslog: String,
     },
     /// Administrative commands.
     Admin {
@@ -262,14 +270,18 @@ fn main() -> Result<()> {
 
 async fn run(command: Command) -> Result<()> {
     match command {
-        Command::Serve { store, listen } => {
+        Command::Serve {
+            store,
+            listen,
+            syslog,
+        } => {
             let mut config = load_config(&store)?;
             if let Some(listen) = listen {
                 config.server.listen = listen;
             }
             init_logging(&config)?;
             let store = open_store(&config).await?;
-            serve(store, &config).await
+            serve(store, &config, syslog.as_deref()).await
         }
         Command::Demo {
             listen,
@@ -278,6 +290,7 @@ async fn run(command: Command) -> Result<()> {
             scale,
             seed,
             no_serve,
+            syslog,
         } => {
             let mut config = Config::default();
             config.apply_environment(|name| std::env::var(name).ok())?;
@@ -295,7 +308,7 @@ async fn run(command: Command) -> Result<()> {
                 DemoScale::Small => Scale::Small,
                 DemoScale::Large => Scale::Large,
             };
-            demo(config, scale, seed, no_serve).await
+            demo(config, scale, seed, no_serve, &syslog).await
         }
         Command::Admin {
             command: AdminCommand::Init { store },
@@ -606,7 +619,44 @@ async fn open_store(config: &Config) -> Result<Store> {
     Ok(store)
 }
 
-async fn serve(store: Store, config: &Config) -> Result<()> {
+/// Starts the event intake (queue, writer, spool) and, when asked, the syslog
+/// listeners; answers the bound syslog address.
+async fn start_events(
+    app: &yunjian_app::App,
+    config: &Config,
+    syslog: Option<&str>,
+) -> Result<(Option<SocketAddr>, Vec<tokio::task::JoinHandle<()>>)> {
+    let ingest = yunjian_app::IngestConfig {
+        spool_dir: Some(config.store.data_dir.join("event-spool")),
+        ..yunjian_app::IngestConfig::default()
+    };
+    let (handle, writer) = app.start_ingest(ingest.clone());
+    let mut tasks = vec![writer];
+    let mut bound = None;
+    if let Some(address) = syslog {
+        let address: SocketAddr = address.parse().with_context(|| {
+            format!("--syslog {address}: an address with a port, e.g. 0.0.0.0:514")
+        })?;
+        let (at, listener) = yunjian_app::listen_syslog(address, handle, &ingest)
+            .await
+            .with_context(|| format!("cannot receive syslog on {address}"))?;
+        tracing::info!(address = %at, "receiving syslog (UDP and TCP)");
+        tasks.push(listener);
+        bound = Some(at);
+    }
+    let deliverer = app.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            if let Err(error) = deliverer.deliver_webhooks().await {
+                tracing::warn!(%error, "webhook delivery failed");
+            }
+            tokio::time::sleep(Duration::from_secs(15)).await;
+        }
+    }));
+    Ok((bound, tasks))
+}
+
+async fn serve(store: Store, config: &Config, syslog: Option<&str>) -> Result<()> {
     let listener = TcpListener::bind(&config.server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
@@ -631,6 +681,7 @@ async fn serve(store: Store, config: &Config) -> Result<()> {
     .map_err(app_error)?;
     let checkpointer = tokio::spawn(app.clone().run_checkpointer());
     let connectors = tokio::spawn(app.clone().run_connectors_loop());
+    let (_, event_tasks) = start_events(&app, config, syslog).await?;
     let state = AppState::new(
         app,
         HttpSettings {
@@ -641,6 +692,9 @@ async fn serve(store: Store, config: &Config) -> Result<()> {
     yunjian_server::serve(listener, state, shutdown_signal()).await?;
     checkpointer.abort();
     connectors.abort();
+    for task in event_tasks {
+        task.abort();
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -696,7 +750,7 @@ async fn prepare_demo_sqlite(path: &Path) -> Result<()> {
     Ok(())
 }
 
-async fn demo(config: Config, scale: Scale, seed: u64, no_serve: bool) -> Result<()> {
+async fn demo(config: Config, scale: Scale, seed: u64, no_serve: bool, syslog: &str) -> Result<()> {
     let started = Instant::now();
     std::fs::create_dir_all(&config.store.data_dir)
         .with_context(|| format!("cannot create {}", config.store.data_dir.display()))?;
@@ -832,9 +886,22 @@ async fn demo(config: Config, scale: Scale, seed: u64, no_serve: bool) -> Result
     println!(
         "  {mapped_projects} projects mapped to tenants, {approved_images} images approved in the registry"
     );
+    let (syslog_at, event_tasks) = start_events(&app, &config, Some(syslog)).await?;
+    let syslog_at = syslog_at.context("the demo's syslog listener")?;
+    demo_events::start(&app, &accounts, syslog_at, &format!("http://{address}"))
+        .await
+        .context("starting the demo's event stream")?;
+    println!(
+        "events:  syslog on {syslog_at} (UDP and TCP; try `logger -n {} -P {} --tcp 'Failed password for root from 203.0.113.9 port 1 ssh2'`)",
+        syslog_at.ip(),
+        syslog_at.port()
+    );
+    println!("  a firewall, a WAF, an antivirus and hosts send from 127.0.10.x; an IDS pushes EVE batches; each round stages an attack");
+    let mut endpoints = demo_live::endpoints_json(&live, address);
+    endpoints["syslog"] = json!({"address": syslog_at.to_string(), "udp": true, "tcp": true});
     write_private(
         &config.store.data_dir.join("demo-endpoints.json"),
-        &serde_json::to_string_pretty(&demo_live::endpoints_json(&live, address))?,
+        &serde_json::to_string_pretty(&endpoints)?,
     )?;
     println!("Press Ctrl-C to stop.");
     let checkpointer = tokio::spawn(app.clone().run_checkpointer());
@@ -849,6 +916,9 @@ async fn demo(config: Config, scale: Scale, seed: u64, no_serve: bool) -> Result
     yunjian_server::serve(listener, state, shutdown_signal()).await?;
     checkpointer.abort();
     connectors.abort();
+    for task in event_tasks {
+        task.abort();
+    }
     store.close().await;
     Ok(())
 }

@@ -677,7 +677,7 @@ mod resolution {
                 ip("10.1.1.5"),
                 Within {
                     zone_id: Some(1),
-                    vpc_id: None
+                    ..Within::default()
                 }
             ),
             Resolution::Found(Owner {
@@ -692,8 +692,8 @@ mod resolution {
             index.resolve(
                 ip("10.1.1.5"),
                 Within {
-                    zone_id: None,
-                    vpc_id: Some(2)
+                    vpc_id: Some(2),
+                    ..Within::default()
                 }
             ),
             Resolution::Found(Owner {
@@ -701,6 +701,17 @@ mod resolution {
                 vm_id: Some(200),
                 ..
             })
+        ));
+        // A device dedicated to one tenant sees that tenant's VPCs only.
+        assert!(matches!(
+            index.resolve(
+                ip("10.1.1.5"),
+                Within {
+                    tenant_id: Some(12),
+                    ..Within::default()
+                }
+            ),
+            Resolution::Found(Owner { tenant_id: 12, .. })
         ));
         // In a VPC but on no VM: the VPC's.
         assert!(matches!(
@@ -747,7 +758,7 @@ mod resolution {
         #[test]
         fn every_address_gets_an_honest_answer(a in any::<u8>(), b in any::<u8>(), c in any::<u8>(), d in any::<u8>(), zone in proptest::option::of(1i64..3)) {
             let address = IpAddr::from([a, b, c, d]);
-            match index().resolve(address, Within { zone_id: zone, vpc_id: None }) {
+            match index().resolve(address, Within { zone_id: zone, ..Within::default() }) {
                 Resolution::Found(owner) => {
                     let holds = match owner.vpc_id {
                         1 | 2 => [10, 1] == [a, b],
