@@ -11,6 +11,7 @@ mod forms;
 mod i18n;
 mod pages;
 mod provider;
+mod soc;
 
 use std::collections::HashMap;
 
@@ -158,6 +159,25 @@ pub fn routes() -> Router<AppState> {
             "/console/providers/usage/report",
             get(provider::usage_report),
         )
+        .route("/console/soc", get(soc::overview))
+        .route("/console/soc/events", get(soc::events))
+        .route("/console/soc/events/{id}", get(soc::event))
+        .route("/console/soc/incidents", get(soc::incidents))
+        .route("/console/soc/incidents/{id}", get(soc::incident))
+        .route(
+            "/console/soc/incidents/{id}/report",
+            get(soc::incident_report),
+        )
+        .route(
+            "/console/soc/incidents/{id}/{verb}",
+            post(soc::incident_action),
+        )
+        .route("/console/soc/rules", get(soc::rules).post(soc::rule_action))
+        .route(
+            "/console/soc/sources",
+            get(soc::sources).post(soc::add_source),
+        )
+        .route("/console/soc/settings", post(soc::save_settings))
         .route("/console/audit", get(audit))
         .route("/console/audit/verify", post(audit_verify))
         .route("/console/audit/export", post(audit_export))

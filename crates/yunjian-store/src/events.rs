@@ -879,11 +879,13 @@ impl Store {
         let (tenant, provider) = scope_binds(scope);
         let rows = self
             .read_decoded(
+                // Parameters appear in order ($1..$4): SQLite numbers `$n` by first
+                // appearance, so the bucket width comes last, after the CTE.
                 format!(
-                    "SELECT (received_ns / $4) * $4 AS b, COUNT(*), 0 FROM events WHERE {} \
-                     AND received_ns >= $3 GROUP BY b \
-                     UNION ALL SELECT (at_ns / $4) * $4 AS b, 0, COUNT(*) FROM alerts WHERE {} \
-                     AND at_ns >= $3 GROUP BY b",
+                    "WITH x AS (SELECT received_ns AS t, 1 AS e, 0 AS a FROM events WHERE {} \
+                     AND received_ns >= $3 UNION ALL SELECT at_ns, 0, 1 FROM alerts WHERE {} \
+                     AND at_ns >= $3) SELECT (t / $4) * $4 AS b, SUM(e), SUM(a) FROM x \
+                     GROUP BY b ORDER BY b",
                     scope_sql(1),
                     scope_sql(1)
                 ),

@@ -328,6 +328,28 @@ async fn syslog_from_real_senders_becomes_scoped_graded_incidents() {
         .iter()
         .any(|record| record.record.outcome == AuditOutcome::Succeeded
             && record.record.object_id == Some(incident.id)));
+    // The situational overview counts what came in (SQLite's `$n` order trap included).
+    let overview = app.event_overview(&supervisor, 1).await.expect("overview");
+    assert_eq!(
+        overview
+            .series
+            .iter()
+            .map(|(_, events, _)| events)
+            .sum::<i64>(),
+        2
+    );
+    assert_eq!(
+        overview
+            .series
+            .iter()
+            .map(|(_, _, alerts)| alerts)
+            .sum::<i64>(),
+        1
+    );
+    assert!(overview
+        .incidents_by_tenant
+        .iter()
+        .any(|tally| tally.key.as_deref() == Some(b.tenant.to_string().as_str())));
     // The handling report carries the grade, the reason and the timeline.
     let report = app
         .incident_report(&supervisor, incident.id)

@@ -126,6 +126,14 @@ pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
                         a href="/console/providers/changes" class=[active(frame.path == "/console/providers/changes")] { (lang.t("变更历史", "Change history")) }
                         a href="/console/providers/images" class=[active(frame.path == "/console/providers/images")] { (lang.t("镜像登记", "Image registry")) }
                         a href="/console/providers/usage" class=[active(frame.path == "/console/providers/usage")] { (lang.t("资源使用", "Usage")) }
+                        @if frame.principal.role != Role::SystemAdmin {
+                            h4 { (lang.t("安全事件中心", "Security event centre")) }
+                            a href="/console/soc" class=[active(frame.path == "/console/soc")] { (lang.t("态势感知", "Situation")) }
+                            a href="/console/soc/events" class=[active(frame.path.starts_with("/console/soc/events"))] { (lang.t("事件检索", "Event search")) }
+                            a href="/console/soc/incidents" class=[active(frame.path.starts_with("/console/soc/incidents"))] { (lang.t("告警与事件处置", "Alerts and incidents")) }
+                            a href="/console/soc/rules" class=[active(frame.path.starts_with("/console/soc/rules"))] { (lang.t("检测规则", "Detection rules")) }
+                            a href="/console/soc/sources" class=[active(frame.path.starts_with("/console/soc/sources"))] { (lang.t("日志源与通知", "Sources and notifications")) }
+                        }
                         h4 { (lang.t("安全与审计", "Security and audit")) }
                         @if matches!(frame.principal.role, Role::SystemAdmin | Role::SecurityAdmin | Role::SecurityAuditor | Role::Auditor) {
                             a href="/console/accounts" class=[active(frame.path.starts_with("/console/accounts"))] { (lang.t("账户", "Accounts")) }

@@ -423,14 +423,23 @@ async fn a_supervisor_logs_in_and_browses_the_overview_and_a_detail_page() {
         .for_element(Locator::Css(".alert.ok"))
         .await
         .expect("requested");
-    client
-        .goto(&format!("{}/console/compliance/waivers", demo.base))
-        .await
-        .expect("waivers");
-    let waivers = client
-        .find_all(Locator::Css("#waivers tbody tr[data-state=requested]"))
-        .await
-        .expect("waivers");
+    // The notice may be the previous page's (the evidence upload's) while the request
+    // is still on its way: look at the waivers page until the request shows, bounded.
+    let mut waivers = Vec::new();
+    for _ in 0..50 {
+        client
+            .goto(&format!("{}/console/compliance/waivers", demo.base))
+            .await
+            .expect("waivers");
+        waivers = client
+            .find_all(Locator::Css("#waivers tbody tr[data-state=requested]"))
+            .await
+            .expect("waivers");
+        if !waivers.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_eq!(waivers.len(), 1);
     for (path, table) in [
         ("/console/compliance/reports", "#reports"),
@@ -531,6 +540,117 @@ async fn a_supervisor_logs_in_and_browses_the_overview_and_a_detail_page() {
         .await
         .expect("a usage chart");
     screenshot(&client, "provider-usage").await;
+
+    // The security event centre: the demo's pool has sent its first round of attacks.
+    client
+        .goto(&format!("{}/console/soc/incidents", demo.base))
+        .await
+        .expect("incidents");
+    let card = client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(
+            "#incident-board .column[data-phase=reported] .incident-card a",
+        ))
+        .await
+        .expect("an incident reported by the demo's rules");
+    assert!(client.find(Locator::Css("#alerts tbody tr")).await.is_ok());
+    screenshot(&client, "soc-incidents").await;
+    card.click().await.expect("open the incident");
+    let note = client
+        .wait()
+        .for_element(Locator::Css("#advance textarea[name=note]"))
+        .await
+        .expect("the workflow form");
+    note.send_keys("已核实：来自境外扫描器，已在防火墙封禁")
+        .await
+        .expect("type");
+    client
+        .find(Locator::Css("#advance button[type=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+    // The answer page carries a notice; the form's page had none.
+    client
+        .wait()
+        .for_element(Locator::Css(".alert.ok"))
+        .await
+        .expect("the phase moved");
+    let phase = client
+        .find(Locator::Css("#phase"))
+        .await
+        .expect("the phase")
+        .text()
+        .await
+        .expect("text");
+    assert!(phase.contains("评估和决策"), "{phase}");
+    assert!(client
+        .find(Locator::Css("#timeline li[data-kind=phase]"))
+        .await
+        .is_ok());
+    screenshot(&client, "soc-incident").await;
+    client
+        .goto(&format!("{}/console/soc", demo.base))
+        .await
+        .expect("situation");
+    client
+        .wait()
+        .for_element(Locator::Css("figure.tally svg rect"))
+        .await
+        .expect("a tally chart");
+    assert!(client
+        .find(Locator::Css("figure.series svg rect"))
+        .await
+        .is_ok());
+    screenshot(&client, "soc-situation").await;
+    client
+        .goto(&format!(
+            "{}/console/soc/events?detector=huawei_usg.session",
+            demo.base
+        ))
+        .await
+        .expect("event search");
+    client
+        .wait()
+        .for_element(Locator::Css(
+            "#events tbody tr[data-detector='huawei_usg.session']",
+        ))
+        .await
+        .expect("firewall events");
+    screenshot(&client, "soc-events").await;
+    client
+        .goto(&format!("{}/console/soc/rules", demo.base))
+        .await
+        .expect("rules");
+    client
+        .find(Locator::Css("#rule-form button[value=test]"))
+        .await
+        .expect("the test button")
+        .click()
+        .await
+        .expect("click");
+    let hits = client
+        .wait()
+        .for_element(Locator::Css("#rule-hits"))
+        .await
+        .expect("the test result")
+        .text()
+        .await
+        .expect("text");
+    assert!(hits.contains("cq-root-login"), "{hits}");
+    screenshot(&client, "soc-rules").await;
+    client
+        .goto(&format!("{}/console/soc/sources", demo.base))
+        .await
+        .expect("sources");
+    client
+        .wait()
+        .for_element(Locator::Css("#sources tbody tr"))
+        .await
+        .expect("the pool's devices");
+    screenshot(&client, "soc-sources").await;
     client.close().await.expect("close the browser");
     drop(driver);
 }
