@@ -136,7 +136,15 @@ struct Pipeline {
     decoders: Decoders,
     classifier: Classifier,
     detector: Detector,
+    /// When each (rule, attacker, target) last raised an alert: a detection rule firing
+    /// again for the same pair within [`ALERT_QUIET_NS`] adds no alert (its events are
+    /// stored and searchable); correlations have their own suppression.
+    recent: HashMap<(String, Option<IpAddr>, Option<IpAddr>), i64>,
 }
+
+/// How long the same rule, attacker and target stay one alert.
+pub const ALERT_QUIET_NS: i64 = 300 * 1_000_000_000;
+const RECENT_LIMIT: usize = 200_000;
 
 /// The event centre's in-memory state of one instance.
 pub struct EventCentre {
@@ -271,6 +279,33 @@ fn placement(
     }
 }
 
+/// What the rules found in one event, beside its row.
+struct Found {
+    received_ns: i64,
+    detections: Vec<Detection>,
+    concern: Concern,
+    importance: Importance,
+}
+
+/// A batch made ready for the store (see [`App::prepare_events`]).
+pub struct PreparedBatch {
+    inventory: Arc<Inventory>,
+    rows: Vec<EventRow>,
+    found: Vec<Found>,
+    senders: Vec<SenderActivity>,
+    summary: IngestSummary,
+}
+
+impl PreparedBatch {
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
 /// One event on its way to the store, with what was found in it.
 struct Prepared {
     row: EventRow,
@@ -312,6 +347,7 @@ impl App {
             decoders: Decoders::shipped().map_err(|error| AppError::Internal(error.to_string()))?,
             classifier: Classifier::shipped().map_err(|error| AppError::Internal(error.0))?,
             detector,
+            recent: HashMap::new(),
         };
         let mut slot = lock(&self.events.pipeline);
         if slot.is_none() {
@@ -334,6 +370,7 @@ impl App {
                     classifier: Classifier::shipped()
                         .map_err(|error| AppError::Internal(error.0))?,
                     detector,
+                    recent: HashMap::new(),
                 });
             }
         }
@@ -440,8 +477,29 @@ impl App {
         if inputs.is_empty() {
             return Ok(IngestSummary::default());
         }
+        let (_, batch) = self.prepare_events(inputs.to_vec()).await?;
+        self.store_events(batch).await
+    }
+
+    /// The CPU part of an ingest (parse, decode, resolve, detect) on a blocking thread,
+    /// so the intake can prepare one batch while the store writes the previous one.
+    /// Answers the inputs back with what was made of them.
+    pub async fn prepare_events(
+        &self,
+        inputs: Vec<RawEvent>,
+    ) -> Result<(Vec<RawEvent>, PreparedBatch), AppError> {
         self.ensure_pipeline().await?;
         let inventory = self.inventory().await?;
+        let app = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let batch = app.prepare_batch(&inputs, inventory);
+            (inputs, batch)
+        })
+        .await
+        .map_err(|error| AppError::Internal(format!("event preparation stopped: {error}")))
+    }
+
+    fn prepare_batch(&self, inputs: &[RawEvent], inventory: Arc<Inventory>) -> PreparedBatch {
         let prepared = self.prepare(inputs, &inventory);
         let mut summary = IngestSummary {
             events: prepared.len(),
@@ -479,21 +537,41 @@ impl App {
                 entry.sample = item.row.raw.chars().take(512).collect();
             }
         }
+        let mut rows = Vec::with_capacity(prepared.len());
+        let mut found = Vec::with_capacity(prepared.len());
+        for item in prepared {
+            found.push(Found {
+                received_ns: item.row.received_ns,
+                detections: item.detections,
+                concern: item.concern,
+                importance: item.importance,
+            });
+            rows.push(item.row);
+        }
+        PreparedBatch {
+            inventory,
+            rows,
+            found,
+            senders: senders.into_values().collect(),
+            summary,
+        }
+    }
+
+    /// Stores a prepared batch: the events, the senders' activity, and each alert with
+    /// its incident, in one transaction.
+    pub async fn store_events(&self, batch: PreparedBatch) -> Result<IngestSummary, AppError> {
+        let mut summary = batch.summary.clone();
         let mut tx = self.store.begin_write().await?;
-        let rows: Vec<EventRow> = prepared.iter().map(|item| item.row.clone()).collect();
-        let ids = tx.insert_events(&rows).await?;
-        let activity: Vec<SenderActivity> = senders.into_values().collect();
-        tx.note_senders(&activity).await?;
-        let mut notify = Vec::new();
-        for (item, id) in prepared.iter().zip(&ids) {
+        let ids = tx.insert_events(&batch.rows).await?;
+        tx.note_senders(&batch.senders).await?;
+        for (item, id) in batch.found.iter().zip(&ids) {
             for detection in &item.detections {
-                let outcome = self
-                    .raise(&mut tx, &inventory, item, *id, detection)
+                let opened = self
+                    .raise(&mut tx, &batch.inventory, item, *id, detection)
                     .await?;
                 summary.alerts += 1;
-                if let Some(opened) = outcome {
+                if opened.is_some() {
                     summary.incidents_opened += 1;
-                    notify.push(opened);
                 }
             }
         }
@@ -568,7 +646,24 @@ impl App {
             };
             let view = sigma_view(&event, &enrichment);
             let at_seconds = input.received_ns.div_euclid(1_000_000_000);
-            let detections = pipeline.detector.evaluate(&view, at_seconds);
+            let mut detections = pipeline.detector.evaluate(&view, at_seconds);
+            if pipeline.recent.len() > RECENT_LIMIT {
+                let horizon = input.received_ns - ALERT_QUIET_NS;
+                pipeline.recent.retain(|_, at| *at > horizon);
+            }
+            detections.retain(|detection| {
+                if detection.aggregated.is_some() {
+                    return true;
+                }
+                let key = (detection.rule_id.clone(), event.src_ip, event.dst_ip);
+                match pipeline.recent.get(&key) {
+                    Some(at) if input.received_ns - at < ALERT_QUIET_NS => false,
+                    _ => {
+                        pipeline.recent.insert(key, input.received_ns);
+                        true
+                    }
+                }
+            });
             // The affected side is ours: the destination if it is in the inventory,
             // else the source (outbound: cross-border, callbacks, exfiltration).
             let (affected, far, target, attacker) = match (&dst, &src) {
@@ -627,11 +722,11 @@ impl App {
         &self,
         tx: &mut yunjian_store::WriteTx,
         inventory: &Inventory,
-        item: &Prepared,
+        item: &Found,
         event_id: i64,
         detection: &Detection,
     ) -> Result<Option<i64>, AppError> {
-        let now = item.row.received_ns;
+        let now = item.received_ns;
         let concern = &item.concern;
         let alert = NewAlert {
             at_ns: now,

@@ -24,7 +24,8 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
 use yunjian_events::framing::Framer;
 
-use crate::events::{LineFormat, RawEvent, Transport};
+use crate::error::AppError;
+use crate::events::{LineFormat, PreparedBatch, RawEvent, Transport};
 use crate::App;
 
 /// How the intake is sized.
@@ -190,10 +191,48 @@ impl App {
         (handle, task)
     }
 
+    /// Two stages over two cores: this task collects and prepares batches (parse,
+    /// decode, resolve, detect on a blocking thread); the storer writes them, so one
+    /// batch is prepared while the previous one is written. A batch the store refused
+    /// is spooled as received and replayed (prepared again) once the store answers.
     async fn write_loop(&self, mut receiver: mpsc::Receiver<RawEvent>, config: IngestConfig) {
-        let counters = &self.events.counters;
-        let mut held: Vec<Vec<RawEvent>> = Vec::new();
-        let mut sequence = 0u64;
+        let (prepared_sender, mut prepared) =
+            mpsc::channel::<(Vec<RawEvent>, Result<PreparedBatch, AppError>)>(2);
+        let app = self.clone();
+        let storer_config = config.clone();
+        let storer = tokio::spawn(async move {
+            let counters = &app.events.counters;
+            let mut held: Vec<Vec<RawEvent>> = Vec::new();
+            let mut sequence = 0u64;
+            while let Some((batch, ready)) = prepared.recv().await {
+                let outcome = match ready {
+                    Ok(ready) => app.store_events(ready).await,
+                    Err(error) => Err(error),
+                };
+                match outcome {
+                    Ok(_) => app.replay(&storer_config, &mut held).await,
+                    Err(error) => {
+                        counters.store_failures.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(%error, lines = batch.len(), "event store failed; spooling the batch");
+                        counters
+                            .spooled
+                            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                        sequence += 1;
+                        match &storer_config.spool_dir {
+                            Some(dir) => {
+                                if let Err(error) = spool(dir, &batch, sequence) {
+                                    tracing::error!(%error, "the spool could not be written; holding the batch in memory");
+                                    held.push(batch);
+                                }
+                            }
+                            None => held.push(batch),
+                        }
+                    }
+                }
+            }
+            // Senders gone (shutdown): one last attempt for what is held.
+            app.replay(&storer_config, &mut held).await;
+        });
         loop {
             let Some(first) = receiver.recv().await else {
                 break;
@@ -207,32 +246,16 @@ impl App {
                     _ => break,
                 }
             }
-            match self.ingest_events(&batch).await {
-                Ok(_) => {
-                    // The store answers: replay what failed before, oldest first.
-                    self.replay(&config, &mut held).await;
-                }
-                Err(error) => {
-                    counters.store_failures.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(%error, lines = batch.len(), "event store failed; spooling the batch");
-                    counters
-                        .spooled
-                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
-                    sequence += 1;
-                    match &config.spool_dir {
-                        Some(dir) => {
-                            if let Err(error) = spool(dir, &batch, sequence) {
-                                tracing::error!(%error, "the spool could not be written; holding the batch in memory");
-                                held.push(batch);
-                            }
-                        }
-                        None => held.push(batch),
-                    }
-                }
+            let item = match self.prepare_events(batch.clone()).await {
+                Ok((batch, ready)) => (batch, Ok(ready)),
+                Err(error) => (batch, Err(error)),
+            };
+            if prepared_sender.send(item).await.is_err() {
+                break;
             }
         }
-        // Senders gone (shutdown): one last attempt for what is held.
-        self.replay(&config, &mut held).await;
+        drop(prepared_sender);
+        let _ = storer.await;
     }
 
     async fn replay(&self, config: &IngestConfig, held: &mut Vec<Vec<RawEvent>>) {
