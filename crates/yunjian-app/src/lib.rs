@@ -13,6 +13,7 @@ mod clock;
 mod compliance;
 mod connectors;
 mod error;
+mod event_archive;
 mod events;
 mod grants;
 mod identity;
@@ -41,6 +42,7 @@ pub use compliance::{
 };
 pub use connectors::{ConnectorInput, PullOutcome, CONNECTOR_KINDS};
 pub use error::AppError;
+pub use event_archive::ONLINE_MONTHS_FLOOR;
 pub use events::{EventCounters, IngestSummary, LineFormat, RawEvent, Transport};
 pub use grants::{
     grantable, AuthorizationInput, PrivilegeInput, AUTHORIZABLE_ACTIONS, AUTHORIZABLE_KINDS,

@@ -76,6 +76,20 @@ impl Month {
         (start(self), start(self.next()))
     }
 
+    /// The month `count` months before this one.
+    pub fn minus(self, count: u32) -> Month {
+        let index = self.year * 12 + self.month as i32 - 1 - count as i32;
+        Month {
+            year: index.div_euclid(12),
+            month: index.rem_euclid(12) as u32 + 1,
+        }
+    }
+
+    /// The month after this one.
+    pub fn following(self) -> Month {
+        self.next()
+    }
+
     pub fn label(self) -> String {
         format!("{:04}-{:02}", self.year, self.month)
     }

@@ -1101,7 +1101,7 @@ impl Store {
         self.read_decoded(
             format!("SELECT {ARCHIVE_COLUMNS} FROM event_archives ORDER BY month"),
             vec![],
-            &types("itiiitiiti"),
+            &types("itiiititii"),
             decode_archive,
         )
         .await

@@ -122,6 +122,11 @@ enum Command {
         #[command(subcommand)]
         command: ComplianceCommand,
     },
+    /// The security event centre: archive months past the online window, restore one.
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
     /// Compliance evidence packages: verify one offline.
     Evidence {
         #[command(subcommand)]
@@ -212,6 +217,31 @@ enum ComplianceCommand {
     Run {
         #[command(flatten)]
         store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum EventsCommand {
+    /// Archive every whole month (Beijing time) older than the online window into
+    /// gzip-compressed JSON lines, each file's SM3 recorded in the audit ledger, and
+    /// remove those rows (7.1.4: at least six months stay online).
+    Archive {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Directory for the archive files (default: DATA/event-archives).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Whole months kept online before the current one (at least 6).
+        #[arg(long, default_value_t = yunjian_app::ONLINE_MONTHS_FLOOR)]
+        keep_months: u32,
+    },
+    /// Put an archived month back online after checking its file's SM3.
+    Restore {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The month, YYYY-MM.
+        #[arg(long)]
+        month: String,
     },
 }
 
@@ -368,6 +398,7 @@ async fn run(command: Command) -> Result<()> {
         Command::Config { .. } => Ok(()),
         Command::Audit { command } => audit(command).await,
         Command::Compliance { command } => compliance(command).await,
+        Command::Events { command } => events(command).await,
         Command::Evidence { command } => evidence(command),
         Command::Bench { command } => bench::run(command).await,
         Command::Api(args) => api_client::run(args).await,
@@ -397,6 +428,43 @@ async fn compliance(command: ComplianceCommand) -> Result<()> {
                     "all": summary.all,
                 }))?
             );
+            Ok(())
+        }
+    }
+}
+
+async fn events(command: EventsCommand) -> Result<()> {
+    match command {
+        EventsCommand::Archive {
+            store,
+            out,
+            keep_months,
+        } => {
+            let config = load_config(&store)?;
+            init_logging_quiet();
+            let app = ledger::app_with_ledger(open_store(&config).await?, &config).await?;
+            let dir = out.unwrap_or_else(|| config.store.data_dir.join("event-archives"));
+            let made = app
+                .archive_events(&dir, keep_months)
+                .await
+                .map_err(app_error)?;
+            for archive in &made {
+                println!(
+                    "{}: {} events, {} bytes, sm3 {} -> {}",
+                    archive.month, archive.events, archive.bytes, archive.sm3, archive.path
+                );
+            }
+            if made.is_empty() {
+                println!("nothing to archive: every month is inside the online window");
+            }
+            Ok(())
+        }
+        EventsCommand::Restore { store, month } => {
+            let config = load_config(&store)?;
+            init_logging_quiet();
+            let app = ledger::app_with_ledger(open_store(&config).await?, &config).await?;
+            let restored = app.restore_events(&month).await.map_err(app_error)?;
+            println!("{}: {} events back online", restored.month, restored.events);
             Ok(())
         }
     }
@@ -651,6 +719,24 @@ async fn start_events(
                 tracing::warn!(%error, "webhook delivery failed");
             }
             tokio::time::sleep(Duration::from_secs(15)).await;
+        }
+    }));
+    // Retention: months past the online window go to archives once a day.
+    let archiver = app.clone();
+    let archive_dir = config.store.data_dir.join("event-archives");
+    tasks.push(tokio::spawn(async move {
+        loop {
+            match archiver
+                .archive_events(&archive_dir, yunjian_app::ONLINE_MONTHS_FLOOR)
+                .await
+            {
+                Ok(made) if !made.is_empty() => {
+                    tracing::info!(months = made.len(), "event months archived")
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "event archiving failed"),
+            }
+            tokio::time::sleep(Duration::from_secs(86_400)).await;
         }
     }));
     Ok((bound, tasks))

@@ -21,7 +21,7 @@ const DAY: i64 = 86_400 * 1_000_000_000;
 pub(super) struct Demo {
     _store: TestStore,
     pub(super) app: App,
-    clock: Arc<FixedClock>,
+    pub(super) clock: Arc<FixedClock>,
     pub(super) accounts: Vec<CreatedAccount>,
 }
 

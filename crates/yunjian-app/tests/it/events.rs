@@ -513,3 +513,82 @@ async fn rules_are_versioned_tested_against_samples_and_audited() {
         "never the secret"
     );
 }
+
+#[tokio::test]
+async fn months_past_the_online_window_are_archived_with_their_sm3_in_the_ledger_and_restored() {
+    let demo = demo().await;
+    let app = &demo.app;
+    let line = |n: usize| {
+        yunjian_app::RawEvent {
+        received_ns: yunjian_app::Clock::now_ns(&*demo.clock),
+        sender: Some("127.0.0.1".parse().expect("ip")),
+        transport: yunjian_app::Transport::Udp,
+        format: LineFormat::Syslog,
+        bytes: format!("<38>Nov 24 10:00:00 web-01 sshd[1]: Accepted publickey for ops{n} from 10.8.1.5 port 2 ssh2").into_bytes(),
+        provider_id: None,
+    }
+    };
+    let batch: Vec<_> = (0..25).map(line).collect();
+    app.ingest_events(&batch).await.expect("ingest");
+    let dir = tempfile::tempdir().expect("dir");
+    // Within six months nothing moves, whatever is asked.
+    assert!(app
+        .archive_events(dir.path(), 0)
+        .await
+        .expect("archive")
+        .is_empty());
+    // Eight months later the month is archived: rows gone, file and ledger record there.
+    const MONTH: i64 = 31 * 86_400 * 1_000_000_000;
+    demo.clock.advance_ns(8 * MONTH);
+    let archives = app.archive_events(dir.path(), 6).await.expect("archive");
+    assert_eq!(archives.len(), 1);
+    let archive = &archives[0];
+    assert_eq!(archive.events, 25);
+    let store = app.store();
+    assert!(store
+        .events(yunjian_store::ResultScope::All, &EventFilter::default(), 10)
+        .await
+        .expect("events")
+        .is_empty());
+    let records = store
+        .audit_records(&AuditFilter {
+            action: Some("event.archive".into()),
+            limit: 5,
+            ..AuditFilter::default()
+        })
+        .await
+        .expect("audit");
+    let detail = records[0].record.detail.clone().expect("detail");
+    assert_eq!(detail["sm3"], serde_json::json!(archive.sm3));
+    assert_eq!(detail["events"], serde_json::json!(25));
+    // Again: nothing more to do.
+    assert!(app
+        .archive_events(dir.path(), 6)
+        .await
+        .expect("again")
+        .is_empty());
+    // A file changed on disk is refused; the genuine one comes back whole.
+    let original = std::fs::read(&archive.path).expect("read");
+    let mut tampered = original.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    std::fs::write(&archive.path, &tampered).expect("tamper");
+    let refused = app
+        .restore_events(&archive.month)
+        .await
+        .expect_err("tampered");
+    assert!(matches!(refused, AppError::Conflict { .. }), "{refused:?}");
+    std::fs::write(&archive.path, &original).expect("put back");
+    let restored = app.restore_events(&archive.month).await.expect("restore");
+    assert!(restored.restored_at_ns.is_some());
+    let back = store
+        .events(
+            yunjian_store::ResultScope::All,
+            &EventFilter::default(),
+            100,
+        )
+        .await
+        .expect("events");
+    assert_eq!(back.len(), 25);
+    assert!(back.iter().any(|event| event.message.contains("ops7")));
+}
