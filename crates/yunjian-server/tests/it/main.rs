@@ -19,6 +19,7 @@ use yunjian_testkit::{fresh_store, TestStore};
 mod access;
 mod audit;
 mod compliance;
+mod events;
 mod identity;
 mod provider;
 mod separation;
@@ -356,6 +357,16 @@ async fn every_api_route_but_health_metrics_and_login_requires_authentication() 
         "/api/v1/provider/connectors".into(),
         "/api/v1/provider/projects".into(),
         "/api/v1/provider/unassigned".into(),
+        "/api/v1/events".into(),
+        "/api/v1/events/1".into(),
+        "/api/v1/events/overview".into(),
+        "/api/v1/alerts".into(),
+        "/api/v1/incidents".into(),
+        "/api/v1/incidents/1".into(),
+        "/api/v1/detection-rules".into(),
+        "/api/v1/event-sources".into(),
+        "/api/v1/event-settings".into(),
+        "/api/v1/notifications".into(),
     ];
     for kind in Kind::ALL {
         paths.push(format!("/api/v1/{}", kind.spec().table));
