@@ -22,6 +22,7 @@ use yunjian_store::{
 
 use crate::error::ApiError;
 use crate::extract::{ApiAuth, JsonObject};
+use crate::provider::{id_param, limit_of};
 use crate::wire::timestamp;
 use crate::AppState;
 
@@ -59,28 +60,6 @@ pub fn routes() -> Router<AppState> {
 
 fn fail(error: AppError, context: &Context) -> ApiError {
     ApiError::from_app(error, &context.request_id)
-}
-
-fn limit_of(query: &HashMap<String, String>, default: i64) -> i64 {
-    query
-        .get("limit")
-        .and_then(|text| text.parse::<i64>().ok())
-        .unwrap_or(default)
-        .clamp(1, 1_000)
-}
-
-fn id_param(query: &HashMap<String, String>, key: &str) -> Result<Option<i64>, AppError> {
-    match query.get(key).filter(|text| !text.is_empty()) {
-        None => Ok(None),
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|id| *id > 0)
-            .map(Some)
-            .ok_or_else(|| {
-                AppError::invalid(key, "invalid_id", format!("'{key}' is a positive id"))
-            }),
-    }
 }
 
 fn time_param(query: &HashMap<String, String>, key: &str) -> Result<Option<i64>, AppError> {

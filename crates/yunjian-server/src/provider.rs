@@ -298,7 +298,7 @@ async fn usage(
     ))
 }
 
-fn limit_of(query: &HashMap<String, String>, default: i64) -> i64 {
+pub(crate) fn limit_of(query: &HashMap<String, String>, default: i64) -> i64 {
     query
         .get("limit")
         .and_then(|text| text.parse::<i64>().ok())
@@ -306,7 +306,10 @@ fn limit_of(query: &HashMap<String, String>, default: i64) -> i64 {
         .clamp(1, 1_000)
 }
 
-fn id_param(query: &HashMap<String, String>, key: &str) -> Result<Option<i64>, AppError> {
+pub(crate) fn id_param(
+    query: &HashMap<String, String>,
+    key: &str,
+) -> Result<Option<i64>, AppError> {
     match query.get(key) {
         None => Ok(None),
         Some(text) => text

@@ -6,7 +6,8 @@
 
 use crate::compliance::ResultScope;
 use crate::error::{Result, StoreError};
-use crate::open::{Backend, Store, WriteTx};
+use crate::open::{Store, WriteTx};
+use crate::provider::{owner_binds as scope_binds, tuple};
 use crate::read::{Bind, Cell, CellType};
 
 /// Reads one row's cells in order.
@@ -71,25 +72,6 @@ fn types(spec: &str) -> Vec<CellType> {
             _ => CellType::Text,
         })
         .collect()
-}
-
-/// `(?, ?, …)` on SQLite, `($n, …)` on PostgreSQL (see provider.rs).
-fn tuple(backend: Backend, base: usize, width: usize) -> String {
-    let marks: Vec<String> = (1..=width)
-        .map(|offset| match backend {
-            Backend::Sqlite => "?".to_owned(),
-            Backend::Postgres => format!("${}", base + offset),
-        })
-        .collect();
-    format!("({})", marks.join(", "))
-}
-
-fn scope_binds(scope: ResultScope) -> (Bind, Bind) {
-    match scope {
-        ResultScope::All => (Bind::Int(None), Bind::Int(None)),
-        ResultScope::Tenant(id) => (Bind::Int(Some(id)), Bind::Int(None)),
-        ResultScope::Provider(id) => (Bind::Int(None), Bind::Int(Some(id))),
-    }
 }
 
 /// The scope clause over a table with `tenant_id`, `other_tenant_id`, `provider_id`,
@@ -263,6 +245,13 @@ fn event_binds(event: &EventRow, binds: &mut Vec<Bind>) {
         Bind::Int(event.system_id),
         text(&event.dst_country),
     ]);
+}
+
+/// The types of `SELECT id, {EVENT_INSERT_COLUMNS}`.
+fn event_types() -> Vec<CellType> {
+    let mut all = types("i");
+    all.extend(types(EVENT_TYPES));
+    all
 }
 
 fn decode_event(cells: &mut [Cell]) -> Result<EventRow> {
@@ -750,8 +739,6 @@ impl Store {
              ORDER BY id DESC LIMIT $14",
             scope_sql(1)
         );
-        let mut event_types = types("i");
-        event_types.extend(types(EVENT_TYPES));
         self.read_decoded(
             sql,
             vec![
@@ -770,7 +757,7 @@ impl Store {
                 Bind::Int(filter.before_id),
                 Bind::Int(Some(limit)),
             ],
-            &event_types,
+            &event_types(),
             decode_event,
         )
         .await
@@ -778,8 +765,6 @@ impl Store {
 
     pub async fn event(&self, scope: ResultScope, id: i64) -> Result<Option<EventRow>> {
         let (tenant, provider) = scope_binds(scope);
-        let mut event_types = types("i");
-        event_types.extend(types(EVENT_TYPES));
         Ok(self
             .read_decoded(
                 format!(
@@ -787,7 +772,7 @@ impl Store {
                     scope_sql(1)
                 ),
                 vec![tenant, provider, Bind::Int(Some(id))],
-                &event_types,
+                &event_types(),
                 decode_event,
             )
             .await?
@@ -803,8 +788,6 @@ impl Store {
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<EventRow>> {
-        let mut event_types = types("i");
-        event_types.extend(types(EVENT_TYPES));
         self.read_decoded(
             format!(
                 "SELECT id, {EVENT_INSERT_COLUMNS} FROM events WHERE received_ns >= $1 \
@@ -816,7 +799,7 @@ impl Store {
                 Bind::Int(Some(after_id)),
                 Bind::Int(Some(limit)),
             ],
-            &event_types,
+            &event_types(),
             decode_event,
         )
         .await
@@ -1253,26 +1236,25 @@ impl WriteTx {
 
     /// The open incident with this group key, if any.
     pub async fn open_incident(&mut self, group_key: &str) -> Result<Option<IncidentRecord>> {
-        let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE group_key = $1");
-        let rows = crate::read::Reader::Sqlx(&mut self.transaction)
-            .run_one(crate::read::Statement {
-                sql,
-                binds: vec![Bind::Text(Some(group_key.to_owned()))],
-                types: types(INCIDENT_TYPES),
-            })
-            .await?;
-        rows.into_iter()
-            .next()
-            .map(|mut row| decode_incident(&mut row))
-            .transpose()
+        self.incident_where("group_key", Bind::Text(Some(group_key.to_owned())))
+            .await
     }
 
     pub async fn incident_for_update(&mut self, id: i64) -> Result<Option<IncidentRecord>> {
-        let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1");
+        self.incident_where("id", Bind::Int(Some(id))).await
+    }
+
+    /// One incident by a unique column (a fixed name, never input), read inside the
+    /// transaction.
+    async fn incident_where(
+        &mut self,
+        column: &'static str,
+        value: Bind,
+    ) -> Result<Option<IncidentRecord>> {
         let rows = crate::read::Reader::Sqlx(&mut self.transaction)
             .run_one(crate::read::Statement {
-                sql,
-                binds: vec![Bind::Int(Some(id))],
+                sql: format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE {column} = $1"),
+                binds: vec![value],
                 types: types(INCIDENT_TYPES),
             })
             .await?;

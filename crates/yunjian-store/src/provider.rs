@@ -396,7 +396,7 @@ pub struct UsageSample {
 
 /// `(?, ?, …)` on SQLite (numbered parameters bind quadratically there, see
 /// `Params::many`), `($n, …)` on PostgreSQL.
-fn tuple(backend: Backend, base: usize, width: usize) -> String {
+pub(crate) fn tuple(backend: Backend, base: usize, width: usize) -> String {
     let marks: Vec<String> = (1..=width)
         .map(|offset| match backend {
             Backend::Sqlite => "?".to_owned(),
@@ -406,7 +406,7 @@ fn tuple(backend: Backend, base: usize, width: usize) -> String {
     format!("({})", marks.join(", "))
 }
 
-fn owner_binds(scope: ResultScope) -> (Bind, Bind) {
+pub(crate) fn owner_binds(scope: ResultScope) -> (Bind, Bind) {
     match scope {
         ResultScope::All => (Bind::Int(None), Bind::Int(None)),
         ResultScope::Tenant(id) => (Bind::Int(Some(id)), Bind::Int(None)),
