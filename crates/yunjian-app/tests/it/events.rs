@@ -22,11 +22,23 @@ struct Placed {
     address: String,
     tenant: i64,
     zone: i64,
+    zone_kind: String,
 }
 
 async fn vms(demo: &Demo) -> Vec<Placed> {
     let store = demo.app.store();
     let vpcs = store.scan_all(Kind::Vpc).await.expect("vpcs");
+    let zones = store.scan_all(Kind::Zone).await.expect("zones");
+    let kind_of = |zone: i64| {
+        zones
+            .iter()
+            .find(|candidate| candidate.id == zone)
+            .and_then(|found| match found.values.get("zone_kind") {
+                Some(Value::Text(kind)) => Some(kind.clone()),
+                _ => None,
+            })
+            .unwrap_or_default()
+    };
     let zone_of = |vpc: i64| {
         vpcs.iter()
             .find(|candidate| candidate.id == vpc)
@@ -41,10 +53,12 @@ async fn vms(demo: &Demo) -> Vec<Placed> {
             let Some(Value::TextList(addresses)) = vm.values.get("ip_addresses") else {
                 return None;
             };
+            let zone = zone_of(vm.values.get("vpc_id").and_then(Value::as_int)?)?;
             Some(Placed {
                 address: addresses.first()?.clone(),
                 tenant: vm.values.get("tenant_id").and_then(Value::as_int)?,
-                zone: zone_of(vm.values.get("vpc_id").and_then(Value::as_int)?)?,
+                zone,
+                zone_kind: kind_of(zone),
             })
         })
         .collect()
@@ -591,4 +605,67 @@ async fn months_past_the_online_window_are_archived_with_their_sm3_in_the_ledger
         .expect("events");
     assert_eq!(back.len(), 25);
     assert!(back.iter().any(|event| event.message.contains("ops7")));
+}
+
+#[tokio::test]
+async fn public_destinations_get_their_country_and_extranet_systems_calling_abroad_alert() {
+    let Ok(path) = std::env::var("YUNJIAN_GEOIP") else {
+        eprintln!("YUNJIAN_GEOIP is not set; scripts/test installs the country database");
+        return;
+    };
+    let demo = demo().await;
+    let app = &demo.app;
+    let described = app
+        .load_country_database(std::path::Path::new(&path))
+        .expect("the country database");
+    assert!(described.contains("country"), "{described}");
+    let extranet = vms(&demo)
+        .await
+        .into_iter()
+        // The demo's extranet VPCs hold unique private space (internet ones reuse it).
+        .find(|vm| vm.zone_kind == "extranet")
+        .expect("an extranet VM");
+    let now = yunjian_app::Clock::now_ns(&*demo.clock);
+    let line = |dst: &str| yunjian_app::RawEvent {
+        received_ns: now,
+        sender: None,
+        transport: yunjian_app::Transport::Tcp,
+        format: LineFormat::Syslog,
+        bytes: usg("permit", &extranet.address, dst, 443).into_bytes(),
+        provider_id: None,
+    };
+    let summary = app
+        .ingest_events(&[line("8.8.8.8"), line("10.255.0.9")])
+        .await
+        .expect("ingest");
+    assert_eq!(summary.events, 2);
+    let events = app
+        .store()
+        .events(yunjian_store::ResultScope::All, &EventFilter::default(), 10)
+        .await
+        .expect("events");
+    let abroad = events
+        .iter()
+        .find(|event| event.dst_ip.as_deref() == Some("8.8.8.8"))
+        .expect("the public one");
+    assert_eq!(abroad.dst_country.as_deref(), Some("US"));
+    let private = events
+        .iter()
+        .find(|event| event.dst_ip.as_deref() == Some("10.255.0.9"))
+        .expect("the private one");
+    assert_eq!(
+        private.dst_country, None,
+        "private space is never looked up"
+    );
+    let incidents = app
+        .list_incidents(&demo.context("supervisor"), &IncidentFilter::default(), 10)
+        .await
+        .expect("incidents");
+    assert!(
+        incidents
+            .iter()
+            .any(|incident| incident.incident_class == "cross_border"
+                && incident.gbz2007 == "IDI/ILEI"),
+        "{incidents:?}"
+    );
 }
