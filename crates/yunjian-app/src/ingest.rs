@@ -388,10 +388,117 @@ pub async fn listen_syslog(
     Ok((bound, task))
 }
 
+/// The server side of syslog over TLS (RFC 5425) from PEM files: the certificate chain
+/// and its private key.
+pub fn tls_config(
+    certificate: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<Arc<rustls::ServerConfig>, AppError> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let refuse = |what: &str, error: &dyn std::fmt::Display| {
+        AppError::invalid("tls", "invalid_pem", format!("{what}: {error}"))
+    };
+    let chain = CertificateDer::pem_file_iter(certificate)
+        .map_err(|error| refuse(&certificate.display().to_string(), &error))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| refuse(&certificate.display().to_string(), &error))?;
+    if chain.is_empty() {
+        return Err(refuse(
+            &certificate.display().to_string(),
+            &"no certificate",
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|error| refuse(&key.display().to_string(), &error))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|error| AppError::Internal(error.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|error| refuse("certificate and key", &error))?;
+    Ok(Arc::new(config))
+}
+
+/// Listens for syslog over TLS (RFC 5425: octet-counted frames; LF lines tolerated) on
+/// `address`. A failed handshake closes that connection only.
+pub async fn listen_syslog_tls(
+    address: SocketAddr,
+    handle: IngestHandle,
+    config: &IngestConfig,
+    tls: Arc<rustls::ServerConfig>,
+) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+    let listener = TcpListener::bind(address).await?;
+    let bound = listener.local_addr()?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let max_message = config.max_message;
+    let connections = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok(permit) = connections.clone().acquire_owned().await else {
+                break;
+            };
+            let (stream, peer) = match listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "syslog TLS accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let handle = handle.clone();
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let _permit = permit;
+                let handshake =
+                    tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await;
+                let mut stream = match handshake {
+                    Ok(Ok(stream)) => stream,
+                    Ok(Err(error)) => {
+                        tracing::warn!(%error, %peer, "syslog TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::warn!(%peer, "syslog TLS handshake timed out");
+                        return;
+                    }
+                };
+                let mut framer = Framer::new(max_message);
+                let mut buffer = vec![0u8; 64 * 1024];
+                loop {
+                    let read = match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(read) => read,
+                    };
+                    for frame in framer.push(&buffer[..read]) {
+                        if !deliver_as(&handle, frame, peer, Transport::Tls).await {
+                            return;
+                        }
+                    }
+                }
+                if let Some(frame) = framer.finish() {
+                    deliver_as(&handle, frame, peer, Transport::Tls).await;
+                }
+            });
+        }
+    });
+    Ok((bound, task))
+}
+
 async fn deliver(
     handle: &IngestHandle,
     frame: yunjian_events::framing::Frame,
     peer: SocketAddr,
+) -> bool {
+    deliver_as(handle, frame, peer, Transport::Tcp).await
+}
+
+async fn deliver_as(
+    handle: &IngestHandle,
+    frame: yunjian_events::framing::Frame,
+    peer: SocketAddr,
+    transport: Transport,
 ) -> bool {
     if frame.truncated {
         handle
@@ -408,7 +515,7 @@ async fn deliver(
         .send(RawEvent {
             received_ns: handle.app.now_ns(),
             sender: Some(peer.ip()),
-            transport: Transport::Tcp,
+            transport,
             format: format_of(&frame.bytes),
             bytes: frame.bytes,
             provider_id: None,

@@ -55,7 +55,7 @@ pub use incidents::{
     incident_filter, phase_label, EventOverview, EventSettingsInput, IncidentDetail, RegradeInput,
     RuleHit, RuleListing, RuleSample, PHASES, SOURCE_KINDS,
 };
-pub use ingest::{listen_syslog, IngestConfig, IngestHandle};
+pub use ingest::{listen_syslog, listen_syslog_tls, tls_config, IngestConfig, IngestHandle};
 pub use ledger::{
     AnomalyReport, AuditQuery, ExportRange, ExportSummary, LedgerSettings, OnlineVerification,
     API_EXPORT_LIMIT, RETENTION_FLOOR_MONTHS,

@@ -76,6 +76,14 @@ enum Command {
         /// when present).
         #[arg(long, env = "YUNJIAN_GEOIP")]
         geoip: Option<PathBuf>,
+        /// Receive syslog over TLS (RFC 5425) here, e.g. 0.0.0.0:6514; needs
+        /// --syslog-tls-cert and --syslog-tls-key (PEM).
+        #[arg(long, env = "YUNJIAN_SYSLOG_TLS", requires_all = ["syslog_tls_cert", "syslog_tls_key"])]
+        syslog_tls: Option<String>,
+        #[arg(long, env = "YUNJIAN_SYSLOG_TLS_CERT")]
+        syslog_tls_cert: Option<PathBuf>,
+        #[arg(long, env = "YUNJIAN_SYSLOG_TLS_KEY")]
+        syslog_tls_key: Option<PathBuf>,
     },
     /// Build a realistic simulated Chongqing e-government cloud and serve it.
     Demo {
@@ -313,6 +321,9 @@ async fn run(command: Command) -> Result<()> {
             listen,
             syslog,
             geoip,
+            syslog_tls,
+            syslog_tls_cert,
+            syslog_tls_key,
         } => {
             let mut config = load_config(&store)?;
             if let Some(listen) = listen {
@@ -320,7 +331,15 @@ async fn run(command: Command) -> Result<()> {
             }
             init_logging(&config)?;
             let store = open_store(&config).await?;
-            serve(store, &config, syslog.as_deref(), geoip).await
+            let intake = Intake {
+                syslog,
+                geoip,
+                tls: match (syslog_tls, syslog_tls_cert, syslog_tls_key) {
+                    (Some(address), Some(cert), Some(key)) => Some((address, cert, key)),
+                    _ => None,
+                },
+            };
+            serve(store, &config, intake).await
         }
         Command::Demo {
             listen,
@@ -697,14 +716,22 @@ async fn open_store(config: &Config) -> Result<Store> {
     Ok(store)
 }
 
+/// Where the event centre receives: syslog (UDP and TCP), syslog over TLS (address,
+/// certificate, key), and the country database.
+struct Intake {
+    syslog: Option<String>,
+    geoip: Option<PathBuf>,
+    tls: Option<(String, PathBuf, PathBuf)>,
+}
+
 /// Starts the event intake (queue, writer, spool) and, when asked, the syslog
 /// listeners; answers the bound syslog address.
 async fn start_events(
     app: &yunjian_app::App,
     config: &Config,
-    syslog: Option<&str>,
-    geoip: Option<PathBuf>,
+    intake: Intake,
 ) -> Result<(Option<SocketAddr>, Vec<tokio::task::JoinHandle<()>>)> {
+    let Intake { syslog, geoip, tls } = intake;
     let default_geoip = config.store.data_dir.join("iptoasn-country.mmdb");
     match geoip.or_else(|| default_geoip.exists().then_some(default_geoip)) {
         Some(path) => {
@@ -725,7 +752,19 @@ async fn start_events(
     let (handle, writer) = app.start_ingest(ingest.clone());
     let mut tasks = vec![writer];
     let mut bound = None;
-    if let Some(address) = syslog {
+    if let Some((address, cert, key)) = tls {
+        let parsed: SocketAddr = address.parse().with_context(|| {
+            format!("--syslog-tls {address}: an address with a port, e.g. 0.0.0.0:6514")
+        })?;
+        let server = yunjian_app::tls_config(&cert, &key).map_err(app_error)?;
+        let (at, listener) =
+            yunjian_app::listen_syslog_tls(parsed, handle.clone(), &ingest, server)
+                .await
+                .with_context(|| format!("cannot receive syslog over TLS on {address}"))?;
+        tracing::info!(address = %at, "receiving syslog over TLS (RFC 5425)");
+        tasks.push(listener);
+    }
+    if let Some(address) = syslog.as_deref() {
         let address: SocketAddr = address.parse().with_context(|| {
             format!("--syslog {address}: an address with a port, e.g. 0.0.0.0:514")
         })?;
@@ -766,12 +805,7 @@ async fn start_events(
     Ok((bound, tasks))
 }
 
-async fn serve(
-    store: Store,
-    config: &Config,
-    syslog: Option<&str>,
-    geoip: Option<PathBuf>,
-) -> Result<()> {
+async fn serve(store: Store, config: &Config, intake: Intake) -> Result<()> {
     let listener = TcpListener::bind(&config.server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
@@ -796,7 +830,7 @@ async fn serve(
     .map_err(app_error)?;
     let checkpointer = tokio::spawn(app.clone().run_checkpointer());
     let connectors = tokio::spawn(app.clone().run_connectors_loop());
-    let (_, event_tasks) = start_events(&app, config, syslog, geoip).await?;
+    let (_, event_tasks) = start_events(&app, config, intake).await?;
     let state = AppState::new(
         app,
         HttpSettings {
@@ -1008,7 +1042,12 @@ async fn demo(
     println!(
         "  {mapped_projects} projects mapped to tenants, {approved_images} images approved in the registry"
     );
-    let (syslog_at, event_tasks) = start_events(&app, &config, Some(syslog), geoip).await?;
+    let intake = Intake {
+        syslog: Some(syslog.to_owned()),
+        geoip,
+        tls: None,
+    };
+    let (syslog_at, event_tasks) = start_events(&app, &config, intake).await?;
     let syslog_at = syslog_at.context("the demo's syslog listener")?;
     demo_events::start(&app, &accounts, syslog_at, &format!("http://{address}"))
         .await

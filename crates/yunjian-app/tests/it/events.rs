@@ -669,3 +669,105 @@ async fn public_destinations_get_their_country_and_extranet_systems_calling_abro
         "{incidents:?}"
     );
 }
+
+#[tokio::test]
+async fn syslog_over_tls_from_openssl_as_the_sender() {
+    if Command::new("openssl").arg("version").output().is_err() {
+        eprintln!("openssl is missing; scripts/test installs it");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .args(["-subj", "/CN=localhost", "-days", "1"])
+        .output()
+        .expect("openssl req");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    // A key file that is not a key is refused with the file named.
+    let refused = yunjian_app::tls_config(&cert, &cert).expect_err("not a key");
+    assert!(matches!(refused, AppError::Invalid(_)));
+    let tls = yunjian_app::tls_config(&cert, &key).expect("tls");
+    let demo = demo().await;
+    let config = IngestConfig::default();
+    let (handle, _writer) = demo.app.start_ingest(config.clone());
+    let (bound, _listener) =
+        yunjian_app::listen_syslog_tls("127.0.0.1:0".parse().expect("addr"), handle, &config, tls)
+            .await
+            .expect("listen");
+    // RFC 5425 frames: octet-counted RFC 5424 messages.
+    let messages = [
+        "<38>1 2026-11-24T10:00:00+08:00 bastion-01 sshd 1 - - Accepted publickey for ops from 10.8.1.5 port 2 ssh2",
+        "<38>1 2026-11-24T10:00:01+08:00 bastion-01 sshd 1 - - Failed password for root from 203.0.113.8 port 3 ssh2",
+    ];
+    let stream: String = messages
+        .iter()
+        .map(|message| format!("{} {message}", message.len()))
+        .collect();
+    let port = bound.port();
+    let sent = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = Command::new("openssl")
+            .args([
+                "s_client",
+                "-connect",
+                &format!("127.0.0.1:{port}"),
+                "-quiet",
+                "-no_ign_eof",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("openssl s_client");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stream.as_bytes())
+            .expect("write");
+        child.wait_with_output().expect("wait")
+    })
+    .await
+    .expect("join");
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    let store = demo.app.store();
+    wait_for("both TLS lines stored", || async {
+        store
+            .events(yunjian_store::ResultScope::All, &EventFilter::default(), 10)
+            .await
+            .expect("events")
+            .len()
+            == 2
+    })
+    .await;
+    let events = store
+        .events(yunjian_store::ResultScope::All, &EventFilter::default(), 10)
+        .await
+        .expect("events");
+    assert!(events.iter().all(|event| event.transport == "tls"));
+    assert!(events
+        .iter()
+        .any(|event| event.detector.as_deref() == Some("openssh.failed")
+            && event.device.as_deref() == Some("bastion-01")));
+}
