@@ -522,3 +522,61 @@ async fn deliver_as(
         })
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(n: u8) -> RawEvent {
+        RawEvent {
+            received_ns: 1_795_485_600_000_000_000 + i64::from(n),
+            sender: Some(std::net::IpAddr::from([127, 0, 10, n])),
+            transport: if n % 2 == 0 {
+                Transport::Udp
+            } else {
+                Transport::Tls
+            },
+            format: if n % 3 == 0 {
+                LineFormat::Eve
+            } else {
+                LineFormat::Syslog
+            },
+            // Bytes that are not UTF-8 survive the spool too.
+            bytes: vec![b'<', 0xff, n, b'\n', 0],
+            provider_id: (n % 4 == 0).then_some(7),
+        }
+    }
+
+    #[test]
+    fn a_spooled_batch_reads_back_exactly_and_files_replay_oldest_first() {
+        let dir = tempfile::tempdir().expect("dir");
+        let first: Vec<RawEvent> = (0..5).map(sample).collect();
+        let second: Vec<RawEvent> = (5..9).map(sample).collect();
+        spool(dir.path(), &second, 2).expect("spool");
+        spool(dir.path(), &first, 1).expect("spool");
+        let files = spooled_files(dir.path());
+        assert_eq!(files.len(), 2);
+        assert_eq!(read_spool(&files[0]).expect("read"), first);
+        assert_eq!(read_spool(&files[1]).expect("read"), second);
+        // No partial file is left behind, and a damaged file is an error, not a guess.
+        assert!(std::fs::read_dir(dir.path())
+            .expect("list")
+            .all(|entry| !entry
+                .expect("entry")
+                .path()
+                .to_string_lossy()
+                .ends_with(".partial")));
+        std::fs::write(&files[0], b"{\"received_ns\": 1, \"broken").expect("damage");
+        assert!(read_spool(&files[0]).is_err());
+    }
+
+    #[test]
+    fn eve_is_told_from_syslog_by_its_first_byte() {
+        assert_eq!(format_of(b"  {\"event_type\":\"alert\"}"), LineFormat::Eve);
+        assert_eq!(
+            format_of(b"<13>Nov 24 10:00:00 h app: {json}"),
+            LineFormat::Syslog
+        );
+        assert_eq!(format_of(b""), LineFormat::Syslog);
+    }
+}

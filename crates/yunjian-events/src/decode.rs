@@ -211,6 +211,12 @@ impl Decoders {
     /// matches; none: an empty result (the message stays as it is).
     pub fn decode(&self, message: &SyslogMessage) -> Decoded {
         let program = message.app_name.as_deref();
+        // Relays add whitespace around the message (rsyslog forwards an RFC 3164 MSG
+        // with its leading space into RFC 5424, and frames may end in a newline);
+        // decoders read the message itself.
+        let text = message
+            .message
+            .trim_matches(|c: char| c.is_whitespace() || c == '\0');
         for decoder in &self.list {
             if decoder
                 .program
@@ -219,7 +225,7 @@ impl Decoders {
             {
                 continue;
             }
-            if let Some(fields) = decoder.read(&message.message) {
+            if let Some(fields) = decoder.read(text) {
                 return Decoded {
                     decoder: Some(decoder.id.clone()),
                     family: Some(decoder.family.clone()),

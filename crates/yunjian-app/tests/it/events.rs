@@ -771,3 +771,104 @@ async fn syslog_over_tls_from_openssl_as_the_sender() {
         .any(|event| event.detector.as_deref() == Some("openssh.failed")
             && event.device.as_deref() == Some("bastion-01")));
 }
+
+#[tokio::test]
+async fn rsyslog_forwards_to_the_listener_with_octet_counted_rfc5424() {
+    let Ok(rsyslogd) = which("rsyslogd") else {
+        eprintln!("rsyslogd is missing; scripts/test installs rsyslog");
+        return;
+    };
+    if !logger_available() {
+        eprintln!("logger is missing; scripts/test installs bsdutils");
+        return;
+    }
+    let demo = demo().await;
+    let config = IngestConfig::default();
+    let (handle, _writer) = demo.app.start_ingest(config.clone());
+    let (bound, _listener) = listen_syslog("127.0.0.1:0".parse().expect("addr"), handle, &config)
+        .await
+        .expect("listen");
+    // rsyslog receives on its own UDP port and forwards everything to us over TCP.
+    let inbound = UdpSocket::bind("127.0.0.1:0").expect("a free port");
+    let inbound_port = inbound.local_addr().expect("addr").port();
+    drop(inbound);
+    let dir = tempfile::tempdir().expect("dir");
+    let conf = dir.path().join("rsyslog.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "global(workDirectory=\"{work}\")\n\
+             module(load=\"imudp\")\n\
+             input(type=\"imudp\" address=\"127.0.0.1\" port=\"{inbound_port}\")\n\
+             *.* action(type=\"omfwd\" target=\"127.0.0.1\" port=\"{port}\" protocol=\"tcp\" \
+             TCP_Framing=\"octet-counted\" template=\"RSYSLOG_SyslogProtocol23Format\")\n",
+            work = dir.path().display(),
+            port = bound.port()
+        ),
+    )
+    .expect("config");
+    let mut daemon = Command::new(rsyslogd)
+        .arg("-n")
+        .arg("-f")
+        .arg(&conf)
+        .arg("-i")
+        .arg(dir.path().join("rsyslogd.pid"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("rsyslogd starts");
+    let store = demo.app.store();
+    // rsyslog takes a moment to listen: send until it has forwarded one.
+    let mut forwarded = false;
+    for _ in 0..100 {
+        let status = Command::new("logger")
+            .args([
+                "-n",
+                "127.0.0.1",
+                "-P",
+                &inbound_port.to_string(),
+                "--udp",
+                "--rfc3164",
+            ])
+            .args([
+                "--tag",
+                "sshd",
+                "--",
+                "Failed password for root from 203.0.113.77 port 4242 ssh2",
+            ])
+            .status()
+            .expect("logger");
+        assert!(status.success());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let events = store
+            .events(
+                yunjian_store::ResultScope::All,
+                &EventFilter {
+                    detector: Some("openssh.failed".into()),
+                    ..EventFilter::default()
+                },
+                10,
+            )
+            .await
+            .expect("events");
+        if let Some(event) = events.first() {
+            assert_eq!(event.transport, "tcp");
+            assert_eq!(event.src_ip.as_deref(), Some("203.0.113.77"));
+            assert!(event.raw.starts_with("<"), "{}", event.raw);
+            assert!(event.source_time_ns.is_some(), "RFC 5424 carries the time");
+            forwarded = true;
+            break;
+        }
+    }
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    assert!(forwarded, "rsyslog forwarded nothing within ten seconds");
+}
+
+fn which(program: &str) -> Result<std::path::PathBuf, ()> {
+    ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+        .iter()
+        .map(|dir| std::path::Path::new(dir).join(program))
+        .find(|path| path.exists())
+        .ok_or(())
+}

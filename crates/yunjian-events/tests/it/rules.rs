@@ -459,6 +459,21 @@ fn apt_chain_needs_all_four_steps_in_order_on_one_system() {
 }
 
 #[test]
+fn a_relayed_message_with_surrounding_whitespace_still_decodes() {
+    // What rsyslog forwards of an RFC 3164 line: RFC 5424 whose MSG keeps the old
+    // line's leading space, the frame ending in a newline.
+    let mut chain = Chain::shipped();
+    let mut fired = Vec::new();
+    for n in 0..10 {
+        let line = format!("<13>1 2026-11-24T15:53:27+00:00 vm sshd - - -  Failed password for root from 203.0.113.77 port {} ssh2\n", 4000 + n);
+        let event = chain.syslog(&line, T0 + n);
+        assert_eq!(event.detector.as_deref(), Some("openssh.failed"));
+        fired.extend(chain.ids(&event, &none(), T0 + n));
+    }
+    assert_eq!(fired, vec!["yunjian-ssh-brute-force".to_string()]);
+}
+
+#[test]
 fn rule_texts_are_checked_before_they_are_used() {
     let classifier = Classifier::shipped().expect("test data");
     let refused = |text: &str| {
