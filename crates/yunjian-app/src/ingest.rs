@@ -531,19 +531,19 @@ mod tests {
         RawEvent {
             received_ns: 1_795_485_600_000_000_000 + i64::from(n),
             sender: Some(std::net::IpAddr::from([127, 0, 10, n])),
-            transport: if n % 2 == 0 {
+            transport: if n.is_multiple_of(2) {
                 Transport::Udp
             } else {
                 Transport::Tls
             },
-            format: if n % 3 == 0 {
+            format: if n.is_multiple_of(3) {
                 LineFormat::Eve
             } else {
                 LineFormat::Syslog
             },
             // Bytes that are not UTF-8 survive the spool too.
             bytes: vec![b'<', 0xff, n, b'\n', 0],
-            provider_id: (n % 4 == 0).then_some(7),
+            provider_id: n.is_multiple_of(4).then_some(7),
         }
     }
 
