@@ -1,14 +1,16 @@
-//! The decision of one flow, hop by hop, with the rule that decided each hop.
+//! The decision of one flow, hop by hop, with the rule that decided each hop: what the
+//! network actually lets through, whatever was approved.
 //!
 //! A flow from interface S to interface D passes, in order: S's security groups
 //! (egress), S's subnet ACL (outbound), then — when S and D are in different VPCs — a
-//! peering between the two VPCs, an exchange rule allowing the protocol and port, and
-//! both tenants' north-south firewalls; then D's subnet ACL (inbound) and D's security
-//! groups (ingress). Security groups: every group of the interface counts, rules of the
-//! direction sorted by priority (deny first at equal priority), the first matching rule
-//! decides; none: ingress denied, egress allowed (the clouds' defaults). ACLs and
-//! firewalls: first match in order; none: denied. Stateful groups never judge replies,
-//! so only the initiating direction is asked.
+//! peering between the two VPCs (the route) and each tenant's north-south firewall when
+//! that tenant has one; then D's subnet ACL (inbound) and D's security groups (ingress).
+//! Exchange rules are approvals, not devices: they do not stop traffic; the invariant
+//! checks compare what passes with what was approved. Security groups: every group of
+//! the interface counts, rules of the direction sorted by priority (deny first at equal
+//! priority), the first matching rule decides; none: ingress denied, egress allowed (the
+//! clouds' defaults). ACLs and firewalls: first match in order; none: denied. Stateful
+//! groups never judge replies, so only the initiating direction is asked.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -16,8 +18,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::model::{
-    AclRule, Action, Direction, ExchangeRule, FirewallRule, Flow, GroupRule, Interface, Model,
-    Remote,
+    AclRule, Action, Direction, FirewallRule, Flow, GroupRule, Interface, Model, Remote,
 };
 
 /// What decided a hop.
@@ -28,7 +29,6 @@ pub enum Decider {
     AclRule(i64),
     FirewallRule(i64),
     Peering(i64),
-    ExchangeRule(i64),
     /// Nothing matched; the hop's default applied.
     Default,
 }
@@ -39,7 +39,6 @@ pub enum Stage {
     SourceGroups,
     SourceAcl,
     Peering,
-    Exchange,
     SourceFirewall,
     DestinationFirewall,
     DestinationAcl,
@@ -304,39 +303,21 @@ impl Network {
             if !push(hop, &mut hops) {
                 return done(hops);
             }
-            let exchange: Option<&ExchangeRule> = self.model.exchanges.iter().find(|rule| {
-                rule.from_vpc == from.vpc_id
-                    && rule.to_vpc == to.vpc_id
-                    && rule.protocol.covers(flow.protocol)
-                    && rule.ports.contains(flow.port)
-            });
-            let hop = Hop {
-                stage: Stage::Exchange,
-                allowed: exchange.is_some(),
-                decided_by: exchange
-                    .map_or(Decider::Default, |rule| Decider::ExchangeRule(rule.id)),
-            };
-            if !push(hop, &mut hops) {
-                return done(hops);
-            }
             let tenant_of = |vpc: i64| {
                 self.vpcs
                     .get(&vpc)
                     .map(|index| self.model.vpcs[*index].tenant_id)
             };
-            if let (Some(source_tenant), Some(destination_tenant)) =
-                (tenant_of(from.vpc_id), tenant_of(to.vpc_id))
-            {
-                if !push(
-                    self.firewall_hop(source_tenant, Stage::SourceFirewall, flow),
-                    &mut hops,
-                ) {
-                    return done(hops);
-                }
-                if !push(
-                    self.firewall_hop(destination_tenant, Stage::DestinationFirewall, flow),
-                    &mut hops,
-                ) {
+            // A tenant's firewall stands on its north-south path only when it has one.
+            for (tenant, stage) in [
+                (tenant_of(from.vpc_id), Stage::SourceFirewall),
+                (tenant_of(to.vpc_id), Stage::DestinationFirewall),
+            ] {
+                let Some(tenant) = tenant.filter(|tenant| self.firewall.contains_key(tenant))
+                else {
+                    continue;
+                };
+                if !push(self.firewall_hop(tenant, stage, flow), &mut hops) {
                     return done(hops);
                 }
             }

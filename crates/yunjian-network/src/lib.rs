@@ -4,5 +4,6 @@
 //! rule that decided each hop. No IO, no clock. Checked against a naive evaluator that
 //! scans every rule (tests/it).
 
+pub mod checks;
 pub mod engine;
 pub mod model;

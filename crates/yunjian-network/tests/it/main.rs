@@ -147,22 +147,16 @@ fn oracle(model: &Model, flow: &Flow) -> Option<Verdict> {
             allowed: peering.is_some(),
             decided_by: peering.map_or(Decider::Default, |p| Decider::Peering(p.id)),
         });
-        let exchange = model.exchanges.iter().find(|r| {
-            r.from_vpc == from.vpc_id
-                && r.to_vpc == to.vpc_id
-                && (r.protocol == Protocol::Any || r.protocol == flow.protocol)
-                && r.ports.from <= flow.port
-                && flow.port <= r.ports.to
-        });
-        hops.push(Hop {
-            stage: Stage::Exchange,
-            allowed: exchange.is_some(),
-            decided_by: exchange.map_or(Decider::Default, |r| Decider::ExchangeRule(r.id)),
-        });
         let tenant = |vpc: i64| model.vpcs.iter().find(|v| v.id == vpc).map(|v| v.tenant_id);
-        if let (Some(a), Some(b)) = (tenant(from.vpc_id), tenant(to.vpc_id)) {
-            hops.push(firewall(a, Stage::SourceFirewall));
-            hops.push(firewall(b, Stage::DestinationFirewall));
+        for (tenant, stage) in [
+            (tenant(from.vpc_id), Stage::SourceFirewall),
+            (tenant(to.vpc_id), Stage::DestinationFirewall),
+        ] {
+            if let Some(tenant) =
+                tenant.filter(|t| model.firewall.iter().any(|r| r.tenant_id == *t))
+            {
+                hops.push(firewall(tenant, stage));
+            }
         }
     }
     hops.extend(acl(to.subnet_id, Direction::Ingress));
@@ -541,22 +535,46 @@ fn two_tenants() -> Model {
 }
 
 #[test]
-fn a_peering_without_an_exchange_rule_stops_at_the_exchange_hop() {
-    let network = Network::compile(two_tenants());
+fn a_peering_routes_between_tenants_whatever_was_approved() {
+    // No firewall and no exchange rule: the peering and the groups decide alone.
     let flow = Flow {
-        src: ip(0, 0, 10),
+        src: ip(0, 0, 11),
         dst: ip(1, 0, 10),
         protocol: Protocol::Tcp,
         port: 3306,
     };
-    let verdict = network.decide(&flow).expect("both are ours");
-    assert!(!verdict.allowed);
-    let last = verdict.hops.last().expect("hops");
-    assert_eq!(
-        (last.stage, &last.decided_by),
-        (Stage::Exchange, &Decider::Default)
-    );
+    let mut model = two_tenants();
+    model.interfaces.push(Interface {
+        vm_id: 3,
+        vpc_id: 0,
+        subnet_id: 0,
+        address: ip(0, 0, 11),
+        groups: vec![1],
+    });
+    let verdict = Network::compile(model)
+        .decide(&flow)
+        .expect("both are ours");
+    assert!(verdict.allowed, "{verdict:?}");
     assert_eq!(verdict.hops[1].decided_by, Decider::Peering(31));
+    assert_eq!(
+        verdict.hops.last().map(|hop| hop.decided_by.clone()),
+        Some(Decider::GroupRule(21))
+    );
+    // Without the peering nothing routes.
+    let mut model = two_tenants();
+    model.peerings.clear();
+    let verdict = Network::compile(model)
+        .decide(&Flow {
+            src: ip(0, 0, 10),
+            dst: ip(1, 0, 10),
+            protocol: Protocol::Tcp,
+            port: 3306,
+        })
+        .expect("ours");
+    assert_eq!(
+        verdict.hops.last().map(|hop| (hop.stage, hop.allowed)),
+        Some((Stage::Peering, false))
+    );
 }
 
 #[test]
@@ -631,7 +649,8 @@ fn with_exchange_and_firewalls_the_deny_at_equal_priority_decides() {
         })
         .expect("ours");
     assert!(verdict.allowed, "{verdict:?}");
-    assert_eq!(verdict.hops.len(), 6);
+    // Source groups, peering, both firewalls, destination groups.
+    assert_eq!(verdict.hops.len(), 5);
 }
 
 #[test]
@@ -645,4 +664,175 @@ fn addresses_outside_the_model_get_no_answer() {
             port: 22
         })
         .is_none());
+}
+
+/// A random world made permeable: every pair of VPCs peered, every group also allowing
+/// a band of ports from the private range at its lowest priority, each tenant's
+/// firewall (when it has one) allowing a band at its end, so cross-tenant flows pass
+/// somewhere and the exchange rules decide what is a violation.
+fn reachable(mut model: Model) -> Model {
+    let mut next = 9_000;
+    for a in 0..4 {
+        for b in (a + 1)..4 {
+            next += 1;
+            model.peerings.push(Peering {
+                id: next,
+                vpc_a: a,
+                vpc_b: b,
+            });
+        }
+    }
+    for group in &mut model.groups {
+        next += 1;
+        let from = (group.id as u16) * 150;
+        group.rules.push(GroupRule {
+            id: next,
+            group_id: group.id,
+            direction: Direction::Ingress,
+            priority: 9,
+            action: Action::Allow,
+            protocol: Protocol::Any,
+            ports: Ports {
+                from,
+                to: from + 400,
+            },
+            remote: Remote::Cidr(net("10.0.0.0/8")),
+        });
+    }
+    for subnet in &mut model.subnets {
+        subnet.acl = None;
+    }
+    for tenant in [0, 1] {
+        if model.firewall.iter().any(|rule| rule.tenant_id == tenant) {
+            next += 1;
+            model.firewall.push(FirewallRule {
+                id: next,
+                tenant_id: tenant,
+                order: 9,
+                action: Action::Allow,
+                protocol: Protocol::Any,
+                ports: Ports { from: 0, to: 1500 },
+                source: net("10.0.0.0/8"),
+                destination: net("10.0.0.0/8"),
+            });
+        }
+    }
+    model
+}
+
+/// The cross-tenant check against brute force: every port of every protocol between
+/// every pair of interfaces asked one by one, on random worlds.
+fn brute_force_cross_tenant(
+    model: &Model,
+) -> std::collections::BTreeSet<(IpAddr, IpAddr, Protocol, u16)> {
+    let network = Network::compile(model.clone());
+    let tenant = |vpc: i64| model.vpcs.iter().find(|v| v.id == vpc).map(|v| v.tenant_id);
+    let mut violating = std::collections::BTreeSet::new();
+    for from in &model.interfaces {
+        for to in &model.interfaces {
+            if tenant(from.vpc_id) == tenant(to.vpc_id) {
+                continue;
+            }
+            for protocol in [Protocol::Tcp, Protocol::Udp, Protocol::Icmp] {
+                for port in 0..=2400u16 {
+                    let flow = Flow {
+                        src: from.address,
+                        dst: to.address,
+                        protocol,
+                        port,
+                    };
+                    let Some(verdict) = network.decide(&flow) else {
+                        continue;
+                    };
+                    if !verdict.allowed {
+                        continue;
+                    }
+                    let approved = model.exchanges.iter().any(|r| {
+                        r.from_vpc == from.vpc_id
+                            && r.to_vpc == to.vpc_id
+                            && r.protocol.covers(protocol)
+                            && r.ports.contains(port)
+                    });
+                    let firewalls = verdict
+                        .hops
+                        .iter()
+                        .filter(|h| matches!(h.decided_by, Decider::FirewallRule(_)))
+                        .count();
+                    if !approved || firewalls != 2 {
+                        violating.insert((flow.src, flow.dst, protocol, port));
+                    }
+                }
+            }
+        }
+    }
+    violating
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+
+    #[test]
+    fn cross_tenant_findings_cover_exactly_the_violating_flows(model in world().prop_map(reachable)) {
+        let findings = yunjian_network::checks::cross_tenant(&Network::compile(model.clone()));
+        let mut covered = std::collections::BTreeSet::new();
+        for finding in &findings {
+            for port in finding.ports.from..=finding.ports.to.min(2400) {
+                covered.insert((finding.example.src, finding.example.dst, finding.example.protocol, port));
+            }
+        }
+        let expected = brute_force_cross_tenant(&model);
+        // Only worlds with violations count: the comparison is never about nothing.
+        prop_assume!(!expected.is_empty());
+        prop_assert_eq!(covered, expected);
+    }
+}
+
+#[test]
+fn a_peering_without_exchange_rules_or_firewalls_is_found_with_its_deciding_rules() {
+    let mut model = two_tenants();
+    model.interfaces.push(Interface {
+        vm_id: 3,
+        vpc_id: 0,
+        subnet_id: 0,
+        address: ip(0, 0, 11),
+        groups: vec![1],
+    });
+    let findings = yunjian_network::checks::cross_tenant(&Network::compile(model.clone()));
+    let mysql: Vec<_> = findings
+        .iter()
+        .filter(|f| f.example.src == ip(0, 0, 11) && f.ports.contains(3306))
+        .collect();
+    assert_eq!(mysql.len(), 1, "{findings:#?}");
+    assert_eq!(mysql[0].ports, Ports::one(3306));
+    assert_eq!(mysql[0].reason, "no exchange rule allows this flow");
+    assert!(mysql[0]
+        .verdict
+        .hops
+        .iter()
+        .any(|hop| hop.decided_by == Decider::GroupRule(21)));
+    // Approved and behind both firewalls: nothing left to find on that port.
+    model.exchanges.push(ExchangeRule {
+        id: 41,
+        from_vpc: 0,
+        to_vpc: 1,
+        protocol: Protocol::Tcp,
+        ports: Ports::one(3306),
+    });
+    for tenant in [1, 2] {
+        model.firewall.push(FirewallRule {
+            id: 50 + tenant,
+            tenant_id: tenant,
+            order: 1,
+            action: Action::Allow,
+            protocol: Protocol::Tcp,
+            ports: Ports::one(3306),
+            source: net("10.0.0.0/16"),
+            destination: net("10.1.0.0/16"),
+        });
+    }
+    let findings = yunjian_network::checks::cross_tenant(&Network::compile(model));
+    assert!(
+        findings.iter().all(|f| !f.ports.contains(3306)),
+        "{findings:#?}"
+    );
 }
