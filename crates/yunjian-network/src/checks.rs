@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use crate::engine::{Decider, Network, Verdict};
-use crate::model::{Flow, Ports, Protocol};
+use crate::model::{Action, Direction, Flow, GroupRule, Ports, Protocol, Remote};
 
 /// The protocols a flow can have.
 pub const PROTOCOLS: [Protocol; 3] = [Protocol::Tcp, Protocol::Udp, Protocol::Icmp];
@@ -64,6 +64,105 @@ pub enum Invariant {
     /// Two tenants' VPCs reach each other where no exchange rule allows it, or not
     /// through an explicit firewall allow on both sides (5.2.2, 7.5.12).
     CrossTenantPath,
+    /// A security group lets the whole internet reach a remote-management port
+    /// (SSH, RDP, Telnet, WinRM, SMB, databases' admin ports) (7.2.2.3, 7.2.4.2).
+    ManagementOpenToAll,
+    /// A rule that allows every protocol and port from everywhere (5.3.5, 7.2.4.2).
+    AnyToAny,
+    /// A rule that can never decide a flow: an earlier rule of the same group and
+    /// direction covers everything it matches.
+    Shadowed,
+}
+
+/// Remote-management ports the guide's "remote management" covers.
+pub const MANAGEMENT_PORTS: [u16; 7] = [22, 23, 135, 445, 3389, 5985, 5986];
+
+/// A finding about one rule, naming the rule that makes it so when there is one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RuleFinding {
+    pub invariant: Invariant,
+    pub group_id: i64,
+    pub rule_id: i64,
+    /// The earlier rule that shadows it.
+    pub by: Option<i64>,
+    pub reason: String,
+}
+
+fn covers_remote(outer: &Remote, inner: &Remote) -> bool {
+    match (outer, inner) {
+        (Remote::Cidr(outer), Remote::Cidr(inner)) => outer.contains(inner),
+        (Remote::Group(outer), Remote::Group(inner)) => outer == inner,
+        // A CIDR covering everything covers any group's addresses.
+        (Remote::Cidr(outer), Remote::Group(_)) => outer.prefix_len() == 0,
+        (Remote::Group(_), Remote::Cidr(_)) => false,
+    }
+}
+
+/// Rule-level findings of every security group: management ports open to the
+/// internet, any-to-any allows, and rules shadowed by one earlier rule.
+pub fn group_rules(network: &Network) -> Vec<RuleFinding> {
+    let mut findings = Vec::new();
+    for group in &network.model().groups {
+        for rule in &group.rules {
+            let everywhere = matches!(&rule.remote, Remote::Cidr(net) if net.prefix_len() == 0);
+            if rule.direction == Direction::Ingress && rule.action == Action::Allow && everywhere {
+                let exposed: Vec<u16> = MANAGEMENT_PORTS
+                    .iter()
+                    .copied()
+                    .filter(|port| {
+                        rule.ports.contains(*port)
+                            && (rule.protocol.covers(Protocol::Tcp)
+                                || rule.protocol.covers(Protocol::Udp))
+                    })
+                    .collect();
+                if rule.protocol == Protocol::Any && rule.ports == Ports::ALL {
+                    findings.push(RuleFinding {
+                        invariant: Invariant::AnyToAny,
+                        group_id: group.id,
+                        rule_id: rule.id,
+                        by: None,
+                        reason: "allows every protocol and port from 0.0.0.0/0".into(),
+                    });
+                } else if !exposed.is_empty() {
+                    findings.push(RuleFinding {
+                        invariant: Invariant::ManagementOpenToAll,
+                        group_id: group.id,
+                        rule_id: rule.id,
+                        by: None,
+                        reason: format!("management port(s) {exposed:?} open to 0.0.0.0/0"),
+                    });
+                }
+            }
+            let mut earlier: Vec<&GroupRule> = group
+                .rules
+                .iter()
+                .filter(|other| other.direction == rule.direction && other.id != rule.id)
+                .filter(|other| decides_before(other, rule))
+                .collect();
+            earlier.sort_by_key(|other| (other.priority, other.id));
+            if let Some(by) = earlier.into_iter().find(|other| {
+                other.protocol.covers(rule.protocol)
+                    && other.ports.from <= rule.ports.from
+                    && rule.ports.to <= other.ports.to
+                    && covers_remote(&other.remote, &rule.remote)
+            }) {
+                findings.push(RuleFinding {
+                    invariant: Invariant::Shadowed,
+                    group_id: group.id,
+                    rule_id: rule.id,
+                    by: Some(by.id),
+                    reason: format!("rule {} decides first everything this rule matches", by.id),
+                });
+            }
+        }
+    }
+    findings
+}
+
+/// Whether `first` is asked before `second` within one group and direction.
+fn decides_before(first: &GroupRule, second: &GroupRule) -> bool {
+    let key = |rule: &GroupRule| (rule.priority, rule.action != Action::Deny, rule.id);
+    key(first) < key(second)
 }
 
 /// One violation: a concrete example flow, the ports it stands for and the rules that

@@ -836,3 +836,133 @@ fn a_peering_without_exchange_rules_or_firewalls_is_found_with_its_deciding_rule
         "{findings:#?}"
     );
 }
+
+#[test]
+fn rules_opening_management_ports_to_the_internet_any_to_any_and_shadowed_rules_are_named() {
+    use yunjian_network::checks::{group_rules, Invariant};
+    let everywhere = || Remote::Cidr(net("0.0.0.0/0"));
+    let rule = |id: i64,
+                priority: i64,
+                action: Action,
+                protocol: Protocol,
+                ports: Ports,
+                remote: Remote| GroupRule {
+        id,
+        group_id: 1,
+        direction: Direction::Ingress,
+        priority,
+        action,
+        protocol,
+        ports,
+        remote,
+    };
+    let mut model = two_tenants();
+    model.groups[0].rules = vec![
+        rule(
+            1,
+            1,
+            Action::Allow,
+            Protocol::Tcp,
+            Ports { from: 20, to: 25 },
+            everywhere(),
+        ),
+        rule(2, 1, Action::Allow, Protocol::Any, Ports::ALL, everywhere()),
+        // Covered by rule 2 (same priority, allow: asked after it by id): shadowed.
+        rule(
+            3,
+            1,
+            Action::Allow,
+            Protocol::Tcp,
+            Ports::one(443),
+            Remote::Cidr(net("10.0.0.0/8")),
+        ),
+        // A deny at the same priority is asked first: not shadowed by the allows.
+        rule(
+            4,
+            1,
+            Action::Deny,
+            Protocol::Tcp,
+            Ports::one(8080),
+            everywhere(),
+        ),
+        // A narrower remote at a later priority, covered by rule 2's 0.0.0.0/0.
+        rule(
+            5,
+            3,
+            Action::Deny,
+            Protocol::Udp,
+            Ports::one(53),
+            Remote::Group(2),
+        ),
+        // SSH from the office only: fine.
+        rule(
+            6,
+            2,
+            Action::Allow,
+            Protocol::Tcp,
+            Ports::one(22),
+            Remote::Cidr(net("10.200.0.0/16")),
+        ),
+    ];
+    let findings = group_rules(&Network::compile(model));
+    let of = |id: i64| -> Vec<Invariant> {
+        findings
+            .iter()
+            .filter(|f| f.rule_id == id)
+            .map(|f| f.invariant)
+            .collect()
+    };
+    assert_eq!(of(1), vec![Invariant::ManagementOpenToAll]);
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.rule_id == 1 && f.reason.contains("[22, 23]")),
+        "{findings:#?}"
+    );
+    assert_eq!(of(2), vec![Invariant::AnyToAny]);
+    assert_eq!(of(3), vec![Invariant::Shadowed]);
+    assert_eq!(
+        findings.iter().find(|f| f.rule_id == 3).and_then(|f| f.by),
+        Some(2)
+    );
+    assert!(of(4).is_empty(), "{findings:#?}");
+    assert_eq!(of(5), vec![Invariant::Shadowed]);
+    assert_eq!(
+        of(6),
+        vec![Invariant::Shadowed],
+        "rule 2 at priority 1 covers it too"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    /// A rule reported shadowed never decides a flow: over random worlds and flows, the
+    /// engine's deciding group rule is never one the check called shadowed.
+    #[test]
+    fn a_shadowed_rule_never_decides(model in world(), seed in any::<u64>()) {
+        let network = Network::compile(model.clone());
+        let shadowed: std::collections::BTreeSet<i64> = yunjian_network::checks::group_rules(&network)
+            .into_iter()
+            .filter(|f| f.invariant == yunjian_network::checks::Invariant::Shadowed)
+            .map(|f| f.rule_id)
+            .collect();
+        let addresses: Vec<IpAddr> = model.interfaces.iter().map(|i| i.address).collect();
+        let mut random = Lcg(seed);
+        for _ in 0..20_000 {
+            let flow = Flow {
+                src: addresses[random.next() as usize % addresses.len()],
+                dst: addresses[random.next() as usize % addresses.len()],
+                protocol: [Protocol::Tcp, Protocol::Udp, Protocol::Icmp][random.next() as usize % 3],
+                port: (random.next() % 2300) as u16,
+            };
+            if let Some(verdict) = network.decide(&flow) {
+                for hop in verdict.hops {
+                    if let Decider::GroupRule(id) = hop.decided_by {
+                        prop_assert!(!shadowed.contains(&id), "shadowed rule {} decided {:?}", id, flow);
+                    }
+                }
+            }
+        }
+    }
+}
