@@ -142,6 +142,17 @@ struct Pipeline {
     recent: HashMap<(String, Option<IpAddr>, Option<IpAddr>), i64>,
 }
 
+impl Pipeline {
+    fn new(detector: Detector) -> Result<Pipeline, AppError> {
+        Ok(Pipeline {
+            decoders: Decoders::shipped().map_err(|error| AppError::Internal(error.to_string()))?,
+            classifier: Classifier::shipped().map_err(|error| AppError::Internal(error.0))?,
+            detector,
+            recent: HashMap::new(),
+        })
+    }
+}
+
 /// How long the same rule, attacker and target stay one alert.
 pub const ALERT_QUIET_NS: i64 = 300 * 1_000_000_000;
 const RECENT_LIMIT: usize = 200_000;
@@ -402,12 +413,7 @@ impl App {
             return Ok(());
         }
         let detector = self.compile_rules().await?;
-        let pipeline = Pipeline {
-            decoders: Decoders::shipped().map_err(|error| AppError::Internal(error.to_string()))?,
-            classifier: Classifier::shipped().map_err(|error| AppError::Internal(error.0))?,
-            detector,
-            recent: HashMap::new(),
-        };
+        let pipeline = Pipeline::new(detector)?;
         let mut slot = lock(&self.events.pipeline);
         if slot.is_none() {
             *slot = Some(pipeline);
@@ -422,16 +428,7 @@ impl App {
         let mut slot = lock(&self.events.pipeline);
         match slot.as_mut() {
             Some(pipeline) => pipeline.detector = detector,
-            None => {
-                *slot = Some(Pipeline {
-                    decoders: Decoders::shipped()
-                        .map_err(|error| AppError::Internal(error.to_string()))?,
-                    classifier: Classifier::shipped()
-                        .map_err(|error| AppError::Internal(error.0))?,
-                    detector,
-                    recent: HashMap::new(),
-                });
-            }
+            None => *slot = Some(Pipeline::new(detector)?),
         }
         Ok(())
     }

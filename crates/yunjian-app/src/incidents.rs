@@ -280,6 +280,28 @@ impl App {
         Ok((incident, decision))
     }
 
+    /// Records an incident change (its action, the incident, the PDP's decision and
+    /// what changed) in the transaction that made it, and commits.
+    async fn commit_incident_change(
+        &self,
+        mut tx: yunjian_store::WriteTx,
+        context: &Context,
+        action: &str,
+        incident: &IncidentRecord,
+        decision: &yunjian_policy::Decision,
+        detail: serde_json::Value,
+    ) -> Result<(), AppError> {
+        let mut record = self.record(context, action, AuditOutcome::Succeeded);
+        record.object_kind = Some("incident".into());
+        record.object_id = Some(incident.id);
+        record.tenant_id = incident.concern.tenant_id;
+        record.detail = Some(detail);
+        stamp(&mut record, decision);
+        tx.append_audit(&record).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Moves an incident to its next phase (or closes it from lessons learnt), with a
     /// note of what was decided or done.
     pub async fn advance_incident(
@@ -338,14 +360,15 @@ impl App {
             Some(&json!({"from": previous, "to": phase}).to_string()),
         )
         .await?;
-        let mut record = self.record(context, "incident.phase", AuditOutcome::Succeeded);
-        record.object_kind = Some("incident".into());
-        record.object_id = Some(id);
-        record.tenant_id = incident.concern.tenant_id;
-        record.detail = Some(json!({"from": previous, "to": phase, "note": note}));
-        stamp(&mut record, &decision);
-        tx.append_audit(&record).await?;
-        tx.commit().await?;
+        self.commit_incident_change(
+            tx,
+            context,
+            "incident.phase",
+            &incident,
+            &decision,
+            json!({"from": previous, "to": phase, "note": note}),
+        )
+        .await?;
         Ok(incident)
     }
 
@@ -390,20 +413,15 @@ impl App {
         let mut touched = incident.clone();
         touched.updated_at_ns = now;
         tx.update_incident(&touched).await?;
-        let mut record = self.record(
+        self.commit_incident_change(
+            tx,
             context,
             &format!("incident.{kind}"),
-            AuditOutcome::Succeeded,
-        );
-        record.object_kind = Some("incident".into());
-        record.object_id = Some(id);
-        record.tenant_id = incident.concern.tenant_id;
-        record.detail = Some(
+            &incident,
+            &decision,
             json!({"entry": entry, "sm3": yunjian_gm::Sm3Digest::of(text.as_bytes()).to_hex()}),
-        );
-        stamp(&mut record, &decision);
-        tx.append_audit(&record).await?;
-        tx.commit().await?;
+        )
+        .await?;
         Ok(())
     }
 
@@ -446,14 +464,15 @@ impl App {
             None,
         )
         .await?;
-        let mut record = self.record(context, "incident.assign", AuditOutcome::Succeeded);
-        record.object_kind = Some("incident".into());
-        record.object_id = Some(id);
-        record.tenant_id = incident.concern.tenant_id;
-        record.detail = Some(json!({"from": previous, "to": assignee}));
-        stamp(&mut record, &decision);
-        tx.append_audit(&record).await?;
-        tx.commit().await?;
+        self.commit_incident_change(
+            tx,
+            context,
+            "incident.assign",
+            &incident,
+            &decision,
+            json!({"from": previous, "to": assignee}),
+        )
+        .await?;
         Ok(incident)
     }
 
@@ -529,17 +548,18 @@ impl App {
             ),
         )
         .await?;
-        let mut record = self.record(context, "incident.grade", AuditOutcome::Succeeded);
-        record.object_kind = Some("incident".into());
-        record.object_id = Some(id);
-        record.tenant_id = incident.concern.tenant_id;
-        record.detail = Some(json!({
-            "from": before, "to": incident.grade, "importance": incident.importance,
-            "loss": incident.loss, "impact": incident.impact, "reason": reason,
-        }));
-        stamp(&mut record, &decision);
-        tx.append_audit(&record).await?;
-        tx.commit().await?;
+        self.commit_incident_change(
+            tx,
+            context,
+            "incident.grade",
+            &incident,
+            &decision,
+            json!({
+                "from": before, "to": incident.grade, "importance": incident.importance,
+                "loss": incident.loss, "impact": incident.impact, "reason": reason,
+            }),
+        )
+        .await?;
         Ok(incident)
     }
 

@@ -862,8 +862,6 @@ impl Store {
         let (tenant, provider) = scope_binds(scope);
         let rows = self
             .read_decoded(
-                // Parameters appear in order ($1..$4): SQLite numbers `$n` by first
-                // appearance, so the bucket width comes last, after the CTE.
                 format!(
                     "WITH x AS (SELECT received_ns AS t, 1 AS e, 0 AS a FROM events WHERE {} \
                      AND received_ns >= $3 UNION ALL SELECT at_ns, 0, 1 FROM alerts WHERE {} \

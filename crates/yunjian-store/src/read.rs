@@ -211,8 +211,26 @@ fn run_lite(connection: &rusqlite::Connection, statements: &[Statement]) -> Resu
                 _ => LiteValue::Null,
             })
             .collect();
+        // SQLite numbers `$n` parameters by first appearance in the text, not by n:
+        // bind each position to the value its name says (as sqlx does), so a query may
+        // use its parameters in any order. Anonymous `?` bind positionally.
+        let ordered: Vec<&LiteValue> = (1..=prepared.parameter_count())
+            .map(|position| {
+                let named = prepared
+                    .parameter_name(position)
+                    .and_then(|name| name.strip_prefix('$'))
+                    .and_then(|number| number.parse::<usize>().ok());
+                binds.get(named.unwrap_or(position).wrapping_sub(1))
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "a statement names a parameter it was not given: {}",
+                    statement.sql
+                ))
+            })?;
         let mut rows = prepared
-            .query(rusqlite::params_from_iter(binds.iter()))
+            .query(rusqlite::params_from_iter(ordered))
             .map_err(StoreError::Lite)?;
         let mut cells = Vec::new();
         while let Some(row) = rows.next().map_err(StoreError::Lite)? {

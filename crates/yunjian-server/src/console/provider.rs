@@ -76,7 +76,7 @@ fn ago(lang: Lang, now: i64, at: Option<i64>) -> String {
 }
 
 /// Names of the objects of a kind the reader may see (its own scope, as every read).
-async fn names(
+pub(super) async fn names(
     state: &AppState,
     context: &yunjian_app::Context,
     kind: Kind,

@@ -22,6 +22,7 @@ use yunjian_store::{IncidentFilter, IncidentRecord, Tally};
 use super::forms::{first, parse_pairs};
 use super::i18n::Lang;
 use super::pages::{page, urlencode, Frame};
+use super::provider::names;
 use super::{error_page, failure, html_status, ConsoleAuth};
 use crate::AppState;
 
@@ -60,25 +61,6 @@ fn oversees(auth: &ConsoleAuth) -> bool {
 
 fn beijing(ns: i64) -> String {
     yunjian_app::beijing_time(ns)
-}
-
-/// Names of the objects of a kind the reader may see.
-async fn names(state: &AppState, auth: &ConsoleAuth, kind: Kind) -> BTreeMap<i64, String> {
-    let query = yunjian_store::ListQuery {
-        per_page: 500,
-        ..Default::default()
-    };
-    state
-        .app
-        .list(&auth.context, kind, &query)
-        .await
-        .map(|page| {
-            page.items
-                .iter()
-                .map(|object| (object.id, object.display_name()))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn name_or_id(names: &BTreeMap<i64, String>, id: Option<i64>) -> String {
@@ -211,9 +193,9 @@ pub async fn overview(
         )
         .await
         .unwrap_or_default();
-    let tenants = names(&state, &auth, Kind::Tenant).await;
-    let providers = names(&state, &auth, Kind::Provider).await;
-    let zones = names(&state, &auth, Kind::Zone).await;
+    let tenants = names(&state, &auth.context, Kind::Tenant).await;
+    let providers = names(&state, &auth.context, Kind::Provider).await;
+    let zones = names(&state, &auth.context, Kind::Zone).await;
     let counters = state.app.event_counters().snapshot();
     let by_id = |names: &BTreeMap<i64, String>| {
         let names = names.clone();
@@ -288,7 +270,7 @@ pub async fn events(
         Ok(events) => events,
         Err(error) => return failure(&auth, error),
     };
-    let tenants = names(&state, &auth, Kind::Tenant).await;
+    let tenants = names(&state, &auth.context, Kind::Tenant).await;
     let live = query.get("live").is_some_and(|live| live == "1");
     let value = |key: &str| query.get(key).cloned().unwrap_or_default();
     let more = events.last().map(|event| {
@@ -353,7 +335,7 @@ pub async fn event(
         Ok(event) => event,
         Err(error) => return failure(&auth, error),
     };
-    let tenants = names(&state, &auth, Kind::Tenant).await;
+    let tenants = names(&state, &auth.context, Kind::Tenant).await;
     let json = crate::events::event_json(&event);
     let rows: Vec<(String, String)> = json
         .as_object()
@@ -421,7 +403,7 @@ pub async fn incidents(
         Ok(found) => found,
         Err(error) => return failure(&auth, error),
     };
-    let tenants = names(&state, &auth, Kind::Tenant).await;
+    let tenants = names(&state, &auth.context, Kind::Tenant).await;
     let body = html! {
         h1 { (lang.t("告警与事件处置", "Alerts and incidents")) }
         (nav(&frame))
@@ -494,8 +476,8 @@ async fn render_incident(
         Err(error) => return failure(auth, error),
     };
     let incident = &detail.incident;
-    let tenants = names(state, auth, Kind::Tenant).await;
-    let systems = names(state, auth, Kind::InformationSystem).await;
+    let tenants = names(state, &auth.context, Kind::Tenant).await;
+    let systems = names(state, &auth.context, Kind::InformationSystem).await;
     let next = PHASES
         .iter()
         .position(|phase| *phase == incident.phase)
@@ -813,9 +795,9 @@ async fn render_sources(state: &AppState, auth: &ConsoleAuth, notice: Option<&st
         Ok(found) => found,
         Err(error) => return failure(auth, error),
     };
-    let tenants = names(state, auth, Kind::Tenant).await;
-    let providers = names(state, auth, Kind::Provider).await;
-    let zones = names(state, auth, Kind::Zone).await;
+    let tenants = names(state, &auth.context, Kind::Tenant).await;
+    let providers = names(state, &auth.context, Kind::Provider).await;
+    let zones = names(state, &auth.context, Kind::Zone).await;
     let now = state.app.now_ns();
     let own_tenant = context.principal.tenant.map(|tenant| tenant.0);
     let body = html! {
