@@ -1,109 +1,549 @@
-//! The guide's isolation invariants checked over all flows, not samples (5.2.2, 7.5.9.5,
-//! 7.5.11, 7.5.12). Between two interfaces every predicate of the model is an interval
-//! of ports per protocol, so the port space splits into atoms — maximal ranges no rule
-//! boundary cuts — and one representative port per atom decides the whole atom. Asking
-//! every pair of interfaces every atom is asking every flow between them.
+//! The guide's isolation invariants, each checked over all flows, not samples.
+//!
+//! - Paths between VPCs exist only along peerings, so every cross-VPC question is asked
+//!   of the interface pairs of peered VPCs, each pair symbolically over all protocols
+//!   and ports (`Network::allowed_between`): two tenants' VPCs (5.2.2, 7.5.9.5, 7.5.12)
+//!   only where an exchange rule approves and both tenants' firewalls explicitly allow;
+//!   two zones never except through the zones' gateway (5.2.2); a tenant's management
+//!   endpoint never into another tenant's VPC (7.2.2.3).
+//! - Hosts: an internet-zone VM shares its host with no VM of another zone and runs on
+//!   a host of the internet zone (7.1.2).
+//! - Security groups, rule by rule (east-west, 5.3.5, 7.2.4.2): remote-management ports
+//!   open to 0.0.0.0/0, any-to-any allows, rules shadowed by the earlier rules of their
+//!   group together, rules made redundant by later rules of the same action.
+//! - Routes through NAT, VPN, the internet or a routing protocol: the paths they carry
+//!   are reported "not verifiable", never assumed safe.
+//!
+//! Each violation names a concrete example flow, the ports it stands for and the rules
+//! that decided the example at every hop.
 
-use std::collections::BTreeSet;
+use std::net::IpAddr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::engine::{Decider, Network, Verdict};
+use crate::engine::{Decider, InterfaceIndex, Network, Verdict};
 use crate::model::{Action, Direction, Flow, GroupRule, Ports, Protocol, Remote};
-
-/// The protocols a flow can have.
-pub const PROTOCOLS: [Protocol; 3] = [Protocol::Tcp, Protocol::Udp, Protocol::Icmp];
-
-/// Disjoint port ranges covering 0–65535 per protocol, cut at every boundary any rule,
-/// ACL, firewall rule or exchange rule of that protocol (or of `any`) draws.
-pub fn port_atoms(network: &Network) -> Vec<(Protocol, Ports)> {
-    let model = network.model();
-    let mut atoms = Vec::new();
-    for protocol in PROTOCOLS {
-        let mut cuts: BTreeSet<u32> = BTreeSet::from([0, 65_536]);
-        let mut cut = |rule_protocol: Protocol, ports: Ports| {
-            if rule_protocol.covers(protocol) {
-                cuts.insert(u32::from(ports.from));
-                cuts.insert(u32::from(ports.to) + 1);
-            }
-        };
-        for group in &model.groups {
-            for rule in &group.rules {
-                cut(rule.protocol, rule.ports);
-            }
-        }
-        for subnet in &model.subnets {
-            for rule in subnet.acl.iter().flatten() {
-                cut(rule.protocol, rule.ports);
-            }
-        }
-        for rule in &model.firewall {
-            cut(rule.protocol, rule.ports);
-        }
-        for rule in &model.exchanges {
-            cut(rule.protocol, rule.ports);
-        }
-        let cuts: Vec<u32> = cuts.into_iter().collect();
-        for pair in cuts.windows(2) {
-            atoms.push((
-                protocol,
-                Ports {
-                    from: pair[0] as u16,
-                    to: (pair[1] - 1) as u16,
-                },
-            ));
-        }
-    }
-    atoms
-}
+use crate::ports::PortSet;
 
 /// What a violation is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Invariant {
     /// Two tenants' VPCs reach each other where no exchange rule allows it, or not
     /// through an explicit firewall allow on both sides (5.2.2, 7.5.12).
     CrossTenantPath,
+    /// Two zones meet other than through the zones' gateway (5.2.2).
+    ZoneSeparation,
+    /// A tenant's remote-management endpoint reaches an address outside the tenant's
+    /// VPCs (7.2.2.3).
+    ManagementReach,
+    /// An internet-zone VM on a host shared with another zone, or on a host of another
+    /// zone (7.1.2).
+    SharedHost,
     /// A security group lets the whole internet reach a remote-management port
-    /// (SSH, RDP, Telnet, WinRM, SMB, databases' admin ports) (7.2.2.3, 7.2.4.2).
+    /// (SSH, RDP, Telnet, WinRM, SMB) (7.2.2.3, 7.2.4.2).
     ManagementOpenToAll,
     /// A rule that allows every protocol and port from everywhere (5.3.5, 7.2.4.2).
     AnyToAny,
-    /// A rule that can never decide a flow: an earlier rule of the same group and
-    /// direction covers everything it matches.
+    /// A rule that can never decide a flow: the earlier rules of its group and
+    /// direction together match everything it matches.
     Shadowed,
+    /// A rule whose removal changes nothing: later rules of the same action decide
+    /// everything it decides the same way.
+    Redundant,
+    /// Paths the engine cannot model exactly (NAT, VPN, the internet, dynamic routes).
+    NotVerifiable,
+}
+
+impl Invariant {
+    pub const ALL: [Invariant; 9] = [
+        Invariant::CrossTenantPath,
+        Invariant::ZoneSeparation,
+        Invariant::ManagementReach,
+        Invariant::SharedHost,
+        Invariant::ManagementOpenToAll,
+        Invariant::AnyToAny,
+        Invariant::Shadowed,
+        Invariant::Redundant,
+        Invariant::NotVerifiable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Invariant::CrossTenantPath => "cross_tenant_path",
+            Invariant::ZoneSeparation => "zone_separation",
+            Invariant::ManagementReach => "management_reach",
+            Invariant::SharedHost => "shared_host",
+            Invariant::ManagementOpenToAll => "management_open_to_all",
+            Invariant::AnyToAny => "any_to_any",
+            Invariant::Shadowed => "shadowed",
+            Invariant::Redundant => "redundant",
+            Invariant::NotVerifiable => "not_verifiable",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Invariant> {
+        Invariant::ALL
+            .into_iter()
+            .find(|invariant| invariant.as_str() == text)
+    }
+
+    /// The guide's clauses the invariant proves.
+    pub fn clauses(self) -> &'static str {
+        match self {
+            Invariant::CrossTenantPath => "5.2.2, 7.5.9.5, 7.5.12",
+            Invariant::ZoneSeparation => "5.2.2",
+            Invariant::ManagementReach => "7.2.2.3",
+            Invariant::SharedHost => "7.1.2",
+            Invariant::ManagementOpenToAll => "7.2.2.3, 7.2.4.2",
+            Invariant::AnyToAny | Invariant::Shadowed | Invariant::Redundant => "5.3.5, 7.2.4.2",
+            Invariant::NotVerifiable => "7.5.11, 7.5.12",
+        }
+    }
+
+    /// Whether the finding is a violation (the rest are hygiene or the model's limits).
+    pub fn violation(self) -> bool {
+        !matches!(
+            self,
+            Invariant::Shadowed | Invariant::Redundant | Invariant::NotVerifiable
+        )
+    }
 }
 
 /// Remote-management ports the guide's "remote management" covers.
 pub const MANAGEMENT_PORTS: [u16; 7] = [22, 23, 135, 445, 3389, 5985, 5986];
 
-/// A finding about one rule, naming the rule that makes it so when there is one.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct RuleFinding {
-    pub invariant: Invariant,
-    pub group_id: i64,
-    pub rule_id: i64,
-    /// The earlier rule that shadows it.
-    pub by: Option<i64>,
-    pub reason: String,
+/// One end of a path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct End {
+    pub vm_id: i64,
+    pub address: IpAddr,
+    pub vpc_id: i64,
 }
 
-fn covers_remote(outer: &Remote, inner: &Remote) -> bool {
-    match (outer, inner) {
-        (Remote::Cidr(outer), Remote::Cidr(inner)) => outer.contains(inner),
-        (Remote::Group(outer), Remote::Group(inner)) => outer == inner,
-        // A CIDR covering everything covers any group's addresses.
-        (Remote::Cidr(outer), Remote::Group(_)) => outer.prefix_len() == 0,
-        (Remote::Group(_), Remote::Cidr(_)) => false,
+/// What a finding is about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Subject {
+    Path { source: End, destination: End },
+    Rule { group_id: i64, rule_id: i64, by: Vec<i64> },
+    Host { host_id: i64, vms: Vec<i64> },
+    Route { route_id: i64, vpc_id: i64 },
+}
+
+/// One finding: which invariant, about what, whom it concerns, and the evidence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub invariant: Invariant,
+    pub subject: Subject,
+    /// The tenants concerned (who may see it).
+    pub tenants: Vec<i64>,
+    pub vpcs: Vec<i64>,
+    /// A concrete flow that shows it (paths).
+    pub example: Option<Flow>,
+    /// The protocol and port range the example stands for: every flow in it violates.
+    pub ports: Option<(Protocol, Ports)>,
+    pub reason: String,
+    /// The example's decision, hop by hop.
+    pub verdict: Option<Verdict>,
+}
+
+/// Where a finding lives, for re-checking only what a change can affect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Key {
+    Pair(InterfaceIndex, InterfaceIndex),
+    Group(i64),
+    Host(i64),
+    Route(i64),
+}
+
+/// The findings of one key.
+pub fn check(network: &Network, key: Key) -> Vec<Finding> {
+    match key {
+        Key::Pair(source, destination) => pair(network, source, destination),
+        Key::Group(group) => group_rules_of(network, group),
+        Key::Host(host) => host_findings(network, host),
+        Key::Route(route) => route_findings(network, route),
     }
 }
 
-/// Rule-level findings of every security group: management ports open to the
-/// internet, any-to-any allows, and rules shadowed by one earlier rule.
-pub fn group_rules(network: &Network) -> Vec<RuleFinding> {
+pub const NO_EXCHANGE: &str = "no exchange rule allows this flow";
+pub const NO_FIREWALL: &str =
+    "an exchange rule allows it, but it does not pass an explicit firewall allow of both tenants";
+
+/// Findings on the path from one interface to another (different, peered VPCs).
+pub fn pair(network: &Network, source: InterfaceIndex, destination: InterfaceIndex) -> Vec<Finding> {
+    let (Some(from), Some(to)) = (network.interface_at(source), network.interface_at(destination))
+    else {
+        return Vec::new();
+    };
+    if from.vpc_id == to.vpc_id {
+        return Vec::new();
+    }
+    let (Some(vpc_a), Some(vpc_b)) = (network.vpc(from.vpc_id), network.vpc(to.vpc_id)) else {
+        return Vec::new();
+    };
+    let passage = network.allowed_between(source, destination);
+    if passage.allowed.is_empty() {
+        return Vec::new();
+    }
+    let subject = Subject::Path {
+        source: End {
+            vm_id: from.vm_id,
+            address: from.address,
+            vpc_id: from.vpc_id,
+        },
+        destination: End {
+            vm_id: to.vm_id,
+            address: to.address,
+            vpc_id: to.vpc_id,
+        },
+    };
+    let mut tenants = vec![vpc_a.tenant_id, vpc_b.tenant_id];
+    tenants.dedup();
     let mut findings = Vec::new();
-    for group in &network.model().groups {
-        for rule in &group.rules {
+    let mut report = |invariant: Invariant, set: &PortSet, reason: &str| {
+        for (protocol, ports) in set.intervals() {
+            let verdict = network.decide_between(source, destination, protocol, ports.from);
+            findings.push(Finding {
+                invariant,
+                subject: subject.clone(),
+                tenants: tenants.clone(),
+                vpcs: vec![from.vpc_id, to.vpc_id],
+                example: Some(Flow {
+                    src: from.address,
+                    dst: to.address,
+                    protocol,
+                    port: ports.from,
+                }),
+                ports: Some((protocol, ports)),
+                reason: reason.to_owned(),
+                verdict,
+            });
+        }
+    };
+    if vpc_a.tenant_id != vpc_b.tenant_id {
+        let approved = network.approved(from.vpc_id, to.vpc_id);
+        let explicit = match passage.firewalls.as_slice() {
+            [Some(a), Some(b)] => a.intersect(b),
+            _ => PortSet::empty(),
+        };
+        report(
+            Invariant::CrossTenantPath,
+            &passage.allowed.subtract(&approved),
+            NO_EXCHANGE,
+        );
+        report(
+            Invariant::CrossTenantPath,
+            &passage.allowed.intersect(&approved).subtract(&explicit),
+            NO_FIREWALL,
+        );
+    }
+    if vpc_a.zone_id != vpc_b.zone_id {
+        report(
+            Invariant::ZoneSeparation,
+            &passage.allowed,
+            "the zones meet through a VPC peering, not through the zones' gateway",
+        );
+    }
+    let foreign_management = network
+        .endpoint_tenants(from.address)
+        .any(|tenant| tenant != vpc_b.tenant_id);
+    if foreign_management {
+        report(
+            Invariant::ManagementReach,
+            &passage.allowed,
+            "a management endpoint reaches an address outside its tenant's VPCs",
+        );
+    }
+    findings
+}
+
+/// Internet-zone VMs and their hosts (7.1.2).
+pub fn host_findings(network: &Network, host: i64) -> Vec<Finding> {
+    let internet_zone = |zone: i64| network.zone(zone).is_some_and(|zone| zone.internet);
+    let mut internet = Vec::new();
+    let mut others = Vec::new();
+    for index in network.on_host(host) {
+        let Some(interface) = network.interface_at(index) else {
+            continue;
+        };
+        let Some(vpc) = network.vpc(interface.vpc_id) else {
+            continue;
+        };
+        let entry = (interface.vm_id, vpc.tenant_id, vpc.id);
+        if internet_zone(vpc.zone_id) {
+            internet.push(entry);
+        } else {
+            others.push(entry);
+        }
+    }
+    if internet.is_empty() {
+        return Vec::new();
+    }
+    let host_zone = network.host_zone(host);
+    let reason = if !others.is_empty() {
+        format!(
+            "runs {} internet-zone VM(s) beside {} VM(s) of another zone",
+            dedup_count(&internet),
+            dedup_count(&others)
+        )
+    } else if host_zone.is_some_and(|zone| !internet_zone(zone)) {
+        format!(
+            "a host of another zone runs {} internet-zone VM(s)",
+            dedup_count(&internet)
+        )
+    } else {
+        return Vec::new();
+    };
+    let mut all: Vec<(i64, i64, i64)> = internet.into_iter().chain(others).collect();
+    all.sort();
+    all.dedup();
+    let mut vms: Vec<i64> = all.iter().map(|entry| entry.0).collect();
+    vms.dedup();
+    let mut tenants: Vec<i64> = all.iter().map(|entry| entry.1).collect();
+    tenants.sort();
+    tenants.dedup();
+    let mut vpcs: Vec<i64> = all.iter().map(|entry| entry.2).collect();
+    vpcs.sort();
+    vpcs.dedup();
+    vec![Finding {
+        invariant: Invariant::SharedHost,
+        subject: Subject::Host { host_id: host, vms },
+        tenants,
+        vpcs,
+        example: None,
+        ports: None,
+        reason,
+        verdict: None,
+    }]
+}
+
+fn dedup_count(entries: &[(i64, i64, i64)]) -> usize {
+    let mut vms: Vec<i64> = entries.iter().map(|entry| entry.0).collect();
+    vms.sort();
+    vms.dedup();
+    vms.len()
+}
+
+/// Routes whose next hop is beyond the model.
+pub fn route_findings(network: &Network, route: i64) -> Vec<Finding> {
+    let Some(route) = network.route(route) else {
+        return Vec::new();
+    };
+    if route.next_hop.verifiable() {
+        return Vec::new();
+    }
+    let what = match route.next_hop {
+        crate::model::NextHop::NatGateway => "a NAT gateway (addresses are rewritten)",
+        crate::model::NextHop::VpnGateway => "a VPN gateway",
+        crate::model::NextHop::InternetGateway => "the internet gateway",
+        _ => "dynamically learned routes",
+    };
+    vec![Finding {
+        invariant: Invariant::NotVerifiable,
+        subject: Subject::Route {
+            route_id: route.id,
+            vpc_id: route.vpc_id,
+        },
+        tenants: network.tenant_of_vpc(route.vpc_id).into_iter().collect(),
+        vpcs: vec![route.vpc_id],
+        example: None,
+        ports: None,
+        reason: format!(
+            "traffic to {} leaves through {what}: paths beyond it are not verifiable",
+            route.destination
+        ),
+        verdict: None,
+    }]
+}
+
+// ---- security groups, rule by rule ----
+
+/// A region of one group rule's match space: protocols (bit per `PROTOCOLS` slot),
+/// ports and the remote side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Region {
+    protocols: u8,
+    ports: (u16, u16),
+    remote: RemoteSpan,
+}
+
+/// The remote side: an address interval of one family, or a group's members (which
+/// only the same group or a whole-family CIDR is known to cover: membership changes,
+/// so a rule naming a group is never called redundant because of today's members).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RemoteSpan {
+    Range { v6: bool, low: u128, high: u128 },
+    Group(i64),
+}
+
+fn protocol_bits(protocol: Protocol) -> u8 {
+    match protocol {
+        Protocol::Tcp => 1,
+        Protocol::Udp => 2,
+        Protocol::Icmp => 4,
+        Protocol::Any => 7,
+    }
+}
+
+fn span(remote: &Remote) -> RemoteSpan {
+    match remote {
+        Remote::Cidr(ipnet::IpNet::V4(net)) => RemoteSpan::Range {
+            v6: false,
+            low: u128::from(u32::from(net.network())),
+            high: u128::from(u32::from(net.broadcast())),
+        },
+        Remote::Cidr(ipnet::IpNet::V6(net)) => RemoteSpan::Range {
+            v6: true,
+            low: u128::from(net.network()),
+            high: u128::from(net.broadcast()),
+        },
+        Remote::Group(group) => RemoteSpan::Group(*group),
+    }
+}
+
+fn region(rule: &GroupRule) -> Region {
+    Region {
+        protocols: protocol_bits(rule.protocol),
+        ports: (rule.ports.from, rule.ports.to),
+        remote: span(&rule.remote),
+    }
+}
+
+fn whole_family(span: RemoteSpan) -> bool {
+    matches!(span, RemoteSpan::Range { v6: false, low: 0, high } if high == u128::from(u32::MAX))
+        || matches!(span, RemoteSpan::Range { v6: true, low: 0, high: u128::MAX })
+}
+
+/// `a` minus `b` on the remote axis: the pieces of `a` outside `b`, and whether they
+/// overlap at all.
+fn remote_minus(a: RemoteSpan, b: RemoteSpan) -> (Vec<RemoteSpan>, bool) {
+    match (a, b) {
+        (
+            RemoteSpan::Range { v6, low, high },
+            RemoteSpan::Range {
+                v6: v6_b,
+                low: low_b,
+                high: high_b,
+            },
+        ) => {
+            if v6 != v6_b || high_b < low || high < low_b {
+                return (vec![a], false);
+            }
+            let mut out = Vec::new();
+            if low < low_b {
+                out.push(RemoteSpan::Range {
+                    v6,
+                    low,
+                    high: low_b - 1,
+                });
+            }
+            if high_b < high {
+                out.push(RemoteSpan::Range {
+                    v6,
+                    low: high_b + 1,
+                    high,
+                });
+            }
+            (out, true)
+        }
+        (RemoteSpan::Group(x), RemoteSpan::Group(y)) if x == y => (Vec::new(), true),
+        (RemoteSpan::Group(_), range) if whole_family(range) => (Vec::new(), true),
+        // A group and an address range may share members: they overlap but neither is
+        // known to cover the other.
+        (RemoteSpan::Group(_), _) | (_, RemoteSpan::Group(_)) => (vec![a], true),
+    }
+}
+
+/// `a` minus `b`: up to five disjoint regions.
+fn minus(a: &Region, b: &Region) -> Vec<Region> {
+    let shared = a.protocols & b.protocols;
+    let (low, high) = (a.ports.0.max(b.ports.0), a.ports.1.min(b.ports.1));
+    if shared == 0 || low > high {
+        return vec![*a];
+    }
+    let (rest, overlap) = remote_minus(a.remote, b.remote);
+    if !overlap {
+        return vec![*a];
+    }
+    let mut out = Vec::new();
+    if a.protocols & !b.protocols != 0 {
+        out.push(Region {
+            protocols: a.protocols & !b.protocols,
+            ..*a
+        });
+    }
+    if a.ports.0 < low {
+        out.push(Region {
+            protocols: shared,
+            ports: (a.ports.0, low - 1),
+            remote: a.remote,
+        });
+    }
+    if high < a.ports.1 {
+        out.push(Region {
+            protocols: shared,
+            ports: (high + 1, a.ports.1),
+            remote: a.remote,
+        });
+    }
+    for remote in rest {
+        out.push(Region {
+            protocols: shared,
+            ports: (low, high),
+            remote,
+        });
+    }
+    out
+}
+
+fn overlaps(a: &Region, b: &Region) -> bool {
+    minus(a, b).as_slice() != [*a]
+}
+
+/// Subtracts `b` from every region; whether anything was taken.
+fn subtract_all(regions: &mut Vec<Region>, b: &Region) -> bool {
+    let mut taken = false;
+    let mut out = Vec::with_capacity(regions.len());
+    for region in regions.iter() {
+        let pieces = minus(region, b);
+        if pieces.as_slice() != [*region] {
+            taken = true;
+        }
+        out.extend(pieces);
+    }
+    *regions = out;
+    taken
+}
+
+/// Rule-level findings of one security group.
+pub fn group_rules_of(network: &Network, group_id: i64) -> Vec<Finding> {
+    let Some(rules) = network.group(group_id) else {
+        return Vec::new();
+    };
+    let vpc = network.group_vpc(group_id);
+    let tenants: Vec<i64> = vpc.and_then(|vpc| network.tenant_of_vpc(vpc)).into_iter().collect();
+    let vpcs: Vec<i64> = vpc.into_iter().collect();
+    let mut findings = Vec::new();
+    let mut push = |invariant: Invariant, rule: &GroupRule, by: Vec<i64>, reason: String| {
+        findings.push(Finding {
+            invariant,
+            subject: Subject::Rule {
+                group_id,
+                rule_id: rule.id,
+                by,
+            },
+            tenants: tenants.clone(),
+            vpcs: vpcs.clone(),
+            example: None,
+            ports: Some((rule.protocol, rule.ports)),
+            reason,
+            verdict: None,
+        });
+    };
+    for ordered in rules.iter() {
+        for (position, rule) in ordered.iter().enumerate() {
             let everywhere = matches!(&rule.remote, Remote::Cidr(net) if net.prefix_len() == 0);
             if rule.direction == Direction::Ingress && rule.action == Action::Allow && everywhere {
                 let exposed: Vec<u16> = MANAGEMENT_PORTS
@@ -116,141 +556,120 @@ pub fn group_rules(network: &Network) -> Vec<RuleFinding> {
                     })
                     .collect();
                 if rule.protocol == Protocol::Any && rule.ports == Ports::ALL {
-                    findings.push(RuleFinding {
-                        invariant: Invariant::AnyToAny,
-                        group_id: group.id,
-                        rule_id: rule.id,
-                        by: None,
-                        reason: "allows every protocol and port from 0.0.0.0/0".into(),
-                    });
+                    push(
+                        Invariant::AnyToAny,
+                        rule,
+                        Vec::new(),
+                        "allows every protocol and port from 0.0.0.0/0".into(),
+                    );
                 } else if !exposed.is_empty() {
-                    findings.push(RuleFinding {
-                        invariant: Invariant::ManagementOpenToAll,
-                        group_id: group.id,
-                        rule_id: rule.id,
-                        by: None,
-                        reason: format!("management port(s) {exposed:?} open to 0.0.0.0/0"),
-                    });
+                    push(
+                        Invariant::ManagementOpenToAll,
+                        rule,
+                        Vec::new(),
+                        format!("management port(s) {exposed:?} open to 0.0.0.0/0"),
+                    );
                 }
             }
-            let mut earlier: Vec<&GroupRule> = group
-                .rules
-                .iter()
-                .filter(|other| other.direction == rule.direction && other.id != rule.id)
-                .filter(|other| decides_before(other, rule))
-                .collect();
-            earlier.sort_by_key(|other| (other.priority, other.id));
-            if let Some(by) = earlier.into_iter().find(|other| {
-                other.protocol.covers(rule.protocol)
-                    && other.ports.from <= rule.ports.from
-                    && rule.ports.to <= other.ports.to
-                    && covers_remote(&other.remote, &rule.remote)
-            }) {
-                findings.push(RuleFinding {
-                    invariant: Invariant::Shadowed,
-                    group_id: group.id,
-                    rule_id: rule.id,
-                    by: Some(by.id),
-                    reason: format!("rule {} decides first everything this rule matches", by.id),
-                });
+            // What this rule decides: its region minus every earlier rule's.
+            let mut decides = vec![region(rule)];
+            let mut shadowing = Vec::new();
+            for earlier in &ordered[..position] {
+                if subtract_all(&mut decides, &region(earlier)) {
+                    shadowing.push(earlier.id);
+                }
+                if decides.is_empty() {
+                    break;
+                }
+            }
+            if decides.is_empty() {
+                let reason = if shadowing.len() == 1 {
+                    format!("rule {} decides first everything this rule matches", shadowing[0])
+                } else {
+                    format!("rules {shadowing:?} together decide first everything this rule matches")
+                };
+                push(Invariant::Shadowed, rule, shadowing, reason);
+                continue;
+            }
+            // Redundant: later rules of the same action decide all of it the same way
+            // before any rule of the other action touches it.
+            let mut covering = Vec::new();
+            let mut redundant = false;
+            for later in &ordered[position + 1..] {
+                let later_region = region(later);
+                if !decides.iter().any(|part| overlaps(part, &later_region)) {
+                    continue;
+                }
+                if later.action != rule.action {
+                    break;
+                }
+                subtract_all(&mut decides, &later_region);
+                covering.push(later.id);
+                if decides.is_empty() {
+                    redundant = true;
+                    break;
+                }
+            }
+            if redundant {
+                push(
+                    Invariant::Redundant,
+                    rule,
+                    covering.clone(),
+                    format!("removing it changes nothing: later rule(s) {covering:?} decide the same"),
+                );
             }
         }
     }
     findings
 }
 
-/// Whether `first` is asked before `second` within one group and direction.
-fn decides_before(first: &GroupRule, second: &GroupRule) -> bool {
-    let key = |rule: &GroupRule| (rule.priority, rule.action != Action::Deny, rule.id);
-    key(first) < key(second)
+/// Every rule-level finding of every group (in group id order).
+pub fn group_rules(network: &Network) -> Vec<Finding> {
+    let mut ids: Vec<i64> = network.groups().map(|(id, _)| id).collect();
+    ids.sort();
+    ids.into_iter()
+        .flat_map(|id| group_rules_of(network, id))
+        .collect()
 }
 
-/// One violation: a concrete example flow, the ports it stands for and the rules that
-/// let it through.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Finding {
-    pub invariant: Invariant,
-    pub tenants: (i64, i64),
-    pub vpcs: (i64, i64),
-    pub example: Flow,
-    pub ports: Ports,
-    pub reason: &'static str,
-    pub verdict: Verdict,
-}
-
-/// Cross-tenant reachability over every pair of interfaces and every port atom: each
-/// allowed flow needs an exchange rule covering it and an explicit allow by a firewall
-/// rule of both tenants. Adjacent atoms of one pair with the same reason merge.
+/// Every cross-tenant finding over every peered pair (both directions).
 pub fn cross_tenant(network: &Network) -> Vec<Finding> {
-    let model = network.model();
-    let tenant_of = |vpc: i64| {
-        model
-            .vpcs
-            .iter()
-            .find(|candidate| candidate.id == vpc)
-            .map(|found| found.tenant_id)
-    };
-    let atoms = port_atoms(network);
-    let mut findings: Vec<Finding> = Vec::new();
-    for from in &model.interfaces {
-        for to in &model.interfaces {
-            let (Some(a), Some(b)) = (tenant_of(from.vpc_id), tenant_of(to.vpc_id)) else {
-                continue;
-            };
-            if a == b {
-                continue;
-            }
-            for (protocol, ports) in &atoms {
-                let flow = Flow {
-                    src: from.address,
-                    dst: to.address,
-                    protocol: *protocol,
-                    port: ports.from,
-                };
-                let Some(verdict) = network.decide(&flow) else {
-                    continue;
-                };
-                if !verdict.allowed {
-                    continue;
-                }
-                let approved = model.exchanges.iter().any(|rule| {
-                    rule.from_vpc == from.vpc_id
-                        && rule.to_vpc == to.vpc_id
-                        && rule.protocol.covers(*protocol)
-                        && rule.ports.contains(ports.from)
-                });
-                let firewalls = verdict
-                    .hops
-                    .iter()
-                    .filter(|hop| matches!(hop.decided_by, Decider::FirewallRule(_)))
-                    .count();
-                let reason = match (approved, firewalls == 2) {
-                    (true, true) => continue,
-                    (false, _) => "no exchange rule allows this flow",
-                    (true, false) => "an exchange rule allows it, but it does not pass an explicit firewall allow of both tenants",
-                };
-                if let Some(last) = findings.last_mut() {
-                    if last.example.src == flow.src
-                        && last.example.dst == flow.dst
-                        && last.example.protocol == flow.protocol
-                        && last.reason == reason
-                        && u32::from(last.ports.to) + 1 == u32::from(ports.from)
-                    {
-                        last.ports.to = ports.to;
-                        continue;
-                    }
-                }
-                findings.push(Finding {
-                    invariant: Invariant::CrossTenantPath,
-                    tenants: (a, b),
-                    vpcs: (from.vpc_id, to.vpc_id),
-                    example: flow,
-                    ports: *ports,
-                    reason,
-                    verdict,
-                });
+    let mut findings: Vec<Finding> = pair_keys(network)
+        .into_iter()
+        .flat_map(|key| check(network, key))
+        .filter(|finding| finding.invariant == Invariant::CrossTenantPath)
+        .collect();
+    findings.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
+    findings
+}
+
+fn order_key(finding: &Finding) -> (Invariant, Option<(IpAddr, IpAddr, Protocol, u16)>) {
+    (
+        finding.invariant,
+        finding
+            .example
+            .map(|flow| (flow.src, flow.dst, flow.protocol, flow.port)),
+    )
+}
+
+/// Every ordered interface pair across every peering.
+pub fn pair_keys(network: &Network) -> Vec<Key> {
+    let mut keys = Vec::new();
+    for (a, b) in network.peered_pairs() {
+        for i in network.in_vpc(a) {
+            for j in network.in_vpc(b) {
+                keys.push(Key::Pair(i, j));
+                keys.push(Key::Pair(j, i));
             }
         }
     }
-    findings
+    keys
+}
+
+/// Whether a decider names a rule (not a default or a route).
+pub fn names_rule(decider: &Decider) -> bool {
+    matches!(
+        decider,
+        Decider::GroupRule(_) | Decider::AclRule(_) | Decider::FirewallRule(_)
+    )
 }

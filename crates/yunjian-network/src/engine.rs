@@ -2,38 +2,48 @@
 //! network actually lets through, whatever was approved.
 //!
 //! A flow from interface S to interface D passes, in order: S's security groups
-//! (egress), S's subnet ACL (outbound), then — when S and D are in different VPCs — a
-//! peering between the two VPCs (the route) and each tenant's north-south firewall when
-//! that tenant has one; then D's subnet ACL (inbound) and D's security groups (ingress).
-//! Exchange rules are approvals, not devices: they do not stop traffic; the invariant
-//! checks compare what passes with what was approved. Security groups: every group of
-//! the interface counts, rules of the direction sorted by priority (deny first at equal
-//! priority), the first matching rule decides; none: ingress denied, egress allowed (the
-//! clouds' defaults). ACLs and firewalls: first match in order; none: denied. Stateful
-//! groups never judge replies, so only the initiating direction is asked.
+//! (egress), S's subnet ACL (outbound), then — when S and D are in different VPCs — the
+//! route (a peering between the two VPCs, and the longest-prefix route of each VPC that
+//! has a route table pointing at that peering) and each tenant's north-south firewall
+//! when that tenant has one; then D's subnet ACL (inbound) and D's security groups
+//! (ingress). Exchange rules are approvals, not devices: they do not stop traffic; the
+//! invariant checks compare what passes with what was approved. Security groups: every
+//! group of the interface counts, rules of the direction sorted by priority (deny first
+//! at equal priority), the first matching rule decides; none: ingress denied, egress
+//! allowed (the clouds' defaults). ACLs and firewalls: first match in order; none:
+//! denied. Stateful groups never judge replies, so only the initiating direction is
+//! asked.
+//!
+//! `Network` is mutable: `apply` changes one object and keeps every index right, so the
+//! verifier re-checks only what a change can affect (`verify`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 
-use serde::Serialize;
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    AclRule, Action, Direction, FirewallRule, Flow, GroupRule, Interface, Model, Remote,
+    AclRule, Action, Direction, ExchangeRule, FirewallRule, Flow, GroupRule, Host, Interface,
+    ManagementEndpoint, Model, NextHop, Peering, Ports, Protocol, Remote, Route, SecurityGroup,
+    Subnet, Vpc, Zone,
 };
+use crate::ports::{first_match, PortSet};
 
 /// What decided a hop.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "id")]
 pub enum Decider {
     GroupRule(i64),
     AclRule(i64),
     FirewallRule(i64),
     Peering(i64),
+    Route(i64),
     /// Nothing matched; the hop's default applied.
     Default,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     SourceGroups,
@@ -45,7 +55,7 @@ pub enum Stage {
     DestinationGroups,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hop {
     pub stage: Stage,
     pub allowed: bool,
@@ -53,27 +63,73 @@ pub struct Hop {
 }
 
 /// The answer to "can this flow pass", with every hop asked (up to the first refusal).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
     pub allowed: bool,
     pub hops: Vec<Hop>,
 }
 
-/// The model indexed for questions.
-#[derive(Clone, Debug)]
-pub struct Network {
-    model: Model,
-    by_address: HashMap<IpAddr, usize>,
-    /// Per interface and direction: the rules of all its groups in decision order.
-    ordered: Vec<[Vec<GroupRule>; 2]>,
-    /// Group id → its members' addresses.
-    members: HashMap<i64, Vec<IpAddr>>,
-    subnets: HashMap<i64, usize>,
-    vpcs: HashMap<i64, usize>,
-    firewall: BTreeMap<i64, Vec<FirewallRule>>,
+/// One change to the network, as the store records it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "change")]
+pub enum Change {
+    UpsertGroupRule { rule: GroupRule },
+    RemoveGroupRule { group_id: i64, rule_id: i64 },
+    UpsertInterface { interface: Interface },
+    RemoveInterface { vm_id: i64, address: IpAddr },
+    UpsertAclRule { subnet_id: i64, rule: AclRule },
+    RemoveAclRule { subnet_id: i64, rule_id: i64 },
+    UpsertFirewallRule { rule: FirewallRule },
+    RemoveFirewallRule { tenant_id: i64, rule_id: i64 },
+    UpsertPeering { peering: Peering },
+    RemovePeering { id: i64 },
+    UpsertExchange { rule: ExchangeRule },
+    RemoveExchange { id: i64 },
+    UpsertRoute { route: Route },
+    RemoveRoute { id: i64 },
+    UpsertEndpoint { endpoint: ManagementEndpoint },
+    RemoveEndpoint { id: i64 },
 }
 
-fn slot(direction: Direction) -> usize {
+/// An interface's position in the network (stable until it is removed).
+pub type InterfaceIndex = usize;
+
+/// The model indexed for questions and kept indexed through changes.
+#[derive(Clone, Debug, Default)]
+pub struct Network {
+    zones: HashMap<i64, Zone>,
+    host_zones: HashMap<i64, i64>,
+    vpcs: HashMap<i64, Vpc>,
+    subnets: HashMap<i64, Subnet>,
+    /// Slots; a removed interface leaves `None` so indices stay stable.
+    interfaces: Vec<Option<Interface>>,
+    by_address: HashMap<IpAddr, Vec<InterfaceIndex>>,
+    by_vpc: HashMap<i64, BTreeSet<InterfaceIndex>>,
+    by_host: HashMap<i64, BTreeSet<InterfaceIndex>>,
+    /// Group id → its VPC and its rules per direction, in decision order.
+    groups: HashMap<i64, (i64, [Vec<GroupRule>; 2])>,
+    /// Group rule id → its group; ACL rule id → its subnet (a rule can move).
+    rule_group: HashMap<i64, i64>,
+    acl_subnet: HashMap<i64, i64>,
+    /// Group id → its members' addresses.
+    members: HashMap<i64, HashSet<IpAddr>>,
+    /// Tenant → its firewall rules in order.
+    firewall: HashMap<i64, Vec<FirewallRule>>,
+    peerings: HashMap<i64, Peering>,
+    /// (smaller VPC id, larger) → the peerings between them.
+    peered: HashMap<(i64, i64), BTreeSet<i64>>,
+    /// VPC → the VPCs it is peered with.
+    peers: HashMap<i64, BTreeSet<i64>>,
+    exchanges: HashMap<i64, ExchangeRule>,
+    routes: HashMap<i64, Route>,
+    /// VPC → its routes, longest prefix first.
+    route_table: HashMap<i64, Vec<Route>>,
+    endpoints: HashMap<i64, ManagementEndpoint>,
+    /// Address → the tenants whose management endpoint it is.
+    endpoint_at: HashMap<IpAddr, BTreeSet<i64>>,
+}
+
+pub(crate) fn slot(direction: Direction) -> usize {
     match direction {
         Direction::Ingress => 0,
         Direction::Egress => 1,
@@ -81,7 +137,7 @@ fn slot(direction: Direction) -> usize {
 }
 
 /// Deny before allow at equal priority; then the rule id for a stable order.
-fn decision_order(rule: &GroupRule) -> (i64, u8, i64) {
+pub(crate) fn decision_order(rule: &GroupRule) -> (i64, u8, i64) {
     let deny_first = match rule.action {
         Action::Deny => 0,
         Action::Allow => 1,
@@ -89,79 +145,541 @@ fn decision_order(rule: &GroupRule) -> (i64, u8, i64) {
     (rule.priority, deny_first, rule.id)
 }
 
+fn vpc_pair(a: i64, b: i64) -> (i64, i64) {
+    (a.min(b), a.max(b))
+}
+
+fn sorted_acl(rules: &mut [AclRule]) {
+    rules.sort_by_key(|rule| (slot(rule.direction), rule.order, rule.id));
+}
+
 impl Network {
     pub fn compile(model: Model) -> Network {
-        let by_address = model
-            .interfaces
-            .iter()
-            .enumerate()
-            .map(|(index, interface)| (interface.address, index))
-            .collect();
-        let groups: HashMap<i64, &crate::model::SecurityGroup> =
-            model.groups.iter().map(|group| (group.id, group)).collect();
-        let ordered = model
-            .interfaces
-            .iter()
-            .map(|interface| {
-                let mut by_direction = [Vec::new(), Vec::new()];
-                for group in interface.groups.iter().filter_map(|id| groups.get(id)) {
-                    for rule in &group.rules {
-                        by_direction[slot(rule.direction)].push(rule.clone());
-                    }
+        let mut network = Network::default();
+        for zone in model.zones {
+            network.zones.insert(zone.id, zone);
+        }
+        for host in model.hosts {
+            network.host_zones.insert(host.id, host.zone_id);
+        }
+        for vpc in model.vpcs {
+            network.vpcs.insert(vpc.id, vpc);
+        }
+        for mut subnet in model.subnets {
+            if let Some(rules) = subnet.acl.as_mut() {
+                sorted_acl(rules);
+                for rule in rules.iter() {
+                    network.acl_subnet.insert(rule.id, subnet.id);
                 }
-                for rules in &mut by_direction {
-                    rules.sort_by_key(decision_order);
-                }
-                by_direction
-            })
-            .collect();
-        let mut members: HashMap<i64, Vec<IpAddr>> = HashMap::new();
-        for interface in &model.interfaces {
-            for group in &interface.groups {
-                members.entry(*group).or_default().push(interface.address);
             }
+            network.subnets.insert(subnet.id, subnet);
         }
-        let subnets = model
-            .subnets
-            .iter()
-            .enumerate()
-            .map(|(index, subnet)| (subnet.id, index))
-            .collect();
-        let vpcs = model
-            .vpcs
-            .iter()
-            .enumerate()
-            .map(|(index, vpc)| (vpc.id, index))
-            .collect();
-        let mut firewall: BTreeMap<i64, Vec<FirewallRule>> = BTreeMap::new();
-        for rule in &model.firewall {
-            firewall
-                .entry(rule.tenant_id)
-                .or_default()
-                .push(rule.clone());
+        for group in model.groups {
+            let mut by_direction = [Vec::new(), Vec::new()];
+            for rule in group.rules {
+                network.rule_group.insert(rule.id, group.id);
+                by_direction[slot(rule.direction)].push(rule);
+            }
+            for rules in &mut by_direction {
+                rules.sort_by_key(decision_order);
+            }
+            network.groups.insert(group.id, (group.vpc_id, by_direction));
         }
-        for rules in firewall.values_mut() {
+        for interface in model.interfaces {
+            network.insert_interface(interface);
+        }
+        for rule in model.firewall {
+            network.firewall.entry(rule.tenant_id).or_default().push(rule);
+        }
+        for rules in network.firewall.values_mut() {
             rules.sort_by_key(|rule| (rule.order, rule.id));
         }
-        Network {
-            model,
-            by_address,
-            ordered,
-            members,
-            subnets,
-            vpcs,
-            firewall,
+        for peering in model.peerings {
+            network.insert_peering(peering);
+        }
+        for rule in model.exchanges {
+            network.exchanges.insert(rule.id, rule);
+        }
+        for route in model.routes {
+            network.insert_route(route);
+        }
+        for endpoint in model.endpoints {
+            network.insert_endpoint(endpoint);
+        }
+        network
+    }
+
+    /// The network as plain data again (sorted by id), for what-if copies and export.
+    pub fn to_model(&self) -> Model {
+        let mut model = Model {
+            zones: self.zones.values().cloned().collect(),
+            hosts: self
+                .host_zones
+                .iter()
+                .map(|(id, zone_id)| Host {
+                    id: *id,
+                    zone_id: *zone_id,
+                })
+                .collect(),
+            vpcs: self.vpcs.values().cloned().collect(),
+            subnets: self.subnets.values().cloned().collect(),
+            interfaces: self.interfaces.iter().flatten().cloned().collect(),
+            groups: self
+                .groups
+                .iter()
+                .map(|(id, (vpc_id, rules))| SecurityGroup {
+                    id: *id,
+                    vpc_id: *vpc_id,
+                    rules: rules.iter().flatten().cloned().collect(),
+                })
+                .collect(),
+            firewall: self.firewall.values().flatten().cloned().collect(),
+            peerings: self.peerings.values().cloned().collect(),
+            exchanges: self.exchanges.values().cloned().collect(),
+            routes: self.routes.values().cloned().collect(),
+            endpoints: self.endpoints.values().cloned().collect(),
+        };
+        model.zones.sort_by_key(|zone| zone.id);
+        model.hosts.sort_by_key(|host| host.id);
+        model.vpcs.sort_by_key(|vpc| vpc.id);
+        model.subnets.sort_by_key(|subnet| subnet.id);
+        model.groups.sort_by_key(|group| group.id);
+        model.firewall.sort_by_key(|rule| rule.id);
+        model.peerings.sort_by_key(|peering| peering.id);
+        model.exchanges.sort_by_key(|rule| rule.id);
+        model.routes.sort_by_key(|route| route.id);
+        model.endpoints.sort_by_key(|endpoint| endpoint.id);
+        model
+    }
+
+    fn insert_interface(&mut self, interface: Interface) -> InterfaceIndex {
+        let index = self.interfaces.len();
+        self.by_address
+            .entry(interface.address)
+            .or_default()
+            .push(index);
+        self.by_vpc.entry(interface.vpc_id).or_default().insert(index);
+        if let Some(host) = interface.host_id {
+            self.by_host.entry(host).or_default().insert(index);
+        }
+        for group in &interface.groups {
+            self.members
+                .entry(*group)
+                .or_default()
+                .insert(interface.address);
+        }
+        self.interfaces.push(Some(interface));
+        index
+    }
+
+    fn remove_interface(&mut self, index: InterfaceIndex) -> Option<Interface> {
+        let interface = self.interfaces.get_mut(index)?.take()?;
+        if let Some(list) = self.by_address.get_mut(&interface.address) {
+            list.retain(|other| *other != index);
+            if list.is_empty() {
+                self.by_address.remove(&interface.address);
+            }
+        }
+        if let Some(set) = self.by_vpc.get_mut(&interface.vpc_id) {
+            set.remove(&index);
+        }
+        if let Some(host) = interface.host_id {
+            if let Some(set) = self.by_host.get_mut(&host) {
+                set.remove(&index);
+            }
+        }
+        for group in &interface.groups {
+            // Another interface may share the address (reused private space).
+            let still = self.by_address.get(&interface.address).is_some_and(|list| {
+                list.iter().any(|other| {
+                    self.interfaces[*other]
+                        .as_ref()
+                        .is_some_and(|i| i.groups.contains(group))
+                })
+            });
+            if !still {
+                if let Some(members) = self.members.get_mut(group) {
+                    members.remove(&interface.address);
+                }
+            }
+        }
+        Some(interface)
+    }
+
+    fn insert_peering(&mut self, peering: Peering) {
+        let pair = vpc_pair(peering.vpc_a, peering.vpc_b);
+        self.peered.entry(pair).or_default().insert(peering.id);
+        self.peers
+            .entry(peering.vpc_a)
+            .or_default()
+            .insert(peering.vpc_b);
+        self.peers
+            .entry(peering.vpc_b)
+            .or_default()
+            .insert(peering.vpc_a);
+        self.peerings.insert(peering.id, peering);
+    }
+
+    fn remove_peering(&mut self, id: i64) -> Option<Peering> {
+        let peering = self.peerings.remove(&id)?;
+        let pair = vpc_pair(peering.vpc_a, peering.vpc_b);
+        let empty = self.peered.get_mut(&pair).is_some_and(|set| {
+            set.remove(&id);
+            set.is_empty()
+        });
+        if empty {
+            self.peered.remove(&pair);
+            for (a, b) in [
+                (peering.vpc_a, peering.vpc_b),
+                (peering.vpc_b, peering.vpc_a),
+            ] {
+                if let Some(set) = self.peers.get_mut(&a) {
+                    set.remove(&b);
+                }
+            }
+        }
+        Some(peering)
+    }
+
+    fn insert_route(&mut self, route: Route) {
+        let table = self.route_table.entry(route.vpc_id).or_default();
+        table.push(route.clone());
+        table.sort_by_key(|route| (std::cmp::Reverse(route.destination.prefix_len()), route.id));
+        self.routes.insert(route.id, route);
+    }
+
+    fn remove_route(&mut self, id: i64) -> Option<Route> {
+        let route = self.routes.remove(&id)?;
+        if let Some(table) = self.route_table.get_mut(&route.vpc_id) {
+            table.retain(|other| other.id != id);
+            if table.is_empty() {
+                self.route_table.remove(&route.vpc_id);
+            }
+        }
+        Some(route)
+    }
+
+    fn insert_endpoint(&mut self, endpoint: ManagementEndpoint) {
+        self.endpoint_at
+            .entry(endpoint.address)
+            .or_default()
+            .insert(endpoint.tenant_id);
+        self.endpoints.insert(endpoint.id, endpoint);
+    }
+
+    fn remove_endpoint(&mut self, id: i64) -> Option<ManagementEndpoint> {
+        let endpoint = self.endpoints.remove(&id)?;
+        let tenants: BTreeSet<i64> = self
+            .endpoints
+            .values()
+            .filter(|other| other.address == endpoint.address)
+            .map(|other| other.tenant_id)
+            .collect();
+        if tenants.is_empty() {
+            self.endpoint_at.remove(&endpoint.address);
+        } else {
+            self.endpoint_at.insert(endpoint.address, tenants);
+        }
+        Some(endpoint)
+    }
+
+    /// Applies one change; returns what it touched before and after, for the verifier.
+    pub fn apply(&mut self, change: &Change) -> Touched {
+        let mut touched = Touched::default();
+        match change {
+            Change::UpsertGroupRule { rule } => {
+                touched.groups.insert(rule.group_id);
+                if let Some(previous) = self.rule_group.insert(rule.id, rule.group_id) {
+                    touched.groups.insert(previous);
+                    if let Some((_, rules)) = self.groups.get_mut(&previous) {
+                        for list in rules.iter_mut() {
+                            list.retain(|other| other.id != rule.id);
+                        }
+                    }
+                }
+                if let Some((_, rules)) = self.groups.get_mut(&rule.group_id) {
+                    let list = &mut rules[slot(rule.direction)];
+                    list.push(rule.clone());
+                    list.sort_by_key(decision_order);
+                } else {
+                    let mut rules = [Vec::new(), Vec::new()];
+                    rules[slot(rule.direction)].push(rule.clone());
+                    self.groups.insert(rule.group_id, (0, rules));
+                }
+            }
+            Change::RemoveGroupRule { group_id, rule_id } => {
+                touched.groups.insert(*group_id);
+                self.rule_group.remove(rule_id);
+                if let Some((_, rules)) = self.groups.get_mut(group_id) {
+                    for list in rules.iter_mut() {
+                        list.retain(|other| other.id != *rule_id);
+                    }
+                }
+            }
+            Change::UpsertInterface { interface } => {
+                if let Some(index) = self.find_interface(interface.vm_id, interface.address) {
+                    touched.hosts.extend(self.interfaces[index].as_ref().and_then(|i| i.host_id));
+                    if let Some(old) = self.remove_interface(index) {
+                        touched.removed.push((index, old));
+                    }
+                }
+                touched.hosts.extend(interface.host_id);
+                let index = self.insert_interface(interface.clone());
+                touched.interfaces.insert(index);
+            }
+            Change::RemoveInterface { vm_id, address } => {
+                if let Some(index) = self.find_interface(*vm_id, *address) {
+                    if let Some(interface) = self.remove_interface(index) {
+                        touched.hosts.extend(interface.host_id);
+                        touched.removed.push((index, interface));
+                    }
+                }
+            }
+            Change::UpsertAclRule { subnet_id, rule } => {
+                touched.subnets.insert(*subnet_id);
+                if let Some(previous) = self.acl_subnet.insert(rule.id, *subnet_id) {
+                    touched.subnets.insert(previous);
+                    if let Some(rules) = self.subnets.get_mut(&previous).and_then(|s| s.acl.as_mut()) {
+                        rules.retain(|other| other.id != rule.id);
+                    }
+                }
+                if let Some(subnet) = self.subnets.get_mut(subnet_id) {
+                    let rules = subnet.acl.get_or_insert_with(Vec::new);
+                    rules.retain(|other| other.id != rule.id);
+                    rules.push(rule.clone());
+                    sorted_acl(rules);
+                }
+            }
+            Change::RemoveAclRule { subnet_id, rule_id } => {
+                touched.subnets.insert(*subnet_id);
+                self.acl_subnet.remove(rule_id);
+                if let Some(rules) = self.subnets.get_mut(subnet_id).and_then(|s| s.acl.as_mut()) {
+                    rules.retain(|other| other.id != *rule_id);
+                }
+            }
+            Change::UpsertFirewallRule { rule } => {
+                touched.tenants.insert(rule.tenant_id);
+                for (tenant, rules) in self.firewall.iter_mut() {
+                    let before = rules.len();
+                    rules.retain(|other| other.id != rule.id);
+                    if rules.len() != before {
+                        touched.tenants.insert(*tenant);
+                    }
+                }
+                // A tenant left without rules has no firewall on its path any more.
+                self.firewall.retain(|_, rules| !rules.is_empty());
+                let rules = self.firewall.entry(rule.tenant_id).or_default();
+                rules.push(rule.clone());
+                rules.sort_by_key(|rule| (rule.order, rule.id));
+            }
+            Change::RemoveFirewallRule { tenant_id, rule_id } => {
+                touched.tenants.insert(*tenant_id);
+                if let Some(rules) = self.firewall.get_mut(tenant_id) {
+                    rules.retain(|other| other.id != *rule_id);
+                    if rules.is_empty() {
+                        self.firewall.remove(tenant_id);
+                    }
+                }
+            }
+            Change::UpsertPeering { peering } => {
+                if let Some(old) = self.remove_peering(peering.id) {
+                    touched.vpc_pairs.insert(vpc_pair(old.vpc_a, old.vpc_b));
+                }
+                touched.vpc_pairs.insert(vpc_pair(peering.vpc_a, peering.vpc_b));
+                self.insert_peering(peering.clone());
+            }
+            Change::RemovePeering { id } => {
+                if let Some(old) = self.remove_peering(*id) {
+                    touched.vpc_pairs.insert(vpc_pair(old.vpc_a, old.vpc_b));
+                }
+            }
+            Change::UpsertExchange { rule } => {
+                if let Some(old) = self.exchanges.insert(rule.id, rule.clone()) {
+                    touched.vpc_pairs.insert(vpc_pair(old.from_vpc, old.to_vpc));
+                }
+                touched.vpc_pairs.insert(vpc_pair(rule.from_vpc, rule.to_vpc));
+            }
+            Change::RemoveExchange { id } => {
+                if let Some(old) = self.exchanges.remove(id) {
+                    touched.vpc_pairs.insert(vpc_pair(old.from_vpc, old.to_vpc));
+                }
+            }
+            Change::UpsertRoute { route } => {
+                touched.routes.insert(route.id);
+                if let Some(old) = self.remove_route(route.id) {
+                    touched.vpcs.insert(old.vpc_id);
+                }
+                touched.vpcs.insert(route.vpc_id);
+                self.insert_route(route.clone());
+            }
+            Change::RemoveRoute { id } => {
+                touched.routes.insert(*id);
+                if let Some(old) = self.remove_route(*id) {
+                    touched.vpcs.insert(old.vpc_id);
+                }
+            }
+            Change::UpsertEndpoint { endpoint } => {
+                if let Some(old) = self.remove_endpoint(endpoint.id) {
+                    touched.addresses.insert(old.address);
+                }
+                touched.addresses.insert(endpoint.address);
+                self.insert_endpoint(endpoint.clone());
+            }
+            Change::RemoveEndpoint { id } => {
+                if let Some(old) = self.remove_endpoint(*id) {
+                    touched.addresses.insert(old.address);
+                }
+            }
+        }
+        touched
+    }
+
+    fn find_interface(&self, vm_id: i64, address: IpAddr) -> Option<InterfaceIndex> {
+        self.by_address.get(&address)?.iter().copied().find(|index| {
+            self.interfaces[*index]
+                .as_ref()
+                .is_some_and(|interface| interface.vm_id == vm_id)
+        })
+    }
+
+    // ---- reading ----
+
+    pub fn interface_at(&self, index: InterfaceIndex) -> Option<&Interface> {
+        self.interfaces.get(index)?.as_ref()
+    }
+
+    /// Every live interface with its index.
+    pub fn interfaces(&self) -> impl Iterator<Item = (InterfaceIndex, &Interface)> {
+        self.interfaces
+            .iter()
+            .enumerate()
+            .filter_map(|(index, interface)| Some((index, interface.as_ref()?)))
+    }
+
+    /// The interfaces holding an address (several when private space is reused).
+    pub fn at_address(&self, address: IpAddr) -> &[InterfaceIndex] {
+        self.by_address
+            .get(&address)
+            .map_or(&[], |list| list.as_slice())
+    }
+
+    /// The one interface holding an address, if exactly one does.
+    pub fn interface(&self, address: IpAddr) -> Option<&Interface> {
+        match self.at_address(address) {
+            [index] => self.interface_at(*index),
+            _ => None,
         }
     }
 
-    pub fn model(&self) -> &Model {
-        &self.model
+    pub fn vpc(&self, id: i64) -> Option<&Vpc> {
+        self.vpcs.get(&id)
     }
 
-    pub fn interface(&self, address: IpAddr) -> Option<&Interface> {
-        self.by_address
-            .get(&address)
-            .map(|index| &self.model.interfaces[*index])
+    pub fn vpcs(&self) -> impl Iterator<Item = &Vpc> {
+        self.vpcs.values()
+    }
+
+    pub fn zone(&self, id: i64) -> Option<&Zone> {
+        self.zones.get(&id)
+    }
+
+    pub fn subnet(&self, id: i64) -> Option<&Subnet> {
+        self.subnets.get(&id)
+    }
+
+    pub fn subnets(&self) -> impl Iterator<Item = &Subnet> {
+        self.subnets.values()
+    }
+
+    pub fn in_vpc(&self, vpc: i64) -> impl Iterator<Item = InterfaceIndex> + '_ {
+        self.by_vpc.get(&vpc).into_iter().flatten().copied()
+    }
+
+    pub fn on_host(&self, host: i64) -> impl Iterator<Item = InterfaceIndex> + '_ {
+        self.by_host.get(&host).into_iter().flatten().copied()
+    }
+
+    /// Every host some interface runs on.
+    pub fn hosts(&self) -> impl Iterator<Item = i64> + '_ {
+        self.by_host.keys().copied()
+    }
+
+    pub fn host_zone(&self, host: i64) -> Option<i64> {
+        self.host_zones.get(&host).copied()
+    }
+
+    pub fn peers_of(&self, vpc: i64) -> impl Iterator<Item = i64> + '_ {
+        self.peers.get(&vpc).into_iter().flatten().copied()
+    }
+
+    /// Every pair of peered VPCs, once.
+    pub fn peered_pairs(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
+        self.peered.keys().copied()
+    }
+
+    /// Group id → (VPC, rules per direction in decision order).
+    pub fn groups(&self) -> impl Iterator<Item = (i64, &[Vec<GroupRule>; 2])> {
+        self.groups.iter().map(|(id, (_, rules))| (*id, rules))
+    }
+
+    pub fn group(&self, id: i64) -> Option<&[Vec<GroupRule>; 2]> {
+        self.groups.get(&id).map(|(_, rules)| rules)
+    }
+
+    pub fn group_vpc(&self, id: i64) -> Option<i64> {
+        self.groups.get(&id).map(|(vpc, _)| *vpc)
+    }
+
+    pub fn members(&self, group: i64) -> impl Iterator<Item = IpAddr> + '_ {
+        self.members.get(&group).into_iter().flatten().copied()
+    }
+
+    pub fn has_firewall(&self, tenant: i64) -> bool {
+        self.firewall.contains_key(&tenant)
+    }
+
+    pub fn routes(&self) -> impl Iterator<Item = &Route> {
+        self.routes.values()
+    }
+
+    pub fn route(&self, id: i64) -> Option<&Route> {
+        self.routes.get(&id)
+    }
+
+    pub fn exchanges(&self) -> impl Iterator<Item = &ExchangeRule> {
+        self.exchanges.values()
+    }
+
+    /// The tenants whose management endpoint sits at an address.
+    pub fn endpoint_tenants(&self, address: IpAddr) -> impl Iterator<Item = i64> + '_ {
+        self.endpoint_at.get(&address).into_iter().flatten().copied()
+    }
+
+    pub fn endpoints(&self) -> impl Iterator<Item = &ManagementEndpoint> {
+        self.endpoints.values()
+    }
+
+    pub fn tenant_of_vpc(&self, vpc: i64) -> Option<i64> {
+        self.vpcs.get(&vpc).map(|vpc| vpc.tenant_id)
+    }
+
+    pub fn size(&self) -> Size {
+        Size {
+            vpcs: self.vpcs.len(),
+            interfaces: self.interfaces.iter().flatten().count(),
+            group_rules: self
+                .groups
+                .values()
+                .map(|(_, rules)| rules[0].len() + rules[1].len())
+                .sum(),
+            acl_rules: self
+                .subnets
+                .values()
+                .map(|subnet| subnet.acl.as_ref().map_or(0, Vec::len))
+                .sum(),
+            firewall_rules: self.firewall.values().map(Vec::len).sum(),
+            peerings: self.peerings.len(),
+        }
     }
 
     fn remote_matches(&self, remote: &Remote, address: IpAddr) -> bool {
@@ -174,16 +692,40 @@ impl Network {
         }
     }
 
-    fn groups_hop(&self, index: usize, direction: Direction, flow: &Flow) -> Hop {
+    /// The rules of an interface's groups for one direction whose remote matches the
+    /// other side, in decision order (merged across groups).
+    fn group_candidates(&self, interface: &Interface, direction: Direction, other: IpAddr) -> Vec<&GroupRule> {
+        let mut candidates: Vec<&GroupRule> = interface
+            .groups
+            .iter()
+            .filter_map(|id| self.groups.get(id))
+            .flat_map(|(_, rules)| rules[slot(direction)].iter())
+            .filter(|rule| self.remote_matches(&rule.remote, other))
+            .collect();
+        if interface.groups.len() > 1 {
+            candidates.sort_by_key(|rule| decision_order(rule));
+        }
+        candidates
+    }
+
+    fn groups_hop(&self, interface: &Interface, direction: Direction, flow: &Flow) -> Hop {
         let other = match direction {
             Direction::Ingress => flow.src,
             Direction::Egress => flow.dst,
         };
-        let decided = self.ordered[index][slot(direction)].iter().find(|rule| {
-            rule.protocol.covers(flow.protocol)
-                && rule.ports.contains(flow.port)
-                && self.remote_matches(&rule.remote, other)
-        });
+        // The first matching rule of each group; the earliest of those decides.
+        let decided = interface
+            .groups
+            .iter()
+            .filter_map(|id| self.groups.get(id))
+            .filter_map(|(_, rules)| {
+                rules[slot(direction)].iter().find(|rule| {
+                    rule.protocol.covers(flow.protocol)
+                        && rule.ports.contains(flow.port)
+                        && self.remote_matches(&rule.remote, other)
+                })
+            })
+            .min_by_key(|rule| decision_order(rule));
         let stage = match direction {
             Direction::Ingress => Stage::DestinationGroups,
             Direction::Egress => Stage::SourceGroups,
@@ -202,9 +744,13 @@ impl Network {
         }
     }
 
+    fn acl_rules(&self, subnet_id: i64, direction: Direction) -> Option<impl Iterator<Item = &AclRule>> {
+        let rules = self.subnets.get(&subnet_id)?.acl.as_ref()?;
+        Some(rules.iter().filter(move |rule| rule.direction == direction))
+    }
+
     fn acl_hop(&self, subnet_id: i64, direction: Direction, flow: &Flow) -> Option<Hop> {
-        let subnet = &self.model.subnets[*self.subnets.get(&subnet_id)?];
-        let rules = subnet.acl.as_ref()?;
+        let mut rules = self.acl_rules(subnet_id, direction)?;
         let other = match direction {
             Direction::Ingress => flow.src,
             Direction::Egress => flow.dst,
@@ -213,12 +759,7 @@ impl Network {
             Direction::Ingress => Stage::DestinationAcl,
             Direction::Egress => Stage::SourceAcl,
         };
-        let mut candidates: Vec<&AclRule> = rules
-            .iter()
-            .filter(|rule| rule.direction == direction)
-            .collect();
-        candidates.sort_by_key(|rule| (rule.order, rule.id));
-        let decided = candidates.into_iter().find(|rule| {
+        let decided = rules.find(|rule| {
             rule.protocol.covers(flow.protocol)
                 && rule.ports.contains(flow.port)
                 && rule.remote.contains(&other)
@@ -260,15 +801,83 @@ impl Network {
         }
     }
 
-    /// Decides a flow between two interfaces of the model. `None` when either address
-    /// is no interface of ours (the engine answers only for what it models).
+    /// The longest-prefix route of a VPC covering an address; `None` when the VPC has no
+    /// route table (its peerings route implicitly, as clouds propagate them).
+    pub fn route_for(&self, vpc: i64, address: IpAddr) -> Option<Option<&Route>> {
+        let table = self.route_table.get(&vpc)?;
+        Some(table.iter().find(|route| route.destination.contains(&address)))
+    }
+
+    /// How traffic from one VPC reaches another: the peering that carries it and the
+    /// route that chose it, or why it does not (the refusing hop).
+    fn path_hop(&self, from: &Interface, to: &Interface) -> Hop {
+        let refused = |decided_by| Hop {
+            stage: Stage::Peering,
+            allowed: false,
+            decided_by,
+        };
+        let Some(peerings) = self.peered.get(&vpc_pair(from.vpc_id, to.vpc_id)) else {
+            return refused(Decider::Default);
+        };
+        // Each side's route table (when it has one) must send the other's address, and
+        // the replies, over a peering between the two.
+        let mut via_route = None;
+        for (vpc, address) in [(from.vpc_id, to.address), (to.vpc_id, from.address)] {
+            match self.route_for(vpc, address) {
+                None => {}
+                Some(None) => return refused(Decider::Default),
+                Some(Some(route)) => match route.next_hop {
+                    NextHop::Peering(id) if peerings.contains(&id) => {
+                        via_route.get_or_insert(route.id);
+                    }
+                    _ => return refused(Decider::Route(route.id)),
+                },
+            }
+        }
+        let peering = match via_route.and_then(|route| match self.routes[&route].next_hop {
+            NextHop::Peering(id) => Some(id),
+            _ => None,
+        }) {
+            Some(id) => id,
+            None => *peerings.iter().next().unwrap_or(&0),
+        };
+        Hop {
+            stage: Stage::Peering,
+            allowed: true,
+            decided_by: Decider::Peering(peering),
+        }
+    }
+
+    /// Decides a flow between two addresses of the model. `None` when either address is
+    /// no interface of ours or is ambiguous (reused private space: ask by interface).
     pub fn decide(&self, flow: &Flow) -> Option<Verdict> {
-        let source = *self.by_address.get(&flow.src)?;
-        let destination = *self.by_address.get(&flow.dst)?;
-        let (from, to) = (
-            &self.model.interfaces[source],
-            &self.model.interfaces[destination],
-        );
+        let source = match self.at_address(flow.src) {
+            [index] => *index,
+            _ => return None,
+        };
+        let destination = match self.at_address(flow.dst) {
+            [index] => *index,
+            _ => return None,
+        };
+        self.decide_between(source, destination, flow.protocol, flow.port)
+    }
+
+    /// Decides a flow between two interfaces.
+    pub fn decide_between(
+        &self,
+        source: InterfaceIndex,
+        destination: InterfaceIndex,
+        protocol: Protocol,
+        port: u16,
+    ) -> Option<Verdict> {
+        let from = self.interface_at(source)?;
+        let to = self.interface_at(destination)?;
+        let flow = Flow {
+            src: from.address,
+            dst: to.address,
+            protocol,
+            port,
+        };
         let mut hops = Vec::new();
         let push = |hop: Hop, hops: &mut Vec<Hop>| -> bool {
             let allowed = hop.allowed;
@@ -281,56 +890,176 @@ impl Network {
                 hops,
             })
         };
-        if !push(self.groups_hop(source, Direction::Egress, flow), &mut hops) {
+        if !push(self.groups_hop(from, Direction::Egress, &flow), &mut hops) {
             return done(hops);
         }
-        if let Some(hop) = self.acl_hop(from.subnet_id, Direction::Egress, flow) {
+        if let Some(hop) = self.acl_hop(from.subnet_id, Direction::Egress, &flow) {
             if !push(hop, &mut hops) {
                 return done(hops);
             }
         }
         if from.vpc_id != to.vpc_id {
-            let peering = self.model.peerings.iter().find(|peering| {
-                (peering.vpc_a == from.vpc_id && peering.vpc_b == to.vpc_id)
-                    || (peering.vpc_b == from.vpc_id && peering.vpc_a == to.vpc_id)
-            });
-            let hop = Hop {
-                stage: Stage::Peering,
-                allowed: peering.is_some(),
-                decided_by: peering
-                    .map_or(Decider::Default, |peering| Decider::Peering(peering.id)),
-            };
-            if !push(hop, &mut hops) {
+            if !push(self.path_hop(from, to), &mut hops) {
                 return done(hops);
             }
-            let tenant_of = |vpc: i64| {
-                self.vpcs
-                    .get(&vpc)
-                    .map(|index| self.model.vpcs[*index].tenant_id)
-            };
             // A tenant's firewall stands on its north-south path only when it has one.
             for (tenant, stage) in [
-                (tenant_of(from.vpc_id), Stage::SourceFirewall),
-                (tenant_of(to.vpc_id), Stage::DestinationFirewall),
+                (self.tenant_of_vpc(from.vpc_id), Stage::SourceFirewall),
+                (self.tenant_of_vpc(to.vpc_id), Stage::DestinationFirewall),
             ] {
                 let Some(tenant) = tenant.filter(|tenant| self.firewall.contains_key(tenant))
                 else {
                     continue;
                 };
-                if !push(self.firewall_hop(tenant, stage, flow), &mut hops) {
+                if !push(self.firewall_hop(tenant, stage, &flow), &mut hops) {
                     return done(hops);
                 }
             }
         }
-        if let Some(hop) = self.acl_hop(to.subnet_id, Direction::Ingress, flow) {
+        if let Some(hop) = self.acl_hop(to.subnet_id, Direction::Ingress, &flow) {
             if !push(hop, &mut hops) {
                 return done(hops);
             }
         }
-        push(
-            self.groups_hop(destination, Direction::Ingress, flow),
-            &mut hops,
-        );
+        push(self.groups_hop(to, Direction::Ingress, &flow), &mut hops);
         done(hops)
+    }
+
+    /// Everything that can pass from one interface to another, every protocol and port
+    /// at once, hop by hop as `decide_between` asks them.
+    pub fn allowed_between(&self, source: InterfaceIndex, destination: InterfaceIndex) -> Passage {
+        let mut passage = Passage::default();
+        let (Some(from), Some(to)) = (self.interface_at(source), self.interface_at(destination)) else {
+            return passage;
+        };
+        let group_set = |interface: &Interface, direction: Direction, other: IpAddr| {
+            let default = match direction {
+                Direction::Ingress => Action::Deny,
+                Direction::Egress => Action::Allow,
+            };
+            first_match(
+                self.group_candidates(interface, direction, other)
+                    .into_iter()
+                    .map(|rule| (rule.protocol, rule.ports, rule.action)),
+                default,
+            )
+        };
+        let acl_set = |subnet: i64, direction: Direction, other: IpAddr| {
+            self.acl_rules(subnet, direction).map(|rules| {
+                first_match(
+                    rules
+                        .filter(|rule| rule.remote.contains(&other))
+                        .map(|rule| (rule.protocol, rule.ports, rule.action)),
+                    Action::Deny,
+                )
+            })
+        };
+        let mut allowed = group_set(from, Direction::Egress, to.address);
+        if let Some(set) = acl_set(from.subnet_id, Direction::Egress, to.address) {
+            allowed = allowed.intersect(&set);
+        }
+        if from.vpc_id != to.vpc_id {
+            if !self.path_hop(from, to).allowed {
+                return passage;
+            }
+            passage.crosses = true;
+            for vpc in [from.vpc_id, to.vpc_id] {
+                let Some(tenant) = self.tenant_of_vpc(vpc) else {
+                    passage.firewalls.push(None);
+                    continue;
+                };
+                let Some(rules) = self.firewall.get(&tenant) else {
+                    passage.firewalls.push(None);
+                    continue;
+                };
+                let set = first_match(
+                    rules
+                        .iter()
+                        .filter(|rule| {
+                            rule.source.contains(&from.address)
+                                && rule.destination.contains(&to.address)
+                        })
+                        .map(|rule| (rule.protocol, rule.ports, rule.action)),
+                    Action::Deny,
+                );
+                allowed = allowed.intersect(&set);
+                passage.firewalls.push(Some(set));
+            }
+        }
+        if let Some(set) = acl_set(to.subnet_id, Direction::Ingress, from.address) {
+            allowed = allowed.intersect(&set);
+        }
+        allowed = allowed.intersect(&group_set(to, Direction::Ingress, from.address));
+        passage.allowed = allowed;
+        passage
+    }
+
+    /// What the management unit approved from one VPC to another.
+    pub fn approved(&self, from_vpc: i64, to_vpc: i64) -> PortSet {
+        let mut set = PortSet::empty();
+        for rule in self.exchanges.values() {
+            if rule.from_vpc == from_vpc && rule.to_vpc == to_vpc {
+                set.insert(rule.protocol, rule.ports);
+            }
+        }
+        set
+    }
+}
+
+/// What can pass between two interfaces.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Passage {
+    /// Every (protocol, port) that passes every hop.
+    pub allowed: PortSet,
+    /// Whether the path leaves the VPC (through a peering).
+    pub crosses: bool,
+    /// Source and destination tenants' firewalls on the path: what each allows, or
+    /// `None` when that tenant has no firewall (nothing explicit allows it).
+    pub firewalls: Vec<Option<PortSet>>,
+}
+
+/// What a change touched, for the verifier to re-check.
+#[derive(Clone, Debug, Default)]
+pub struct Touched {
+    pub groups: BTreeSet<i64>,
+    pub interfaces: BTreeSet<InterfaceIndex>,
+    /// Interfaces a change removed or replaced, as they were.
+    pub removed: Vec<(InterfaceIndex, Interface)>,
+    pub hosts: BTreeSet<i64>,
+    pub subnets: BTreeSet<i64>,
+    pub tenants: BTreeSet<i64>,
+    pub vpcs: BTreeSet<i64>,
+    pub vpc_pairs: BTreeSet<(i64, i64)>,
+    pub routes: BTreeSet<i64>,
+    pub addresses: BTreeSet<IpAddr>,
+}
+
+/// How big a network is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Size {
+    pub vpcs: usize,
+    pub interfaces: usize,
+    pub group_rules: usize,
+    pub acl_rules: usize,
+    pub firewall_rules: usize,
+    pub peerings: usize,
+}
+
+/// Whether an address lies in any of the CIDRs.
+pub fn within(cidrs: &[IpNet], address: IpAddr) -> bool {
+    cidrs.iter().any(|net| net.contains(&address))
+}
+
+/// A rule's ports as shown to people.
+pub fn ports_text(protocol: Protocol, ports: Ports) -> String {
+    if protocol == Protocol::Icmp {
+        return "icmp".into();
+    }
+    if ports == Ports::ALL {
+        format!("{}/all", protocol.as_str())
+    } else if ports.from == ports.to {
+        format!("{}/{}", protocol.as_str(), ports.from)
+    } else {
+        format!("{}/{}-{}", protocol.as_str(), ports.from, ports.to)
     }
 }

@@ -140,6 +140,68 @@ pub struct Interface {
     pub subnet_id: i64,
     pub address: IpAddr,
     pub groups: Vec<i64>,
+    /// The physical host the VM runs on, when known (7.1.2).
+    #[serde(default)]
+    pub host_id: Option<i64>,
+}
+
+/// A network zone (5.2.2): the internet zone or the e-government extranet zone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Zone {
+    pub id: i64,
+    pub internet: bool,
+}
+
+/// A physical host and the zone it serves (7.1.2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Host {
+    pub id: i64,
+    pub zone_id: i64,
+}
+
+/// Where a route sends traffic. Only peerings and the VPC itself are modelled exactly;
+/// the others are where the engine's knowledge ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "id")]
+pub enum NextHop {
+    Local,
+    Peering(i64),
+    /// Source NAT or DNAT: addresses change on the way (not verifiable).
+    NatGateway,
+    VpnGateway,
+    InternetGateway,
+    /// The zones' gateway (网闸): the one sanctioned crossing between zones.
+    ZoneGateway,
+    /// Learned by a routing protocol: the table is not known in advance.
+    Dynamic,
+}
+
+impl NextHop {
+    /// Whether what happens beyond this hop is outside the model.
+    pub fn verifiable(self) -> bool {
+        matches!(
+            self,
+            NextHop::Local | NextHop::Peering(_) | NextHop::ZoneGateway
+        )
+    }
+}
+
+/// A VPC route-table entry.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Route {
+    pub id: i64,
+    pub vpc_id: i64,
+    pub destination: IpNet,
+    pub next_hop: NextHop,
+}
+
+/// A tenant's remote-management entry point (a bastion host, a VPN concentrator), whose
+/// reach must stay inside the tenant's own VPCs (7.2.2.3).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ManagementEndpoint {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub address: IpAddr,
 }
 
 /// A tenant's north-south virtual firewall rule (first match; no match denies), for
@@ -178,6 +240,10 @@ pub struct ExchangeRule {
 /// Everything, as loaded.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Model {
+    #[serde(default)]
+    pub zones: Vec<Zone>,
+    #[serde(default)]
+    pub hosts: Vec<Host>,
     pub vpcs: Vec<Vpc>,
     pub subnets: Vec<Subnet>,
     pub interfaces: Vec<Interface>,
@@ -185,6 +251,10 @@ pub struct Model {
     pub firewall: Vec<FirewallRule>,
     pub peerings: Vec<Peering>,
     pub exchanges: Vec<ExchangeRule>,
+    #[serde(default)]
+    pub routes: Vec<Route>,
+    #[serde(default)]
+    pub endpoints: Vec<ManagementEndpoint>,
 }
 
 /// One flow: the question every check asks.

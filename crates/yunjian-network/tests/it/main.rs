@@ -9,6 +9,8 @@ use proptest::prelude::*;
 use yunjian_network::engine::{Decider, Hop, Network, Stage, Verdict};
 use yunjian_network::model::*;
 
+mod symbolic;
+
 /// The oracle: the same semantics written as plainly as possible.
 fn oracle(model: &Model, flow: &Flow) -> Option<Verdict> {
     let from = model.interfaces.iter().find(|i| i.address == flow.src)?;
@@ -296,6 +298,7 @@ fn world() -> impl Strategy<Value = Model> {
                             subnet_id: subnet as i64,
                             address: ip(v as u8, s as u8, 10 + (index % 3) as u8),
                             groups,
+                            host_id: None,
                         }
                     })
                     .collect();
@@ -366,6 +369,7 @@ fn world() -> impl Strategy<Value = Model> {
                             ports,
                         })
                         .collect(),
+                    ..Model::default()
                 }
             },
         )
@@ -476,6 +480,7 @@ fn two_tenants() -> Model {
                 subnet_id: 0,
                 address: web,
                 groups: vec![1],
+                host_id: None,
             },
             Interface {
                 vm_id: 2,
@@ -483,6 +488,7 @@ fn two_tenants() -> Model {
                 subnet_id: 1,
                 address: db,
                 groups: vec![2],
+                host_id: None,
             },
         ],
         groups: vec![
@@ -531,6 +537,7 @@ fn two_tenants() -> Model {
             vpc_b: 1,
         }],
         exchanges: Vec::new(),
+        ..Model::default()
     }
 }
 
@@ -550,6 +557,7 @@ fn a_peering_routes_between_tenants_whatever_was_approved() {
         subnet_id: 0,
         address: ip(0, 0, 11),
         groups: vec![1],
+        host_id: None,
     });
     let verdict = Network::compile(model)
         .decide(&flow)
@@ -620,6 +628,7 @@ fn with_exchange_and_firewalls_the_deny_at_equal_priority_decides() {
         subnet_id: 0,
         address: ip(0, 0, 11),
         groups: vec![1],
+        host_id: None,
     });
     model.exchanges.push(ExchangeRule {
         id: 41,
@@ -776,8 +785,10 @@ proptest! {
         let findings = yunjian_network::checks::cross_tenant(&Network::compile(model.clone()));
         let mut covered = std::collections::BTreeSet::new();
         for finding in &findings {
-            for port in finding.ports.from..=finding.ports.to.min(2400) {
-                covered.insert((finding.example.src, finding.example.dst, finding.example.protocol, port));
+            let (_, ports) = finding.ports.expect("ports");
+            let example = finding.example.expect("example");
+            for port in ports.from..=ports.to.min(2400) {
+                covered.insert((example.src, example.dst, example.protocol, port));
             }
         }
         let expected = brute_force_cross_tenant(&model);
@@ -796,17 +807,23 @@ fn a_peering_without_exchange_rules_or_firewalls_is_found_with_its_deciding_rule
         subnet_id: 0,
         address: ip(0, 0, 11),
         groups: vec![1],
+        host_id: None,
     });
     let findings = yunjian_network::checks::cross_tenant(&Network::compile(model.clone()));
     let mysql: Vec<_> = findings
         .iter()
-        .filter(|f| f.example.src == ip(0, 0, 11) && f.ports.contains(3306))
+        .filter(|f| {
+            f.example.is_some_and(|e| e.src == ip(0, 0, 11))
+                && f.ports.is_some_and(|(_, p)| p.contains(3306))
+        })
         .collect();
     assert_eq!(mysql.len(), 1, "{findings:#?}");
-    assert_eq!(mysql[0].ports, Ports::one(3306));
+    assert_eq!(mysql[0].ports, Some((Protocol::Tcp, Ports::one(3306))));
     assert_eq!(mysql[0].reason, "no exchange rule allows this flow");
     assert!(mysql[0]
         .verdict
+        .as_ref()
+        .expect("verdict")
         .hops
         .iter()
         .any(|hop| hop.decided_by == Decider::GroupRule(21)));
@@ -832,14 +849,16 @@ fn a_peering_without_exchange_rules_or_firewalls_is_found_with_its_deciding_rule
     }
     let findings = yunjian_network::checks::cross_tenant(&Network::compile(model));
     assert!(
-        findings.iter().all(|f| !f.ports.contains(3306)),
+        findings
+            .iter()
+            .all(|f| !f.ports.is_some_and(|(_, p)| p.contains(3306))),
         "{findings:#?}"
     );
 }
 
 #[test]
 fn rules_opening_management_ports_to_the_internet_any_to_any_and_shadowed_rules_are_named() {
-    use yunjian_network::checks::{group_rules, Invariant};
+    use yunjian_network::checks::{group_rules, Finding, Invariant, Subject};
     let everywhere = || Remote::Cidr(net("0.0.0.0/0"));
     let rule = |id: i64,
                 priority: i64,
@@ -905,25 +924,36 @@ fn rules_opening_management_ports_to_the_internet_any_to_any_and_shadowed_rules_
         ),
     ];
     let findings = group_rules(&Network::compile(model));
+    let rule_of = |f: &Finding| match &f.subject {
+        Subject::Rule { rule_id, by, .. } => (*rule_id, by.clone()),
+        other => panic!("not a rule finding: {other:?}"),
+    };
     let of = |id: i64| -> Vec<Invariant> {
         findings
             .iter()
-            .filter(|f| f.rule_id == id)
+            .filter(|f| rule_of(f).0 == id)
             .map(|f| f.invariant)
             .collect()
     };
-    assert_eq!(of(1), vec![Invariant::ManagementOpenToAll]);
+    // Rule 1 is also redundant: rule 2, of the same action, allows everything it does.
+    assert_eq!(
+        of(1),
+        vec![Invariant::ManagementOpenToAll, Invariant::Redundant]
+    );
     assert!(
         findings
             .iter()
-            .any(|f| f.rule_id == 1 && f.reason.contains("[22, 23]")),
+            .any(|f| rule_of(f).0 == 1 && f.reason.contains("[22, 23]")),
         "{findings:#?}"
     );
     assert_eq!(of(2), vec![Invariant::AnyToAny]);
     assert_eq!(of(3), vec![Invariant::Shadowed]);
     assert_eq!(
-        findings.iter().find(|f| f.rule_id == 3).and_then(|f| f.by),
-        Some(2)
+        findings
+            .iter()
+            .find(|f| rule_of(f).0 == 3)
+            .map(|f| rule_of(f).1),
+        Some(vec![2])
     );
     assert!(of(4).is_empty(), "{findings:#?}");
     assert_eq!(of(5), vec![Invariant::Shadowed]);
@@ -945,7 +975,10 @@ proptest! {
         let shadowed: std::collections::BTreeSet<i64> = yunjian_network::checks::group_rules(&network)
             .into_iter()
             .filter(|f| f.invariant == yunjian_network::checks::Invariant::Shadowed)
-            .map(|f| f.rule_id)
+            .filter_map(|f| match f.subject {
+                yunjian_network::checks::Subject::Rule { rule_id, .. } => Some(rule_id),
+                _ => None,
+            })
             .collect();
         let addresses: Vec<IpAddr> = model.interfaces.iter().map(|i| i.address).collect();
         let mut random = Lcg(seed);
