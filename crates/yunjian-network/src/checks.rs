@@ -17,6 +17,7 @@
 //! Each violation names a concrete example flow, the ports it stands for and the rules
 //! that decided the example at every hop.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
@@ -125,10 +126,23 @@ pub struct End {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Subject {
-    Path { source: End, destination: End },
-    Rule { group_id: i64, rule_id: i64, by: Vec<i64> },
-    Host { host_id: i64, vms: Vec<i64> },
-    Route { route_id: i64, vpc_id: i64 },
+    Path {
+        source: End,
+        destination: End,
+    },
+    Rule {
+        group_id: i64,
+        rule_id: i64,
+        by: Vec<i64>,
+    },
+    Host {
+        host_id: i64,
+        vms: Vec<i64>,
+    },
+    Route {
+        route_id: i64,
+        vpc_id: i64,
+    },
 }
 
 /// One finding: which invariant, about what, whom it concerns, and the evidence.
@@ -141,11 +155,42 @@ pub struct Finding {
     pub vpcs: Vec<i64>,
     /// A concrete flow that shows it (paths).
     pub example: Option<Flow>,
-    /// The protocol and port range the example stands for: every flow in it violates.
-    pub ports: Option<(Protocol, Ports)>,
-    pub reason: String,
-    /// The example's decision, hop by hop.
+    /// Every protocol and port range it holds for (paths: every flow in them violates;
+    /// rules: what the rule matches).
+    pub ports: Vec<(Protocol, Ports)>,
+    pub reason: Cow<'static, str>,
+    /// The example's decision, hop by hop: filled in by `explain` when the finding is
+    /// shown (it is a function of the network, and computing it for every stored finding
+    /// would double a full run).
     pub verdict: Option<Verdict>,
+}
+
+/// Fills in the example's decision, hop by hop, from the network the finding came from.
+pub fn explain(network: &Network, finding: &mut Finding) {
+    let (
+        Subject::Path {
+            source,
+            destination,
+        },
+        Some(flow),
+    ) = (&finding.subject, finding.example)
+    else {
+        return;
+    };
+    let find = |end: &End| {
+        network
+            .at_address(end.address)
+            .iter()
+            .copied()
+            .find(|index| {
+                network
+                    .interface_at(*index)
+                    .is_some_and(|interface| interface.vm_id == end.vm_id)
+            })
+    };
+    if let (Some(from), Some(to)) = (find(source), find(destination)) {
+        finding.verdict = network.decide_between(from, to, flow.protocol, flow.port);
+    }
 }
 
 /// Where a finding lives, for re-checking only what a change can affect.
@@ -172,9 +217,15 @@ pub const NO_FIREWALL: &str =
     "an exchange rule allows it, but it does not pass an explicit firewall allow of both tenants";
 
 /// Findings on the path from one interface to another (different, peered VPCs).
-pub fn pair(network: &Network, source: InterfaceIndex, destination: InterfaceIndex) -> Vec<Finding> {
-    let (Some(from), Some(to)) = (network.interface_at(source), network.interface_at(destination))
-    else {
+pub fn pair(
+    network: &Network,
+    source: InterfaceIndex,
+    destination: InterfaceIndex,
+) -> Vec<Finding> {
+    let (Some(from), Some(to)) = (
+        network.interface_at(source),
+        network.interface_at(destination),
+    ) else {
         return Vec::new();
     };
     if from.vpc_id == to.vpc_id {
@@ -202,25 +253,27 @@ pub fn pair(network: &Network, source: InterfaceIndex, destination: InterfaceInd
     let mut tenants = vec![vpc_a.tenant_id, vpc_b.tenant_id];
     tenants.dedup();
     let mut findings = Vec::new();
-    let mut report = |invariant: Invariant, set: &PortSet, reason: &str| {
-        for (protocol, ports) in set.intervals() {
-            let verdict = network.decide_between(source, destination, protocol, ports.from);
-            findings.push(Finding {
-                invariant,
-                subject: subject.clone(),
-                tenants: tenants.clone(),
-                vpcs: vec![from.vpc_id, to.vpc_id],
-                example: Some(Flow {
-                    src: from.address,
-                    dst: to.address,
-                    protocol,
-                    port: ports.from,
-                }),
-                ports: Some((protocol, ports)),
-                reason: reason.to_owned(),
-                verdict,
-            });
-        }
+    let mut report = |invariant: Invariant, set: &PortSet, reason: &'static str| {
+        let ports: Vec<(Protocol, Ports)> = set.intervals().collect();
+        let Some((protocol, first)) = ports.first().copied() else {
+            return;
+        };
+        // The example: the first port of the first range (TCP before UDP before ICMP).
+        findings.push(Finding {
+            invariant,
+            subject: subject.clone(),
+            tenants: tenants.clone(),
+            vpcs: vec![from.vpc_id, to.vpc_id],
+            example: Some(Flow {
+                src: from.address,
+                dst: to.address,
+                protocol,
+                port: first.from,
+            }),
+            ports,
+            reason: Cow::Borrowed(reason),
+            verdict: None,
+        });
     };
     if vpc_a.tenant_id != vpc_b.tenant_id {
         let approved = network.approved(from.vpc_id, to.vpc_id);
@@ -313,8 +366,8 @@ pub fn host_findings(network: &Network, host: i64) -> Vec<Finding> {
         tenants,
         vpcs,
         example: None,
-        ports: None,
-        reason,
+        ports: Vec::new(),
+        reason: Cow::Owned(reason),
         verdict: None,
     }]
 }
@@ -349,11 +402,11 @@ pub fn route_findings(network: &Network, route: i64) -> Vec<Finding> {
         tenants: network.tenant_of_vpc(route.vpc_id).into_iter().collect(),
         vpcs: vec![route.vpc_id],
         example: None,
-        ports: None,
-        reason: format!(
+        ports: Vec::new(),
+        reason: Cow::Owned(format!(
             "traffic to {} leaves through {what}: paths beyond it are not verifiable",
             route.destination
-        ),
+        )),
         verdict: None,
     }]
 }
@@ -413,12 +466,20 @@ fn region(rule: &GroupRule) -> Region {
 
 fn whole_family(span: RemoteSpan) -> bool {
     matches!(span, RemoteSpan::Range { v6: false, low: 0, high } if high == u128::from(u32::MAX))
-        || matches!(span, RemoteSpan::Range { v6: true, low: 0, high: u128::MAX })
+        || matches!(
+            span,
+            RemoteSpan::Range {
+                v6: true,
+                low: 0,
+                high: u128::MAX
+            }
+        )
 }
 
-/// `a` minus `b` on the remote axis: the pieces of `a` outside `b`, and whether they
-/// overlap at all.
-fn remote_minus(a: RemoteSpan, b: RemoteSpan) -> (Vec<RemoteSpan>, bool) {
+/// `a` minus `b` on the remote axis: the (up to two) pieces of `a` outside `b`, and
+/// whether `b` takes anything of `a` (a group is taken only by itself or a CIDR of the
+/// whole family: its members are not known to lie in any narrower range).
+fn remote_minus(a: RemoteSpan, b: RemoteSpan) -> ([Option<RemoteSpan>; 2], bool) {
     match (a, b) {
         (
             RemoteSpan::Range { v6, low, high },
@@ -429,45 +490,59 @@ fn remote_minus(a: RemoteSpan, b: RemoteSpan) -> (Vec<RemoteSpan>, bool) {
             },
         ) => {
             if v6 != v6_b || high_b < low || high < low_b {
-                return (vec![a], false);
+                return ([Some(a), None], false);
             }
-            let mut out = Vec::new();
-            if low < low_b {
-                out.push(RemoteSpan::Range {
-                    v6,
-                    low,
-                    high: low_b - 1,
-                });
-            }
-            if high_b < high {
-                out.push(RemoteSpan::Range {
-                    v6,
-                    low: high_b + 1,
-                    high,
-                });
-            }
-            (out, true)
+            let below = (low < low_b).then(|| RemoteSpan::Range {
+                v6,
+                low,
+                high: low_b - 1,
+            });
+            let above = (high_b < high).then(|| RemoteSpan::Range {
+                v6,
+                low: high_b + 1,
+                high,
+            });
+            ([below, above], true)
         }
-        (RemoteSpan::Group(x), RemoteSpan::Group(y)) if x == y => (Vec::new(), true),
-        (RemoteSpan::Group(_), range) if whole_family(range) => (Vec::new(), true),
-        // A group and an address range may share members: they overlap but neither is
-        // known to cover the other.
-        (RemoteSpan::Group(_), _) | (_, RemoteSpan::Group(_)) => (vec![a], true),
+        (RemoteSpan::Group(x), RemoteSpan::Group(y)) if x == y => ([None, None], true),
+        (RemoteSpan::Group(_), range) if whole_family(range) => ([None, None], true),
+        _ => ([Some(a), None], false),
     }
 }
 
-/// `a` minus `b`: up to five disjoint regions.
-fn minus(a: &Region, b: &Region) -> Vec<Region> {
+/// Whether two regions share any flow (a group and an address range may share
+/// members, so they count as overlapping).
+fn overlaps(a: &Region, b: &Region) -> bool {
+    if a.protocols & b.protocols == 0 || a.ports.0.max(b.ports.0) > a.ports.1.min(b.ports.1) {
+        return false;
+    }
+    match (a.remote, b.remote) {
+        (
+            RemoteSpan::Range { v6, low, high },
+            RemoteSpan::Range {
+                v6: v6_b,
+                low: low_b,
+                high: high_b,
+            },
+        ) => v6 == v6_b && low <= high_b && low_b <= high,
+        _ => true,
+    }
+}
+
+/// Pushes `a` minus `b` (up to five disjoint regions) onto `out`; whether anything of
+/// `a` was taken.
+fn minus_into(a: &Region, b: &Region, out: &mut Vec<Region>) -> bool {
+    if !overlaps(a, b) {
+        out.push(*a);
+        return false;
+    }
     let shared = a.protocols & b.protocols;
     let (low, high) = (a.ports.0.max(b.ports.0), a.ports.1.min(b.ports.1));
-    if shared == 0 || low > high {
-        return vec![*a];
+    let (rest, taken) = remote_minus(a.remote, b.remote);
+    if !taken {
+        out.push(*a);
+        return false;
     }
-    let (rest, overlap) = remote_minus(a.remote, b.remote);
-    if !overlap {
-        return vec![*a];
-    }
-    let mut out = Vec::new();
     if a.protocols & !b.protocols != 0 {
         out.push(Region {
             protocols: a.protocols & !b.protocols,
@@ -488,32 +563,27 @@ fn minus(a: &Region, b: &Region) -> Vec<Region> {
             remote: a.remote,
         });
     }
-    for remote in rest {
+    for remote in rest.into_iter().flatten() {
         out.push(Region {
             protocols: shared,
             ports: (low, high),
             remote,
         });
     }
-    out
-}
-
-fn overlaps(a: &Region, b: &Region) -> bool {
-    minus(a, b).as_slice() != [*a]
+    true
 }
 
 /// Subtracts `b` from every region; whether anything was taken.
-fn subtract_all(regions: &mut Vec<Region>, b: &Region) -> bool {
-    let mut taken = false;
-    let mut out = Vec::with_capacity(regions.len());
-    for region in regions.iter() {
-        let pieces = minus(region, b);
-        if pieces.as_slice() != [*region] {
-            taken = true;
-        }
-        out.extend(pieces);
+fn subtract_all(regions: &mut Vec<Region>, b: &Region, scratch: &mut Vec<Region>) -> bool {
+    if !regions.iter().any(|region| overlaps(region, b)) {
+        return false;
     }
-    *regions = out;
+    scratch.clear();
+    let mut taken = false;
+    for region in regions.iter() {
+        taken |= minus_into(region, b, scratch);
+    }
+    std::mem::swap(regions, scratch);
     taken
 }
 
@@ -523,7 +593,10 @@ pub fn group_rules_of(network: &Network, group_id: i64) -> Vec<Finding> {
         return Vec::new();
     };
     let vpc = network.group_vpc(group_id);
-    let tenants: Vec<i64> = vpc.and_then(|vpc| network.tenant_of_vpc(vpc)).into_iter().collect();
+    let tenants: Vec<i64> = vpc
+        .and_then(|vpc| network.tenant_of_vpc(vpc))
+        .into_iter()
+        .collect();
     let vpcs: Vec<i64> = vpc.into_iter().collect();
     let mut findings = Vec::new();
     let mut push = |invariant: Invariant, rule: &GroupRule, by: Vec<i64>, reason: String| {
@@ -537,11 +610,12 @@ pub fn group_rules_of(network: &Network, group_id: i64) -> Vec<Finding> {
             tenants: tenants.clone(),
             vpcs: vpcs.clone(),
             example: None,
-            ports: Some((rule.protocol, rule.ports)),
-            reason,
+            ports: vec![(rule.protocol, rule.ports)],
+            reason: Cow::Owned(reason),
             verdict: None,
         });
     };
+    let mut scratch = Vec::new();
     for ordered in rules.iter() {
         for (position, rule) in ordered.iter().enumerate() {
             let everywhere = matches!(&rule.remote, Remote::Cidr(net) if net.prefix_len() == 0);
@@ -575,7 +649,7 @@ pub fn group_rules_of(network: &Network, group_id: i64) -> Vec<Finding> {
             let mut decides = vec![region(rule)];
             let mut shadowing = Vec::new();
             for earlier in &ordered[..position] {
-                if subtract_all(&mut decides, &region(earlier)) {
+                if subtract_all(&mut decides, &region(earlier), &mut scratch) {
                     shadowing.push(earlier.id);
                 }
                 if decides.is_empty() {
@@ -584,9 +658,14 @@ pub fn group_rules_of(network: &Network, group_id: i64) -> Vec<Finding> {
             }
             if decides.is_empty() {
                 let reason = if shadowing.len() == 1 {
-                    format!("rule {} decides first everything this rule matches", shadowing[0])
+                    format!(
+                        "rule {} decides first everything this rule matches",
+                        shadowing[0]
+                    )
                 } else {
-                    format!("rules {shadowing:?} together decide first everything this rule matches")
+                    format!(
+                        "rules {shadowing:?} together decide first everything this rule matches"
+                    )
                 };
                 push(Invariant::Shadowed, rule, shadowing, reason);
                 continue;
@@ -603,7 +682,7 @@ pub fn group_rules_of(network: &Network, group_id: i64) -> Vec<Finding> {
                 if later.action != rule.action {
                     break;
                 }
-                subtract_all(&mut decides, &later_region);
+                subtract_all(&mut decides, &later_region, &mut scratch);
                 covering.push(later.id);
                 if decides.is_empty() {
                     redundant = true;
@@ -615,7 +694,9 @@ pub fn group_rules_of(network: &Network, group_id: i64) -> Vec<Finding> {
                     Invariant::Redundant,
                     rule,
                     covering.clone(),
-                    format!("removing it changes nothing: later rule(s) {covering:?} decide the same"),
+                    format!(
+                        "removing it changes nothing: later rule(s) {covering:?} decide the same"
+                    ),
                 );
             }
         }
@@ -639,7 +720,7 @@ pub fn cross_tenant(network: &Network) -> Vec<Finding> {
         .flat_map(|key| check(network, key))
         .filter(|finding| finding.invariant == Invariant::CrossTenantPath)
         .collect();
-    findings.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
+    findings.sort_by_key(order_key);
     findings
 }
 

@@ -17,7 +17,9 @@
 //! `Network` is mutable: `apply` changes one object and keeps every index right, so the
 //! verifier re-checks only what a change can affect (`verify`).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -108,6 +110,8 @@ pub struct Network {
     by_host: HashMap<i64, BTreeSet<InterfaceIndex>>,
     /// Group id → its VPC and its rules per direction, in decision order.
     groups: HashMap<i64, (i64, [Vec<GroupRule>; 2])>,
+    /// Group id → each rule's remote as a fast matcher, parallel to its rules.
+    matchers: HashMap<i64, [Vec<Matcher>; 2]>,
     /// Group rule id → its group; ACL rule id → its subnet (a rule can move).
     rule_group: HashMap<i64, i64>,
     acl_subnet: HashMap<i64, i64>,
@@ -121,6 +125,8 @@ pub struct Network {
     /// VPC → the VPCs it is peered with.
     peers: HashMap<i64, BTreeSet<i64>>,
     exchanges: HashMap<i64, ExchangeRule>,
+    /// (from VPC, to VPC) → what its exchange rules approve.
+    approved: HashMap<(i64, i64), PortSet>,
     routes: HashMap<i64, Route>,
     /// VPC → its routes, longest prefix first.
     route_table: HashMap<i64, Vec<Route>>,
@@ -183,13 +189,20 @@ impl Network {
             for rules in &mut by_direction {
                 rules.sort_by_key(decision_order);
             }
-            network.groups.insert(group.id, (group.vpc_id, by_direction));
+            network
+                .groups
+                .insert(group.id, (group.vpc_id, by_direction));
+            network.rematch(group.id);
         }
         for interface in model.interfaces {
             network.insert_interface(interface);
         }
         for rule in model.firewall {
-            network.firewall.entry(rule.tenant_id).or_default().push(rule);
+            network
+                .firewall
+                .entry(rule.tenant_id)
+                .or_default()
+                .push(rule);
         }
         for rules in network.firewall.values_mut() {
             rules.sort_by_key(|rule| (rule.order, rule.id));
@@ -199,6 +212,14 @@ impl Network {
         }
         for rule in model.exchanges {
             network.exchanges.insert(rule.id, rule);
+        }
+        let pairs: BTreeSet<(i64, i64)> = network
+            .exchanges
+            .values()
+            .map(|rule| (rule.from_vpc, rule.to_vpc))
+            .collect();
+        for (from, to) in pairs {
+            network.reapprove(from, to);
         }
         for route in model.routes {
             network.insert_route(route);
@@ -258,7 +279,10 @@ impl Network {
             .entry(interface.address)
             .or_default()
             .push(index);
-        self.by_vpc.entry(interface.vpc_id).or_default().insert(index);
+        self.by_vpc
+            .entry(interface.vpc_id)
+            .or_default()
+            .insert(index);
         if let Some(host) = interface.host_id {
             self.by_host.entry(host).or_default().insert(index);
         }
@@ -406,6 +430,9 @@ impl Network {
                     rules[slot(rule.direction)].push(rule.clone());
                     self.groups.insert(rule.group_id, (0, rules));
                 }
+                for group in &touched.groups {
+                    self.rematch(*group);
+                }
             }
             Change::RemoveGroupRule { group_id, rule_id } => {
                 touched.groups.insert(*group_id);
@@ -415,10 +442,13 @@ impl Network {
                         list.retain(|other| other.id != *rule_id);
                     }
                 }
+                self.rematch(*group_id);
             }
             Change::UpsertInterface { interface } => {
                 if let Some(index) = self.find_interface(interface.vm_id, interface.address) {
-                    touched.hosts.extend(self.interfaces[index].as_ref().and_then(|i| i.host_id));
+                    touched
+                        .hosts
+                        .extend(self.interfaces[index].as_ref().and_then(|i| i.host_id));
                     if let Some(old) = self.remove_interface(index) {
                         touched.removed.push((index, old));
                     }
@@ -439,7 +469,9 @@ impl Network {
                 touched.subnets.insert(*subnet_id);
                 if let Some(previous) = self.acl_subnet.insert(rule.id, *subnet_id) {
                     touched.subnets.insert(previous);
-                    if let Some(rules) = self.subnets.get_mut(&previous).and_then(|s| s.acl.as_mut()) {
+                    if let Some(rules) =
+                        self.subnets.get_mut(&previous).and_then(|s| s.acl.as_mut())
+                    {
                         rules.retain(|other| other.id != rule.id);
                     }
                 }
@@ -485,7 +517,9 @@ impl Network {
                 if let Some(old) = self.remove_peering(peering.id) {
                     touched.vpc_pairs.insert(vpc_pair(old.vpc_a, old.vpc_b));
                 }
-                touched.vpc_pairs.insert(vpc_pair(peering.vpc_a, peering.vpc_b));
+                touched
+                    .vpc_pairs
+                    .insert(vpc_pair(peering.vpc_a, peering.vpc_b));
                 self.insert_peering(peering.clone());
             }
             Change::RemovePeering { id } => {
@@ -496,12 +530,17 @@ impl Network {
             Change::UpsertExchange { rule } => {
                 if let Some(old) = self.exchanges.insert(rule.id, rule.clone()) {
                     touched.vpc_pairs.insert(vpc_pair(old.from_vpc, old.to_vpc));
+                    self.reapprove(old.from_vpc, old.to_vpc);
                 }
-                touched.vpc_pairs.insert(vpc_pair(rule.from_vpc, rule.to_vpc));
+                touched
+                    .vpc_pairs
+                    .insert(vpc_pair(rule.from_vpc, rule.to_vpc));
+                self.reapprove(rule.from_vpc, rule.to_vpc);
             }
             Change::RemoveExchange { id } => {
                 if let Some(old) = self.exchanges.remove(id) {
                     touched.vpc_pairs.insert(vpc_pair(old.from_vpc, old.to_vpc));
+                    self.reapprove(old.from_vpc, old.to_vpc);
                 }
             }
             Change::UpsertRoute { route } => {
@@ -535,11 +574,15 @@ impl Network {
     }
 
     fn find_interface(&self, vm_id: i64, address: IpAddr) -> Option<InterfaceIndex> {
-        self.by_address.get(&address)?.iter().copied().find(|index| {
-            self.interfaces[*index]
-                .as_ref()
-                .is_some_and(|interface| interface.vm_id == vm_id)
-        })
+        self.by_address
+            .get(&address)?
+            .iter()
+            .copied()
+            .find(|index| {
+                self.interfaces[*index]
+                    .as_ref()
+                    .is_some_and(|interface| interface.vm_id == vm_id)
+            })
     }
 
     // ---- reading ----
@@ -652,7 +695,11 @@ impl Network {
 
     /// The tenants whose management endpoint sits at an address.
     pub fn endpoint_tenants(&self, address: IpAddr) -> impl Iterator<Item = i64> + '_ {
-        self.endpoint_at.get(&address).into_iter().flatten().copied()
+        self.endpoint_at
+            .get(&address)
+            .into_iter()
+            .flatten()
+            .copied()
     }
 
     pub fn endpoints(&self) -> impl Iterator<Item = &ManagementEndpoint> {
@@ -682,25 +729,70 @@ impl Network {
         }
     }
 
-    fn remote_matches(&self, remote: &Remote, address: IpAddr) -> bool {
-        match remote {
-            Remote::Cidr(net) => net.contains(&address),
-            Remote::Group(group) => self
+    /// Rebuilds a group's matchers after its rules changed.
+    fn rematch(&mut self, group: i64) {
+        match self.groups.get(&group) {
+            Some((_, rules)) => {
+                let matchers = [0, 1].map(|direction| {
+                    rules[direction]
+                        .iter()
+                        .map(|rule| Matcher::of(&rule.remote))
+                        .collect()
+                });
+                self.matchers.insert(group, matchers);
+            }
+            None => {
+                self.matchers.remove(&group);
+            }
+        }
+    }
+
+    fn matches(&self, matcher: &Matcher, address: Address) -> bool {
+        match matcher {
+            Matcher::V4 { net, mask } => address.v4.is_some_and(|bits| bits & mask == *net),
+            Matcher::V6 { net, mask } => address.v6.is_some_and(|bits| bits & mask == *net),
+            Matcher::Group(group) => self
                 .members
                 .get(group)
-                .is_some_and(|members| members.contains(&address)),
+                .is_some_and(|members| members.contains(&address.ip)),
         }
+    }
+
+    /// A group's rules of one direction with their matchers.
+    fn rules_with_matchers(
+        &self,
+        group: i64,
+        direction: Direction,
+    ) -> impl Iterator<Item = (&GroupRule, &Matcher)> {
+        let rules = self
+            .groups
+            .get(&group)
+            .map(|(_, rules)| &rules[slot(direction)]);
+        let matchers = self
+            .matchers
+            .get(&group)
+            .map(|matchers| &matchers[slot(direction)]);
+        rules
+            .into_iter()
+            .flatten()
+            .zip(matchers.into_iter().flatten())
     }
 
     /// The rules of an interface's groups for one direction whose remote matches the
     /// other side, in decision order (merged across groups).
-    fn group_candidates(&self, interface: &Interface, direction: Direction, other: IpAddr) -> Vec<&GroupRule> {
+    fn group_candidates(
+        &self,
+        interface: &Interface,
+        direction: Direction,
+        other: IpAddr,
+    ) -> Vec<&GroupRule> {
+        let address = Address::of(other);
         let mut candidates: Vec<&GroupRule> = interface
             .groups
             .iter()
-            .filter_map(|id| self.groups.get(id))
-            .flat_map(|(_, rules)| rules[slot(direction)].iter())
-            .filter(|rule| self.remote_matches(&rule.remote, other))
+            .flat_map(|id| self.rules_with_matchers(*id, direction))
+            .filter(|(_, matcher)| self.matches(matcher, address))
+            .map(|(rule, _)| rule)
             .collect();
         if interface.groups.len() > 1 {
             candidates.sort_by_key(|rule| decision_order(rule));
@@ -714,16 +806,18 @@ impl Network {
             Direction::Egress => flow.dst,
         };
         // The first matching rule of each group; the earliest of those decides.
+        let address = Address::of(other);
         let decided = interface
             .groups
             .iter()
-            .filter_map(|id| self.groups.get(id))
-            .filter_map(|(_, rules)| {
-                rules[slot(direction)].iter().find(|rule| {
-                    rule.protocol.covers(flow.protocol)
-                        && rule.ports.contains(flow.port)
-                        && self.remote_matches(&rule.remote, other)
-                })
+            .filter_map(|id| {
+                self.rules_with_matchers(*id, direction)
+                    .find(|(rule, matcher)| {
+                        rule.protocol.covers(flow.protocol)
+                            && rule.ports.contains(flow.port)
+                            && self.matches(matcher, address)
+                    })
+                    .map(|(rule, _)| rule)
             })
             .min_by_key(|rule| decision_order(rule));
         let stage = match direction {
@@ -744,7 +838,11 @@ impl Network {
         }
     }
 
-    fn acl_rules(&self, subnet_id: i64, direction: Direction) -> Option<impl Iterator<Item = &AclRule>> {
+    fn acl_rules(
+        &self,
+        subnet_id: i64,
+        direction: Direction,
+    ) -> Option<impl Iterator<Item = &AclRule>> {
         let rules = self.subnets.get(&subnet_id)?.acl.as_ref()?;
         Some(rules.iter().filter(move |rule| rule.direction == direction))
     }
@@ -805,7 +903,11 @@ impl Network {
     /// route table (its peerings route implicitly, as clouds propagate them).
     pub fn route_for(&self, vpc: i64, address: IpAddr) -> Option<Option<&Route>> {
         let table = self.route_table.get(&vpc)?;
-        Some(table.iter().find(|route| route.destination.contains(&address)))
+        Some(
+            table
+                .iter()
+                .find(|route| route.destination.contains(&address)),
+        )
     }
 
     /// How traffic from one VPC reaches another: the peering that carries it and the
@@ -929,7 +1031,8 @@ impl Network {
     /// at once, hop by hop as `decide_between` asks them.
     pub fn allowed_between(&self, source: InterfaceIndex, destination: InterfaceIndex) -> Passage {
         let mut passage = Passage::default();
-        let (Some(from), Some(to)) = (self.interface_at(source), self.interface_at(destination)) else {
+        let (Some(from), Some(to)) = (self.interface_at(source), self.interface_at(destination))
+        else {
             return passage;
         };
         let group_set = |interface: &Interface, direction: Direction, other: IpAddr| {
@@ -994,15 +1097,76 @@ impl Network {
         passage
     }
 
-    /// What the management unit approved from one VPC to another.
-    pub fn approved(&self, from_vpc: i64, to_vpc: i64) -> PortSet {
+    /// Recomputes what is approved from one VPC to another (after a change).
+    fn reapprove(&mut self, from_vpc: i64, to_vpc: i64) {
         let mut set = PortSet::empty();
         for rule in self.exchanges.values() {
             if rule.from_vpc == from_vpc && rule.to_vpc == to_vpc {
                 set.insert(rule.protocol, rule.ports);
             }
         }
-        set
+        if set.is_empty() {
+            self.approved.remove(&(from_vpc, to_vpc));
+        } else {
+            self.approved.insert((from_vpc, to_vpc), set);
+        }
+    }
+
+    /// What the management unit approved from one VPC to another.
+    pub fn approved(&self, from_vpc: i64, to_vpc: i64) -> PortSet {
+        self.approved
+            .get(&(from_vpc, to_vpc))
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// A rule's remote, ready for quick matching.
+#[derive(Clone, Copy, Debug)]
+enum Matcher {
+    V4 { net: u32, mask: u32 },
+    V6 { net: u128, mask: u128 },
+    Group(i64),
+}
+
+impl Matcher {
+    fn of(remote: &Remote) -> Matcher {
+        match remote {
+            Remote::Cidr(IpNet::V4(net)) => Matcher::V4 {
+                net: u32::from(net.network()),
+                mask: u32::from(net.netmask()),
+            },
+            Remote::Cidr(IpNet::V6(net)) => Matcher::V6 {
+                net: u128::from(net.network()),
+                mask: u128::from(net.netmask()),
+            },
+            Remote::Group(group) => Matcher::Group(*group),
+        }
+    }
+}
+
+/// An address in the forms the matchers compare.
+#[derive(Clone, Copy, Debug)]
+struct Address {
+    ip: IpAddr,
+    v4: Option<u32>,
+    v6: Option<u128>,
+}
+
+impl Address {
+    fn of(ip: IpAddr) -> Address {
+        match ip {
+            IpAddr::V4(v4) => Address {
+                ip,
+                v4: Some(u32::from(v4)),
+                v6: None,
+            },
+            IpAddr::V6(v6) => Address {
+                ip,
+                v4: None,
+                v6: Some(u128::from(v6)),
+            },
+        }
     }
 }
 

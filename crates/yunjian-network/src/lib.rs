@@ -9,4 +9,5 @@ pub mod checks;
 pub mod engine;
 pub mod model;
 pub mod ports;
+pub mod synthetic;
 pub mod verify;

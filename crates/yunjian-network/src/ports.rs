@@ -12,7 +12,9 @@ use crate::model::{Action, Ports, Protocol};
 pub const PROTOCOLS: [Protocol; 3] = [Protocol::Tcp, Protocol::Udp, Protocol::Icmp];
 
 fn slot(protocol: Protocol) -> Option<usize> {
-    PROTOCOLS.iter().position(|candidate| *candidate == protocol)
+    PROTOCOLS
+        .iter()
+        .position(|candidate| *candidate == protocol)
 }
 
 /// Sorted, disjoint, non-adjacent inclusive intervals per protocol.

@@ -47,13 +47,16 @@ impl Verifier {
     /// Verifies everything.
     pub fn new(network: Network) -> Verifier {
         let keys = all_keys(&network);
-        let findings = keys
+        let found: Vec<(Key, Vec<Finding>)> = keys
             .into_par_iter()
+            .with_min_len(256)
             .filter_map(|key| {
                 let found = checks::check(&network, key);
                 (!found.is_empty()).then_some((key, found))
             })
             .collect();
+        let mut findings = HashMap::with_capacity(found.len());
+        findings.extend(found);
         Verifier { network, findings }
     }
 

@@ -113,6 +113,30 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 4)]
         connections: usize,
     },
+    /// Network isolation verification (issue 8) over a generated large world: building
+    /// it, indexing it, verifying every invariant over all flows, reachability queries,
+    /// and single rule changes re-verified incrementally; beside one pass over every
+    /// rule (the least any full verification must do). Reports peak RSS.
+    Network {
+        #[arg(long, default_value_t = 10_000)]
+        vpcs: usize,
+        #[arg(long, default_value_t = 100_000)]
+        vms: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        rules: usize,
+        #[arg(long, default_value_t = 2_000)]
+        peerings: usize,
+        /// Rule changes to time (p50 and p99 are reported).
+        #[arg(long, default_value_t = 2_000)]
+        changes: usize,
+        /// Queries to time.
+        #[arg(long, default_value_t = 100_000)]
+        queries: usize,
+        /// The worst case: every VPC its own tenant, broad firewalls, peerings with few
+        /// approvals, so most peered pairs violate.
+        #[arg(long)]
+        hostile: bool,
+    },
     /// A normal read (the first page of VPCs, as the management unit) timed alone, then
     /// during a flood of concurrent wrong-password logins (each an argon2id hash; at
     /// most two run at once), on the small demo cloud in a scratch SQLite database.
@@ -345,6 +369,15 @@ pub async fn run(command: BenchCommand) -> Result<()> {
             objects,
         } => provider(&data, scale, rounds, objects).await,
         BenchCommand::Events { lines, rules } => events(lines, rules),
+        BenchCommand::Network {
+            vpcs,
+            vms,
+            rules,
+            peerings,
+            changes,
+            queries,
+            hostile,
+        } => network(vpcs, vms, rules, peerings, changes, queries, hostile),
         BenchCommand::EventsIngest {
             data,
             lines,
@@ -1580,5 +1613,205 @@ async fn events_ingest(data: &Path, count: usize, connections: usize) -> Result<
     {
         anyhow::bail!("lines were dropped");
     }
+    Ok(())
+}
+
+/// Peak resident set size of this process so far, in MiB (VmHWM).
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|line| line.starts_with("VmHWM:"))
+                .and_then(|line| line.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+fn network(
+    vpcs: usize,
+    vms: usize,
+    rules: usize,
+    peerings: usize,
+    changes: usize,
+    queries: usize,
+    hostile: bool,
+) -> Result<()> {
+    use yunjian_network::engine::{Change, Network};
+    use yunjian_network::model::{Action, Direction, GroupRule, Ports, Protocol, Remote};
+    use yunjian_network::synthetic::{generate, Shape};
+    use yunjian_network::verify::Verifier;
+    println!("machine: {}", machine());
+    let shape = Shape {
+        vpcs,
+        vms,
+        group_rules: rules,
+        peerings,
+        hostile,
+        ..Shape::large()
+    };
+    let started = Instant::now();
+    let model = generate(shape);
+    let generated = started.elapsed();
+    let started = Instant::now();
+    let mut pass = 0u64;
+    for group in &model.groups {
+        for rule in &group.rules {
+            pass = pass.wrapping_add(u64::from(rule.ports.from) ^ rule.priority as u64);
+        }
+    }
+    std::hint::black_box(pass);
+    let baseline = started.elapsed();
+    let started = Instant::now();
+    let network = Network::compile(model);
+    let compiled = started.elapsed();
+    let size = network.size();
+    println!(
+        "world: {} VPCs, {} interfaces, {} group rules, {} ACL rules, {} firewall rules, {} peerings (generated in {:.2} s)",
+        size.vpcs, size.interfaces, size.group_rules, size.acl_rules, size.firewall_rules, size.peerings,
+        generated.as_secs_f64()
+    );
+    let started = Instant::now();
+    let mut verifier = Verifier::new(network);
+    let verified = started.elapsed();
+    let mut by_invariant: std::collections::BTreeMap<&str, usize> = Default::default();
+    for finding in verifier.findings() {
+        *by_invariant.entry(finding.invariant.as_str()).or_default() += 1;
+    }
+    println!("{:<52} {:>12} {:>12}", "measurement", "time", "vs baseline");
+    println!(
+        "{:<52} {:>9.1} ms {:>12}",
+        "baseline: one pass over every group rule",
+        baseline.as_secs_f64() * 1e3,
+        "1.0×"
+    );
+    println!(
+        "{:<52} {:>9.1} ms {:>11.1}×",
+        "index the world (compile)",
+        compiled.as_secs_f64() * 1e3,
+        compiled.as_secs_f64() / baseline.as_secs_f64()
+    );
+    println!(
+        "{:<52} {:>9.1} ms {:>11.1}×",
+        "verify every invariant over all flows",
+        verified.as_secs_f64() * 1e3,
+        verified.as_secs_f64() / baseline.as_secs_f64()
+    );
+    println!("findings: {} {:?}", verifier.count(), by_invariant);
+    // Where the time goes, one core: each kind of key checked alone.
+    {
+        use yunjian_network::checks::{check, Key};
+        let keys = yunjian_network::verify::all_keys(verifier.network());
+        let mut kinds: std::collections::BTreeMap<&str, (usize, Duration)> = Default::default();
+        for key in keys {
+            let kind = match key {
+                Key::Pair(..) => "interface pairs across peerings",
+                Key::Group(_) => "security groups, rule by rule",
+                Key::Host(_) => "hosts",
+                Key::Route(_) => "routes",
+            };
+            let started = Instant::now();
+            std::hint::black_box(check(verifier.network(), key));
+            let entry = kinds.entry(kind).or_default();
+            entry.0 += 1;
+            entry.1 += started.elapsed();
+        }
+        for (kind, (count, time)) in kinds {
+            println!(
+                "  one core: {count} {kind}: {:.1} ms",
+                time.as_secs_f64() * 1e3
+            );
+        }
+    }
+    // Queries: random interface pairs, half within a VPC, half across a peering.
+    let network = verifier.network();
+    let interfaces: Vec<(usize, i64)> = network
+        .interfaces()
+        .map(|(index, interface)| (index, interface.vpc_id))
+        .collect();
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let pairs: Vec<(usize, usize, u16)> = (0..queries)
+        .map(|number| {
+            let (a, vpc) = interfaces[next() as usize % interfaces.len()];
+            let b = if number % 2 == 0 {
+                network.in_vpc(vpc).nth(next() as usize % 4).unwrap_or(a)
+            } else {
+                network
+                    .peers_of(vpc)
+                    .next()
+                    .and_then(|peer| network.in_vpc(peer).next())
+                    .unwrap_or(a)
+            };
+            (a, b, [22u16, 80, 443, 3306, 8080][next() as usize % 5])
+        })
+        .collect();
+    let started = Instant::now();
+    let mut allowed = 0usize;
+    for (a, b, port) in &pairs {
+        if network
+            .decide_between(*a, *b, Protocol::Tcp, *port)
+            .is_some_and(|verdict| verdict.allowed)
+        {
+            allowed += 1;
+        }
+    }
+    let per_query = started.elapsed() / queries.max(1) as u32;
+    println!(
+        "{:<52} {:>9.2} µs   ({} of {} allowed)",
+        "one reachability query (hops and deciding rules)",
+        per_query.as_secs_f64() * 1e6,
+        allowed,
+        queries
+    );
+    // Changes: upsert a rule into a random group (new, then modified), timed each.
+    let groups: Vec<i64> = network.groups().map(|(id, _)| id).collect();
+    let mut samples = Vec::with_capacity(changes);
+    let mut appeared = 0usize;
+    let mut rechecked = 0usize;
+    for number in 0..changes {
+        let group_id = groups[next() as usize % groups.len()];
+        let rule = GroupRule {
+            id: 900_000_000 + number as i64,
+            group_id,
+            direction: Direction::Ingress,
+            priority: 1 + (next() % 100) as i64,
+            action: if number % 3 == 0 {
+                Action::Deny
+            } else {
+                Action::Allow
+            },
+            protocol: Protocol::Tcp,
+            ports: Ports::one([22u16, 443, 3389, 8080][number % 4]),
+            remote: Remote::Cidr(if number % 5 == 0 {
+                "0.0.0.0/0".parse()?
+            } else {
+                "10.0.0.0/8".parse()?
+            }),
+        };
+        let started = Instant::now();
+        let delta = verifier.apply(&Change::UpsertGroupRule { rule });
+        samples.push(started.elapsed());
+        appeared += delta.appeared.len();
+        rechecked += delta.rechecked;
+    }
+    samples.sort();
+    let p50 = percentile(&samples, 0.5);
+    let p99 = percentile(&samples, 0.99);
+    println!(
+        "{:<52} p50 {:>7.1} µs, p99 {:>7.1} µs ({} findings appeared, {:.1} keys re-checked per change)",
+        "one rule change re-verified",
+        p50.as_secs_f64() * 1e6,
+        p99.as_secs_f64() * 1e6,
+        appeared,
+        rechecked as f64 / changes.max(1) as f64
+    );
+    println!("peak RSS: {:.0} MiB", peak_rss_mib());
     Ok(())
 }

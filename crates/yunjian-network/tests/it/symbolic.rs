@@ -99,7 +99,12 @@ fn member(model: &Model, group: i64, address: IpAddr) -> bool {
 
 /// What passes from one interface to another, as the oracle sees it (no peering or
 /// route reasoning beyond "the two VPCs are peered").
-fn oracle_passage(space: &Space, model: &Model, from: &Interface, to: &Interface) -> (Bdd, Option<(Bdd, Bdd)>) {
+fn oracle_passage(
+    space: &Space,
+    model: &Model,
+    from: &Interface,
+    to: &Interface,
+) -> (Bdd, Option<(Bdd, Bdd)>) {
     let groups = |interface: &Interface, direction: Direction, other: IpAddr| {
         let mut rules: Vec<&GroupRule> = model
             .groups
@@ -113,7 +118,10 @@ fn oracle_passage(space: &Space, model: &Model, from: &Interface, to: &Interface
             })
             .collect();
         rules.sort_by_key(|r| (r.priority, r.action != Action::Deny, r.id));
-        let list: Vec<_> = rules.iter().map(|r| (r.protocol, r.ports, r.action)).collect();
+        let list: Vec<_> = rules
+            .iter()
+            .map(|r| (r.protocol, r.ports, r.action))
+            .collect();
         space.first_match(&list, direction == Direction::Egress)
     };
     let acl = |subnet: i64, direction: Direction, other: IpAddr| {
@@ -125,7 +133,10 @@ fn oracle_passage(space: &Space, model: &Model, from: &Interface, to: &Interface
             .filter(|r| r.direction == direction && r.remote.contains(&other))
             .collect();
         rules.sort_by_key(|r| (r.order, r.id));
-        let list: Vec<_> = rules.iter().map(|r| (r.protocol, r.ports, r.action)).collect();
+        let list: Vec<_> = rules
+            .iter()
+            .map(|r| (r.protocol, r.ports, r.action))
+            .collect();
         Some(space.first_match(&list, false))
     };
     let mut allowed = groups(from, Direction::Egress, to.address);
@@ -135,7 +146,8 @@ fn oracle_passage(space: &Space, model: &Model, from: &Interface, to: &Interface
     let mut firewalls = None;
     if from.vpc_id != to.vpc_id {
         let peered = model.peerings.iter().any(|p| {
-            (p.vpc_a, p.vpc_b) == (from.vpc_id, to.vpc_id) || (p.vpc_b, p.vpc_a) == (from.vpc_id, to.vpc_id)
+            (p.vpc_a, p.vpc_b) == (from.vpc_id, to.vpc_id)
+                || (p.vpc_b, p.vpc_a) == (from.vpc_id, to.vpc_id)
         });
         if !peered {
             return (space.vars.mk_false(), None);
@@ -143,8 +155,11 @@ fn oracle_passage(space: &Space, model: &Model, from: &Interface, to: &Interface
         let tenant = |vpc: i64| model.vpcs.iter().find(|v| v.id == vpc).map(|v| v.tenant_id);
         let firewall = |tenant: Option<i64>| -> Option<Bdd> {
             let tenant = tenant?;
-            let mut rules: Vec<&FirewallRule> =
-                model.firewall.iter().filter(|r| r.tenant_id == tenant).collect();
+            let mut rules: Vec<&FirewallRule> = model
+                .firewall
+                .iter()
+                .filter(|r| r.tenant_id == tenant)
+                .collect();
             if rules.is_empty() {
                 return None;
             }
@@ -172,17 +187,31 @@ fn oracle_passage(space: &Space, model: &Model, from: &Interface, to: &Interface
 }
 
 /// The union of the findings' port ranges of one invariant on one ordered pair.
-fn findings_bdd(space: &Space, findings: &[&Finding], invariant: Invariant, from: &Interface, to: &Interface) -> Bdd {
+fn findings_bdd(
+    space: &Space,
+    findings: &[&Finding],
+    invariant: Invariant,
+    from: &Interface,
+    to: &Interface,
+) -> Bdd {
     let mut set = space.vars.mk_false();
     for finding in findings {
-        let Subject::Path { source, destination } = &finding.subject else {
+        let Subject::Path {
+            source,
+            destination,
+        } = &finding.subject
+        else {
             continue;
         };
-        if finding.invariant != invariant || source.vm_id != from.vm_id || destination.vm_id != to.vm_id {
+        if finding.invariant != invariant
+            || source.vm_id != from.vm_id
+            || destination.vm_id != to.vm_id
+        {
             continue;
         }
-        let (protocol, ports) = finding.ports.expect("ports");
-        set = set.or(&space.matches(protocol, ports));
+        for (protocol, ports) in &finding.ports {
+            set = set.or(&space.matches(*protocol, *ports));
+        }
     }
     set
 }
@@ -196,7 +225,16 @@ fn zoned(model: Model) -> Model {
             vpc.zone_id = 2;
         }
     }
-    model.zones = vec![Zone { id: 1, internet: false }, Zone { id: 2, internet: true }];
+    model.zones = vec![
+        Zone {
+            id: 1,
+            internet: false,
+        },
+        Zone {
+            id: 2,
+            internet: true,
+        },
+    ];
     model.endpoints = vec![ManagementEndpoint {
         id: 1,
         tenant_id: 0,
@@ -275,22 +313,36 @@ fn change(model: &Model, pick: (u8, u64, u64, u16)) -> Change {
     let (kind, x, y, port) = pick;
     let group = &model.groups[(x % model.groups.len() as u64) as usize];
     let interface = &model.interfaces[(y % model.interfaces.len() as u64) as usize];
-    let ports = Ports { from: port, to: port.saturating_add(50) };
+    let ports = Ports {
+        from: port,
+        to: port.saturating_add(50),
+    };
     match kind % 9 {
         0 => Change::UpsertGroupRule {
             rule: GroupRule {
                 id: 50_000 + (x % 7) as i64,
                 group_id: group.id,
-                direction: if y % 2 == 0 { Direction::Ingress } else { Direction::Egress },
+                direction: if y % 2 == 0 {
+                    Direction::Ingress
+                } else {
+                    Direction::Egress
+                },
                 priority: (y % 5) as i64 + 1,
-                action: if x % 3 == 0 { Action::Deny } else { Action::Allow },
+                action: if x % 3 == 0 {
+                    Action::Deny
+                } else {
+                    Action::Allow
+                },
                 protocol: Protocol::Tcp,
                 ports,
                 remote: Remote::Cidr(net("10.0.0.0/8")),
             },
         },
         1 => match group.rules.first() {
-            Some(rule) => Change::RemoveGroupRule { group_id: group.id, rule_id: rule.id },
+            Some(rule) => Change::RemoveGroupRule {
+                group_id: group.id,
+                rule_id: rule.id,
+            },
             None => Change::RemovePeering { id: 1 },
         },
         2 => {
@@ -299,14 +351,21 @@ fn change(model: &Model, pick: (u8, u64, u64, u16)) -> Change {
             moved.host_id = Some((x % 3) as i64);
             Change::UpsertInterface { interface: moved }
         }
-        3 => Change::RemoveInterface { vm_id: interface.vm_id, address: interface.address },
+        3 => Change::RemoveInterface {
+            vm_id: interface.vm_id,
+            address: interface.address,
+        },
         4 => Change::UpsertAclRule {
             subnet_id: interface.subnet_id,
             rule: AclRule {
                 id: 60_000 + (x % 3) as i64,
                 direction: Direction::Ingress,
                 order: 0,
-                action: if x % 2 == 0 { Action::Deny } else { Action::Allow },
+                action: if x % 2 == 0 {
+                    Action::Deny
+                } else {
+                    Action::Allow
+                },
                 protocol: Protocol::Any,
                 ports,
                 remote: net("10.0.0.0/8"),
@@ -317,7 +376,11 @@ fn change(model: &Model, pick: (u8, u64, u64, u16)) -> Change {
                 id: 70_000 + (x % 3) as i64,
                 tenant_id: (y % 2) as i64,
                 order: 0,
-                action: if x % 2 == 0 { Action::Deny } else { Action::Allow },
+                action: if x % 2 == 0 {
+                    Action::Deny
+                } else {
+                    Action::Allow
+                },
                 protocol: Protocol::Tcp,
                 ports,
                 source: net("10.0.0.0/8"),
@@ -327,7 +390,11 @@ fn change(model: &Model, pick: (u8, u64, u64, u16)) -> Change {
         6 => match model.peerings.get((x % 8) as usize) {
             Some(peering) if y % 2 == 0 => Change::RemovePeering { id: peering.id },
             _ => Change::UpsertPeering {
-                peering: Peering { id: 80_000 + (x % 4) as i64, vpc_a: (x % 4) as i64, vpc_b: (y % 4) as i64 },
+                peering: Peering {
+                    id: 80_000 + (x % 4) as i64,
+                    vpc_a: (x % 4) as i64,
+                    vpc_b: (y % 4) as i64,
+                },
             },
         },
         7 => Change::UpsertExchange {
@@ -340,20 +407,21 @@ fn change(model: &Model, pick: (u8, u64, u64, u16)) -> Change {
             },
         },
         _ => Change::UpsertEndpoint {
-            endpoint: ManagementEndpoint { id: 1 + (x % 2) as i64, tenant_id: (y % 2) as i64, address: interface.address },
+            endpoint: ManagementEndpoint {
+                id: 1 + (x % 2) as i64,
+                tenant_id: (y % 2) as i64,
+                address: interface.address,
+            },
         },
     }
 }
 
 fn as_set(findings: Vec<&Finding>) -> BTreeSet<String> {
-    findings
-        .into_iter()
-        .map(|f| serde_json_like(f))
-        .collect()
+    findings.into_iter().map(identity).collect()
 }
 
-/// A finding's identity for set comparison (Debug is total and stable).
-fn serde_json_like(finding: &Finding) -> String {
+/// A finding's identity for set comparison (its Debug text: total and stable).
+fn identity(finding: &Finding) -> String {
     format!("{finding:?}")
 }
 
@@ -380,8 +448,8 @@ proptest! {
             let missing: Vec<_> = expected.difference(&after).collect();
             let extra: Vec<_> = after.difference(&expected).collect();
             prop_assert!(missing.is_empty() && extra.is_empty(), "after {:?}: missing {:?}, extra {:?}", change, missing.first(), extra.first());
-            let appeared: BTreeSet<String> = delta.appeared.iter().map(serde_json_like).collect();
-            let disappeared: BTreeSet<String> = delta.disappeared.iter().map(serde_json_like).collect();
+            let appeared: BTreeSet<String> = delta.appeared.iter().map(identity).collect();
+            let disappeared: BTreeSet<String> = delta.disappeared.iter().map(identity).collect();
             prop_assert_eq!(appeared, after.difference(&before).cloned().collect::<BTreeSet<_>>());
             prop_assert_eq!(disappeared, before.difference(&after).cloned().collect::<BTreeSet<_>>());
             if before != after {
