@@ -584,6 +584,7 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
     }
 
     // Security groups with realistic rules, and a few bad ones.
+    let mut vpc_groups: Vec<[i64; 4]> = Vec::with_capacity(vpc_plans.len());
     let mut bad_rule_budget = [
         (3usize, "ssh_world"),
         (8, "rdp_world"),
@@ -611,6 +612,7 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
         let app = group(&mut security_groups, "sg-app", "应用服务");
         let db = group(&mut security_groups, "sg-db", "数据库");
         let mgmt = group(&mut security_groups, "sg-bastion", "堡垒机与运维");
+        vpc_groups.push([web, app, db, mgmt]);
         let provider = demo_providers[plan.provider_index].id;
         let mut rule = |group: i64, spec: RuleSpec| -> i64 {
             rules.push(rule_values(group, plan.tenant, provider, spec))
@@ -799,6 +801,8 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
 
     // VMs, volumes, snapshots.
     let mut vms = Rows::default();
+    // The first VM placed in each VPC (by plan index): some become bastions.
+    let mut first_vm: Vec<Option<i64>> = vec![None; vpc_plans.len()];
     let mut volumes = Rows::default();
     let mut snapshots = Rows::default();
     let mut unencrypted_planted = false;
@@ -856,6 +860,8 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
                 ("tenant_id", Value::Int(plan.tenant)),
                 ("provider_id", Value::Int(provider)),
             ]));
+            vms.links.push((vm, vpc_groups[plan.vpc][tier]));
+            first_vm[plan.vpc].get_or_insert(vm);
             if planted_shared {
                 planted.push(PlantedFlaw {
                     kind: Kind::Vm,
@@ -980,6 +986,217 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
         }
     }
 
+    // Network isolation (issue 8): bastions, subnet ACLs, one approved cross-tenant
+    // exchange behind both tenants' firewalls, and the planted violations — a peering
+    // between two tenants with neither an exchange rule nor firewall rules, and a
+    // bastion that reaches the other tenant's VPC over it.
+    let mut network_acls = Rows::default();
+    let mut network_acl_rules = Rows::default();
+    let mut firewall_rules = Rows::default();
+    let mut peerings = Rows::default();
+    let mut exchanges = Rows::default();
+    let mut routes = Rows::default();
+    let mut endpoints = Rows::default();
+    let flawed_rule_vpcs = [3usize, 8, 13, 21];
+    let candidates: Vec<usize> = (0..vpc_plans.len())
+        .filter(|index| {
+            vpc_plans[*index].zone == extranet_zone
+                && !flawed_rule_vpcs.contains(index)
+                && first_vm[*index].is_some()
+        })
+        .collect();
+    let provider_of = |plan: &VpcPlan| demo_providers[plan.provider_index].id;
+    let vpc_cidr = |plan: &VpcPlan| {
+        let base = plan.subnets[0].1;
+        cidr_text([base[0], base[1], 0, 0], 16)
+    };
+    // Bastions: the first VM of every fourth candidate VPC (and of the planted one),
+    // moved into its VPC's bastion group.
+    let bastion_vpcs: Vec<usize> = candidates
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|(position, _)| position % 4 == 2 || *position == 4)
+        .map(|(_, index)| index)
+        .collect();
+    for &index in &bastion_vpcs {
+        let Some(vm) = first_vm[index] else { continue };
+        for link in vms.links.iter_mut().filter(|link| link.0 == vm) {
+            link.1 = vpc_groups[index][3];
+        }
+        endpoints.push(values([
+            ("vm_id", Value::Int(vm)),
+            ("name", t(format!("bastion-{:03}", vpc_plans[index].id))),
+            ("endpoint_kind", t("bastion")),
+            ("description", t("运维堡垒机")),
+            ("tenant_id", Value::Int(vpc_plans[index].tenant)),
+            ("provider_id", Value::Int(provider_of(&vpc_plans[index]))),
+        ]));
+    }
+    // Subnet ACLs on the database tier of the first ten candidates.
+    for &index in candidates.iter().take(10) {
+        let plan = &vpc_plans[index];
+        let (db_subnet, _) = plan.subnets[2];
+        let app_cidr = cidr_text(plan.subnets[1].1, 20);
+        let acl = network_acls.push(values([
+            ("vpc_id", Value::Int(plan.id)),
+            ("name", t("acl-db")),
+            ("description", t("数据库子网访问控制")),
+            ("tenant_id", Value::Int(plan.tenant)),
+            ("provider_id", Value::Int(provider_of(plan))),
+        ]));
+        network_acls.links.push((acl, db_subnet));
+        let acl_rules: [(&str, i64, &str, &str, Option<(i64, i64)>, String, &str); 5] = [
+            ("ingress", 10, "allow", "tcp", Some((3306, 3306)), app_cidr.clone(), "应用层访问 MySQL"),
+            ("ingress", 20, "allow", "tcp", Some((5236, 5236)), app_cidr.clone(), "应用层访问达梦"),
+            ("ingress", 30, "allow", "tcp", Some((22, 22)), vpc_cidr(plan), "VPC 内运维"),
+            ("ingress", 100, "deny", "any", None, "0.0.0.0/0".into(), "其余拒绝"),
+            ("egress", 10, "allow", "any", None, "0.0.0.0/0".into(), "出方向放通"),
+        ];
+        for (direction, position, action, protocol, ports, remote, description) in acl_rules {
+            let (from, to) = ports.map_or((Value::Null, Value::Null), |(from, to)| {
+                (Value::Int(from), Value::Int(to))
+            });
+            network_acl_rules.push(values([
+                ("network_acl_id", Value::Int(acl)),
+                ("direction", t(direction)),
+                ("position", Value::Int(position)),
+                ("action", t(action)),
+                ("protocol", t(protocol)),
+                ("port_from", from),
+                ("port_to", to),
+                ("remote_cidr", t(remote)),
+                ("description", t(description)),
+                ("tenant_id", Value::Int(plan.tenant)),
+                ("provider_id", Value::Int(provider_of(plan))),
+            ]));
+        }
+    }
+    // Internet VPCs leave through the internet gateway: beyond it nothing is verifiable.
+    for plan in vpc_plans.iter().filter(|plan| plan.zone == internet_zone) {
+        routes.push(values([
+            ("vpc_id", Value::Int(plan.id)),
+            ("destination", t("0.0.0.0/0")),
+            ("next_hop", t("internet_gateway")),
+            ("peering_id", Value::Null),
+            ("description", t("默认路由")),
+            ("tenant_id", Value::Int(plan.tenant)),
+            ("provider_id", Value::Int(provider_of(plan))),
+        ]));
+    }
+    // Two pairs of different tenants on one provider: the first shares data properly,
+    // the second is the planted peering.
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    let mut used: Vec<usize> = bastion_vpcs
+        .iter()
+        .copied()
+        .filter(|index| *index != candidates.get(4).copied().unwrap_or(usize::MAX))
+        .collect();
+    for &a in &candidates {
+        if pairs.len() == 2 || used.contains(&a) {
+            continue;
+        }
+        // The planted pair starts at the planted bastion's VPC.
+        if pairs.len() == 1 && Some(&a) != candidates.get(4) {
+            continue;
+        }
+        let partner = candidates.iter().copied().find(|b| {
+            !used.contains(b)
+                && *b != a
+                && vpc_plans[*b].tenant != vpc_plans[a].tenant
+                && vpc_plans[*b].provider_index == vpc_plans[a].provider_index
+                && !bastion_vpcs.contains(b)
+        });
+        if let Some(b) = partner {
+            used.extend([a, b]);
+            pairs.push((a, b));
+        }
+    }
+    for (number, (a, b)) in pairs.into_iter().enumerate() {
+        let (plan_a, plan_b) = (&vpc_plans[a], &vpc_plans[b]);
+        let peering = peerings.push(values([
+            ("vpc_id", Value::Int(plan_a.id)),
+            ("peer_vpc_id", Value::Int(plan_b.id)),
+            (
+                "name",
+                t(if number == 0 {
+                    "pcx-数据共享"
+                } else {
+                    "pcx-临时联调"
+                }),
+            ),
+            (
+                "description",
+                t(if number == 0 {
+                    "经审批的数据共享通道"
+                } else {
+                    "联调用，未经审批"
+                }),
+            ),
+            ("tenant_id", Value::Int(plan_a.tenant)),
+            ("provider_id", Value::Int(provider_of(plan_a))),
+        ]));
+        if number == 0 {
+            for (from, to) in [(plan_a, plan_b), (plan_b, plan_a)] {
+                routes.push(values([
+                    ("vpc_id", Value::Int(from.id)),
+                    ("destination", t(vpc_cidr(to))),
+                    ("next_hop", t("peering")),
+                    ("peering_id", Value::Int(peering)),
+                    ("description", t("数据共享")),
+                    ("tenant_id", Value::Int(from.tenant)),
+                    ("provider_id", Value::Int(provider_of(from))),
+                ]));
+            }
+            exchanges.push(values([
+                ("from_vpc_id", Value::Int(plan_a.id)),
+                ("to_vpc_id", Value::Int(plan_b.id)),
+                ("protocol", t("tcp")),
+                ("port_from", Value::Int(443)),
+                ("port_to", Value::Int(443)),
+                ("approval", t("渝数据交换〔2026〕7号")),
+                ("description", t("共享数据接口（HTTPS）")),
+                ("tenant_id", Value::Int(plan_a.tenant)),
+                ("provider_id", Value::Int(provider_of(plan_a))),
+            ]));
+            for (tenant, plan) in [(plan_a.tenant, plan_a), (plan_b.tenant, plan_b)] {
+                firewall_rules.push(values([
+                    ("tenant_id", Value::Int(tenant)),
+                    ("provider_id", Value::Int(provider_of(plan))),
+                    ("name", t("数据共享-HTTPS")),
+                    ("position", Value::Int(10)),
+                    ("action", t("allow")),
+                    ("protocol", t("tcp")),
+                    ("port_from", Value::Int(443)),
+                    ("port_to", Value::Int(443)),
+                    ("source_cidr", t(vpc_cidr(plan_a))),
+                    ("destination_cidr", t(vpc_cidr(plan_b))),
+                    ("application", Value::Null),
+                    ("description", t("依审批文号开放")),
+                ]));
+            }
+        } else {
+            planted.push(PlantedFlaw {
+                kind: Kind::VpcPeering,
+                id: peering,
+                what: "a peering between two tenants with no exchange rule and no firewall rules (5.2.2, 7.5.12)",
+            });
+            // The partner lets the other VPC's operators in by SSH: the bastion there
+            // now reaches a VPC that is not its tenant's (7.2.2.3).
+            let id = rules.push(rule_values(
+                vpc_groups[b][1],
+                plan_b.tenant,
+                provider_of(plan_b),
+                RuleSpec::tcp(15, "allow", 22, 22, Remote::Cidr(&vpc_cidr(plan_a)), "对端联调运维"),
+            ));
+            planted.push(PlantedFlaw {
+                kind: Kind::SecurityGroupRule,
+                id,
+                what: "SSH from another tenant's VPC: its bastion reaches this VPC (7.2.2.3)",
+            });
+        }
+    }
+
     // Two tenants with administrators: a municipal department and a district.
     let admin_tenants = [5usize, MUNICIPAL_DEPARTMENTS.len()]
         .iter()
@@ -1012,6 +1229,13 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
         (Kind::Snapshot, snapshots),
         (Kind::Backup, backups),
         (Kind::PaasInstance, paas),
+        (Kind::NetworkAcl, network_acls),
+        (Kind::NetworkAclRule, network_acl_rules),
+        (Kind::FirewallRule, firewall_rules),
+        (Kind::VpcPeering, peerings),
+        (Kind::ExchangeRule, exchanges),
+        (Kind::Route, routes),
+        (Kind::ManagementEndpoint, endpoints),
     ];
     // Providers' own ids, as their platforms would report them: UUID-shaped, a pure
     // function of the kind and row (the world stays deterministic).

@@ -32,6 +32,19 @@ pub enum Kind {
     ContainerWorkload,
     /// A Kubernetes NetworkPolicy: micro-segmentation of containers (5.4.3).
     NetworkPolicy,
+    /// A stateless network ACL bound to subnets (7.2.4.2).
+    NetworkAcl,
+    NetworkAclRule,
+    /// A rule of a tenant's north-south virtual firewall (5.3.3, 5.3.4).
+    FirewallRule,
+    /// A peering between two VPCs: the only road between them (7.5.12).
+    VpcPeering,
+    /// A cross-VPC data exchange the management unit approved (7.5.11, 7.5.12).
+    ExchangeRule,
+    /// A VPC route-table entry.
+    Route,
+    /// A tenant's remote-management entry point: a bastion or VPN (7.2.2.3).
+    ManagementEndpoint,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -228,7 +241,7 @@ impl KindSpec {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 21] = [
+    pub const ALL: [Kind; 28] = [
         Kind::ManagementUnit,
         Kind::Tenant,
         Kind::Provider,
@@ -250,6 +263,13 @@ impl Kind {
         Kind::PaasInstance,
         Kind::ContainerWorkload,
         Kind::NetworkPolicy,
+        Kind::NetworkAcl,
+        Kind::NetworkAclRule,
+        Kind::FirewallRule,
+        Kind::VpcPeering,
+        Kind::ExchangeRule,
+        Kind::Route,
+        Kind::ManagementEndpoint,
     ];
 
     pub fn spec(self) -> &'static KindSpec {
@@ -275,6 +295,13 @@ impl Kind {
             Kind::PaasInstance => &PAAS_INSTANCE,
             Kind::ContainerWorkload => &CONTAINER_WORKLOAD,
             Kind::NetworkPolicy => &NETWORK_POLICY,
+            Kind::NetworkAcl => &NETWORK_ACL,
+            Kind::NetworkAclRule => &NETWORK_ACL_RULE,
+            Kind::FirewallRule => &FIREWALL_RULE,
+            Kind::VpcPeering => &VPC_PEERING,
+            Kind::ExchangeRule => &EXCHANGE_RULE,
+            Kind::Route => &ROUTE,
+            Kind::ManagementEndpoint => &MANAGEMENT_ENDPOINT,
         }
     }
 
@@ -397,6 +424,19 @@ pub const PROTOCOLS: &[EnumOption] = &[
     opt("udp", "UDP", "UDP"),
     opt("icmp", "ICMP", "ICMP"),
     opt("any", "全部", "Any"),
+];
+pub const NEXT_HOPS: &[EnumOption] = &[
+    opt("local", "本VPC", "Local"),
+    opt("peering", "对等连接", "VPC peering"),
+    opt("nat_gateway", "NAT网关", "NAT gateway"),
+    opt("vpn_gateway", "VPN网关", "VPN gateway"),
+    opt("internet_gateway", "互联网网关", "Internet gateway"),
+    opt("zone_gateway", "区域间网闸", "Zone gateway"),
+    opt("dynamic", "动态路由", "Dynamic routing"),
+];
+pub const ENDPOINT_KINDS: &[EnumOption] = &[
+    opt("bastion", "堡垒机", "Bastion host"),
+    opt("vpn", "运维VPN", "Management VPN"),
 ];
 pub const PAAS_CATEGORIES: &[EnumOption] = &[
     opt("database", "数据库", "Database"),
@@ -1086,6 +1126,18 @@ static VM: KindSpec = KindSpec {
         ),
         f("status", "状态", "Status", FieldType::Enum(VM_STATES), REQ),
         SYSTEM_REF,
+        f(
+            "security_group_ids",
+            "安全组",
+            "Security groups",
+            FieldType::RefList(LinkTable {
+                target: Kind::SecurityGroup,
+                table: "vm_security_groups",
+                owner_column: "vm_id",
+                target_column: "security_group_id",
+            }),
+            OPT,
+        ),
         tenant_via("vpc_id"),
         provider_via("vpc_id"),
         EXTERNAL_ID,
@@ -1102,6 +1154,11 @@ static VM: KindSpec = KindSpec {
         },
         same_provider("host_id"),
         same_tenant("system_id"),
+        Agreement {
+            field: "security_group_ids",
+            target_column: "vpc_id",
+            equals: "vpc_id",
+        },
     ],
     singleton: false,
     list_columns: &[
@@ -1511,6 +1568,358 @@ static NETWORK_POLICY: KindSpec = KindSpec {
     agreements: &[],
     singleton: false,
     list_columns: &["name", "tenant_id", "cluster", "namespace"],
+};
+
+const DIRECTION: FieldSpec = f(
+    "direction",
+    "方向",
+    "Direction",
+    FieldType::Enum(DIRECTIONS),
+    REQ,
+);
+const ACTION: FieldSpec = f(
+    "action",
+    "动作",
+    "Action",
+    FieldType::Enum(RULE_ACTIONS),
+    REQ,
+);
+const PROTOCOL: FieldSpec = f(
+    "protocol",
+    "协议",
+    "Protocol",
+    FieldType::Enum(PROTOCOLS),
+    REQ,
+);
+const PORT_FROM: FieldSpec = f(
+    "port_from",
+    "起始端口",
+    "Port from",
+    FieldType::Integer { min: 1, max: 65535 },
+    OPT,
+);
+const PORT_TO: FieldSpec = f(
+    "port_to",
+    "结束端口",
+    "Port to",
+    FieldType::Integer { min: 1, max: 65535 },
+    OPT,
+);
+/// Evaluation order of first-match rules (lower first).
+const POSITION: FieldSpec = f(
+    "position",
+    "顺序",
+    "Order",
+    FieldType::Integer {
+        min: 1,
+        max: 100_000,
+    },
+    REQ,
+);
+
+static NETWORK_ACL: KindSpec = KindSpec {
+    kind: Kind::NetworkAcl,
+    id: "network_acl",
+    table: "network_acls",
+    zh: "网络ACL",
+    en: "Network ACL",
+    fields: &[
+        VPC_REF,
+        NAME,
+        f(
+            "subnet_ids",
+            "绑定子网",
+            "Subnets",
+            FieldType::RefList(LinkTable {
+                target: Kind::Subnet,
+                table: "network_acl_subnets",
+                owner_column: "network_acl_id",
+                target_column: "subnet_id",
+            }),
+            OPT,
+        ),
+        DESCRIPTION,
+        tenant_via("vpc_id"),
+        provider_via("vpc_id"),
+        EXTERNAL_ID,
+    ],
+    tenant_access: TENANT_RESOURCE.0,
+    provider_access: TENANT_RESOURCE.1,
+    write: WriteGroup::TenantSecurityPolicy,
+    unique: &[&["vpc_id", "name"]],
+    agreements: &[Agreement {
+        field: "subnet_ids",
+        target_column: "vpc_id",
+        equals: "vpc_id",
+    }],
+    singleton: false,
+    list_columns: &["name", "vpc_id", "tenant_id", "subnet_ids"],
+};
+
+static NETWORK_ACL_RULE: KindSpec = KindSpec {
+    kind: Kind::NetworkAclRule,
+    id: "network_acl_rule",
+    table: "network_acl_rules",
+    zh: "网络ACL规则",
+    en: "Network ACL rule",
+    fields: &[
+        f(
+            "network_acl_id",
+            "网络ACL",
+            "Network ACL",
+            FieldType::Ref(Kind::NetworkAcl),
+            REQ,
+        ),
+        DIRECTION,
+        POSITION,
+        ACTION,
+        PROTOCOL,
+        PORT_FROM,
+        PORT_TO,
+        f(
+            "remote_cidr",
+            "对端网段",
+            "Remote CIDR",
+            FieldType::Cidr,
+            REQ,
+        ),
+        DESCRIPTION,
+        tenant_via("network_acl_id"),
+        provider_via("network_acl_id"),
+        EXTERNAL_ID,
+    ],
+    tenant_access: TENANT_RESOURCE.0,
+    provider_access: TENANT_RESOURCE.1,
+    write: WriteGroup::TenantSecurityPolicy,
+    unique: &[],
+    agreements: &[],
+    singleton: false,
+    list_columns: &[
+        "network_acl_id",
+        "direction",
+        "position",
+        "action",
+        "protocol",
+        "port_from",
+        "port_to",
+        "remote_cidr",
+    ],
+};
+
+static FIREWALL_RULE: KindSpec = KindSpec {
+    kind: Kind::FirewallRule,
+    id: "firewall_rule",
+    table: "firewall_rules",
+    zh: "租户防火墙规则",
+    en: "Tenant firewall rule",
+    fields: &[
+        TENANT_REF,
+        PROVIDER_REF,
+        NAME,
+        POSITION,
+        ACTION,
+        PROTOCOL,
+        PORT_FROM,
+        PORT_TO,
+        f(
+            "source_cidr",
+            "源网段",
+            "Source CIDR",
+            FieldType::Cidr,
+            REQ,
+        ),
+        f(
+            "destination_cidr",
+            "目的网段",
+            "Destination CIDR",
+            FieldType::Cidr,
+            REQ,
+        ),
+        f(
+            "application",
+            "应用/域名（七层）",
+            "Application or domain (L7)",
+            text(253),
+            OPT,
+        ),
+        DESCRIPTION,
+        EXTERNAL_ID,
+    ],
+    tenant_access: TENANT_RESOURCE.0,
+    provider_access: TENANT_RESOURCE.1,
+    write: WriteGroup::TenantSecurityPolicy,
+    unique: &[&["tenant_id", "name"]],
+    agreements: &[],
+    singleton: false,
+    list_columns: &[
+        "name",
+        "tenant_id",
+        "position",
+        "action",
+        "protocol",
+        "port_from",
+        "source_cidr",
+        "destination_cidr",
+    ],
+};
+
+static VPC_PEERING: KindSpec = KindSpec {
+    kind: Kind::VpcPeering,
+    id: "vpc_peering",
+    table: "vpc_peerings",
+    zh: "VPC对等连接",
+    en: "VPC peering",
+    fields: &[
+        VPC_REF,
+        f(
+            "peer_vpc_id",
+            "对端VPC",
+            "Peer VPC",
+            FieldType::Ref(Kind::Vpc),
+            REQ,
+        ),
+        NAME,
+        DESCRIPTION,
+        tenant_via("vpc_id"),
+        provider_via("vpc_id"),
+        EXTERNAL_ID,
+    ],
+    tenant_access: TENANT_RESOURCE.0,
+    provider_access: TENANT_RESOURCE.1,
+    write: WriteGroup::TenantResources,
+    unique: &[&["vpc_id", "name"]],
+    agreements: &[same_provider("peer_vpc_id")],
+    singleton: false,
+    list_columns: &["name", "vpc_id", "peer_vpc_id", "tenant_id"],
+};
+
+static EXCHANGE_RULE: KindSpec = KindSpec {
+    kind: Kind::ExchangeRule,
+    id: "exchange_rule",
+    table: "exchange_rules",
+    zh: "跨VPC数据交换规则",
+    en: "Cross-VPC exchange rule",
+    fields: &[
+        f(
+            "from_vpc_id",
+            "源VPC",
+            "From VPC",
+            FieldType::Ref(Kind::Vpc),
+            REQ,
+        ),
+        f(
+            "to_vpc_id",
+            "目的VPC",
+            "To VPC",
+            FieldType::Ref(Kind::Vpc),
+            REQ,
+        ),
+        PROTOCOL,
+        PORT_FROM,
+        PORT_TO,
+        f(
+            "approval",
+            "审批文号",
+            "Approval reference",
+            text(128),
+            REQ,
+        ),
+        DESCRIPTION,
+        tenant_via("from_vpc_id"),
+        provider_via("from_vpc_id"),
+    ],
+    tenant_access: TENANT_RESOURCE.0,
+    provider_access: TENANT_RESOURCE.1,
+    write: WriteGroup::Directory,
+    unique: &[],
+    agreements: &[],
+    singleton: false,
+    list_columns: &[
+        "from_vpc_id",
+        "to_vpc_id",
+        "protocol",
+        "port_from",
+        "port_to",
+        "approval",
+    ],
+};
+
+static ROUTE: KindSpec = KindSpec {
+    kind: Kind::Route,
+    id: "route",
+    table: "routes",
+    zh: "路由",
+    en: "Route",
+    fields: &[
+        VPC_REF,
+        f(
+            "destination",
+            "目的网段",
+            "Destination",
+            FieldType::Cidr,
+            REQ,
+        ),
+        f(
+            "next_hop",
+            "下一跳类型",
+            "Next hop",
+            FieldType::Enum(NEXT_HOPS),
+            REQ,
+        ),
+        f(
+            "peering_id",
+            "对等连接",
+            "Peering",
+            FieldType::Ref(Kind::VpcPeering),
+            OPT,
+        ),
+        DESCRIPTION,
+        tenant_via("vpc_id"),
+        provider_via("vpc_id"),
+        EXTERNAL_ID,
+    ],
+    tenant_access: TENANT_RESOURCE.0,
+    provider_access: TENANT_RESOURCE.1,
+    write: WriteGroup::TenantResources,
+    unique: &[],
+    agreements: &[same_provider("peering_id")],
+    singleton: false,
+    list_columns: &["vpc_id", "destination", "next_hop", "peering_id"],
+};
+
+static MANAGEMENT_ENDPOINT: KindSpec = KindSpec {
+    kind: Kind::ManagementEndpoint,
+    id: "management_endpoint",
+    table: "management_endpoints",
+    zh: "运维接入点",
+    en: "Management endpoint",
+    fields: &[
+        f(
+            "vm_id",
+            "云主机",
+            "Virtual machine",
+            FieldType::Ref(Kind::Vm),
+            REQ,
+        ),
+        NAME,
+        f(
+            "endpoint_kind",
+            "类型",
+            "Kind",
+            FieldType::Enum(ENDPOINT_KINDS),
+            REQ,
+        ),
+        DESCRIPTION,
+        tenant_via("vm_id"),
+        provider_via("vm_id"),
+    ],
+    tenant_access: TENANT_RESOURCE.0,
+    provider_access: TENANT_RESOURCE.1,
+    write: WriteGroup::TenantDeclarations,
+    unique: &[&["tenant_id", "name"]],
+    agreements: &[],
+    singleton: false,
+    list_columns: &["name", "vm_id", "endpoint_kind", "tenant_id"],
 };
 
 #[cfg(test)]

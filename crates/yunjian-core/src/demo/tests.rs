@@ -120,8 +120,19 @@ fn every_demo_row_is_valid_input() {
             assert!(check_object(*kind, values).is_empty(), "{} {id}", spec.id);
         }
         for (owner, target) in &rows.links {
+            let (field, link) = spec.link_fields().next().expect("a kind with links");
             assert!(index[kind].contains_key(owner));
-            assert!(index[&Kind::Vpc].contains_key(target));
+            assert!(index[&link.target].contains_key(target), "{}", spec.id);
+            // Agreements hold for list references too (a VM's groups are its VPC's).
+            for agreement in spec.agreements.iter().filter(|a| a.field == field.name) {
+                assert_eq!(
+                    index[&link.target][target][agreement.target_column],
+                    index[kind][owner][agreement.equals],
+                    "{} {owner}: {} disagrees",
+                    spec.id,
+                    field.name
+                );
+            }
         }
     }
 }

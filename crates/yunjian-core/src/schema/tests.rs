@@ -112,7 +112,18 @@ fn agreements_and_unique_sets_and_list_columns_name_real_fields() {
                 spec.id
             );
         }
-        assert!(spec.field("name").is_some() || kind == Kind::SecurityGroupRule);
+        assert!(
+            spec.field("name").is_some()
+                || matches!(
+                    kind,
+                    Kind::SecurityGroupRule
+                        | Kind::NetworkAclRule
+                        | Kind::ExchangeRule
+                        | Kind::Route
+                ),
+            "{}",
+            spec.id
+        );
     }
 }
 
