@@ -21,6 +21,7 @@ mod incidents;
 mod ingest;
 mod ledger;
 mod monitor;
+pub mod network;
 mod overview;
 mod provider;
 mod reports;
@@ -127,6 +128,8 @@ pub struct App {
     /// The event centre's decoders, compiled rules with their correlation windows,
     /// address index and counters (events.rs).
     events: Arc<events::EventCentre>,
+    /// This instance's verified network, kept current with the ledger (network.rs).
+    network: Arc<network::NetworkCache>,
 }
 
 /// Password hashes allowed at once: half the cores (at least one), so a login flood
@@ -153,6 +156,7 @@ impl App {
             call_limiter: Arc::default(),
             report_font: Arc::default(),
             events: Arc::default(),
+            network: Arc::default(),
         }
     }
 

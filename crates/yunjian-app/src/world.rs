@@ -37,7 +37,7 @@ pub struct ResolvedObject {
 
 /// What the PDP needs to know about the row a world action is about.
 #[derive(Clone, Copy, Debug, Default)]
-struct WorldFacts {
+pub(crate) struct WorldFacts {
     object_id: Option<i64>,
     tenant: Option<i64>,
     tenant_owned: bool,
@@ -60,7 +60,7 @@ pub type ResolvedNames = BTreeMap<(Kind, i64), String>;
 impl App {
     /// Asks the PDP whether the principal may take `action` on objects of `kind` in the
     /// relation `scope` gives; the refusal is recorded as `audit_action`.
-    async fn authorize_world(
+    pub(crate) async fn authorize_world(
         &self,
         context: &Context,
         action: Action,

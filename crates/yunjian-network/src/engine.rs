@@ -669,6 +669,19 @@ impl Network {
         self.groups.get(&id).map(|(_, rules)| rules)
     }
 
+    /// The group a rule belongs to.
+    pub fn group_of_rule(&self, rule: i64) -> Option<i64> {
+        self.rule_group.get(&rule).copied()
+    }
+
+    /// The tenant whose firewall holds a rule.
+    pub fn tenant_of_firewall_rule(&self, rule: i64) -> Option<i64> {
+        self.firewall
+            .iter()
+            .find(|(_, rules)| rules.iter().any(|candidate| candidate.id == rule))
+            .map(|(tenant, _)| *tenant)
+    }
+
     pub fn group_vpc(&self, id: i64) -> Option<i64> {
         self.groups.get(&id).map(|(vpc, _)| *vpc)
     }

@@ -42,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::compliance::routes())
         .merge(crate::provider::routes())
         .merge(crate::events::routes())
+        .merge(crate::network::routes())
         .route("/{kind}", get(list).post(create))
         .route("/{kind}/{id}", get(read).patch(update).delete(remove))
         .fallback(api_not_found)

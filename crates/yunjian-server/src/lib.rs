@@ -15,6 +15,7 @@ mod extract;
 pub mod fake_openstack;
 mod grants;
 mod metrics;
+mod network;
 mod middleware;
 mod openapi;
 mod provider;

@@ -11,14 +11,14 @@ use crate::provider::{owner_binds as scope_binds, tuple};
 use crate::read::{Bind, Cell, CellType};
 
 /// Reads one row's cells in order.
-struct Cells<'a> {
+pub(crate) struct Cells<'a> {
     cells: &'a mut [Cell],
     at: usize,
     table: &'static str,
 }
 
 impl<'a> Cells<'a> {
-    fn new(cells: &'a mut [Cell], table: &'static str) -> Cells<'a> {
+    pub(crate) fn new(cells: &'a mut [Cell], table: &'static str) -> Cells<'a> {
         Cells {
             cells,
             at: 0,
@@ -31,21 +31,21 @@ impl<'a> Cells<'a> {
         &mut self.cells[self.at - 1]
     }
 
-    fn opt_int(&mut self) -> Option<i64> {
+    pub(crate) fn opt_int(&mut self) -> Option<i64> {
         self.next().int()
     }
 
-    fn int(&mut self) -> Result<i64> {
+    pub(crate) fn int(&mut self) -> Result<i64> {
         let (table, at) = (self.table, self.at);
         self.opt_int()
             .ok_or_else(|| StoreError::Corrupt(format!("{table}: column {at} is not a number")))
     }
 
-    fn opt_text(&mut self) -> Option<String> {
+    pub(crate) fn opt_text(&mut self) -> Option<String> {
         self.next().take_text()
     }
 
-    fn text(&mut self) -> Result<String> {
+    pub(crate) fn text(&mut self) -> Result<String> {
         let (table, at) = (self.table, self.at);
         self.opt_text()
             .ok_or_else(|| StoreError::Corrupt(format!("{table}: column {at} is not text")))
@@ -64,7 +64,7 @@ impl<'a> Cells<'a> {
     }
 }
 
-fn types(spec: &str) -> Vec<CellType> {
+pub(crate) fn types(spec: &str) -> Vec<CellType> {
     spec.chars()
         .map(|kind| match kind {
             'i' => CellType::Int,

@@ -12,6 +12,7 @@ mod error;
 mod events;
 mod grants;
 mod ledger;
+mod network;
 mod open;
 mod provider;
 mod read;
@@ -37,6 +38,7 @@ pub use ledger::{
     AuditFilter, AuditOutcome, AuditRecord, LedgerArchive, LedgerHead, NewAuditRecord,
     StoredCheckpoint, StoredLedgerKey,
 };
+pub use network::NetworkChange;
 pub use open::{Backend, Store, StoreConfig, WriteTx};
 pub use provider::{
     ChangeFilter, ChangeRecord, ChunkRecord, ConnectorRecord, HealthRecord, NewChange,

@@ -21,6 +21,7 @@ mod audit;
 mod compliance;
 mod events;
 mod identity;
+mod network;
 mod provider;
 mod separation;
 mod signed;
