@@ -155,10 +155,7 @@ fn everywhere() -> IpNet {
 
 pub(crate) fn group_rule(object: &WorldObject) -> Option<GroupRule> {
     let values = &object.values;
-    let remote = match (
-        cidr(values, "remote_cidr"),
-        int(values, "remote_group_id"),
-    ) {
+    let remote = match (cidr(values, "remote_cidr"), int(values, "remote_group_id")) {
         (_, Some(group)) => Remote::Group(group),
         (Some(net), None) => Remote::Cidr(net),
         // No remote: the clouds read it as everyone.
@@ -336,7 +333,8 @@ pub async fn load_model(store: &Store) -> Result<(Model, Names), AppError> {
     let mut acl_rules: HashMap<i64, Vec<AclRule>> = HashMap::new();
     for rule in store.scan_all(Kind::NetworkAclRule).await? {
         let values = &rule.values;
-        let (Some(acl), Some(remote)) = (int(values, "network_acl_id"), cidr(values, "remote_cidr"))
+        let (Some(acl), Some(remote)) =
+            (int(values, "network_acl_id"), cidr(values, "remote_cidr"))
         else {
             continue;
         };
@@ -363,7 +361,8 @@ pub async fn load_model(store: &Store) -> Result<(Model, Names), AppError> {
         }
     }
     for subnet in store.scan_all(Kind::Subnet).await? {
-        let (Some(vpc_id), Some(net)) = (int(&subnet.values, "vpc_id"), cidr(&subnet.values, "cidr"))
+        let (Some(vpc_id), Some(net)) =
+            (int(&subnet.values, "vpc_id"), cidr(&subnet.values, "cidr"))
         else {
             continue;
         };
@@ -412,10 +411,9 @@ pub async fn load_model(store: &Store) -> Result<(Model, Names), AppError> {
         model.interfaces.extend(interfaces(vm));
     }
     for rule in store.scan_all(Kind::FirewallRule).await? {
-        names.rules.insert(
-            format!("firewall_rule:{}", rule.id),
-            name_of(&rule),
-        );
+        names
+            .rules
+            .insert(format!("firewall_rule:{}", rule.id), name_of(&rule));
         model.firewall.extend(firewall_rule(&rule));
     }
     for object in store.scan_all(Kind::VpcPeering).await? {
@@ -446,6 +444,10 @@ pub struct ShownFinding {
     /// "tcp/443, udp/all" — the ranges in words.
     pub ports_text: String,
     pub title: String,
+    /// Interface pairs this finding stands for: path findings of one invariant between
+    /// the same two VPCs with the same ports and reason are shown once, with the first
+    /// pair as the example.
+    pub pairs: usize,
 }
 
 /// What the findings page answers.
@@ -595,7 +597,13 @@ fn set_words(set: &PortSet) -> String {
 }
 
 fn show(finding: Finding, names: &Names) -> ShownFinding {
-    let vm = |id: i64| names.vms.get(&id).cloned().unwrap_or_else(|| format!("VM {id}"));
+    let vm = |id: i64| {
+        names
+            .vms
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("VM {id}"))
+    };
     let vpc = |id: i64| {
         names
             .vpcs
@@ -653,7 +661,49 @@ fn show(finding: Finding, names: &Names) -> ShownFinding {
         ports_text: ports_words(&finding.ports),
         title,
         finding,
+        pairs: 1,
     }
+}
+
+/// What makes path findings the same for people: invariant, the two VPCs, reason and
+/// ports. Other findings stand alone.
+/// Invariant, source VPC, destination VPC, reason, ports.
+type GroupKey = (Invariant, i64, i64, String, Vec<(Protocol, Ports)>);
+
+fn group_key(finding: &Finding) -> Option<GroupKey> {
+    match &finding.subject {
+        Subject::Path {
+            source,
+            destination,
+        } => Some((
+            finding.invariant,
+            source.vpc_id,
+            destination.vpc_id,
+            finding.reason.to_string(),
+            finding.ports.clone(),
+        )),
+        _ => None,
+    }
+}
+
+/// Collapses path findings between the same two VPCs (see `group_key`), keeping order
+/// of first appearance; each kept finding counts the pairs it stands for.
+fn grouped<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Vec<(&'a Finding, usize)> {
+    let mut out: Vec<(&Finding, usize)> = Vec::new();
+    let mut at: HashMap<GroupKey, usize> = HashMap::new();
+    for finding in findings {
+        match group_key(finding) {
+            Some(key) => match at.get(&key) {
+                Some(index) => out[*index].1 += 1,
+                None => {
+                    at.insert(key, out.len());
+                    out.push((finding, 1));
+                }
+            },
+            None => out.push((finding, 1)),
+        }
+    }
+    out
 }
 
 /// The deciding rule of a hop in words.
@@ -722,10 +772,13 @@ impl Visibility {
     fn vpc(self, names: &Names, vpc: i64) -> bool {
         match self {
             Visibility::All => true,
-            Visibility::Tenant(tenant) => names.vpcs.get(&vpc).is_some_and(|v| v.tenant_id == tenant),
-            Visibility::Provider(provider) => {
-                names.vpcs.get(&vpc).is_some_and(|v| v.provider_id == provider)
+            Visibility::Tenant(tenant) => {
+                names.vpcs.get(&vpc).is_some_and(|v| v.tenant_id == tenant)
             }
+            Visibility::Provider(provider) => names
+                .vpcs
+                .get(&vpc)
+                .is_some_and(|v| v.provider_id == provider),
             Visibility::Nothing => false,
         }
     }
@@ -756,7 +809,11 @@ impl App {
     async fn network_current(
         &self,
     ) -> Result<tokio::sync::RwLockReadGuard<'_, Option<Loaded>>, AppError> {
-        let head = self.store().ledger_head().await?.map_or(0, |head| head.size);
+        let head = self
+            .store()
+            .ledger_head()
+            .await?
+            .map_or(0, |head| head.size);
         {
             let state = self.network.state.read().await;
             if state.as_ref().is_some_and(|loaded| loaded.stamp >= head) {
@@ -805,7 +862,8 @@ impl App {
                     .map(|f| format!("{f:?}"))
                     .collect();
                 let after_findings = verifier.findings();
-                let after: BTreeSet<String> = after_findings.iter().map(|f| format!("{f:?}")).collect();
+                let after: BTreeSet<String> =
+                    after_findings.iter().map(|f| format!("{f:?}")).collect();
                 let appeared: Vec<Finding> = after_findings
                     .iter()
                     .filter(|f| !before.contains(&format!("{f:?}")))
@@ -848,11 +906,7 @@ impl App {
             if !relevant(record) {
                 continue;
             }
-            let kind = record
-                .record
-                .object_kind
-                .as_deref()
-                .and_then(Kind::parse);
+            let kind = record.record.object_kind.as_deref().and_then(Kind::parse);
             let (Some(kind), Some(id)) = (kind, record.record.object_id) else {
                 return Ok(false);
             };
@@ -871,7 +925,10 @@ impl App {
             }
             log.push(log_row(record, &delta, &loaded.names));
         }
-        loaded.stamp = records.last().map_or(head, |record| record.seq + 1).max(head);
+        loaded.stamp = records
+            .last()
+            .map_or(head, |record| record.seq + 1)
+            .max(head);
         self.store().record_network_changes(&log).await?;
         Ok(true)
     }
@@ -979,7 +1036,11 @@ impl App {
         Ok(Some(changes))
     }
 
-    async fn authorize_network(&self, context: &Context, audit_action: &str) -> Result<(), AppError> {
+    async fn authorize_network(
+        &self,
+        context: &Context,
+        audit_action: &str,
+    ) -> Result<(), AppError> {
         let scope = read_scope(&context.principal, Kind::SecurityGroup);
         self.authorize_world(
             context,
@@ -1006,37 +1067,53 @@ impl App {
         let names = &loaded.names;
         let mut by_invariant: BTreeMap<&'static str, usize> = BTreeMap::new();
         let mut by_tenant: BTreeMap<i64, usize> = BTreeMap::new();
-        let mut matching: Vec<&Finding> = Vec::new();
-        for finding in loaded.verifier.findings() {
+        let mut matching: Vec<(&Finding, usize)> = Vec::new();
+        for (finding, pairs) in grouped(loaded.verifier.findings()) {
             if !visibility.finding(names, finding) {
                 continue;
             }
-            if filter.tenant_id.is_some_and(|tenant| !finding.tenants.contains(&tenant)) {
+            if filter
+                .tenant_id
+                .is_some_and(|tenant| !finding.tenants.contains(&tenant))
+            {
                 continue;
             }
-            if filter.vpc_id.is_some_and(|vpc| !finding.vpcs.contains(&vpc)) {
+            if filter
+                .vpc_id
+                .is_some_and(|vpc| !finding.vpcs.contains(&vpc))
+            {
                 continue;
             }
             *by_invariant.entry(finding.invariant.as_str()).or_default() += 1;
             for tenant in &finding.tenants {
                 *by_tenant.entry(*tenant).or_default() += 1;
             }
-            if filter.invariant.is_some_and(|invariant| finding.invariant != invariant) {
+            if filter
+                .invariant
+                .is_some_and(|invariant| finding.invariant != invariant)
+            {
                 continue;
             }
-            matching.push(finding);
+            matching.push((finding, pairs));
         }
         // Violations first, then by invariant.
-        matching.sort_by_key(|finding| (!finding.invariant.violation(), finding.invariant));
+        matching.sort_by_key(|(finding, _)| (!finding.invariant.violation(), finding.invariant));
         let total = matching.len();
-        let limit = if filter.limit == 0 { 200 } else { filter.limit.min(5_000) };
+        let limit = if filter.limit == 0 {
+            200
+        } else {
+            filter.limit.min(5_000)
+        };
         let items = matching
             .into_iter()
             .take(limit)
-            .map(|finding| {
+            .map(|(finding, pairs)| {
                 let mut finding = finding.clone();
                 checks::explain(loaded.verifier.network(), &mut finding);
-                show(finding, names)
+                ShownFinding {
+                    pairs,
+                    ..show(finding, names)
+                }
             })
             .collect();
         Ok(FindingsView {
@@ -1061,11 +1138,13 @@ impl App {
     ) -> Result<QueryAnswer, AppError> {
         self.authorize_network(context, "network.query").await?;
         if input.protocol == Protocol::Any {
-            return Err(AppError::Invalid(vec![yunjian_core::value::FieldError::new(
-                "protocol",
-                "invalid",
-                "a flow has one protocol: tcp, udp or icmp",
-            )]));
+            return Err(AppError::Invalid(vec![
+                yunjian_core::value::FieldError::new(
+                    "protocol",
+                    "invalid",
+                    "a flow has one protocol: tcp, udp or icmp",
+                ),
+            ]));
         }
         let visibility = Visibility::of(context);
         let state = self.network_current().await?;
@@ -1079,7 +1158,9 @@ impl App {
                     Place::Address(address) => interface.address == *address,
                     Place::Subnet(id) => interface.subnet_id == *id,
                     Place::Vpc(id) => interface.vpc_id == *id,
-                    Place::Zone(id) => network.vpc(interface.vpc_id).is_some_and(|vpc| vpc.zone_id == *id),
+                    Place::Zone(id) => network
+                        .vpc(interface.vpc_id)
+                        .is_some_and(|vpc| vpc.zone_id == *id),
                 })
                 .filter(|(_, interface)| visibility.vpc(&loaded.names, interface.vpc_id))
                 .map(|(index, _)| index)
@@ -1110,7 +1191,8 @@ impl App {
                 if verdict.allowed {
                     allowed_count += 1;
                 }
-                let (Some(from), Some(to)) = (network.interface_at(a), network.interface_at(b)) else {
+                let (Some(from), Some(to)) = (network.interface_at(a), network.interface_at(b))
+                else {
                     continue;
                 };
                 answers.push(PairAnswer {
@@ -1170,7 +1252,12 @@ impl App {
         // The object as it would be: the current one (in the caller's scope) with the
         // proposed fields over it.
         let current = match input.id {
-            Some(id) => Some(self.store().get(kind, id, scope).await?.ok_or(AppError::NotFound)?),
+            Some(id) => Some(
+                self.store()
+                    .get(kind, id, scope)
+                    .await?
+                    .ok_or(AppError::NotFound)?,
+            ),
             None => None,
         };
         let proposed = if input.delete {
@@ -1205,11 +1292,17 @@ impl App {
                 for (target, id) in ids {
                     let target_scope = read_scope(&context.principal, target);
                     if self.store().get(target, id, target_scope).await?.is_none() {
-                        return Err(AppError::Invalid(vec![yunjian_core::value::FieldError::new(
-                            field.name,
-                            "unknown_reference",
-                            format!("'{}': there is no {} with id {id}", field.name, target.as_str()),
-                        )]));
+                        return Err(AppError::Invalid(vec![
+                            yunjian_core::value::FieldError::new(
+                                field.name,
+                                "unknown_reference",
+                                format!(
+                                    "'{}': there is no {} with id {id}",
+                                    field.name,
+                                    target.as_str()
+                                ),
+                            ),
+                        ]));
                     }
                 }
             }
@@ -1228,7 +1321,10 @@ impl App {
                 .collect(),
             (Kind::SecurityGroupRule, None) => network
                 .group_of_rule(id)
-                .map(|group_id| Change::RemoveGroupRule { group_id, rule_id: id })
+                .map(|group_id| Change::RemoveGroupRule {
+                    group_id,
+                    rule_id: id,
+                })
                 .into_iter()
                 .collect(),
             (Kind::Vm, proposed) => {
@@ -1255,7 +1351,10 @@ impl App {
                 .collect(),
             (Kind::FirewallRule, None) => network
                 .tenant_of_firewall_rule(id)
-                .map(|tenant_id| Change::RemoveFirewallRule { tenant_id, rule_id: id })
+                .map(|tenant_id| Change::RemoveFirewallRule {
+                    tenant_id,
+                    rule_id: id,
+                })
                 .into_iter()
                 .collect(),
             (Kind::VpcPeering, Some(object)) => peering(&object)
@@ -1275,7 +1374,9 @@ impl App {
             (Kind::Route, None) => vec![Change::RemoveRoute { id }],
             (Kind::ManagementEndpoint, proposed) => {
                 let mut changes: Vec<Change> = (0..64)
-                    .map(|position| Change::RemoveEndpoint { id: id * 64 + position })
+                    .map(|position| Change::RemoveEndpoint {
+                        id: id * 64 + position,
+                    })
                     .collect();
                 if let Some(object) = proposed {
                     let vm = match int(&object.values, "vm_id") {
@@ -1293,11 +1394,13 @@ impl App {
             _ => Vec::new(),
         };
         if changes.is_empty() {
-            return Err(AppError::Invalid(vec![yunjian_core::value::FieldError::new(
+            return Err(AppError::Invalid(
+                vec![yunjian_core::value::FieldError::new(
                 "values",
                 "incomplete",
                 "the proposed object lacks fields the network needs (addresses, CIDRs, references)",
-            )]));
+            )],
+            ));
         }
         let delta = loaded.verifier.what_if(&changes);
         let shown = |findings: Vec<Finding>| {
@@ -1348,7 +1451,8 @@ impl App {
         context: &Context,
         vpc_id: i64,
     ) -> Result<Segmentation, AppError> {
-        self.authorize_network(context, "network.segmentation").await?;
+        self.authorize_network(context, "network.segmentation")
+            .await?;
         let visibility = Visibility::of(context);
         let state = self.network_current().await?;
         let loaded = state.as_ref().ok_or(AppError::NotFound)?;
@@ -1401,17 +1505,20 @@ impl App {
 
     /// The network's verification state for the offline check and the console's
     /// summary: every finding, unscoped (callers scope).
-    pub async fn network_check_all(&self) -> Result<(Vec<ShownFinding>, FindingsSummary), AppError> {
+    pub async fn network_check_all(
+        &self,
+    ) -> Result<(Vec<ShownFinding>, FindingsSummary), AppError> {
         let state = self.network_current().await?;
         let loaded = state.as_ref().ok_or(AppError::NotFound)?;
-        let findings: Vec<ShownFinding> = loaded
-            .verifier
-            .findings()
+        let findings: Vec<ShownFinding> = grouped(loaded.verifier.findings())
             .into_iter()
-            .map(|finding| {
+            .map(|(finding, pairs)| {
                 let mut finding = finding.clone();
                 checks::explain(loaded.verifier.network(), &mut finding);
-                show(finding, &loaded.names)
+                ShownFinding {
+                    pairs,
+                    ..show(finding, &loaded.names)
+                }
             })
             .collect();
         Ok((
@@ -1427,7 +1534,10 @@ impl App {
     /// Tenant names, for pages that show findings (scoped callers see only theirs).
     pub async fn network_names(&self) -> Result<Names, AppError> {
         let state = self.network_current().await?;
-        Ok(state.as_ref().map(|loaded| loaded.names.clone()).unwrap_or_default())
+        Ok(state
+            .as_ref()
+            .map(|loaded| loaded.names.clone())
+            .unwrap_or_default())
     }
 }
 
@@ -1476,4 +1586,3 @@ fn log_row(record: &yunjian_store::AuditRecord, delta: &Delta, names: &Names) ->
         detail: detail.to_string(),
     }
 }
-

@@ -1046,12 +1046,52 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
             ("provider_id", Value::Int(provider_of(plan))),
         ]));
         network_acls.links.push((acl, db_subnet));
-        let acl_rules: [(&str, i64, &str, &str, Option<(i64, i64)>, String, &str); 5] = [
-            ("ingress", 10, "allow", "tcp", Some((3306, 3306)), app_cidr.clone(), "应用层访问 MySQL"),
-            ("ingress", 20, "allow", "tcp", Some((5236, 5236)), app_cidr.clone(), "应用层访问达梦"),
-            ("ingress", 30, "allow", "tcp", Some((22, 22)), vpc_cidr(plan), "VPC 内运维"),
-            ("ingress", 100, "deny", "any", None, "0.0.0.0/0".into(), "其余拒绝"),
-            ("egress", 10, "allow", "any", None, "0.0.0.0/0".into(), "出方向放通"),
+        let acl_rules: [AclRuleSpec; 5] = [
+            (
+                "ingress",
+                10,
+                "allow",
+                "tcp",
+                Some((3306, 3306)),
+                app_cidr.clone(),
+                "应用层访问 MySQL",
+            ),
+            (
+                "ingress",
+                20,
+                "allow",
+                "tcp",
+                Some((5236, 5236)),
+                app_cidr.clone(),
+                "应用层访问达梦",
+            ),
+            (
+                "ingress",
+                30,
+                "allow",
+                "tcp",
+                Some((22, 22)),
+                vpc_cidr(plan),
+                "VPC 内运维",
+            ),
+            (
+                "ingress",
+                100,
+                "deny",
+                "any",
+                None,
+                "0.0.0.0/0".into(),
+                "其余拒绝",
+            ),
+            (
+                "egress",
+                10,
+                "allow",
+                "any",
+                None,
+                "0.0.0.0/0".into(),
+                "出方向放通",
+            ),
         ];
         for (direction, position, action, protocol, ports, remote, description) in acl_rules {
             let (from, to) = ports.map_or((Value::Null, Value::Null), |(from, to)| {
@@ -1187,7 +1227,14 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
                 vpc_groups[b][1],
                 plan_b.tenant,
                 provider_of(plan_b),
-                RuleSpec::tcp(15, "allow", 22, 22, Remote::Cidr(&vpc_cidr(plan_a)), "对端联调运维"),
+                RuleSpec::tcp(
+                    15,
+                    "allow",
+                    22,
+                    22,
+                    Remote::Cidr(&vpc_cidr(plan_a)),
+                    "对端联调运维",
+                ),
             ));
             planted.push(PlantedFlaw {
                 kind: Kind::SecurityGroupRule,
@@ -1393,6 +1440,17 @@ enum Remote<'a> {
     Cidr(&'a str),
     Group(i64),
 }
+
+/// A demo ACL rule: direction, position, action, protocol, ports, remote, description.
+type AclRuleSpec = (
+    &'static str,
+    i64,
+    &'static str,
+    &'static str,
+    Option<(i64, i64)>,
+    String,
+    &'static str,
+);
 
 struct RuleSpec<'a> {
     direction: &'static str,

@@ -42,7 +42,7 @@ pub enum Invariant {
     /// zone (7.1.2).
     SharedHost,
     /// A security group lets the whole internet reach a remote-management port
-    /// (SSH, RDP, Telnet, WinRM, SMB) (7.2.2.3, 7.2.4.2).
+    /// (SSH, RDP, Telnet, WinRM, SMB, databases' ports) (7.2.2.3, 7.2.4.2).
     ManagementOpenToAll,
     /// A rule that allows every protocol and port from everywhere (5.3.5, 7.2.4.2).
     AnyToAny,
@@ -113,6 +113,9 @@ impl Invariant {
 
 /// Remote-management ports the guide's "remote management" covers.
 pub const MANAGEMENT_PORTS: [u16; 7] = [22, 23, 135, 445, 3389, 5985, 5986];
+/// Databases' own ports: their administration is remote management too, and none of
+/// them belongs on the internet.
+pub const DATABASE_PORTS: [u16; 9] = [1433, 1521, 3306, 5236, 5432, 6379, 9200, 11211, 27017];
 
 /// One end of a path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -622,6 +625,7 @@ pub fn group_rules_of(network: &Network, group_id: i64) -> Vec<Finding> {
             if rule.direction == Direction::Ingress && rule.action == Action::Allow && everywhere {
                 let exposed: Vec<u16> = MANAGEMENT_PORTS
                     .iter()
+                    .chain(DATABASE_PORTS.iter())
                     .copied()
                     .filter(|port| {
                         rule.ports.contains(*port)
@@ -641,7 +645,7 @@ pub fn group_rules_of(network: &Network, group_id: i64) -> Vec<Finding> {
                         Invariant::ManagementOpenToAll,
                         rule,
                         Vec::new(),
-                        format!("management port(s) {exposed:?} open to 0.0.0.0/0"),
+                        format!("management or database port(s) {exposed:?} open to 0.0.0.0/0"),
                     );
                 }
             }

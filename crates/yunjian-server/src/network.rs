@@ -65,7 +65,9 @@ pub fn query_input(body: &Map<String, Json_>) -> Result<QueryInput, AppError> {
         .get("protocol")
         .and_then(Json_::as_str)
         .and_then(parse_protocol)
-        .ok_or_else(|| AppError::invalid("protocol", "invalid", "'protocol' is tcp, udp or icmp"))?;
+        .ok_or_else(|| {
+            AppError::invalid("protocol", "invalid", "'protocol' is tcp, udp or icmp")
+        })?;
     let port = match (protocol, body.get("port")) {
         (Protocol::Icmp, None) => 0,
         (_, Some(port)) => port

@@ -202,6 +202,7 @@ pub fn openapi_document() -> Json_ {
     compliance_paths(&mut paths);
     provider_paths(&mut paths);
     event_paths(&mut paths);
+    network_paths(&mut paths);
     for kind in Kind::ALL {
         kind_schemas(kind, &mut schemas);
         let spec = kind.spec();
@@ -555,6 +556,33 @@ fn provider_paths(paths: &mut Map<String, Json_>) {
         paths.insert(format!("/api/v1/provider/connectors/{{id}}/{verb}"), json!({"post": {
             "summary": format!("{verb} a connector"), "parameters": id, "responses": with_errors("204", json!({"description": verb}))}}));
     }
+}
+
+fn network_paths(paths: &mut Map<String, Json_>) {
+    let query = |name: &str, description: &str| json!({"name": name, "in": "query", "required": false, "schema": {"type": "string"}, "description": description});
+    let object = |required: &[&str], properties: Json_| json!({"required": true, "content": {"application/json": {"schema": {"type": "object", "required": required, "properties": properties}}}});
+    let ok = |what: &str| with_errors("200", json!({"description": what}));
+    let place = json!({"oneOf": [{"type": "string", "description": "vm:ID, address:IP (or a bare address), subnet:ID, vpc:ID, zone:ID"}, {"type": "object", "description": "{vm: ID} | {address: IP} | {subnet: ID} | {vpc: ID} | {zone: ID}"}]});
+    paths.insert("/api/v1/network/query".into(), json!({"post": {
+        "summary": "Can A reach B on this protocol and port: every pair of interfaces of the two ends (at most 200 each) decided hop by hop (source groups, source ACL, peering and routes, each tenant's firewall, destination ACL, destination groups) with the rule that decided each hop; ends outside the caller's scope are not found",
+        "requestBody": object(&["from", "to", "protocol"], json!({"from": place, "to": place, "protocol": {"type": "string", "enum": ["tcp", "udp", "icmp"]}, "port": {"type": "integer", "minimum": 0, "maximum": 65535}})),
+        "responses": ok("{allowed, pairs_asked, pairs_allowed, truncated, answers: [{source_vm, source, destination_vm, destination, allowed, hops: [{stage, allowed, decided_by, rule}]}], micros}")}}));
+    paths.insert("/api/v1/network/findings".into(), json!({"get": {
+        "summary": "Every violation of the isolation invariants over all flows (cross-tenant paths, zone separation, management reach, internet-zone VMs on shared hosts, management ports and any-to-any open to all, shadowed and redundant rules, paths beyond the model), each with an example flow, the port ranges it holds for, the reason and the example's hops; a tenant sees those that concern it",
+        "parameters": [query("tenant_id", ""), query("vpc_id", ""), query("invariant", "cross_tenant_path, zone_separation, management_reach, shared_host, management_open_to_all, any_to_any, shadowed, redundant, not_verifiable"), query("limit", "1 to 1,000 (200)")],
+        "responses": ok("{findings, total, by_invariant, by_tenant, ledger_size, size, load_ms, verify_ms}")}}));
+    paths.insert("/api/v1/network/what-if".into(), json!({"post": {
+        "summary": "What a proposed change would do to the findings, without making it: a new, changed or deleted security-group rule, VM (addresses, groups), firewall rule, peering, exchange rule, route or management endpoint; asked with the permission the change itself needs",
+        "requestBody": object(&["kind"], json!({"kind": {"type": "string"}, "id": {"type": "integer"}, "values": {"type": "object"}, "delete": {"type": "boolean"}})),
+        "responses": ok("{appeared, disappeared, rechecked}")}}));
+    paths.insert("/api/v1/network/changes".into(), json!({"get": {
+        "summary": "The policy-change log (7.2.4.7): each audited change to a network object with the findings it made appear and disappear; a tenant's own, or everyone's for the platform's roles",
+        "parameters": [query("limit", "1 to 1,000 (100)")],
+        "responses": ok("{changes: [{audit_seq, at, kind, object_id, action, tenant_id, appeared, disappeared, detail}]}")}}));
+    paths.insert("/api/v1/network/vpcs/{id}/segmentation".into(), json!({"get": {
+        "summary": "Which security groups of a VPC can talk to which, on which ports",
+        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}}],
+        "responses": ok("{vpc_id, groups: [[id, name, members]], matrix: [[from, to, ports]]}")}}));
 }
 
 fn event_paths(paths: &mut Map<String, Json_>) {

@@ -131,7 +131,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "event_centre",
         include_str!("../migrations/0012_event_centre.sql"),
     ),
-    (13, "network", include_str!("../migrations/0013_network.sql")),
+    (
+        13,
+        "network",
+        include_str!("../migrations/0013_network.sql"),
+    ),
 ];
 
 impl Store {

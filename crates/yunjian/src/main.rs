@@ -143,6 +143,11 @@ enum Command {
         #[command(subcommand)]
         command: EventsCommand,
     },
+    /// Network isolation verification: check every invariant over the store's world.
+    Network {
+        #[command(subcommand)]
+        command: NetworkCommand,
+    },
     /// Compliance evidence packages: verify one offline.
     Evidence {
         #[command(subcommand)]
@@ -233,6 +238,29 @@ enum ComplianceCommand {
     Run {
         #[command(flatten)]
         store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum NetworkCommand {
+    /// Load the world's network from the store, verify every isolation invariant over
+    /// all flows and print the findings with their examples and deciding rules. Exits
+    /// with status 2 when a violation is found (hygiene and "not verifiable" notes do
+    /// not count), so scripts can gate on it.
+    Check {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Only this invariant (cross_tenant_path, zone_separation, management_reach,
+        /// shared_host, management_open_to_all, any_to_any, shadowed, redundant,
+        /// not_verifiable).
+        #[arg(long)]
+        invariant: Option<String>,
+        /// One JSON object per finding instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Findings printed (all are counted).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
     },
 }
 
@@ -428,6 +456,7 @@ async fn run(command: Command) -> Result<()> {
         Command::Audit { command } => audit(command).await,
         Command::Compliance { command } => compliance(command).await,
         Command::Events { command } => events(command).await,
+        Command::Network { command } => network(command).await,
         Command::Evidence { command } => evidence(command),
         Command::Bench { command } => bench::run(command).await,
         Command::Api(args) => api_client::run(args).await,
@@ -460,6 +489,92 @@ async fn compliance(command: ComplianceCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+async fn network(command: NetworkCommand) -> Result<()> {
+    let NetworkCommand::Check {
+        store,
+        invariant,
+        json,
+        limit,
+    } = command;
+    let wanted = match invariant.as_deref() {
+        None => None,
+        Some(text) => Some(
+            yunjian_network::checks::Invariant::parse(text)
+                .with_context(|| format!("unknown invariant '{text}'"))?,
+        ),
+    };
+    let config = load_config(&store)?;
+    init_logging_quiet();
+    let app = ledger::app_with_ledger(open_store(&config).await?, &config).await?;
+    let (findings, summary) = app.network_check_all().await.map_err(app_error)?;
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for finding in &findings {
+        *counts
+            .entry(finding.finding.invariant.as_str())
+            .or_default() += 1;
+    }
+    let violations = findings.iter().filter(|finding| finding.violation).count();
+    let shown: Vec<_> = findings
+        .iter()
+        .filter(|finding| wanted.is_none_or(|wanted| finding.finding.invariant == wanted))
+        .collect();
+    if json {
+        for finding in shown.iter().take(limit) {
+            println!("{}", serde_json::to_string(finding)?);
+        }
+    } else {
+        let size = summary.size;
+        println!(
+            "network: {} VPCs, {} interfaces, {} group rules, {} ACL rules, {} firewall rules, {} peerings",
+            size.vpcs, size.interfaces, size.group_rules, size.acl_rules, size.firewall_rules, size.peerings
+        );
+        println!(
+            "loaded in {:.0} ms, verified over all flows in {:.0} ms",
+            summary.load_ms, summary.verify_ms
+        );
+        for (invariant, count) in &counts {
+            println!("  {invariant:<24} {count}");
+        }
+        for finding in shown.iter().take(limit) {
+            println!();
+            println!(
+                "[{}] {} ({})",
+                finding.finding.invariant.as_str(),
+                finding.title,
+                finding.clauses
+            );
+            if !finding.ports_text.is_empty() {
+                println!("  ports: {}", finding.ports_text);
+            }
+            if finding.pairs > 1 {
+                println!(
+                    "  {} interface pairs between these two VPCs alike; the first shown",
+                    finding.pairs
+                );
+            }
+            println!("  {}", finding.finding.reason);
+            if let Some(verdict) = &finding.finding.verdict {
+                for hop in &verdict.hops {
+                    println!(
+                        "    {:?}: {} by {:?}",
+                        hop.stage,
+                        if hop.allowed { "allowed" } else { "refused" },
+                        hop.decided_by
+                    );
+                }
+            }
+        }
+        if shown.len() > limit {
+            println!("\n… and {} more (--limit)", shown.len() - limit);
+        }
+    }
+    if violations > 0 {
+        eprintln!("{violations} violation(s)");
+        std::process::exit(2);
+    }
+    Ok(())
 }
 
 async fn events(command: EventsCommand) -> Result<()> {

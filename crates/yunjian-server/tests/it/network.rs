@@ -13,20 +13,31 @@ use super::{api, send, server, Server};
 
 async fn create(s: &Server, token: &str, path: &str, body: Value) -> i64 {
     let answer = send(&s.router, api(Method::POST, path, Some(token), Some(body))).await;
-    assert_eq!(answer.status, StatusCode::CREATED, "{path}: {}", answer.text);
+    assert_eq!(
+        answer.status,
+        StatusCode::CREATED,
+        "{path}: {}",
+        answer.text
+    );
     answer.json()["id"].as_i64().expect("id")
 }
 
 async fn get(s: &Server, token: &str, path: &str) -> (StatusCode, Value) {
     let answer = send(&s.router, api(Method::GET, path, Some(token), None)).await;
     let status = answer.status;
-    (status, serde_json::from_str(&answer.text).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_str(&answer.text).unwrap_or(Value::Null),
+    )
 }
 
 async fn post(s: &Server, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
     let answer = send(&s.router, api(Method::POST, path, Some(token), Some(body))).await;
     let status = answer.status;
-    (status, serde_json::from_str(&answer.text).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_str(&answer.text).unwrap_or(Value::Null),
+    )
 }
 
 /// A VPC with one subnet, one group (the tenant's own, 7.2.4.7) and one VM; returns
@@ -91,8 +102,20 @@ async fn a_peering_opens_a_path_the_findings_name_and_approval_with_firewalls_cl
     let s = server().await;
     let provider = provider_id(&s).await;
     let admin = s.admin_token.clone();
-    let tenant_a = member(&s, "net-a", "tenant_admin", json!({"tenant_id": s.tenants[0]})).await;
-    let tenant_b = member(&s, "net-b", "tenant_admin", json!({"tenant_id": s.tenants[1]})).await;
+    let tenant_a = member(
+        &s,
+        "net-a",
+        "tenant_admin",
+        json!({"tenant_id": s.tenants[0]}),
+    )
+    .await;
+    let tenant_b = member(
+        &s,
+        "net-b",
+        "tenant_admin",
+        json!({"tenant_id": s.tenants[1]}),
+    )
+    .await;
     let (vpc_a, _group_a, vm_a) = tenant_network(&s, &tenant_a, s.tenants[0], provider, 31).await;
     let (vpc_b, group_b, vm_b) = tenant_network(&s, &tenant_b, s.tenants[1], provider, 32).await;
     // B lets the private range in on SSH and HTTPS.
@@ -110,7 +133,8 @@ async fn a_peering_opens_a_path_the_findings_name_and_approval_with_firewalls_cl
             .await,
         );
     }
-    let ask = json!({"from": format!("vm:{vm_a}"), "to": {"vm": vm_b}, "protocol": "tcp", "port": 443});
+    let ask =
+        json!({"from": format!("vm:{vm_a}"), "to": {"vm": vm_b}, "protocol": "tcp", "port": 443});
     let (status, answer) = post(&s, &admin, "/api/v1/network/query", ask.clone()).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["allowed"], json!(false), "{answer}");
@@ -129,8 +153,14 @@ async fn a_peering_opens_a_path_the_findings_name_and_approval_with_firewalls_cl
     let (_, answer) = post(&s, &admin, "/api/v1/network/query", ask.clone()).await;
     assert_eq!(answer["allowed"], json!(true), "{answer}");
     let hops = answer["answers"][0]["hops"].as_array().expect("hops");
-    assert_eq!(hops.last().expect("hop")["decided_by"], json!({"kind": "group_rule", "id": rules[1]}));
-    assert!(hops.last().expect("hop")["rule"].as_str().expect("words").contains("HTTPS"));
+    assert_eq!(
+        hops.last().expect("hop")["decided_by"],
+        json!({"kind": "group_rule", "id": rules[1]})
+    );
+    assert!(hops.last().expect("hop")["rule"]
+        .as_str()
+        .expect("words")
+        .contains("HTTPS"));
     let (_, findings) = get(&s, &admin, "/api/v1/network/findings").await;
     let paths = cross_tenant(&findings);
     assert_eq!(paths.len(), 1, "{findings}");
@@ -145,15 +175,30 @@ async fn a_peering_opens_a_path_the_findings_name_and_approval_with_firewalls_cl
 
     // Each tenant sees it (it concerns both); neither may ask about the other's VMs.
     for token in [&tenant_a, &tenant_b] {
-        let (status, seen) = get(&s, token, "/api/v1/network/findings?invariant=cross_tenant_path").await;
+        let (status, seen) = get(
+            &s,
+            token,
+            "/api/v1/network/findings?invariant=cross_tenant_path",
+        )
+        .await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(seen["total"], json!(1), "{seen}");
     }
     let (status, refused) = post(&s, &tenant_a, "/api/v1/network/query", ask.clone()).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{refused}");
-    let (status, _) = get(&s, &tenant_a, &format!("/api/v1/network/vpcs/{vpc_b}/segmentation")).await;
+    let (status, _) = get(
+        &s,
+        &tenant_a,
+        &format!("/api/v1/network/vpcs/{vpc_b}/segmentation"),
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, own) = get(&s, &tenant_b, &format!("/api/v1/network/vpcs/{vpc_b}/segmentation")).await;
+    let (status, own) = get(
+        &s,
+        &tenant_b,
+        &format!("/api/v1/network/vpcs/{vpc_b}/segmentation"),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{own}");
 
     // What-if: B asks what dropping its SSH rule would do, before doing it.
@@ -176,8 +221,16 @@ async fn a_peering_opens_a_path_the_findings_name_and_approval_with_firewalls_cl
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (_, unchanged) = get(&s, &admin, "/api/v1/network/findings?invariant=cross_tenant_path").await;
-    assert_eq!(unchanged["findings"][0]["ports_text"], "tcp/22, tcp/443", "what-if changed nothing");
+    let (_, unchanged) = get(
+        &s,
+        &admin,
+        "/api/v1/network/findings?invariant=cross_tenant_path",
+    )
+    .await;
+    assert_eq!(
+        unchanged["findings"][0]["ports_text"], "tcp/22, tcp/443",
+        "what-if changed nothing"
+    );
 
     // The management unit approves HTTPS; both tenants' firewalls allow it explicitly.
     create(
@@ -188,15 +241,33 @@ async fn a_peering_opens_a_path_the_findings_name_and_approval_with_firewalls_cl
                "port_to": 443, "approval": "渝数据交换〔2026〕1号"}),
     )
     .await;
-    let (_, findings) = get(&s, &admin, "/api/v1/network/findings?invariant=cross_tenant_path").await;
+    let (_, findings) = get(
+        &s,
+        &admin,
+        "/api/v1/network/findings?invariant=cross_tenant_path",
+    )
+    .await;
     let reasons: Vec<(&str, &str)> = findings["findings"]
         .as_array()
         .expect("findings")
         .iter()
-        .map(|f| (f["ports_text"].as_str().unwrap_or(""), f["reason"].as_str().unwrap_or("")))
+        .map(|f| {
+            (
+                f["ports_text"].as_str().unwrap_or(""),
+                f["reason"].as_str().unwrap_or(""),
+            )
+        })
         .collect();
-    assert!(reasons.contains(&("tcp/22", "no exchange rule allows this flow")), "{reasons:?}");
-    assert!(reasons.iter().any(|(ports, reason)| *ports == "tcp/443" && reason.contains("firewall")), "{reasons:?}");
+    assert!(
+        reasons.contains(&("tcp/22", "no exchange rule allows this flow")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|(ports, reason)| *ports == "tcp/443" && reason.contains("firewall")),
+        "{reasons:?}"
+    );
     for (token, tenant) in [(&tenant_a, s.tenants[0]), (&tenant_b, s.tenants[1])] {
         create(
             &s,
@@ -208,7 +279,12 @@ async fn a_peering_opens_a_path_the_findings_name_and_approval_with_firewalls_cl
         )
         .await;
     }
-    let (_, findings) = get(&s, &admin, "/api/v1/network/findings?invariant=cross_tenant_path").await;
+    let (_, findings) = get(
+        &s,
+        &admin,
+        "/api/v1/network/findings?invariant=cross_tenant_path",
+    )
+    .await;
     // The firewalls now stand on the path: SSH is refused by them, HTTPS is approved.
     assert_eq!(findings["total"], json!(0), "{findings}");
 
@@ -217,8 +293,15 @@ async fn a_peering_opens_a_path_the_findings_name_and_approval_with_firewalls_cl
     assert_eq!(status, StatusCode::OK, "{log_a}");
     let rows = log_a["changes"].as_array().expect("rows");
     assert!(!rows.is_empty(), "{log_a}");
-    assert!(rows.iter().all(|row| row["tenant_id"] == json!(s.tenants[0])), "{log_a}");
-    assert!(rows.iter().any(|row| row["kind"] == "firewall_rule"), "{log_a}");
+    assert!(
+        rows.iter()
+            .all(|row| row["tenant_id"] == json!(s.tenants[0])),
+        "{log_a}"
+    );
+    assert!(
+        rows.iter().any(|row| row["kind"] == "firewall_rule"),
+        "{log_a}"
+    );
     let (_, log_all) = get(&s, &admin, "/api/v1/network/changes").await;
     let closing = log_all["changes"]
         .as_array()
@@ -229,13 +312,25 @@ async fn a_peering_opens_a_path_the_findings_name_and_approval_with_firewalls_cl
         .expect("tenant B's firewall change");
     // A's firewall, first on the path, already refused SSH; B's closed the HTTPS gap.
     assert_eq!(closing["disappeared"], json!(1), "{closing}");
-    assert_eq!(closing["detail"]["disappeared"][0]["ports"], "tcp/443", "{closing}");
+    assert_eq!(
+        closing["detail"]["disappeared"][0]["ports"], "tcp/443",
+        "{closing}"
+    );
     let opening = rows
         .iter()
         .find(|row| row["kind"] == "firewall_rule")
         .expect("A's firewall change");
-    assert_eq!(opening["detail"]["disappeared"][0]["ports"], "tcp/22", "{opening}");
-    let provider_operator = member(&s, "net-op", "provider_operator", json!({"provider_id": provider})).await;
+    assert_eq!(
+        opening["detail"]["disappeared"][0]["ports"], "tcp/22",
+        "{opening}"
+    );
+    let provider_operator = member(
+        &s,
+        "net-op",
+        "provider_operator",
+        json!({"provider_id": provider}),
+    )
+    .await;
     let (status, _) = get(&s, &provider_operator, "/api/v1/network/changes").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 

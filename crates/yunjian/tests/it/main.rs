@@ -6,6 +6,7 @@ mod browser;
 mod compliance;
 mod demo;
 mod ledger;
+mod network;
 mod provider;
 mod tidy;
 
@@ -23,6 +24,8 @@ pub struct Demo {
     pub base: String,
     pub accounts: Vec<Value>,
     pub data: tempfile::TempDir,
+    /// The PostgreSQL database the demo runs on, when the suite runs on PostgreSQL.
+    pub database_url: Option<String>,
 }
 
 impl Drop for Demo {
@@ -54,12 +57,13 @@ impl Demo {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        if yunjian_testkit::postgres_selected() {
-            command.args([
-                "--database-url",
-                &yunjian_testkit::fresh_postgres_database().await,
-            ]);
-        }
+        let database_url = if yunjian_testkit::postgres_selected() {
+            let url = yunjian_testkit::fresh_postgres_database().await;
+            command.args(["--database-url", &url]);
+            Some(url)
+        } else {
+            None
+        };
         let mut child = command.spawn().expect("the binary starts");
         let stdout = child.stdout.take().expect("stdout");
         let (sender, receiver) = mpsc::channel();
@@ -85,7 +89,17 @@ impl Demo {
             base,
             accounts,
             data,
+            database_url,
         }
+    }
+
+    /// What a CLI command needs to open the demo's store: its data directory and, on
+    /// PostgreSQL, the database URL.
+    pub fn store_args(&self) -> (String, Option<String>) {
+        (
+            self.data.path().display().to_string(),
+            self.database_url.clone(),
+        )
     }
 
     pub fn account(&self, username: &str) -> (String, String) {
