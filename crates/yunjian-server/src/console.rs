@@ -9,6 +9,7 @@ mod audit;
 mod compliance;
 mod forms;
 mod i18n;
+mod network;
 mod pages;
 mod provider;
 mod soc;
@@ -159,6 +160,11 @@ pub fn routes() -> Router<AppState> {
             "/console/providers/usage/report",
             get(provider::usage_report),
         )
+        .route("/console/network", get(network::findings))
+        .route("/console/network/query", get(network::query_page))
+        .route("/console/network/vpcs", get(network::vpcs))
+        .route("/console/network/vpcs/{id}", get(network::segmentation))
+        .route("/console/network/changes", get(network::changes))
         .route("/console/soc", get(soc::overview))
         .route("/console/soc/events", get(soc::events))
         .route("/console/soc/events/{id}", get(soc::event))

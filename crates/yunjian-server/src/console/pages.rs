@@ -50,6 +50,13 @@ const MENU: &[(&str, &str, &[Kind])] = &[
             Kind::Subnet,
             Kind::SecurityGroup,
             Kind::SecurityGroupRule,
+            Kind::NetworkAcl,
+            Kind::NetworkAclRule,
+            Kind::FirewallRule,
+            Kind::VpcPeering,
+            Kind::Route,
+            Kind::ExchangeRule,
+            Kind::ManagementEndpoint,
             Kind::InformationSystem,
         ],
     ),
@@ -126,6 +133,11 @@ pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
                         a href="/console/providers/changes" class=[active(frame.path == "/console/providers/changes")] { (lang.t("变更历史", "Change history")) }
                         a href="/console/providers/images" class=[active(frame.path == "/console/providers/images")] { (lang.t("镜像登记", "Image registry")) }
                         a href="/console/providers/usage" class=[active(frame.path == "/console/providers/usage")] { (lang.t("资源使用", "Usage")) }
+                        h4 { (lang.t("网络隔离验证", "Network isolation")) }
+                        a href="/console/network" class=[active(frame.path == "/console/network")] { (lang.t("隔离验证结果", "Findings")) }
+                        a href="/console/network/query" class=[active(frame.path == "/console/network/query")] { (lang.t("可达性查询", "Reachability")) }
+                        a href="/console/network/vpcs" class=[active(frame.path.starts_with("/console/network/vpcs"))] { (lang.t("VPC 分段视图", "VPC segmentation")) }
+                        a href="/console/network/changes" class=[active(frame.path == "/console/network/changes")] { (lang.t("策略变更日志", "Policy-change log")) }
                         @if frame.principal.role != Role::SystemAdmin {
                             h4 { (lang.t("安全事件中心", "Security event centre")) }
                             a href="/console/soc" class=[active(frame.path == "/console/soc")] { (lang.t("态势感知", "Situation")) }

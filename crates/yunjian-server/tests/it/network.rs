@@ -201,6 +201,42 @@ async fn a_peering_opens_a_path_the_findings_name_and_approval_with_firewalls_cl
     .await;
     assert_eq!(status, StatusCode::OK, "{own}");
 
+    // The console: findings page, the path drawn hop by hop, segmentation; escaped.
+    let page = super::console_get(
+        &s.router,
+        "/console/network?invariant=cross_tenant_path",
+        &tenant_a,
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text.contains("tcp/22, tcp/443") && page.text.contains("web-31"),
+        "{}",
+        page.text
+    );
+    let path = format!("/console/network/query?from=vm:{vm_a}&to=vm:{vm_b}&protocol=tcp&port=443");
+    let page = super::console_get(&s.router, &path, &admin).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text.contains("<svg") && page.text.contains("HTTPS"),
+        "{}",
+        page.text
+    );
+    let page = super::console_get(&s.router, &path, &tenant_a).await;
+    assert_eq!(
+        page.status,
+        StatusCode::NOT_FOUND,
+        "tenant A cannot draw B's VM"
+    );
+    let page = super::console_get(
+        &s.router,
+        &format!("/console/network/vpcs/{vpc_b}"),
+        &tenant_b,
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("sg-web"), "{}", page.text);
+
     // What-if: B asks what dropping its SSH rule would do, before doing it.
     let (status, effect) = post(
         &s,
@@ -302,6 +338,9 @@ async fn a_peering_opens_a_path_the_findings_name_and_approval_with_firewalls_cl
         rows.iter().any(|row| row["kind"] == "firewall_rule"),
         "{log_a}"
     );
+    let page = super::console_get(&s.router, "/console/network/changes", &tenant_a).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("firewall_rule"), "{}", page.text);
     let (_, log_all) = get(&s, &admin, "/api/v1/network/changes").await;
     let closing = log_all["changes"]
         .as_array()

@@ -651,6 +651,67 @@ async fn a_supervisor_logs_in_and_browses_the_overview_and_a_detail_page() {
         .await
         .expect("the pool's devices");
     screenshot(&client, "soc-sources").await;
+
+    // Network isolation: the planted peering's finding, its path drawn hop by hop, a
+    // VPC's segmentation.
+    client
+        .goto(&format!(
+            "{}/console/network?invariant=cross_tenant_path",
+            demo.base
+        ))
+        .await
+        .expect("network findings");
+    let first = client
+        .wait()
+        .for_element(Locator::Css("#network-findings tbody tr"))
+        .await
+        .expect("the planted peering's finding")
+        .text()
+        .await
+        .expect("text");
+    assert!(first.contains("tcp/"), "{first}");
+    screenshot(&client, "network-findings").await;
+    client
+        .find(Locator::Css("#network-findings a.path-link"))
+        .await
+        .expect("a path link")
+        .click()
+        .await
+        .expect("click");
+    client
+        .wait()
+        .for_element(Locator::Css("svg.path-svg rect"))
+        .await
+        .expect("the path drawn");
+    let verdict = client
+        .find(Locator::Css("#network-verdict"))
+        .await
+        .expect("the verdict")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        verdict.contains("可达") || verdict.contains("Reachable"),
+        "{verdict}"
+    );
+    screenshot(&client, "network-path").await;
+    client
+        .goto(&format!("{}/console/network/vpcs", demo.base))
+        .await
+        .expect("VPCs");
+    client
+        .find(Locator::Css("#network-vpcs a"))
+        .await
+        .expect("a VPC")
+        .click()
+        .await
+        .expect("click");
+    client
+        .wait()
+        .for_element(Locator::Css("#network-segmentation tbody tr"))
+        .await
+        .expect("the segmentation matrix");
+    screenshot(&client, "network-segmentation").await;
     client.close().await.expect("close the browser");
     drop(driver);
 }
