@@ -357,6 +357,14 @@ impl App {
             refusals,
             refusal_window_days: REFUSAL_WINDOW_DAYS,
             approved_images: self.approved_images().await?,
+            network: match self.network_violations().await {
+                Ok(violations) => Some(violations),
+                Err(error) => {
+                    // The control stays MANUAL (no verdict without a verification).
+                    tracing::warn!(%error, "network verification unavailable for compliance");
+                    None
+                }
+            },
         })
     }
 

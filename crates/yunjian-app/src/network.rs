@@ -615,6 +615,7 @@ fn show(finding: Finding, names: &Names) -> ShownFinding {
         Subject::Path {
             source,
             destination,
+            ..
         } => format!(
             "{} ({}, {}) → {} ({}, {})",
             vm(source.vm_id),
@@ -675,6 +676,7 @@ fn group_key(finding: &Finding) -> Option<GroupKey> {
         Subject::Path {
             source,
             destination,
+            ..
         } => Some((
             finding.invariant,
             source.vpc_id,
@@ -692,15 +694,24 @@ fn grouped<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Vec<(&'a Find
     let mut out: Vec<(&Finding, usize)> = Vec::new();
     let mut at: HashMap<GroupKey, usize> = HashMap::new();
     for finding in findings {
+        // A path finding already holds for every pair of its two interface classes.
+        let pairs = match &finding.subject {
+            Subject::Path {
+                sources,
+                destinations,
+                ..
+            } => sources.len() * destinations.len(),
+            _ => 1,
+        };
         match group_key(finding) {
             Some(key) => match at.get(&key) {
-                Some(index) => out[*index].1 += 1,
+                Some(index) => out[*index].1 += pairs,
                 None => {
                     at.insert(key, out.len());
-                    out.push((finding, 1));
+                    out.push((finding, pairs));
                 }
             },
-            None => out.push((finding, 1)),
+            None => out.push((finding, pairs)),
         }
     }
     out
@@ -1529,6 +1540,29 @@ impl App {
                 verify_ms: loaded.verify_ms,
             },
         ))
+    }
+
+    /// Every violation, unscoped, for the compliance engine's `network.isolation`.
+    pub(crate) async fn network_violations(
+        &self,
+    ) -> Result<Vec<yunjian_compliance::NetworkViolation>, AppError> {
+        let state = self.network_current().await?;
+        let loaded = state.as_ref().ok_or(AppError::NotFound)?;
+        Ok(grouped(loaded.verifier.findings())
+            .into_iter()
+            .filter(|(finding, _)| finding.invariant.violation())
+            .map(|(finding, _)| {
+                let shown = show(finding.clone(), &loaded.names);
+                yunjian_compliance::NetworkViolation {
+                    invariant: finding.invariant.as_str().to_owned(),
+                    tenants: finding.tenants.clone(),
+                    vpcs: finding.vpcs.clone(),
+                    title: shown.title,
+                    ports: shown.ports_text,
+                    reason: finding.reason.to_string(),
+                }
+            })
+            .collect())
     }
 
     /// Tenant names, for pages that show findings (scoped callers see only theirs).

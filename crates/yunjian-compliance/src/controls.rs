@@ -3,7 +3,7 @@
 //! something to look at, PASS or FAIL with the resources, values and parameters that
 //! decided it; scopes it has nothing to look at are left to attestations.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{Months, NaiveDate};
 use yunjian_core::role::Role;
@@ -171,7 +171,7 @@ pub fn builtins() -> &'static [Builtin] {
     &BUILTINS
 }
 
-static BUILTINS: [Builtin; 20] = [
+static BUILTINS: [Builtin; 21] = [
     Builtin {
         id: "infra.chongqing",
         title_zh: "云计算基础设施位于重庆市行政区域内（异地备份中心除外）",
@@ -283,6 +283,14 @@ static BUILTINS: [Builtin; 20] = [
         clauses: &["7.2.3.1", "7.2.4.2"],
         parameters: &[],
         run: network_security_group_exposure,
+    },
+    Builtin {
+        id: "network.isolation",
+        title_zh: "租户间、区域间隔离经全量流量验证，运维访问不越出本租户VPC",
+        title_en: "Isolation between tenants and zones proved over all flows; management stays in the tenant's VPCs",
+        clauses: &["5.2.2", "7.2.2.3", "7.5.9.5", "7.5.12"],
+        parameters: &[],
+        run: network_isolation,
     },
     Builtin {
         id: "settings.log_retention",
@@ -1040,6 +1048,98 @@ fn network_security_group_exposure(context: &Context<'_>, out: &mut Emitter) {
             });
     }
     out.tallies(tallies, "安全组规则", "security group rules");
+}
+
+/// Per tenant with a VPC: FAIL when network verification found a cross-tenant path,
+/// a zone crossing or management reach that concerns it (every flow was examined, so a
+/// PASS is a proof over the model, not a sample).
+fn network_isolation(context: &Context<'_>, out: &mut Emitter) {
+    let Some(violations) = &context.facts.network else {
+        return;
+    };
+    let relevant = ["cross_tenant_path", "zone_separation", "management_reach"];
+    let mut tallies: BTreeMap<Scope, Tally> = BTreeMap::new();
+    let mut tenants: BTreeSet<i64> = BTreeSet::new();
+    for vpc in &context.index.inventory.vpcs {
+        tenants.insert(vpc.tenant_id);
+    }
+    for tenant in tenants {
+        let tally = tallies.entry(Scope::Tenant(tenant)).or_default();
+        let mine: Vec<&crate::inventory::NetworkViolation> = violations
+            .iter()
+            .filter(|v| relevant.contains(&v.invariant.as_str()) && v.tenants.contains(&tenant))
+            .collect();
+        if mine.is_empty() {
+            tally.check(true, || {
+                item(
+                    "tenant",
+                    tenant,
+                    &format!("tenant:{tenant}"),
+                    "isolation",
+                    "no violating flow".to_owned(),
+                    "no path outside approved exchanges, zones apart, management inside".to_owned(),
+                )
+            });
+        }
+        for violation in mine {
+            tally.check(false, || {
+                item(
+                    "vpc",
+                    violation.vpcs.first().copied().unwrap_or(0),
+                    &violation.title,
+                    &violation.invariant,
+                    format!("{} {}", violation.ports, violation.reason),
+                    "no path outside approved exchanges, zones apart, management inside".to_owned(),
+                )
+            });
+        }
+    }
+    // The provider's part: the isolation its platform enforces between the VPCs it runs.
+    let provider_of: HashMap<i64, i64> = context
+        .index
+        .inventory
+        .vpcs
+        .iter()
+        .map(|vpc| (vpc.id, vpc.provider_id))
+        .collect();
+    let providers: BTreeSet<i64> = provider_of.values().copied().collect();
+    for provider in providers {
+        let tally = tallies.entry(Scope::Provider(provider)).or_default();
+        let mine: Vec<&crate::inventory::NetworkViolation> = violations
+            .iter()
+            .filter(|v| {
+                relevant.contains(&v.invariant.as_str())
+                    && v.vpcs
+                        .iter()
+                        .any(|vpc| provider_of.get(vpc) == Some(&provider))
+            })
+            .collect();
+        if mine.is_empty() {
+            tally.check(true, || {
+                item(
+                    "provider",
+                    provider,
+                    &format!("provider:{provider}"),
+                    "isolation",
+                    "no violating flow".to_owned(),
+                    "no path outside approved exchanges, zones apart, management inside".to_owned(),
+                )
+            });
+        }
+        for violation in mine {
+            tally.check(false, || {
+                item(
+                    "vpc",
+                    violation.vpcs.first().copied().unwrap_or(0),
+                    &violation.title,
+                    &violation.invariant,
+                    format!("{} {}", violation.ports, violation.reason),
+                    "no path outside approved exchanges, zones apart, management inside".to_owned(),
+                )
+            });
+        }
+    }
+    out.tallies(tallies, "隔离验证项", "isolation checks");
 }
 
 fn setting_check(

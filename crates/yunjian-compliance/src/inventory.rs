@@ -544,4 +544,19 @@ pub struct Facts {
     /// provider). Empty when nothing is registered, and then an image passes on a
     /// strong digest of its own.
     pub approved_images: BTreeMap<Option<i64>, BTreeSet<String>>,
+    /// Network isolation verification's violations (issue 8), when it ran: the
+    /// `network.isolation` control reports them per tenant; `None` leaves it MANUAL.
+    pub network: Option<Vec<NetworkViolation>>,
+}
+
+/// One violation of the isolation invariants, as the network verifier reported it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NetworkViolation {
+    /// `cross_tenant_path`, `zone_separation`, `management_reach`, `shared_host`, …
+    pub invariant: String,
+    pub tenants: Vec<i64>,
+    pub vpcs: Vec<i64>,
+    pub title: String,
+    pub ports: String,
+    pub reason: String,
 }

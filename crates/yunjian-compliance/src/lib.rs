@@ -20,7 +20,7 @@ pub use controls::ControlInfo;
 pub use evaluate::{
     evaluate, Attestation, Basis, ClauseResult, CustomRun, Evaluation, Inputs, Override, Waiver,
 };
-pub use inventory::{Facts, Inventory};
+pub use inventory::{Facts, Inventory, NetworkViolation};
 pub use parameters::ParameterValues;
 pub use party::{Party, PartySet, ServiceModel};
 pub use result::{Evidence, Outcome, Scope, Status, Verdict};

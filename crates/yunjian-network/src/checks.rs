@@ -18,6 +18,7 @@
 //! that decided the example at every hop.
 
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
@@ -129,9 +130,14 @@ pub struct End {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Subject {
+    /// A path between two VPCs: the example ends, and every source and destination
+    /// interface the finding holds for (every pair of them: interfaces that no rule,
+    /// ACL, firewall or route tells apart are one class, checked once).
     Path {
         source: End,
         destination: End,
+        sources: Vec<End>,
+        destinations: Vec<End>,
     },
     Rule {
         group_id: i64,
@@ -174,6 +180,7 @@ pub fn explain(network: &Network, finding: &mut Finding) {
         Subject::Path {
             source,
             destination,
+            ..
         },
         Some(flow),
     ) = (&finding.subject, finding.example)
@@ -199,7 +206,8 @@ pub fn explain(network: &Network, finding: &mut Finding) {
 /// Where a finding lives, for re-checking only what a change can affect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Key {
-    Pair(InterfaceIndex, InterfaceIndex),
+    /// Every path from one VPC to a VPC peered with it.
+    Path(i64, i64),
     Group(i64),
     Host(i64),
     Route(i64),
@@ -208,7 +216,7 @@ pub enum Key {
 /// The findings of one key.
 pub fn check(network: &Network, key: Key) -> Vec<Finding> {
     match key {
-        Key::Pair(source, destination) => pair(network, source, destination),
+        Key::Path(from, to) => vpc_path(network, from, to),
         Key::Group(group) => group_rules_of(network, group),
         Key::Host(host) => host_findings(network, host),
         Key::Route(route) => route_findings(network, route),
@@ -241,17 +249,16 @@ pub fn pair(
     if passage.allowed.is_empty() {
         return Vec::new();
     }
+    let end = |interface: &crate::model::Interface| End {
+        vm_id: interface.vm_id,
+        address: interface.address,
+        vpc_id: interface.vpc_id,
+    };
     let subject = Subject::Path {
-        source: End {
-            vm_id: from.vm_id,
-            address: from.address,
-            vpc_id: from.vpc_id,
-        },
-        destination: End {
-            vm_id: to.vm_id,
-            address: to.address,
-            vpc_id: to.vpc_id,
-        },
+        source: end(from),
+        destination: end(to),
+        sources: vec![end(from)],
+        destinations: vec![end(to)],
     };
     let mut tenants = vec![vpc_a.tenant_id, vpc_b.tenant_id];
     tenants.dedup();
@@ -737,18 +744,168 @@ fn order_key(finding: &Finding) -> (Invariant, Option<(IpAddr, IpAddr, Protocol,
     )
 }
 
-/// Every ordered interface pair across every peering.
+/// Every directed pair of peered VPCs.
 pub fn pair_keys(network: &Network) -> Vec<Key> {
     let mut keys = Vec::new();
     for (a, b) in network.peered_pairs() {
-        for i in network.in_vpc(a) {
-            for j in network.in_vpc(b) {
-                keys.push(Key::Pair(i, j));
-                keys.push(Key::Pair(j, i));
-            }
+        if a != b {
+            keys.push(Key::Path(a, b));
+            keys.push(Key::Path(b, a));
         }
     }
     keys
+}
+
+/// Address boundaries of every CIDR that can judge an address on the paths between two
+/// VPCs: both VPCs' groups' rules, their subnets' ACLs, both tenants' firewalls and both
+/// route tables. Two addresses between the same boundaries are judged alike.
+fn boundaries(network: &Network, vpcs: [i64; 2]) -> [Vec<u128>; 2] {
+    let mut cuts: [Vec<u128>; 2] = [Vec::new(), Vec::new()];
+    let mut add = |net: &ipnet::IpNet| {
+        let (family, low, high) = match net {
+            ipnet::IpNet::V4(net) => (
+                0,
+                u128::from(u32::from(net.network())),
+                u128::from(u32::from(net.broadcast())),
+            ),
+            ipnet::IpNet::V6(net) => (1, u128::from(net.network()), u128::from(net.broadcast())),
+        };
+        cuts[family].push(low);
+        cuts[family].push(high.saturating_add(1));
+    };
+    let mut groups: BTreeSet<i64> = BTreeSet::new();
+    let mut subnets: BTreeSet<i64> = BTreeSet::new();
+    for vpc in vpcs {
+        for index in network.in_vpc(vpc) {
+            if let Some(interface) = network.interface_at(index) {
+                groups.extend(interface.groups.iter().copied());
+                subnets.insert(interface.subnet_id);
+            }
+        }
+        if let Some(tenant) = network.tenant_of_vpc(vpc) {
+            for rule in network.firewall_rules(tenant) {
+                add(&rule.source);
+                add(&rule.destination);
+            }
+        }
+        for route in network.route_table(vpc) {
+            add(&route.destination);
+        }
+    }
+    for group in groups {
+        for rule in network.group(group).into_iter().flatten().flatten() {
+            if let Remote::Cidr(net) = &rule.remote {
+                add(net);
+            }
+        }
+    }
+    for subnet in subnets {
+        for rule in network
+            .subnet(subnet)
+            .and_then(|subnet| subnet.acl.as_ref())
+            .into_iter()
+            .flatten()
+        {
+            add(&rule.remote);
+        }
+    }
+    for list in &mut cuts {
+        list.sort_unstable();
+        list.dedup();
+    }
+    cuts
+}
+
+fn atom(cuts: &[Vec<u128>; 2], address: IpAddr) -> (u8, usize) {
+    let (family, bits) = match address {
+        IpAddr::V4(v4) => (0, u128::from(u32::from(v4))),
+        IpAddr::V6(v6) => (1, u128::from(v6)),
+    };
+    (
+        family as u8,
+        cuts[family].partition_point(|cut| *cut <= bits),
+    )
+}
+
+/// What tells an interface apart on the paths between two VPCs: its subnet, its
+/// groups, where its address falls among the boundaries, whose management endpoint
+/// it is.
+type ClassKey = (i64, Vec<i64>, (u8, usize), Vec<i64>);
+
+/// A VPC's interfaces grouped into classes no rule tells apart, each sorted by VM and
+/// address (so the representative — the first — does not depend on index order).
+fn classes(network: &Network, vpc: i64, cuts: &[Vec<u128>; 2]) -> Vec<Vec<InterfaceIndex>> {
+    let mut by_key: std::collections::BTreeMap<ClassKey, Vec<InterfaceIndex>> =
+        std::collections::BTreeMap::new();
+    for index in network.in_vpc(vpc) {
+        let Some(interface) = network.interface_at(index) else {
+            continue;
+        };
+        let mut groups = interface.groups.clone();
+        groups.sort_unstable();
+        groups.dedup();
+        let endpoint: Vec<i64> = network.endpoint_tenants(interface.address).collect();
+        by_key
+            .entry((
+                interface.subnet_id,
+                groups,
+                atom(cuts, interface.address),
+                endpoint,
+            ))
+            .or_default()
+            .push(index);
+    }
+    let mut out: Vec<Vec<InterfaceIndex>> = by_key.into_values().collect();
+    for class in &mut out {
+        class.sort_by_key(|index| {
+            network
+                .interface_at(*index)
+                .map(|interface| (interface.vm_id, interface.address))
+        });
+    }
+    out
+}
+
+/// Every path finding from one VPC to another: interfaces in classes, one pair of
+/// representatives per pair of classes, each finding holding for every member pair.
+pub fn vpc_path(network: &Network, from: i64, to: i64) -> Vec<Finding> {
+    if from == to || !network.peers_of(from).any(|peer| peer == to) {
+        return Vec::new();
+    }
+    let cuts = boundaries(network, [from, to]);
+    let sources = classes(network, from, &cuts);
+    let destinations = classes(network, to, &cuts);
+    let end = |index: &InterfaceIndex| {
+        network.interface_at(*index).map(|interface| End {
+            vm_id: interface.vm_id,
+            address: interface.address,
+            vpc_id: interface.vpc_id,
+        })
+    };
+    let mut findings = Vec::new();
+    for source in &sources {
+        for destination in &destinations {
+            let found = pair(network, source[0], destination[0]);
+            if found.is_empty() {
+                continue;
+            }
+            let source_ends: Vec<End> = source.iter().filter_map(end).collect();
+            let destination_ends: Vec<End> = destination.iter().filter_map(end).collect();
+            for mut finding in found {
+                if let Subject::Path {
+                    sources,
+                    destinations,
+                    ..
+                } = &mut finding.subject
+                {
+                    sources.clone_from(&source_ends);
+                    destinations.clone_from(&destination_ends);
+                }
+                findings.push(finding);
+            }
+        }
+    }
+    findings
 }
 
 /// Whether a decider names a rule (not a default or a route).

@@ -690,6 +690,20 @@ impl Network {
         self.members.get(&group).into_iter().flatten().copied()
     }
 
+    /// A tenant's firewall rules in order (empty: it has no firewall).
+    pub fn firewall_rules(&self, tenant: i64) -> &[FirewallRule] {
+        self.firewall
+            .get(&tenant)
+            .map_or(&[], |rules| rules.as_slice())
+    }
+
+    /// A VPC's routes, longest prefix first (empty: no route table).
+    pub fn route_table(&self, vpc: i64) -> &[Route] {
+        self.route_table
+            .get(&vpc)
+            .map_or(&[], |routes| routes.as_slice())
+    }
+
     pub fn has_firewall(&self, tenant: i64) -> bool {
         self.firewall.contains_key(&tenant)
     }

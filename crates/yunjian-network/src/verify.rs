@@ -144,13 +144,12 @@ impl Verifier {
     }
 }
 
-/// The pairs an interface stands on: with every interface of every VPC peered with its
-/// own, both directions.
-fn pairs_of(network: &Network, index: InterfaceIndex, vpc: i64, keys: &mut BTreeSet<Key>) {
+/// The paths a VPC stands on: to and from every VPC peered with it.
+fn paths_of(network: &Network, vpc: i64, keys: &mut BTreeSet<Key>) {
     for peer in network.peers_of(vpc) {
-        for other in network.in_vpc(peer) {
-            keys.insert(Key::Pair(index, other));
-            keys.insert(Key::Pair(other, index));
+        if peer != vpc {
+            keys.insert(Key::Path(vpc, peer));
+            keys.insert(Key::Path(peer, vpc));
         }
     }
 }
@@ -182,26 +181,24 @@ fn dirty_keys(network: &Network, touched: &Touched) -> BTreeSet<Key> {
                 .map(|vpc| vpc.id),
         );
     }
-    for vpc in &vpcs {
-        interfaces.extend(network.in_vpc(*vpc));
-    }
     for address in &touched.addresses {
         interfaces.extend(network.at_address(*address).iter().copied());
     }
     for index in interfaces {
         if let Some(interface) = network.interface_at(index) {
-            pairs_of(network, index, interface.vpc_id, &mut keys);
+            vpcs.insert(interface.vpc_id);
         }
     }
-    for (index, old) in &touched.removed {
-        pairs_of(network, *index, old.vpc_id, &mut keys);
+    for (_, old) in &touched.removed {
+        vpcs.insert(old.vpc_id);
+    }
+    for vpc in &vpcs {
+        paths_of(network, *vpc, &mut keys);
     }
     for (a, b) in &touched.vpc_pairs {
-        for i in network.in_vpc(*a) {
-            for j in network.in_vpc(*b) {
-                keys.insert(Key::Pair(i, j));
-                keys.insert(Key::Pair(j, i));
-            }
+        if a != b {
+            keys.insert(Key::Path(*a, *b));
+            keys.insert(Key::Path(*b, *a));
         }
     }
     keys.extend(touched.hosts.iter().map(|host| Key::Host(*host)));

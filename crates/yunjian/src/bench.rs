@@ -1706,7 +1706,7 @@ fn network(
         let mut kinds: std::collections::BTreeMap<&str, (usize, Duration)> = Default::default();
         for key in keys {
             let kind = match key {
-                Key::Pair(..) => "interface pairs across peerings",
+                Key::Path(..) => "VPC-to-VPC paths across peerings",
                 Key::Group(_) => "security groups, rule by rule",
                 Key::Host(_) => "hosts",
                 Key::Route(_) => "routes",

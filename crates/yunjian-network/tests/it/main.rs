@@ -785,10 +785,16 @@ proptest! {
         let findings = yunjian_network::checks::cross_tenant(&Network::compile(model.clone()));
         let mut covered = std::collections::BTreeSet::new();
         for finding in &findings {
-            let example = finding.example.expect("example");
-            for (protocol, ports) in &finding.ports {
-                for port in ports.from..=ports.to.min(2400) {
-                    covered.insert((example.src, example.dst, *protocol, port));
+            let yunjian_network::checks::Subject::Path { sources, destinations, .. } = &finding.subject else {
+                continue;
+            };
+            for source in sources {
+                for destination in destinations {
+                    for (protocol, ports) in &finding.ports {
+                        for port in ports.from..=ports.to.min(2400) {
+                            covered.insert((source.address, destination.address, *protocol, port));
+                        }
+                    }
                 }
             }
         }

@@ -197,16 +197,21 @@ fn findings_bdd(
     let mut set = space.vars.mk_false();
     for finding in findings {
         let Subject::Path {
-            source,
-            destination,
+            sources,
+            destinations,
+            ..
         } = &finding.subject
         else {
             continue;
         };
-        if finding.invariant != invariant
-            || source.vm_id != from.vm_id
-            || destination.vm_id != to.vm_id
-        {
+        // A finding holds for every pair of its sources and destinations.
+        let holds = sources
+            .iter()
+            .any(|end| end.vm_id == from.vm_id && end.address == from.address)
+            && destinations
+                .iter()
+                .any(|end| end.vm_id == to.vm_id && end.address == to.address);
+        if finding.invariant != invariant || !holds {
             continue;
         }
         for (protocol, ports) in &finding.ports {
@@ -462,7 +467,7 @@ proptest! {
 
 #[test]
 fn keys_order_pairs_before_groups_hosts_and_routes() {
-    let mut keys = [Key::Route(1), Key::Host(1), Key::Group(1), Key::Pair(0, 1)];
+    let mut keys = [Key::Route(1), Key::Host(1), Key::Group(1), Key::Path(0, 1)];
     keys.sort();
-    assert_eq!(keys[0], Key::Pair(0, 1));
+    assert_eq!(keys[0], Key::Path(0, 1));
 }

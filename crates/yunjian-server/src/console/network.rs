@@ -184,7 +184,7 @@ pub async fn findings(
                         td { (item.finding.reason) }
                         td { (item.clauses) }
                         td {
-                            @if let (Some(flow), yunjian_network::checks::Subject::Path { source, destination }) = (&item.finding.example, &item.finding.subject) {
+                            @if let (Some(flow), yunjian_network::checks::Subject::Path { source, destination, .. }) = (&item.finding.example, &item.finding.subject) {
                                 a.path-link href={ "/console/network/query?from=vm:" (source.vm_id) "&to=vm:" (destination.vm_id) "&protocol=" (flow.protocol.as_str()) "&port=" (flow.port) } { (lang.t("路径", "Path")) }
                             }
                         }

@@ -154,6 +154,30 @@ async fn the_demos_planted_network_flaws_are_found_and_nothing_else() {
         "{findings:#?}"
     );
 
+    // The compliance engine has the verdict: 7.5.12 fails for exactly the two tenants
+    // of the planted peering, with the finding as evidence.
+    let mut pair_tenants = BTreeSet::new();
+    for vpc in &pair {
+        let row = get(format!("/api/v1/vpcs/{vpc}")).await;
+        pair_tenants.insert(row["tenant_id"].as_i64().expect("tenant"));
+    }
+    let results = get("/api/v1/compliance/results?limit=10000".into()).await;
+    let failing: BTreeSet<i64> = results["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|row| {
+            row["clause"] == "7.5.12"
+                && row["scope_kind"] == "tenant"
+                && row["status"] == "FAIL"
+                && row["message_en"]
+                    .as_str()
+                    .is_some_and(|text| text.contains("isolation checks fail"))
+        })
+        .filter_map(|row| row["scope_id"].as_i64())
+        .collect();
+    assert_eq!(failing, pair_tenants);
+
     // Offline, the same verdict: the check exits 2 and names the peering's VPCs.
     let (data, url) = demo.store_args();
     let mut command = Command::new(binary());
