@@ -128,6 +128,8 @@ struct Inventory {
     sources: HashMap<IpAddr, EventSource>,
     systems: HashMap<i64, Importance>,
     settings: HashMap<i64, TenantEventSettings>,
+    /// Approved cross-VPC exchanges (issue 8): (from VPC, to VPC) → what was approved.
+    exchanges: HashMap<(i64, i64), yunjian_network::ports::PortSet>,
     built_at_ns: i64,
 }
 
@@ -321,6 +323,29 @@ fn assumed_loss(severity: Severity) -> Loss {
 
 /// Alerts of an open incident with no new alert for this long start a new incident.
 pub const INCIDENT_QUIET_NS: i64 = 24 * 3600 * 1_000_000_000;
+
+/// Whether the management unit approved this flow between the two VPCs (7.5.12): the
+/// cross-tenant connection rule stays quiet for it.
+fn approved_exchange(
+    exchanges: &HashMap<(i64, i64), yunjian_network::ports::PortSet>,
+    src: &Option<Placement>,
+    dst: &Option<Placement>,
+    protocol: Option<&str>,
+    port: Option<u16>,
+) -> bool {
+    let (Some(src), Some(dst)) = (src, dst) else {
+        return false;
+    };
+    let protocol = match protocol.map(str::to_ascii_lowercase).as_deref() {
+        Some("tcp" | "6") => yunjian_network::model::Protocol::Tcp,
+        Some("udp" | "17") => yunjian_network::model::Protocol::Udp,
+        Some("icmp" | "1") => yunjian_network::model::Protocol::Icmp,
+        _ => return false,
+    };
+    exchanges
+        .get(&(src.vpc_id, dst.vpc_id))
+        .is_some_and(|set| set.contains(protocol, port.unwrap_or(0)))
+}
 
 fn placement(
     owner: &yunjian_events::resolve::Owner,
@@ -516,12 +541,22 @@ impl App {
             .into_iter()
             .map(|settings| (settings.tenant_id, settings))
             .collect();
+        let mut exchanges: HashMap<(i64, i64), yunjian_network::ports::PortSet> = HashMap::new();
+        for object in self.store.scan_all(Kind::ExchangeRule).await? {
+            if let Some(rule) = crate::network::exchange_rule(&object) {
+                exchanges
+                    .entry((rule.from_vpc, rule.to_vpc))
+                    .or_default()
+                    .insert(rule.protocol, rule.ports);
+            }
+        }
         Ok(Inventory {
             index: AddressIndex::build(networks, &machines),
             zone_kinds,
             sources,
             systems,
             settings,
+            exchanges,
             built_at_ns: now,
         })
     }
@@ -703,7 +738,13 @@ impl App {
                 dst: dst.clone(),
                 src_country: event.src_ip.and_then(&country),
                 dst_country: event.dst_ip.and_then(&country),
-                exchange_allowed: false,
+                exchange_allowed: approved_exchange(
+                    &inventory.exchanges,
+                    &src,
+                    &dst,
+                    event.protocol.as_deref(),
+                    event.dst_port,
+                ),
             };
             let view = sigma_view(&event, &enrichment);
             let at_seconds = input.received_ns.div_euclid(1_000_000_000);
@@ -1076,5 +1117,35 @@ fn event_row(
         dst_vm_id: dst.as_ref().and_then(|placement| placement.vm_id),
         system_id: concern.system_id,
         dst_country: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yunjian_network::model::{Ports, Protocol};
+    use yunjian_network::ports::PortSet;
+
+    fn at(vpc_id: i64, tenant_id: i64) -> Option<Placement> {
+        Some(Placement {
+            tenant_id,
+            vpc_id,
+            zone_id: 1,
+            zone_kind: Some("extranet".into()),
+            vm_id: None,
+            system_id: None,
+        })
+    }
+
+    #[test]
+    fn an_approved_exchange_covers_its_direction_protocol_and_port_only() {
+        let exchanges = HashMap::from([((1, 2), PortSet::of(Protocol::Tcp, Ports::one(443)))]);
+        assert!(approved_exchange(&exchanges, &at(1, 10), &at(2, 20), Some("TCP"), Some(443)));
+        assert!(approved_exchange(&exchanges, &at(1, 10), &at(2, 20), Some("6"), Some(443)));
+        assert!(!approved_exchange(&exchanges, &at(2, 20), &at(1, 10), Some("tcp"), Some(443)));
+        assert!(!approved_exchange(&exchanges, &at(1, 10), &at(2, 20), Some("tcp"), Some(22)));
+        assert!(!approved_exchange(&exchanges, &at(1, 10), &at(2, 20), Some("udp"), Some(443)));
+        assert!(!approved_exchange(&exchanges, &at(1, 10), &None, Some("tcp"), Some(443)));
+        assert!(!approved_exchange(&exchanges, &at(1, 10), &at(2, 20), None, Some(443)));
     }
 }

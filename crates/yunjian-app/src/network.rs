@@ -195,7 +195,7 @@ fn peering(object: &WorldObject) -> Option<Peering> {
     })
 }
 
-fn exchange(object: &WorldObject) -> Option<ExchangeRule> {
+pub(crate) fn exchange_rule(object: &WorldObject) -> Option<ExchangeRule> {
     let values = &object.values;
     Some(ExchangeRule {
         id: object.id,
@@ -420,7 +420,7 @@ pub async fn load_model(store: &Store) -> Result<(Model, Names), AppError> {
         model.peerings.extend(peering(&object));
     }
     for object in store.scan_all(Kind::ExchangeRule).await? {
-        model.exchanges.extend(exchange(&object));
+        model.exchanges.extend(exchange_rule(&object));
     }
     for object in store.scan_all(Kind::Route).await? {
         model.routes.extend(route(&object));
@@ -1013,7 +1013,7 @@ impl App {
                 None => return Ok(None),
             },
             (Kind::VpcPeering, None) => vec![Change::RemovePeering { id }],
-            (Kind::ExchangeRule, Some(object)) => match exchange(&object) {
+            (Kind::ExchangeRule, Some(object)) => match exchange_rule(&object) {
                 Some(rule) => vec![Change::UpsertExchange { rule }],
                 None => return Ok(None),
             },
@@ -1373,7 +1373,7 @@ impl App {
                 .into_iter()
                 .collect(),
             (Kind::VpcPeering, None) => vec![Change::RemovePeering { id }],
-            (Kind::ExchangeRule, Some(object)) => exchange(&object)
+            (Kind::ExchangeRule, Some(object)) => exchange_rule(&object)
                 .map(|rule| Change::UpsertExchange { rule })
                 .into_iter()
                 .collect(),
