@@ -1140,12 +1140,54 @@ mod tests {
     #[test]
     fn an_approved_exchange_covers_its_direction_protocol_and_port_only() {
         let exchanges = HashMap::from([((1, 2), PortSet::of(Protocol::Tcp, Ports::one(443)))]);
-        assert!(approved_exchange(&exchanges, &at(1, 10), &at(2, 20), Some("TCP"), Some(443)));
-        assert!(approved_exchange(&exchanges, &at(1, 10), &at(2, 20), Some("6"), Some(443)));
-        assert!(!approved_exchange(&exchanges, &at(2, 20), &at(1, 10), Some("tcp"), Some(443)));
-        assert!(!approved_exchange(&exchanges, &at(1, 10), &at(2, 20), Some("tcp"), Some(22)));
-        assert!(!approved_exchange(&exchanges, &at(1, 10), &at(2, 20), Some("udp"), Some(443)));
-        assert!(!approved_exchange(&exchanges, &at(1, 10), &None, Some("tcp"), Some(443)));
-        assert!(!approved_exchange(&exchanges, &at(1, 10), &at(2, 20), None, Some(443)));
+        assert!(approved_exchange(
+            &exchanges,
+            &at(1, 10),
+            &at(2, 20),
+            Some("TCP"),
+            Some(443)
+        ));
+        assert!(approved_exchange(
+            &exchanges,
+            &at(1, 10),
+            &at(2, 20),
+            Some("6"),
+            Some(443)
+        ));
+        assert!(!approved_exchange(
+            &exchanges,
+            &at(2, 20),
+            &at(1, 10),
+            Some("tcp"),
+            Some(443)
+        ));
+        assert!(!approved_exchange(
+            &exchanges,
+            &at(1, 10),
+            &at(2, 20),
+            Some("tcp"),
+            Some(22)
+        ));
+        assert!(!approved_exchange(
+            &exchanges,
+            &at(1, 10),
+            &at(2, 20),
+            Some("udp"),
+            Some(443)
+        ));
+        assert!(!approved_exchange(
+            &exchanges,
+            &at(1, 10),
+            &None,
+            Some("tcp"),
+            Some(443)
+        ));
+        assert!(!approved_exchange(
+            &exchanges,
+            &at(1, 10),
+            &at(2, 20),
+            None,
+            Some(443)
+        ));
     }
 }

@@ -184,6 +184,7 @@ fn firewall_rule(object: &WorldObject) -> Option<FirewallRule> {
         ports: ports(values),
         source: cidr(values, "source_cidr")?,
         destination: cidr(values, "destination_cidr")?,
+        layer7: text(values, "application").is_some_and(|text| !text.trim().is_empty()),
     })
 }
 
@@ -655,6 +656,19 @@ fn show(finding: Finding, names: &Names) -> ShownFinding {
                 .join(", ")
         ),
         Subject::Route { route_id, vpc_id } => format!("{} / route {route_id}", vpc(*vpc_id)),
+        Subject::FirewallRule { rule_id, tenant_id } => format!(
+            "{} / {}",
+            names
+                .tenants
+                .get(tenant_id)
+                .cloned()
+                .unwrap_or_else(|| format!("tenant {tenant_id}")),
+            names
+                .rules
+                .get(&format!("firewall_rule:{rule_id}"))
+                .cloned()
+                .unwrap_or_else(|| format!("firewall rule {rule_id}"))
+        ),
     };
     ShownFinding {
         clauses: finding.invariant.clauses(),

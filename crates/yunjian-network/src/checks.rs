@@ -152,6 +152,10 @@ pub enum Subject {
         route_id: i64,
         vpc_id: i64,
     },
+    FirewallRule {
+        rule_id: i64,
+        tenant_id: i64,
+    },
 }
 
 /// One finding: which invariant, about what, whom it concerns, and the evidence.
@@ -211,6 +215,8 @@ pub enum Key {
     Group(i64),
     Host(i64),
     Route(i64),
+    /// A firewall rule that names an application (layer 7).
+    FirewallRule(i64),
 }
 
 /// The findings of one key.
@@ -220,6 +226,7 @@ pub fn check(network: &Network, key: Key) -> Vec<Finding> {
         Key::Group(group) => group_rules_of(network, group),
         Key::Host(host) => host_findings(network, host),
         Key::Route(route) => route_findings(network, route),
+        Key::FirewallRule(rule) => layer7_findings(network, rule),
     }
 }
 
@@ -416,6 +423,32 @@ pub fn route_findings(network: &Network, route: i64) -> Vec<Finding> {
         reason: Cow::Owned(format!(
             "traffic to {} leaves through {what}: paths beyond it are not verifiable",
             route.destination
+        )),
+        verdict: None,
+    }]
+}
+
+/// A layer-7 firewall rule: its decisions depend on content the model does not see.
+pub fn layer7_findings(network: &Network, rule: i64) -> Vec<Finding> {
+    let Some(rule) = network.firewall_rule(rule).filter(|rule| rule.layer7) else {
+        return Vec::new();
+    };
+    vec![Finding {
+        invariant: Invariant::NotVerifiable,
+        subject: Subject::FirewallRule {
+            rule_id: rule.id,
+            tenant_id: rule.tenant_id,
+        },
+        tenants: vec![rule.tenant_id],
+        vpcs: Vec::new(),
+        example: None,
+        ports: vec![(rule.protocol, rule.ports)],
+        reason: Cow::Owned(format!(
+            "firewall rule {} also matches on the application: paths {} → {} are taken as {} and are not verifiable beyond that",
+            rule.id,
+            rule.source,
+            rule.destination,
+            if rule.action == Action::Allow { "allowed" } else { "not stopped by it" }
         )),
         verdict: None,
     }]

@@ -491,6 +491,7 @@ impl Network {
             }
             Change::UpsertFirewallRule { rule } => {
                 touched.tenants.insert(rule.tenant_id);
+                touched.firewall_rules.insert(rule.id);
                 for (tenant, rules) in self.firewall.iter_mut() {
                     let before = rules.len();
                     rules.retain(|other| other.id != rule.id);
@@ -506,6 +507,7 @@ impl Network {
             }
             Change::RemoveFirewallRule { tenant_id, rule_id } => {
                 touched.tenants.insert(*tenant_id);
+                touched.firewall_rules.insert(*rule_id);
                 if let Some(rules) = self.firewall.get_mut(tenant_id) {
                     rules.retain(|other| other.id != *rule_id);
                     if rules.is_empty() {
@@ -688,6 +690,16 @@ impl Network {
 
     pub fn members(&self, group: i64) -> impl Iterator<Item = IpAddr> + '_ {
         self.members.get(&group).into_iter().flatten().copied()
+    }
+
+    /// Every firewall rule that names an application (layer 7).
+    pub fn layer7_rules(&self) -> impl Iterator<Item = &FirewallRule> {
+        self.firewall.values().flatten().filter(|rule| rule.layer7)
+    }
+
+    /// A firewall rule by id.
+    pub fn firewall_rule(&self, id: i64) -> Option<&FirewallRule> {
+        self.firewall.values().flatten().find(|rule| rule.id == id)
     }
 
     /// A tenant's firewall rules in order (empty: it has no firewall).
@@ -906,7 +918,8 @@ impl Network {
     fn firewall_hop(&self, tenant_id: i64, stage: Stage, flow: &Flow) -> Hop {
         let decided = self.firewall.get(&tenant_id).and_then(|rules| {
             rules.iter().find(|rule| {
-                rule.protocol.covers(flow.protocol)
+                !(rule.layer7 && rule.action == Action::Deny)
+                    && rule.protocol.covers(flow.protocol)
                     && rule.ports.contains(flow.port)
                     && rule.source.contains(&flow.src)
                     && rule.destination.contains(&flow.dst)
@@ -1106,7 +1119,8 @@ impl Network {
                     rules
                         .iter()
                         .filter(|rule| {
-                            rule.source.contains(&from.address)
+                            !(rule.layer7 && rule.action == Action::Deny)
+                                && rule.source.contains(&from.address)
                                 && rule.destination.contains(&to.address)
                         })
                         .map(|rule| (rule.protocol, rule.ports, rule.action)),
@@ -1223,6 +1237,7 @@ pub struct Touched {
     pub vpc_pairs: BTreeSet<(i64, i64)>,
     pub routes: BTreeSet<i64>,
     pub addresses: BTreeSet<IpAddr>,
+    pub firewall_rules: BTreeSet<i64>,
 }
 
 /// How big a network is.

@@ -216,6 +216,12 @@ pub struct FirewallRule {
     pub ports: Ports,
     pub source: IpNet,
     pub destination: IpNet,
+    /// The rule also names an application or domain (layer 7): what it decides depends
+    /// on content the model does not see. Its allow is taken as allowing and its deny as
+    /// not matching (so every path it might let through is found), and it is reported
+    /// "not verifiable".
+    #[serde(default)]
+    pub layer7: bool,
 }
 
 /// A peering between two VPCs (routes both ways).

@@ -295,6 +295,7 @@ pub fn generate(shape: Shape) -> Model {
                     ports,
                     source,
                     destination,
+                    layer7: false,
                 });
             }
         }
@@ -322,6 +323,7 @@ pub fn generate(shape: Shape) -> Model {
                     } else {
                         cidr
                     },
+                    layer7: false,
                 });
             }
         }

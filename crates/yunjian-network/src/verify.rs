@@ -40,6 +40,11 @@ pub fn all_keys(network: &Network) -> Vec<Key> {
     keys.extend(network.groups().map(|(id, _)| Key::Group(id)));
     keys.extend(network.hosts().map(Key::Host));
     keys.extend(network.routes().map(|route| Key::Route(route.id)));
+    keys.extend(
+        network
+            .layer7_rules()
+            .map(|rule| Key::FirewallRule(rule.id)),
+    );
     keys
 }
 
@@ -203,5 +208,11 @@ fn dirty_keys(network: &Network, touched: &Touched) -> BTreeSet<Key> {
     }
     keys.extend(touched.hosts.iter().map(|host| Key::Host(*host)));
     keys.extend(touched.routes.iter().map(|route| Key::Route(*route)));
+    keys.extend(
+        touched
+            .firewall_rules
+            .iter()
+            .map(|rule| Key::FirewallRule(*rule)),
+    );
     keys
 }

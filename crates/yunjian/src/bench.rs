@@ -1710,6 +1710,7 @@ fn network(
                 Key::Group(_) => "security groups, rule by rule",
                 Key::Host(_) => "hosts",
                 Key::Route(_) => "routes",
+                Key::FirewallRule(_) => "layer-7 firewall rules",
             };
             let started = Instant::now();
             std::hint::black_box(check(verifier.network(), key));

@@ -346,6 +346,7 @@ fn world() -> impl Strategy<Value = Model> {
                                     ports,
                                     source,
                                     destination,
+                                    layer7: false,
                                 }
                             },
                         )
@@ -605,6 +606,7 @@ fn with_exchange_and_firewalls_the_deny_at_equal_priority_decides() {
             ports: Ports::one(3306),
             source: net("10.0.0.0/16"),
             destination: net("10.1.0.0/16"),
+            layer7: false,
         });
     }
     let network = Network::compile(model);
@@ -647,6 +649,7 @@ fn with_exchange_and_firewalls_the_deny_at_equal_priority_decides() {
             ports: Ports::one(3306),
             source: net("10.0.0.0/16"),
             destination: net("10.1.0.0/16"),
+            layer7: false,
         });
     }
     let verdict = Network::compile(model)
@@ -723,6 +726,7 @@ fn reachable(mut model: Model) -> Model {
                 ports: Ports { from: 0, to: 1500 },
                 source: net("10.0.0.0/8"),
                 destination: net("10.0.0.0/8"),
+                layer7: false,
             });
         }
     }
@@ -859,6 +863,7 @@ fn a_peering_without_exchange_rules_or_firewalls_is_found_with_its_deciding_rule
             ports: Ports::one(3306),
             source: net("10.0.0.0/16"),
             destination: net("10.1.0.0/16"),
+            layer7: false,
         });
     }
     let findings = yunjian_network::checks::cross_tenant(&Network::compile(model));
@@ -1012,4 +1017,60 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn a_layer7_firewall_rule_never_hides_a_path_and_is_reported_not_verifiable() {
+    use yunjian_network::checks::{Invariant, Subject};
+    use yunjian_network::verify::Verifier;
+    let mut model = two_tenants();
+    let rule = |id: i64, tenant_id: i64, order: i64, action: Action, layer7: bool| FirewallRule {
+        id,
+        tenant_id,
+        order,
+        action,
+        protocol: Protocol::Tcp,
+        ports: Ports::one(3306),
+        source: net("10.0.0.0/16"),
+        destination: net("10.1.0.0/16"),
+        layer7,
+    };
+    // Tenant 1 denies "SQL injection" at layer 7, then allows MySQL; tenant 2 allows it.
+    model.firewall = vec![
+        rule(61, 1, 1, Action::Deny, true),
+        rule(62, 1, 2, Action::Allow, false),
+        rule(63, 2, 1, Action::Allow, false),
+    ];
+    let network = Network::compile(model);
+    let verdict = network
+        .decide(&Flow {
+            src: ip(0, 0, 10),
+            dst: ip(1, 0, 10),
+            protocol: Protocol::Tcp,
+            port: 3306,
+        })
+        .expect("verdict");
+    // The layer-7 deny may let some of it through: it is not taken as stopping
+    // anything, so the plain allow after it decides tenant 1's hop.
+    assert!(
+        verdict
+            .hops
+            .iter()
+            .any(|hop| hop.decided_by == Decider::FirewallRule(62)),
+        "{verdict:?}"
+    );
+    let verifier = Verifier::new(network);
+    let notes: Vec<_> = verifier
+        .findings()
+        .into_iter()
+        .filter(|f| f.invariant == Invariant::NotVerifiable)
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(matches!(
+        notes[0].subject,
+        Subject::FirewallRule {
+            rule_id: 61,
+            tenant_id: 1
+        }
+    ));
 }

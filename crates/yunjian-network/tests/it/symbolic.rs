@@ -390,6 +390,7 @@ fn change(model: &Model, pick: (u8, u64, u64, u16)) -> Change {
                 ports,
                 source: net("10.0.0.0/8"),
                 destination: net("10.0.0.0/8"),
+                layer7: false,
             },
         },
         6 => match model.peerings.get((x % 8) as usize) {
