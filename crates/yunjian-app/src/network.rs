@@ -578,6 +578,89 @@ pub struct Segmentation {
     pub matrix: Vec<(i64, i64, String)>,
 }
 
+/// The engine changes that make the network hold `object` as object `id` of `kind`, or,
+/// with `None`, no longer hold it. `None` when the kind is not applied alone or the
+/// object lacks what the network needs. `vm`: a management endpoint's VM.
+fn object_changes(
+    network: &Network,
+    kind: Kind,
+    id: i64,
+    object: Option<&WorldObject>,
+    vm: Option<&WorldObject>,
+) -> Option<Vec<Change>> {
+    let changes = match (kind, object) {
+        (Kind::SecurityGroupRule, Some(object)) => vec![Change::UpsertGroupRule {
+            rule: group_rule(object)?,
+        }],
+        (Kind::SecurityGroupRule, None) => network
+            .group_of_rule(id)
+            .map(|group_id| Change::RemoveGroupRule {
+                group_id,
+                rule_id: id,
+            })
+            .into_iter()
+            .collect(),
+        (Kind::Vm, object) => {
+            let mut changes: Vec<Change> = network
+                .interfaces()
+                .filter(|(_, interface)| interface.vm_id == id)
+                .map(|(_, interface)| Change::RemoveInterface {
+                    vm_id: id,
+                    address: interface.address,
+                })
+                .collect();
+            changes.extend(
+                object
+                    .map(interfaces)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|interface| Change::UpsertInterface { interface }),
+            );
+            changes
+        }
+        (Kind::FirewallRule, Some(object)) => vec![Change::UpsertFirewallRule {
+            rule: firewall_rule(object)?,
+        }],
+        (Kind::FirewallRule, None) => network
+            .tenant_of_firewall_rule(id)
+            .map(|tenant_id| Change::RemoveFirewallRule {
+                tenant_id,
+                rule_id: id,
+            })
+            .into_iter()
+            .collect(),
+        (Kind::VpcPeering, Some(object)) => vec![Change::UpsertPeering {
+            peering: peering(object)?,
+        }],
+        (Kind::VpcPeering, None) => vec![Change::RemovePeering { id }],
+        (Kind::ExchangeRule, Some(object)) => vec![Change::UpsertExchange {
+            rule: exchange_rule(object)?,
+        }],
+        (Kind::ExchangeRule, None) => vec![Change::RemoveExchange { id }],
+        (Kind::Route, Some(object)) => vec![Change::UpsertRoute {
+            route: route(object)?,
+        }],
+        (Kind::Route, None) => vec![Change::RemoveRoute { id }],
+        (Kind::ManagementEndpoint, object) => {
+            let mut changes: Vec<Change> = (0..64)
+                .map(|position| Change::RemoveEndpoint {
+                    id: id * 64 + position,
+                })
+                .collect();
+            if let Some(object) = object {
+                changes.extend(
+                    endpoints(object, vm)
+                        .into_iter()
+                        .map(|endpoint| Change::UpsertEndpoint { endpoint }),
+                );
+            }
+            changes
+        }
+        _ => return None,
+    };
+    Some(changes)
+}
+
 impl NetworkCache {
     /// Drops the state (tests, and after a restore).
     pub async fn clear(&self) {
@@ -967,98 +1050,49 @@ impl App {
         id: i64,
     ) -> Result<Option<Vec<Change>>, AppError> {
         let current = self.store().get(kind, id, ReadScope::All).await?;
-        let network = loaded.verifier.network();
-        let changes = match (kind, current) {
-            (Kind::SecurityGroupRule, Some(object)) => match group_rule(&object) {
-                Some(rule) => {
+        if let Some(object) = &current {
+            // Keep the names the findings show current.
+            match kind {
+                Kind::SecurityGroupRule => {
                     loaded.names.rules.insert(
                         format!("group_rule:{id}"),
                         text(&object.values, "description").unwrap_or("").to_owned(),
                     );
-                    vec![Change::UpsertGroupRule { rule }]
                 }
-                None => return Ok(None),
-            },
-            (Kind::SecurityGroupRule, None) => match network.group_of_rule(id) {
-                Some(group_id) => vec![Change::RemoveGroupRule {
-                    group_id,
-                    rule_id: id,
-                }],
-                None => Vec::new(),
-            },
-            (Kind::Vm, current) => {
-                let mut changes: Vec<Change> = network
-                    .interfaces()
-                    .filter(|(_, interface)| interface.vm_id == id)
-                    .map(|(_, interface)| Change::RemoveInterface {
-                        vm_id: id,
-                        address: interface.address,
-                    })
-                    .collect();
-                if let Some(vm) = current {
-                    loaded.names.vms.insert(id, name_of(&vm));
-                    changes.extend(
-                        interfaces(&vm)
-                            .into_iter()
-                            .map(|interface| Change::UpsertInterface { interface }),
-                    );
-                }
-                changes
-            }
-            (Kind::FirewallRule, Some(object)) => match firewall_rule(&object) {
-                Some(rule) => {
+                Kind::FirewallRule => {
                     loaded
                         .names
                         .rules
-                        .insert(format!("firewall_rule:{id}"), name_of(&object));
-                    vec![Change::UpsertFirewallRule { rule }]
+                        .insert(format!("firewall_rule:{id}"), name_of(object));
                 }
-                None => return Ok(None),
-            },
-            (Kind::FirewallRule, None) => match network.tenant_of_firewall_rule(id) {
-                Some(tenant_id) => vec![Change::RemoveFirewallRule {
-                    tenant_id,
-                    rule_id: id,
-                }],
-                None => Vec::new(),
-            },
-            (Kind::VpcPeering, Some(object)) => match peering(&object) {
-                Some(peering) => vec![Change::UpsertPeering { peering }],
-                None => return Ok(None),
-            },
-            (Kind::VpcPeering, None) => vec![Change::RemovePeering { id }],
-            (Kind::ExchangeRule, Some(object)) => match exchange_rule(&object) {
-                Some(rule) => vec![Change::UpsertExchange { rule }],
-                None => return Ok(None),
-            },
-            (Kind::ExchangeRule, None) => vec![Change::RemoveExchange { id }],
-            (Kind::Route, Some(object)) => match route(&object) {
-                Some(route) => vec![Change::UpsertRoute { route }],
-                None => return Ok(None),
-            },
-            (Kind::Route, None) => vec![Change::RemoveRoute { id }],
-            (Kind::ManagementEndpoint, current) => {
-                let mut changes: Vec<Change> = (0..64)
-                    .map(|position| Change::RemoveEndpoint {
-                        id: id * 64 + position,
-                    })
-                    .collect();
-                if let Some(object) = current {
-                    let vm = match int(&object.values, "vm_id") {
-                        Some(vm) => self.store().get(Kind::Vm, vm, ReadScope::All).await?,
-                        None => None,
-                    };
-                    changes.extend(
-                        endpoints(&object, vm.as_ref())
-                            .into_iter()
-                            .map(|endpoint| Change::UpsertEndpoint { endpoint }),
-                    );
+                Kind::Vm => {
+                    loaded.names.vms.insert(id, name_of(object));
                 }
-                changes
+                _ => {}
             }
-            _ => return Ok(None),
-        };
-        Ok(Some(changes))
+        }
+        let vm = self.endpoint_vm(kind, current.as_ref()).await?;
+        Ok(object_changes(
+            loaded.verifier.network(),
+            kind,
+            id,
+            current.as_ref(),
+            vm.as_ref(),
+        ))
+    }
+
+    /// A management endpoint's VM (its addresses are the endpoint's).
+    async fn endpoint_vm(
+        &self,
+        kind: Kind,
+        object: Option<&WorldObject>,
+    ) -> Result<Option<WorldObject>, AppError> {
+        match (kind, object.and_then(|object| int(&object.values, "vm_id"))) {
+            (Kind::ManagementEndpoint, Some(vm)) => {
+                Ok(self.store().get(Kind::Vm, vm, ReadScope::All).await?)
+            }
+            _ => Ok(None),
+        }
     }
 
     async fn authorize_network(
@@ -1339,85 +1373,9 @@ impl App {
         let loaded = state.as_ref().ok_or(AppError::NotFound)?;
         let network = loaded.verifier.network();
         let id = input.id.unwrap_or(i64::MAX / 128);
-        let changes: Vec<Change> = match (kind, proposed) {
-            (Kind::SecurityGroupRule, Some(object)) => group_rule(&object)
-                .map(|rule| Change::UpsertGroupRule { rule })
-                .into_iter()
-                .collect(),
-            (Kind::SecurityGroupRule, None) => network
-                .group_of_rule(id)
-                .map(|group_id| Change::RemoveGroupRule {
-                    group_id,
-                    rule_id: id,
-                })
-                .into_iter()
-                .collect(),
-            (Kind::Vm, proposed) => {
-                let mut changes: Vec<Change> = network
-                    .interfaces()
-                    .filter(|(_, interface)| interface.vm_id == id)
-                    .map(|(_, interface)| Change::RemoveInterface {
-                        vm_id: id,
-                        address: interface.address,
-                    })
-                    .collect();
-                if let Some(vm) = proposed {
-                    changes.extend(
-                        interfaces(&vm)
-                            .into_iter()
-                            .map(|interface| Change::UpsertInterface { interface }),
-                    );
-                }
-                changes
-            }
-            (Kind::FirewallRule, Some(object)) => firewall_rule(&object)
-                .map(|rule| Change::UpsertFirewallRule { rule })
-                .into_iter()
-                .collect(),
-            (Kind::FirewallRule, None) => network
-                .tenant_of_firewall_rule(id)
-                .map(|tenant_id| Change::RemoveFirewallRule {
-                    tenant_id,
-                    rule_id: id,
-                })
-                .into_iter()
-                .collect(),
-            (Kind::VpcPeering, Some(object)) => peering(&object)
-                .map(|peering| Change::UpsertPeering { peering })
-                .into_iter()
-                .collect(),
-            (Kind::VpcPeering, None) => vec![Change::RemovePeering { id }],
-            (Kind::ExchangeRule, Some(object)) => exchange_rule(&object)
-                .map(|rule| Change::UpsertExchange { rule })
-                .into_iter()
-                .collect(),
-            (Kind::ExchangeRule, None) => vec![Change::RemoveExchange { id }],
-            (Kind::Route, Some(object)) => route(&object)
-                .map(|route| Change::UpsertRoute { route })
-                .into_iter()
-                .collect(),
-            (Kind::Route, None) => vec![Change::RemoveRoute { id }],
-            (Kind::ManagementEndpoint, proposed) => {
-                let mut changes: Vec<Change> = (0..64)
-                    .map(|position| Change::RemoveEndpoint {
-                        id: id * 64 + position,
-                    })
-                    .collect();
-                if let Some(object) = proposed {
-                    let vm = match int(&object.values, "vm_id") {
-                        Some(vm) => self.store().get(Kind::Vm, vm, ReadScope::All).await?,
-                        None => None,
-                    };
-                    changes.extend(
-                        endpoints(&object, vm.as_ref())
-                            .into_iter()
-                            .map(|endpoint| Change::UpsertEndpoint { endpoint }),
-                    );
-                }
-                changes
-            }
-            _ => Vec::new(),
-        };
+        let vm = self.endpoint_vm(kind, proposed.as_ref()).await?;
+        let changes =
+            object_changes(network, kind, id, proposed.as_ref(), vm.as_ref()).unwrap_or_default();
         if changes.is_empty() {
             return Err(AppError::Invalid(
                 vec![yunjian_core::value::FieldError::new(
