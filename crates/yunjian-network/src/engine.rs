@@ -180,9 +180,19 @@ impl Network {
             }
             network.subnets.insert(subnet.id, subnet);
         }
-        for group in model.groups {
+        // A rule id names one rule: of duplicates the last stands (as an upsert would).
+        let mut last: HashMap<i64, (usize, usize)> = HashMap::default();
+        for (group_index, group) in model.groups.iter().enumerate() {
+            for (position, rule) in group.rules.iter().enumerate() {
+                last.insert(rule.id, (group_index, position));
+            }
+        }
+        for (group_index, group) in model.groups.into_iter().enumerate() {
             let mut by_direction = [Vec::new(), Vec::new()];
-            for rule in group.rules {
+            for (position, rule) in group.rules.into_iter().enumerate() {
+                if last.get(&rule.id) != Some(&(group_index, position)) {
+                    continue;
+                }
                 network.rule_group.insert(rule.id, group.id);
                 by_direction[slot(rule.direction)].push(rule);
             }
