@@ -661,13 +661,6 @@ fn object_changes(
     Some(changes)
 }
 
-impl NetworkCache {
-    /// Drops the state (tests, and after a restore).
-    pub async fn clear(&self) {
-        *self.state.write().await = None;
-    }
-}
-
 fn ports_words(ports: &[(Protocol, Ports)]) -> String {
     ports
         .iter()
@@ -1535,15 +1528,6 @@ impl App {
                 }
             })
             .collect())
-    }
-
-    /// Tenant names, for pages that show findings (scoped callers see only theirs).
-    pub async fn network_names(&self) -> Result<Names, AppError> {
-        let state = self.network_current().await?;
-        Ok(state
-            .as_ref()
-            .map(|loaded| loaded.names.clone())
-            .unwrap_or_default())
     }
 }
 
