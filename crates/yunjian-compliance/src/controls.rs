@@ -1058,43 +1058,7 @@ fn network_isolation(context: &Context<'_>, out: &mut Emitter) {
         return;
     };
     let relevant = ["cross_tenant_path", "zone_separation", "management_reach"];
-    let mut tallies: BTreeMap<Scope, Tally> = BTreeMap::new();
-    let mut tenants: BTreeSet<i64> = BTreeSet::new();
-    for vpc in &context.index.inventory.vpcs {
-        tenants.insert(vpc.tenant_id);
-    }
-    for tenant in tenants {
-        let tally = tallies.entry(Scope::Tenant(tenant)).or_default();
-        let mine: Vec<&crate::inventory::NetworkViolation> = violations
-            .iter()
-            .filter(|v| relevant.contains(&v.invariant.as_str()) && v.tenants.contains(&tenant))
-            .collect();
-        if mine.is_empty() {
-            tally.check(true, || {
-                item(
-                    "tenant",
-                    tenant,
-                    &format!("tenant:{tenant}"),
-                    "isolation",
-                    "no violating flow".to_owned(),
-                    "no path outside approved exchanges, zones apart, management inside".to_owned(),
-                )
-            });
-        }
-        for violation in mine {
-            tally.check(false, || {
-                item(
-                    "vpc",
-                    violation.vpcs.first().copied().unwrap_or(0),
-                    &violation.title,
-                    &violation.invariant,
-                    format!("{} {}", violation.ports, violation.reason),
-                    "no path outside approved exchanges, zones apart, management inside".to_owned(),
-                )
-            });
-        }
-    }
-    // The provider's part: the isolation its platform enforces between the VPCs it runs.
+    let expected = "no path outside approved exchanges, zones apart, management inside";
     let provider_of: HashMap<i64, i64> = context
         .index
         .inventory
@@ -1102,27 +1066,41 @@ fn network_isolation(context: &Context<'_>, out: &mut Emitter) {
         .iter()
         .map(|vpc| (vpc.id, vpc.provider_id))
         .collect();
-    let providers: BTreeSet<i64> = provider_of.values().copied().collect();
-    for provider in providers {
-        let tally = tallies.entry(Scope::Provider(provider)).or_default();
+    // Each tenant with a VPC, and each provider for the isolation its platform enforces
+    // between the VPCs it runs.
+    let mut scopes: BTreeSet<(Scope, &str, i64)> = BTreeSet::new();
+    for vpc in &context.index.inventory.vpcs {
+        scopes.insert((Scope::Tenant(vpc.tenant_id), "tenant", vpc.tenant_id));
+        scopes.insert((
+            Scope::Provider(vpc.provider_id),
+            "provider",
+            vpc.provider_id,
+        ));
+    }
+    let mut tallies: BTreeMap<Scope, Tally> = BTreeMap::new();
+    for (scope, kind, id) in scopes {
+        let concerns = |violation: &&crate::inventory::NetworkViolation| match scope {
+            Scope::Tenant(tenant) => violation.tenants.contains(&tenant),
+            _ => violation
+                .vpcs
+                .iter()
+                .any(|vpc| provider_of.get(vpc) == Some(&id)),
+        };
         let mine: Vec<&crate::inventory::NetworkViolation> = violations
             .iter()
-            .filter(|v| {
-                relevant.contains(&v.invariant.as_str())
-                    && v.vpcs
-                        .iter()
-                        .any(|vpc| provider_of.get(vpc) == Some(&provider))
-            })
+            .filter(|violation| relevant.contains(&violation.invariant.as_str()))
+            .filter(concerns)
             .collect();
+        let tally = tallies.entry(scope).or_default();
         if mine.is_empty() {
             tally.check(true, || {
                 item(
-                    "provider",
-                    provider,
-                    &format!("provider:{provider}"),
+                    kind,
+                    id,
+                    &format!("{kind}:{id}"),
                     "isolation",
                     "no violating flow".to_owned(),
-                    "no path outside approved exchanges, zones apart, management inside".to_owned(),
+                    expected.to_owned(),
                 )
             });
         }
@@ -1134,7 +1112,7 @@ fn network_isolation(context: &Context<'_>, out: &mut Emitter) {
                     &violation.title,
                     &violation.invariant,
                     format!("{} {}", violation.ports, violation.reason),
-                    "no path outside approved exchanges, zones apart, management inside".to_owned(),
+                    expected.to_owned(),
                 )
             });
         }
