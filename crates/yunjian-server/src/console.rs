@@ -165,6 +165,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/network/vpcs", get(network::vpcs))
         .route("/console/network/vpcs/{id}", get(network::segmentation))
         .route("/console/network/changes", get(network::changes))
+        .route("/console/network/what-if", get(network::what_if))
         .route("/console/soc", get(soc::overview))
         .route("/console/soc/events", get(soc::events))
         .route("/console/soc/events/{id}", get(soc::event))

@@ -34,6 +34,7 @@ fn nav(frame: &Frame<'_>) -> Markup {
             "/console/network/vpcs",
             lang.t("VPC 分段视图", "VPC segmentation"),
         ),
+        ("/console/network/what-if", lang.t("变更预演", "What-if")),
         (
             "/console/network/changes",
             lang.t("策略变更日志", "Policy-change log"),
@@ -473,5 +474,124 @@ pub async fn changes(State(state): State<AppState>, auth: ConsoleAuth) -> Respon
     html_status(
         StatusCode::OK,
         page(&frame, lang.t("策略变更日志", "Policy-change log"), body),
+    )
+}
+
+/// What a proposed change would do, before it is made: a read, so a GET form.
+pub async fn what_if(
+    State(state): State<AppState>,
+    auth: ConsoleAuth,
+    Query(query): Query<QueryMap>,
+) -> Response {
+    let lang = auth.lang;
+    let frame = auth.frame();
+    let value = |key: &str| query.get(key).cloned().unwrap_or_default();
+    let kinds = [
+        "security_group_rule",
+        "firewall_rule",
+        "vpc_peering",
+        "exchange_rule",
+        "route",
+        "vm",
+        "management_endpoint",
+    ];
+    let asked = query.get("kind").is_some_and(|kind| !kind.is_empty());
+    let answer = if asked {
+        let values = match value("values").trim() {
+            "" => serde_json::Map::new(),
+            text => match serde_json::from_str::<serde_json::Value>(text) {
+                Ok(serde_json::Value::Object(map)) => map,
+                _ => {
+                    return failure(
+                        &auth,
+                        yunjian_app::AppError::invalid(
+                            "values",
+                            "invalid_json",
+                            "'values' is a JSON object of the proposed fields",
+                        ),
+                    )
+                }
+            },
+        };
+        let id = match value("id").trim() {
+            "" => None,
+            text => match text.parse::<i64>() {
+                Ok(id) if id > 0 => Some(id),
+                _ => {
+                    return failure(
+                        &auth,
+                        yunjian_app::AppError::invalid("id", "invalid_id", "'id' is a positive id"),
+                    )
+                }
+            },
+        };
+        let input = yunjian_app::network::WhatIfInput {
+            kind: value("kind"),
+            id,
+            values,
+            delete: query.get("delete").is_some_and(|flag| flag == "1"),
+        };
+        match state.app.network_what_if(&auth.context, &input).await {
+            Ok(answer) => Some(answer),
+            Err(error) => return failure(&auth, error),
+        }
+    } else {
+        None
+    };
+    let kind = value("kind");
+    let rows = |items: &[yunjian_app::network::ShownFinding]| {
+        html! {
+            @for item in items {
+                tr {
+                    td { (invariant_label(lang, item.finding.invariant)) }
+                    td { (item.title) }
+                    td { code { (item.ports_text) } }
+                    td { (item.finding.reason) }
+                }
+            }
+        }
+    };
+    let body = html! {
+        h1 { (lang.t("变更预演", "What-if")) }
+        (nav(&frame))
+        p.muted { (lang.t(
+            "在变更生效之前评估它对隔离验证结果的影响：新增、修改或删除一条安全组规则、防火墙规则、对等连接、交换规则、路由、云主机或运维接入点。需要该变更本身所需的权限；不会写入任何数据。",
+            "Evaluates a proposed change before it is made: a new, changed or deleted security-group rule, firewall rule, peering, exchange rule, route, VM or management endpoint. Needs the permission the change itself needs; writes nothing."
+        )) }
+        form #network-what-if.filters method="get" action="/console/network/what-if" {
+            label { (lang.t("对象类型", "Kind")) " "
+                select name="kind" {
+                    @for option in kinds {
+                        option value=(option) selected[kind == option] { (option) }
+                    }
+                }
+            }
+            label { "ID " input type="number" name="id" min="1" value=(value("id")) placeholder=(lang.t("新建时留空", "empty for a new one")); }
+            label { input type="checkbox" name="delete" value="1" checked[query.get("delete").is_some_and(|flag| flag == "1")]; " " (lang.t("删除", "Delete")) }
+            label { (lang.t("拟设字段（JSON）", "Proposed fields (JSON)")) " "
+                textarea name="values" rows="3" cols="60" placeholder=r#"{"port_from": 22, "port_to": 22, "remote_cidr": "10.200.0.0/16"}"# { (value("values")) }
+            }
+            button type="submit" { (lang.t("预演", "Evaluate")) }
+        }
+        @if let Some(answer) = &answer {
+            div.alert.ok #network-what-if-result {
+                (lang.t("将新增 ", "Would add ")) (answer.appeared.len())
+                (lang.t(" 项发现，消除 ", " findings and remove "))
+                (answer.disappeared.len()) (lang.t(" 项（重新验证 ", " (re-checked "))
+                (answer.rechecked) (lang.t(" 个范围）", " scopes)"))
+            }
+            @if !answer.appeared.is_empty() {
+                h2 { (lang.t("将出现", "Would appear")) }
+                table #what-if-appeared { tbody { (rows(&answer.appeared)) } }
+            }
+            @if !answer.disappeared.is_empty() {
+                h2 { (lang.t("将消除", "Would disappear")) }
+                table #what-if-disappeared { tbody { (rows(&answer.disappeared)) } }
+            }
+        }
+    };
+    html_status(
+        StatusCode::OK,
+        page(&frame, lang.t("变更预演", "What-if"), body),
     )
 }

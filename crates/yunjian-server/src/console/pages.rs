@@ -137,6 +137,7 @@ pub fn page(frame: &Frame<'_>, title: &str, body: Markup) -> Markup {
                         a href="/console/network" class=[active(frame.path == "/console/network")] { (lang.t("隔离验证结果", "Findings")) }
                         a href="/console/network/query" class=[active(frame.path == "/console/network/query")] { (lang.t("可达性查询", "Reachability")) }
                         a href="/console/network/vpcs" class=[active(frame.path.starts_with("/console/network/vpcs"))] { (lang.t("VPC 分段视图", "VPC segmentation")) }
+                        a href="/console/network/what-if" class=[active(frame.path == "/console/network/what-if")] { (lang.t("变更预演", "What-if")) }
                         a href="/console/network/changes" class=[active(frame.path == "/console/network/changes")] { (lang.t("策略变更日志", "Policy-change log")) }
                         @if frame.principal.role != Role::SystemAdmin {
                             h4 { (lang.t("安全事件中心", "Security event centre")) }

@@ -248,6 +248,22 @@ async fn a_peering_opens_a_path_the_findings_name_and_approval_with_firewalls_cl
     assert_eq!(status, StatusCode::OK, "{effect}");
     assert_eq!(effect["disappeared"][0]["ports_text"], "tcp/22, tcp/443");
     assert_eq!(effect["appeared"][0]["ports_text"], "tcp/443");
+    // The same through the console's form.
+    let page = super::console_get(
+        &s.router,
+        &format!(
+            "/console/network/what-if?kind=security_group_rule&id={}&delete=1",
+            rules[0]
+        ),
+        &tenant_b,
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text.contains("what-if-disappeared") && page.text.contains("tcp/22, tcp/443"),
+        "{}",
+        page.text
+    );
     // A tenant cannot propose changes to the other tenant's rules.
     let (status, _) = post(
         &s,
