@@ -11,7 +11,7 @@
 //! are reads of configuration (not audited unless refused); the changes themselves are
 //! audited where they are made.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -756,6 +756,39 @@ fn show(finding: Finding, names: &Names) -> ShownFinding {
     }
 }
 
+/// A finding as shown: its example explained against the network, with names.
+fn explained(network: &Network, names: &Names, finding: &Finding, pairs: usize) -> ShownFinding {
+    let mut finding = finding.clone();
+    checks::explain(network, &mut finding);
+    ShownFinding {
+        pairs,
+        ..show(finding, names)
+    }
+}
+
+/// What changed between two full verifications (findings compared by value, each
+/// keyed once by its Debug text).
+fn difference(before: Vec<&Finding>, after: Vec<&Finding>) -> Delta {
+    let keyed = |findings: Vec<&Finding>| -> BTreeMap<String, Finding> {
+        findings
+            .into_iter()
+            .map(|finding| (format!("{finding:?}"), finding.clone()))
+            .collect()
+    };
+    let (before, after) = (keyed(before), keyed(after));
+    let only = |one: &BTreeMap<String, Finding>, other: &BTreeMap<String, Finding>| {
+        one.iter()
+            .filter(|(key, _)| !other.contains_key(*key))
+            .map(|(_, finding)| finding.clone())
+            .collect()
+    };
+    Delta {
+        appeared: only(&after, &before),
+        disappeared: only(&before, &after),
+        rechecked: 0,
+    }
+}
+
 /// What makes path findings the same for people: invariant, the two VPCs, reason and
 /// ports. Other findings stand alone.
 /// Invariant, source VPC, destination VPC, reason, ports.
@@ -956,32 +989,7 @@ impl App {
                 .audit_range(previous.stamp, head, CATCH_UP_LIMIT)
                 .await?;
             if let Some(last) = records.iter().rev().find(|record| relevant(record)) {
-                let before: BTreeSet<String> = previous
-                    .verifier
-                    .findings()
-                    .into_iter()
-                    .map(|f| format!("{f:?}"))
-                    .collect();
-                let after_findings = verifier.findings();
-                let after: BTreeSet<String> =
-                    after_findings.iter().map(|f| format!("{f:?}")).collect();
-                let appeared: Vec<Finding> = after_findings
-                    .iter()
-                    .filter(|f| !before.contains(&format!("{f:?}")))
-                    .map(|f| (*f).clone())
-                    .collect();
-                let disappeared: Vec<Finding> = previous
-                    .verifier
-                    .findings()
-                    .into_iter()
-                    .filter(|f| !after.contains(&format!("{f:?}")))
-                    .cloned()
-                    .collect();
-                let delta = Delta {
-                    appeared,
-                    disappeared,
-                    rechecked: 0,
-                };
+                let delta = difference(previous.verifier.findings(), verifier.findings());
                 let change = log_row(last, &delta, &names);
                 self.store().record_network_changes(&[change]).await?;
             }
@@ -1159,14 +1167,7 @@ impl App {
         let items = matching
             .into_iter()
             .take(limit)
-            .map(|(finding, pairs)| {
-                let mut finding = finding.clone();
-                checks::explain(loaded.verifier.network(), &mut finding);
-                ShownFinding {
-                    pairs,
-                    ..show(finding, names)
-                }
-            })
+            .map(|(finding, pairs)| explained(loaded.verifier.network(), names, finding, pairs))
             .collect();
         Ok(FindingsView {
             items,
@@ -1383,10 +1384,7 @@ impl App {
             findings
                 .into_iter()
                 .filter(|finding| visibility.finding(&loaded.names, finding))
-                .map(|mut finding| {
-                    checks::explain(network, &mut finding);
-                    show(finding, &loaded.names)
-                })
+                .map(|finding| explained(network, &loaded.names, &finding, 1))
                 .collect()
         };
         Ok(WhatIfAnswer {
@@ -1489,12 +1487,7 @@ impl App {
         let findings: Vec<ShownFinding> = grouped(loaded.verifier.findings())
             .into_iter()
             .map(|(finding, pairs)| {
-                let mut finding = finding.clone();
-                checks::explain(loaded.verifier.network(), &mut finding);
-                ShownFinding {
-                    pairs,
-                    ..show(finding, &loaded.names)
-                }
+                explained(loaded.verifier.network(), &loaded.names, finding, pairs)
             })
             .collect();
         Ok((

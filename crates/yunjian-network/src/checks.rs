@@ -23,7 +23,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{Decider, InterfaceIndex, Network, Verdict};
+use crate::engine::{InterfaceIndex, Network, Verdict};
 use crate::model::{Action, Direction, Flow, GroupRule, Ports, Protocol, Remote};
 use crate::ports::PortSet;
 
@@ -939,12 +939,4 @@ pub fn vpc_path(network: &Network, from: i64, to: i64) -> Vec<Finding> {
         }
     }
     findings
-}
-
-/// Whether a decider names a rule (not a default or a route).
-pub fn names_rule(decider: &Decider) -> bool {
-    matches!(
-        decider,
-        Decider::GroupRule(_) | Decider::AclRule(_) | Decider::FirewallRule(_)
-    )
 }

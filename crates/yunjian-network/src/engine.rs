@@ -618,14 +618,6 @@ impl Network {
             .map_or(&[], |list| list.as_slice())
     }
 
-    /// The one interface holding an address, if exactly one does.
-    pub fn interface(&self, address: IpAddr) -> Option<&Interface> {
-        match self.at_address(address) {
-            [index] => self.interface_at(*index),
-            _ => None,
-        }
-    }
-
     pub fn vpc(&self, id: i64) -> Option<&Vpc> {
         self.vpcs.get(&id)
     }
@@ -688,10 +680,7 @@ impl Network {
 
     /// The tenant whose firewall holds a rule.
     pub fn tenant_of_firewall_rule(&self, rule: i64) -> Option<i64> {
-        self.firewall
-            .iter()
-            .find(|(_, rules)| rules.iter().any(|candidate| candidate.id == rule))
-            .map(|(tenant, _)| *tenant)
+        self.firewall_rule(rule).map(|rule| rule.tenant_id)
     }
 
     pub fn group_vpc(&self, id: i64) -> Option<i64> {
@@ -726,20 +715,12 @@ impl Network {
             .map_or(&[], |routes| routes.as_slice())
     }
 
-    pub fn has_firewall(&self, tenant: i64) -> bool {
-        self.firewall.contains_key(&tenant)
-    }
-
     pub fn routes(&self) -> impl Iterator<Item = &Route> {
         self.routes.values()
     }
 
     pub fn route(&self, id: i64) -> Option<&Route> {
         self.routes.get(&id)
-    }
-
-    pub fn exchanges(&self) -> impl Iterator<Item = &ExchangeRule> {
-        self.exchanges.values()
     }
 
     /// The tenants whose management endpoint sits at an address.
@@ -749,10 +730,6 @@ impl Network {
             .into_iter()
             .flatten()
             .copied()
-    }
-
-    pub fn endpoints(&self) -> impl Iterator<Item = &ManagementEndpoint> {
-        self.endpoints.values()
     }
 
     pub fn tenant_of_vpc(&self, vpc: i64) -> Option<i64> {
@@ -1259,11 +1236,6 @@ pub struct Size {
     pub acl_rules: usize,
     pub firewall_rules: usize,
     pub peerings: usize,
-}
-
-/// Whether an address lies in any of the CIDRs.
-pub fn within(cidrs: &[IpNet], address: IpAddr) -> bool {
-    cidrs.iter().any(|net| net.contains(&address))
 }
 
 /// A rule's ports as shown to people.

@@ -90,13 +90,6 @@ impl PortSet {
         PortSet::default()
     }
 
-    /// Every port of every protocol.
-    pub fn all() -> PortSet {
-        PortSet {
-            slots: [vec![Ports::ALL], vec![Ports::ALL], vec![Ports::ALL]],
-        }
-    }
-
     /// What one rule's protocol and ports match.
     pub fn of(protocol: Protocol, ports: Ports) -> PortSet {
         let mut set = PortSet::empty();
@@ -138,16 +131,6 @@ impl PortSet {
         }
     }
 
-    pub fn union(&self, other: &PortSet) -> PortSet {
-        PortSet {
-            slots: std::array::from_fn(|index| {
-                let mut both = self.slots[index].clone();
-                both.extend_from_slice(&other.slots[index]);
-                normalize(both)
-            }),
-        }
-    }
-
     /// The maximal intervals, per protocol.
     pub fn intervals(&self) -> impl Iterator<Item = (Protocol, Ports)> + '_ {
         PROTOCOLS
@@ -156,15 +139,6 @@ impl PortSet {
             .flat_map(|(protocol, intervals)| {
                 intervals.iter().map(move |ports| (*protocol, *ports))
             })
-    }
-
-    /// How many (protocol, port) flows the set holds.
-    pub fn size(&self) -> u64 {
-        self.slots
-            .iter()
-            .flatten()
-            .map(|ports| u64::from(ports.to) - u64::from(ports.from) + 1)
-            .sum()
     }
 }
 

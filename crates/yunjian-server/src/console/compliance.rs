@@ -20,7 +20,7 @@ use yunjian_store::{ComplianceResultRow, ComplianceRun, ResultFilter};
 
 use super::forms::{first, parse_pairs, FormPairs};
 use super::i18n::Lang;
-use super::pages::{page, Frame};
+use super::pages::{page, section_nav, Frame};
 use super::{error_page, html_status, ConsoleAuth};
 use crate::wire::timestamp;
 use crate::AppState;
@@ -100,13 +100,7 @@ fn nav(frame: &Frame<'_>) -> Markup {
             lang.t("参数", "Parameters"),
         ),
     ];
-    html! {
-        nav.related.compliance-nav {
-            @for (href, label) in links {
-                a href=(href) class=[(frame.path == href).then_some("active")] { (label) }
-            }
-        }
-    }
+    section_nav(frame, "compliance-nav", &links)
 }
 
 /// A stacked bar per run: FAIL, ERROR, MANUAL and the rest, server-rendered SVG.

@@ -15,7 +15,7 @@ use yunjian_network::checks::Invariant;
 use yunjian_network::engine::Stage;
 
 use super::i18n::Lang;
-use super::pages::{page, urlencode, Frame};
+use super::pages::{page, section_nav, urlencode, Frame};
 use super::provider::names;
 use super::{failure, html_status, ConsoleAuth};
 use crate::AppState;
@@ -40,13 +40,7 @@ fn nav(frame: &Frame<'_>) -> Markup {
             lang.t("策略变更日志", "Policy-change log"),
         ),
     ];
-    html! {
-        nav.related.soc-nav {
-            @for (href, label) in links {
-                a href=(href) class=[(frame.path == href).then_some("active")] { (label) }
-            }
-        }
-    }
+    section_nav(frame, "network-nav", &links)
 }
 
 pub fn invariant_label(lang: Lang, invariant: Invariant) -> &'static str {

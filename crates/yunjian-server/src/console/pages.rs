@@ -75,6 +75,17 @@ const MENU: &[(&str, &str, &[Kind])] = &[
     ),
 ];
 
+/// A section's own navigation (the pages of one menu section), the current one marked.
+pub fn section_nav(frame: &Frame<'_>, class: &str, links: &[(&str, &str)]) -> Markup {
+    html! {
+        nav.related.(class) {
+            @for (href, label) in links {
+                a href=(href) class=[(frame.path == *href).then_some("active")] { (label) }
+            }
+        }
+    }
+}
+
 pub fn kind_label(lang: Lang, kind: Kind) -> &'static str {
     let spec = kind.spec();
     lang.pick(spec.zh, spec.en)

@@ -19,7 +19,7 @@ use yunjian_store::{ChangeFilter, UsageSample};
 
 use super::forms::{first, parse_pairs};
 use super::i18n::Lang;
-use super::pages::{page, urlencode, Frame};
+use super::pages::{page, section_nav, urlencode, Frame};
 use super::{error_page, html_status, ConsoleAuth};
 use crate::wire::timestamp;
 use crate::AppState;
@@ -43,13 +43,7 @@ fn nav(frame: &Frame<'_>) -> Markup {
         ),
         ("/console/providers/usage", lang.t("资源使用", "Usage")),
     ];
-    html! {
-        nav.related.provider-nav {
-            @for (href, label) in links {
-                a href=(href) class=[(frame.path == href).then_some("active")] { (label) }
-            }
-        }
-    }
+    section_nav(frame, "provider-nav", &links)
 }
 
 fn configures(auth: &ConsoleAuth) -> bool {

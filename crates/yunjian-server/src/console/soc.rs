@@ -21,7 +21,7 @@ use yunjian_store::{IncidentFilter, IncidentRecord, Tally};
 
 use super::forms::{first, parse_pairs};
 use super::i18n::Lang;
-use super::pages::{page, urlencode, Frame};
+use super::pages::{page, section_nav, urlencode, Frame};
 use super::provider::names;
 use super::{error_page, failure, html_status, ConsoleAuth};
 use crate::AppState;
@@ -43,13 +43,7 @@ fn nav(frame: &Frame<'_>) -> Markup {
             lang.t("日志源与通知", "Sources and notifications"),
         ),
     ];
-    html! {
-        nav.related.soc-nav {
-            @for (href, label) in links {
-                a href=(href) class=[(frame.path == href).then_some("active")] { (label) }
-            }
-        }
-    }
+    section_nav(frame, "soc-nav", &links)
 }
 
 fn oversees(auth: &ConsoleAuth) -> bool {
