@@ -23,9 +23,9 @@ use yunjian_core::value::{Value, Values};
 use yunjian_network::checks::{self, Finding, Invariant, Subject};
 use yunjian_network::engine::{Change, Decider, Network, Stage, Verdict};
 use yunjian_network::model::{
-    AclRule, Action as RuleAction, Direction, ExchangeRule, FirewallRule, GroupRule, Host,
-    Interface, ManagementEndpoint, Model, NextHop, Peering, Ports, Protocol, Remote, Route,
-    SecurityGroup, Subnet, Vpc, Zone,
+    AclRule, Action as RuleAction, ContainerPolicy, Direction, ExchangeRule, FirewallRule,
+    GroupRule, Host, Interface, ManagementEndpoint, Model, NextHop, Peering, Pod, Ports, Protocol,
+    Remote, Route, SecurityGroup, Subnet, Vpc, Zone,
 };
 use yunjian_network::ports::PortSet;
 use yunjian_network::verify::{Delta, Verifier};
@@ -47,6 +47,10 @@ pub struct Names {
     pub subnets: BTreeMap<i64, (String, i64)>,
     /// Rule id → its description (group rules, ACL rules, firewall rules).
     pub rules: BTreeMap<String, String>,
+    /// Container workload id → `namespace/name`, and its provider.
+    pub pods: BTreeMap<i64, (String, i64)>,
+    /// NetworkPolicy id → its name, and its provider.
+    pub container_policies: BTreeMap<i64, (String, i64)>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -84,7 +88,7 @@ const INCREMENTAL: [Kind; 7] = [
     Kind::ManagementEndpoint,
 ];
 /// Kinds that change the model but only as a whole.
-const STRUCTURAL: [Kind; 8] = [
+const STRUCTURAL: [Kind; 10] = [
     Kind::Zone,
     Kind::Host,
     Kind::Tenant,
@@ -93,6 +97,8 @@ const STRUCTURAL: [Kind; 8] = [
     Kind::SecurityGroup,
     Kind::NetworkAcl,
     Kind::NetworkAclRule,
+    Kind::ContainerWorkload,
+    Kind::NetworkPolicy,
 ];
 /// More records than this behind: reload instead of catching up one by one.
 const CATCH_UP_LIMIT: u32 = 2_000;
@@ -217,6 +223,7 @@ fn route(object: &WorldObject) -> Option<Route> {
         "vpn_gateway" => NextHop::VpnGateway,
         "internet_gateway" => NextHop::InternetGateway,
         "zone_gateway" => NextHop::ZoneGateway,
+        "address" => NextHop::Address,
         _ => NextHop::Dynamic,
     };
     Some(Route {
@@ -432,7 +439,102 @@ pub async fn load_model(store: &Store) -> Result<(Model, Names), AppError> {
             .map(|index| &vms[*index]);
         model.endpoints.extend(endpoints(&object, vm));
     }
+    for object in store.scan_all(Kind::ContainerWorkload).await? {
+        let values = &object.values;
+        let (Some(tenant_id), Some(cluster), Some(namespace)) = (
+            int(values, "tenant_id"),
+            text(values, "cluster"),
+            text(values, "namespace"),
+        ) else {
+            continue;
+        };
+        names.pods.insert(
+            object.id,
+            (
+                format!("{namespace}/{}", name_of(&object)),
+                int(values, "provider_id").unwrap_or(0),
+            ),
+        );
+        model.pods.push(Pod {
+            id: object.id,
+            tenant_id,
+            cluster: cluster.to_owned(),
+            namespace: namespace.to_owned(),
+            labels: labels(values, "labels"),
+            namespace_labels: labels(values, "namespace_labels"),
+            address: match values.get("ip_addresses") {
+                Some(Value::TextList(list)) => list.iter().find_map(|ip| ip.parse().ok()),
+                _ => None,
+            },
+        });
+    }
+    for object in store.scan_all(Kind::NetworkPolicy).await? {
+        let values = &object.values;
+        let (Some(tenant_id), Some(cluster), Some(namespace)) = (
+            int(values, "tenant_id"),
+            text(values, "cluster"),
+            text(values, "namespace"),
+        ) else {
+            continue;
+        };
+        names.container_policies.insert(
+            object.id,
+            (
+                format!("{namespace}/{}", name_of(&object)),
+                int(values, "provider_id").unwrap_or(0),
+            ),
+        );
+        model.container_policies.push(ContainerPolicy {
+            id: object.id,
+            tenant_id,
+            cluster: cluster.to_owned(),
+            namespace: namespace.to_owned(),
+            spec: text(values, "spec").unwrap_or_default().to_owned(),
+        });
+    }
     Ok((model, names))
+}
+
+/// The providers whose container clusters a finding is about (none for the others,
+/// whose VPCs say it).
+fn container_providers(finding: &Finding, names: &Names) -> Vec<i64> {
+    let pods: Vec<i64> = match &finding.subject {
+        Subject::Pods {
+            sources,
+            destinations,
+            ..
+        } => sources.iter().chain(destinations).copied().collect(),
+        Subject::Namespace { pods, .. } => pods.clone(),
+        Subject::ContainerPolicy { policy_id, .. } => {
+            return names
+                .container_policies
+                .get(policy_id)
+                .map(|(_, provider)| vec![*provider])
+                .unwrap_or_default()
+        }
+        _ => return Vec::new(),
+    };
+    let mut providers: Vec<i64> = pods
+        .iter()
+        .filter_map(|pod| names.pods.get(pod).map(|(_, provider)| *provider))
+        .collect();
+    providers.sort_unstable();
+    providers.dedup();
+    providers
+}
+
+/// Labels stored as `key=value` texts (a key alone has an empty value).
+fn labels(values: &Values, name: &str) -> BTreeMap<String, String> {
+    match values.get(name) {
+        Some(Value::TextList(list)) => list
+            .iter()
+            .map(|label| match label.split_once('=') {
+                Some((key, value)) => (key.to_owned(), value.to_owned()),
+                None => (label.clone(), String::new()),
+            })
+            .collect(),
+        _ => BTreeMap::new(),
+    }
 }
 
 /// A finding as shown: the finding with its example explained, and the names.
@@ -688,6 +790,13 @@ fn show(finding: Finding, names: &Names) -> ShownFinding {
             .map(|v| v.name.clone())
             .unwrap_or_else(|| format!("VPC {id}"))
     };
+    let pod = |id: i64| {
+        names
+            .pods
+            .get(&id)
+            .map(|(name, _)| name.clone())
+            .unwrap_or_else(|| format!("pod {id}"))
+    };
     let title = match &finding.subject {
         Subject::Path {
             source,
@@ -732,6 +841,34 @@ fn show(finding: Finding, names: &Names) -> ShownFinding {
                 .join(", ")
         ),
         Subject::Route { route_id, vpc_id } => format!("{} / route {route_id}", vpc(*vpc_id)),
+        Subject::Pods {
+            cluster,
+            source,
+            destination,
+            ..
+        } => format!("{cluster}: {} → {}", pod(*source), pod(*destination)),
+        Subject::Namespace {
+            cluster,
+            namespace,
+            pods,
+        } => format!(
+            "{cluster}/{namespace}: {}",
+            pods.iter()
+                .take(6)
+                .map(|id| pod(*id))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Subject::ContainerPolicy {
+            policy_id, cluster, ..
+        } => format!(
+            "{cluster}: NetworkPolicy {}",
+            names
+                .container_policies
+                .get(policy_id)
+                .map(|(name, _)| name.clone())
+                .unwrap_or_else(|| policy_id.to_string())
+        ),
         Subject::FirewallRule { rule_id, tenant_id } => format!(
             "{} / {}",
             names
@@ -1515,6 +1652,7 @@ impl App {
                     invariant: finding.invariant.as_str().to_owned(),
                     tenants: finding.tenants.clone(),
                     vpcs: finding.vpcs.clone(),
+                    providers: container_providers(finding, &loaded.names),
                     title: shown.title,
                     ports: shown.ports_text,
                     reason: finding.reason.to_string(),

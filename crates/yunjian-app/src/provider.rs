@@ -614,6 +614,14 @@ impl App {
                 Conditional::Done => {}
                 Conditional::Stale => return Ok(None),
             }
+            let spec = update.kind.spec();
+            if update.changes.iter().any(|change| {
+                spec.field(change.field)
+                    .is_some_and(|field| matches!(field.ty, FieldType::RefList(_)))
+            }) {
+                tx.replace_links(update.kind, update.id, &update.values)
+                    .await?;
+            }
             let diff: serde_json::Map<String, Json> = update
                 .changes
                 .iter()
@@ -654,14 +662,15 @@ impl App {
                 .iter()
                 .map(|create| {
                     let mut values = create.values.clone();
+                    let real_id = |id: i64| real.get(&id).copied().unwrap_or(id);
                     for field in kind.spec().fields {
-                        if let FieldType::Ref(_) = field.ty {
-                            if let Some(Value::Int(id)) = values.get(field.name) {
-                                if *id < 0 {
-                                    let id = real.get(id).copied().unwrap_or(*id);
-                                    values.insert(field.name, Value::Int(id));
-                                }
+                        match (field.ty, values.get_mut(field.name)) {
+                            (FieldType::Ref(_), Some(Value::Int(id))) => *id = real_id(*id),
+                            (FieldType::RefList(_), Some(Value::IdList(ids))) => {
+                                ids.iter_mut().for_each(|id| *id = real_id(*id));
+                                ids.sort_unstable();
                             }
+                            _ => {}
                         }
                     }
                     values
@@ -686,6 +695,8 @@ impl App {
                 .iter()
                 .map(|(id, external)| (external.as_str(), *id))
                 .collect();
+            let mut links: Vec<Vec<(i64, i64)>> =
+                vec![Vec::new(); kind.spec().link_fields().count()];
             for (create, values) in plan.creates[start..end].iter().zip(batch) {
                 let id = by_external
                     .get(create.external_id.as_str())
@@ -694,7 +705,15 @@ impl App {
                         AppError::Internal("an inserted row's id was not returned".into())
                     })?;
                 real.insert(create.provisional, id);
+                for ((field, _), rows) in kind.spec().link_fields().zip(&mut links) {
+                    if let Some(Value::IdList(targets)) = values.get(field.name) {
+                        rows.extend(targets.iter().map(|target| (id, *target)));
+                    }
+                }
                 created_values.push((kind, id, create.external_id.as_str(), values));
+            }
+            for ((_, link), rows) in kind.spec().link_fields().zip(&links) {
+                tx.insert_links(link, rows).await?;
             }
             start = end;
         }

@@ -288,7 +288,7 @@ static BUILTINS: [Builtin; 21] = [
         id: "network.isolation",
         title_zh: "租户间、区域间隔离经全量流量验证，运维访问不越出本租户VPC",
         title_en: "Isolation between tenants and zones proved over all flows; management stays in the tenant's VPCs",
-        clauses: &["5.2.2", "7.2.2.3", "7.5.9.5", "7.5.12"],
+        clauses: &["5.2.2", "5.4.3", "7.2.2.3", "7.5.9.5", "7.5.12"],
         parameters: &[],
         run: network_isolation,
     },
@@ -1057,8 +1057,15 @@ fn network_isolation(context: &Context<'_>, out: &mut Emitter) {
     let Some(violations) = &context.facts.network else {
         return;
     };
-    let relevant = ["cross_tenant_path", "zone_separation", "management_reach"];
-    let expected = "no path outside approved exchanges, zones apart, management inside";
+    let relevant = [
+        "cross_tenant_path",
+        "zone_separation",
+        "management_reach",
+        "container_cross_tenant",
+        "container_unsegmented",
+    ];
+    let expected = "no path outside approved exchanges, zones apart, management inside, \
+                    containers segmented and apart";
     let provider_of: HashMap<i64, i64> = context
         .index
         .inventory
@@ -1081,10 +1088,13 @@ fn network_isolation(context: &Context<'_>, out: &mut Emitter) {
     for (scope, kind, id) in scopes {
         let concerns = |violation: &&crate::inventory::NetworkViolation| match scope {
             Scope::Tenant(tenant) => violation.tenants.contains(&tenant),
-            _ => violation
-                .vpcs
-                .iter()
-                .any(|vpc| provider_of.get(vpc) == Some(&id)),
+            _ => {
+                violation.providers.contains(&id)
+                    || violation
+                        .vpcs
+                        .iter()
+                        .any(|vpc| provider_of.get(vpc) == Some(&id))
+            }
         };
         let mine: Vec<&crate::inventory::NetworkViolation> = violations
             .iter()

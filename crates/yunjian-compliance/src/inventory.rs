@@ -556,6 +556,8 @@ pub struct NetworkViolation {
     pub invariant: String,
     pub tenants: Vec<i64>,
     pub vpcs: Vec<i64>,
+    /// Providers concerned beyond the VPCs' (a container cluster's).
+    pub providers: Vec<i64>,
     pub title: String,
     pub ports: String,
     pub reason: String,

@@ -348,6 +348,53 @@ pub async fn pull_openstack(
     for (url, key, parse) in lists {
         observed.merge(list(client, &token, url, key, parse, limits).await?);
     }
+    // Extensions a cloud may lack (answering 404): the L3 router and FWaaS v2.
+    let optional: [(&'static str, String, &str, Parser); 4] = [
+        (
+            "routers",
+            format!("{network}/routers"),
+            "routers",
+            openstack::parse_routers,
+        ),
+        (
+            "fwaas",
+            format!("{network}/fwaas/firewall_groups"),
+            "firewall_groups",
+            openstack::parse_firewall_groups,
+        ),
+        (
+            "fwaas",
+            format!("{network}/fwaas/firewall_policies"),
+            "firewall_policies",
+            openstack::parse_firewall_policies,
+        ),
+        (
+            "fwaas",
+            format!("{network}/fwaas/firewall_rules"),
+            "firewall_rules",
+            openstack::parse_firewall_rules,
+        ),
+    ];
+    let mut lacking = std::collections::BTreeSet::new();
+    for (extension, url, key, parse) in optional {
+        if lacking.contains(extension) {
+            continue;
+        }
+        match list(client, &token, url, key, parse, limits).await {
+            Ok(found) => {
+                observed.merge(found);
+                observed.extensions.insert(extension);
+            }
+            Err(AdapterError::Status { status: 404, .. }) => {
+                lacking.insert(extension);
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    // An extension is answered only when every one of its lists was.
+    observed
+        .extensions
+        .retain(|extension| !lacking.contains(extension));
     // Rules come inline with their groups and again from their own list: keep one.
     let mut seen = std::collections::HashSet::new();
     observed

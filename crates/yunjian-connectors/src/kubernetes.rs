@@ -113,8 +113,22 @@ pub fn image_digest(image_id: &str) -> Option<String> {
     .then(|| format!("{algorithm}:{}", hex.to_ascii_lowercase()))
 }
 
+/// Labels as `key=value` texts (what the world stores; NetworkPolicy selectors match
+/// them), sorted.
+pub fn label_texts(labels: &Json) -> Vec<Json> {
+    let mut texts: Vec<String> = labels
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(key, value)| format!("{key}={}", value.as_str().unwrap_or_default()))
+        .collect();
+    texts.sort();
+    texts.into_iter().map(Json::String).collect()
+}
+
 /// `GET /api/v1/pods`: each pod's images (spec) and the digests the kubelet pulled
-/// (status), its node and phase.
+/// (status), its node and phase, labels and addresses (`status.podIPs`, else
+/// `status.podIP`; host-network pods have the node's).
 pub fn parse_pods(body: &[u8]) -> Observed {
     each("kubernetes pods", body, |item| {
         let (uid, name, namespace) = metadata(item, true)?;
@@ -156,9 +170,25 @@ pub fn parse_pods(body: &[u8]) -> Observed {
                 ("image_digests", json!(digests)),
                 ("node", item["spec"]["nodeName"].clone()),
                 ("status", item["status"]["phase"].clone()),
+                ("labels", json!(label_texts(&item["metadata"]["labels"]))),
+                ("ip_addresses", json!(pod_addresses(item))),
             ],
         ))
     })
+}
+
+fn pod_addresses(item: &Json) -> Vec<Json> {
+    let mut addresses: Vec<Json> = item["status"]["podIPs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry["ip"].as_str())
+        .map(|ip| json!(ip))
+        .collect();
+    if addresses.is_empty() {
+        addresses.extend(item["status"]["podIP"].as_str().map(|ip| json!(ip)));
+    }
+    addresses
 }
 
 /// `GET /apis/networking.k8s.io/v1/networkpolicies`: each policy's spec, kept whole.

@@ -35,6 +35,14 @@ pub enum ObservedKind {
     Snapshot,
     Backup,
     Image,
+    /// A Neutron router: the networks it joins (through its interface ports), its
+    /// external gateway and extra routes.
+    Router,
+    /// FWaaS v2: a firewall group (ingress and egress policies on ports), a policy
+    /// (rules in order) and a rule.
+    FirewallGroup,
+    FirewallPolicy,
+    FirewallRule,
     /// A Kubernetes namespace.
     Namespace,
     /// A Kubernetes pod: a container workload.
@@ -57,6 +65,10 @@ impl ObservedKind {
             ObservedKind::Snapshot => "snapshot",
             ObservedKind::Backup => "backup",
             ObservedKind::Image => "image",
+            ObservedKind::Router => "router",
+            ObservedKind::FirewallGroup => "firewall_group",
+            ObservedKind::FirewallPolicy => "firewall_policy",
+            ObservedKind::FirewallRule => "firewall_rule",
             ObservedKind::Namespace => "namespace",
             ObservedKind::Pod => "pod",
             ObservedKind::NetworkPolicy => "network_policy",
@@ -99,6 +111,9 @@ pub struct Observed {
     pub problems: Vec<Problem>,
     /// Compute hosts' availability zones, by host name (Nova's zone listing).
     pub host_zones: BTreeMap<String, String>,
+    /// The optional APIs the platform answered (`routers`, `fwaas`): what they report
+    /// is the platform's whole word on their kinds; an API it lacks says nothing.
+    pub extensions: std::collections::BTreeSet<&'static str>,
 }
 
 impl Observed {
@@ -106,6 +121,7 @@ impl Observed {
         self.objects.extend(other.objects);
         self.problems.extend(other.problems);
         self.host_zones.extend(other.host_zones);
+        self.extensions.extend(other.extensions);
     }
 
     pub fn of_kind(&self, kind: ObservedKind) -> impl Iterator<Item = &ObservedObject> {

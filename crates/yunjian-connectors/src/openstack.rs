@@ -347,10 +347,17 @@ pub fn parse_subnets(body: &[u8]) -> Observed {
 pub fn parse_ports(body: &[u8]) -> Observed {
     each("neutron ports", body, "ports", |item| {
         let owner = item["device_owner"].as_str().unwrap_or("");
-        let server = owner
-            .starts_with("compute:")
-            .then(|| item["device_id"].as_str().map(str::to_owned))
-            .flatten();
+        let device = || item["device_id"].as_str().map(str::to_owned);
+        let server = owner.starts_with("compute:").then(device).flatten();
+        // A router's interface on a tenant network (plain, distributed or HA).
+        let router = matches!(
+            owner,
+            "network:router_interface"
+                | "network:router_interface_distributed"
+                | "network:ha_router_replicated_interface"
+        )
+        .then(device)
+        .flatten();
         let first_ip = item["fixed_ips"].as_array().and_then(|ips| ips.first());
         let groups: Vec<Json> = item["security_groups"]
             .as_array()
@@ -367,9 +374,14 @@ pub fn parse_ports(body: &[u8]) -> Observed {
                     first_ip.map_or(Json::Null, |ip| text(ip, "ip_address")),
                 ),
                 ("security_groups", json!(groups)),
+                (
+                    "port_security_enabled",
+                    json!(item["port_security_enabled"].as_bool().unwrap_or(true)),
+                ),
             ],
             [
                 ("server", server),
+                ("router", router),
                 ("network", item["network_id"].as_str().map(str::to_owned)),
                 (
                     "subnet",
@@ -385,6 +397,151 @@ pub fn parse_ports(body: &[u8]) -> Observed {
                         .map(str::to_owned),
                 ),
             ],
+        )])
+    })
+}
+
+/// Neutron `GET /v2.0/routers`: the external gateway (with or without source NAT) and
+/// extra routes; which networks a router joins comes from its interface ports.
+pub fn parse_routers(body: &[u8]) -> Observed {
+    each("neutron routers", body, "routers", |item| {
+        let gateway = item
+            .get("external_gateway_info")
+            .filter(|info| info.is_object());
+        let mut routes = Vec::new();
+        for route in item["routes"].as_array().into_iter().flatten() {
+            match (route["destination"].as_str(), route["nexthop"].as_str()) {
+                (Some(destination), Some(nexthop)) => {
+                    routes.push(json!({"destination": destination, "nexthop": nexthop}))
+                }
+                _ => return Err("a route without 'destination' or 'nexthop'".into()),
+            }
+        }
+        Ok(vec![object(
+            ObservedKind::Router,
+            id_of(item)?,
+            project_of(item, &["project_id", "tenant_id"]),
+            [
+                ("name", text(item, "name")),
+                (
+                    "admin_state_up",
+                    json!(item["admin_state_up"].as_bool().unwrap_or(true)),
+                ),
+                ("external_gateway", json!(gateway.is_some())),
+                (
+                    "enable_snat",
+                    json!(gateway
+                        .and_then(|info| info["enable_snat"].as_bool())
+                        .unwrap_or(true)),
+                ),
+                ("routes", Json::Array(routes)),
+            ],
+            [],
+        )])
+    })
+}
+
+/// FWaaS v2 `GET /v2.0/fwaas/firewall_groups`: the policies a group applies to its ports.
+pub fn parse_firewall_groups(body: &[u8]) -> Observed {
+    each("neutron firewall groups", body, "firewall_groups", |item| {
+        let ports: Vec<Json> = item["ports"].as_array().cloned().unwrap_or_default();
+        Ok(vec![object(
+            ObservedKind::FirewallGroup,
+            id_of(item)?,
+            project_of(item, &["project_id", "tenant_id"]),
+            [
+                ("name", text(item, "name")),
+                (
+                    "admin_state_up",
+                    json!(item["admin_state_up"].as_bool().unwrap_or(true)),
+                ),
+                ("ports", json!(ports)),
+            ],
+            [
+                (
+                    "ingress_policy",
+                    item["ingress_firewall_policy_id"]
+                        .as_str()
+                        .map(str::to_owned),
+                ),
+                (
+                    "egress_policy",
+                    item["egress_firewall_policy_id"]
+                        .as_str()
+                        .map(str::to_owned),
+                ),
+            ],
+        )])
+    })
+}
+
+/// FWaaS v2 `GET /v2.0/fwaas/firewall_policies`: rules in evaluation order.
+pub fn parse_firewall_policies(body: &[u8]) -> Observed {
+    each(
+        "neutron firewall policies",
+        body,
+        "firewall_policies",
+        |item| {
+            let mut rules = Vec::new();
+            for rule in item["firewall_rules"].as_array().into_iter().flatten() {
+                match rule.as_str() {
+                    Some(rule) => rules.push(json!(rule)),
+                    None => return Err("a rule id that is not a string".into()),
+                }
+            }
+            Ok(vec![object(
+                ObservedKind::FirewallPolicy,
+                id_of(item)?,
+                project_of(item, &["project_id", "tenant_id"]),
+                [("name", text(item, "name")), ("rules", Json::Array(rules))],
+                [],
+            )])
+        },
+    )
+}
+
+/// FWaaS v2 `GET /v2.0/fwaas/firewall_rules`, in the world schema's terms: `reject`
+/// is a deny, a null protocol any; addresses and ports stay as Neutron writes them
+/// (`10.0.0.1` or a CIDR; `80` or `80:90`) for the translation to read.
+pub fn parse_firewall_rules(body: &[u8]) -> Observed {
+    each("neutron firewall rules", body, "firewall_rules", |item| {
+        let action = match item["action"].as_str() {
+            Some("allow") => "allow",
+            Some("deny" | "reject") => "deny",
+            other => return Err(format!("action {other:?} is not allow, deny or reject")),
+        };
+        let protocol = match item["protocol"].as_str() {
+            None | Some("any") => "any",
+            Some("tcp" | "6") => "tcp",
+            Some("udp" | "17") => "udp",
+            Some("icmp" | "1") => "icmp",
+            Some(other) => return Err(format!("protocol {other} is not tcp, udp or icmp")),
+        };
+        let port = |key: &str| match &item[key] {
+            Json::String(text) => json!(text),
+            Json::Number(number) => json!(number.to_string()),
+            _ => Json::Null,
+        };
+        Ok(vec![object(
+            ObservedKind::FirewallRule,
+            id_of(item)?,
+            project_of(item, &["project_id", "tenant_id"]),
+            [
+                ("name", text(item, "name")),
+                ("description", text(item, "description")),
+                ("action", json!(action)),
+                ("protocol", json!(protocol)),
+                ("enabled", json!(item["enabled"].as_bool().unwrap_or(true))),
+                (
+                    "ip_version",
+                    json!(item["ip_version"].as_i64().unwrap_or(4)),
+                ),
+                ("source", text(item, "source_ip_address")),
+                ("destination", text(item, "destination_ip_address")),
+                ("source_port", port("source_port")),
+                ("destination_port", port("destination_port")),
+            ],
+            [],
         )])
     })
 }

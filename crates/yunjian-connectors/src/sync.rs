@@ -18,7 +18,7 @@ use yunjian_core::value::{empty_value, parse_field, Value, Values};
 
 /// The kinds a provider reports, in the order references resolve: a kind refers only
 /// to kinds before it.
-pub const PUSHED_KINDS: [Kind; 14] = [
+pub const PUSHED_KINDS: [Kind; 19] = [
     Kind::Datacenter,
     Kind::Host,
     Kind::Image,
@@ -33,7 +33,15 @@ pub const PUSHED_KINDS: [Kind; 14] = [
     Kind::PaasInstance,
     Kind::ContainerWorkload,
     Kind::NetworkPolicy,
+    Kind::NetworkAcl,
+    Kind::NetworkAclRule,
+    Kind::FirewallRule,
+    Kind::VpcPeering,
+    Kind::Route,
 ];
+
+/// At most this many ids in one list reference (a VM's security groups).
+pub const MAX_LIST_ITEMS: usize = 64;
 
 /// At most this many objects in one chunk of a snapshot.
 pub const MAX_OBJECTS_PER_CHUNK: usize = 10_000;
@@ -120,6 +128,15 @@ pub struct PendingRef {
     pub key: String,
 }
 
+/// A list reference still in the provider's terms: other pushed objects' ids (a VM's
+/// security groups, an ACL's subnets).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingList {
+    pub field: &'static str,
+    pub target: Kind,
+    pub keys: Vec<String>,
+}
+
 /// One object of a snapshot, checked field by field but not yet resolved.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PushedObject {
@@ -133,6 +150,8 @@ pub struct PushedObject {
     /// The fields given, references excepted.
     pub values: Values,
     pub references: Vec<PendingRef>,
+    /// List references; an omitted list is empty (the provider's word, like any field).
+    pub lists: Vec<PendingList>,
     /// Fields the source cannot express (a Neutron rule has no priority): on an update
     /// the stored value stays; on a creation the given one is used. Pushes never set it.
     pub keep_fields: Vec<&'static str>,
@@ -318,6 +337,7 @@ pub fn parse_object(index: usize, item: &Json) -> Result<PushedObject, Vec<Batch
     };
     let mut values = Values::new();
     let mut references = Vec::new();
+    let mut lists = Vec::new();
     for key in fields.keys() {
         let known = spec.field(key);
         match known {
@@ -325,15 +345,6 @@ pub fn parse_object(index: usize, item: &Json) -> Result<PushedObject, Vec<Batch
                 Some(key),
                 "unknown_field",
                 format!("{} has no field '{key}'", spec.id),
-            )),
-            // List references (a VM's security groups) are not part of the provider API
-            // yet: refused by name rather than read as our ids.
-            Some(field) if matches!(field.ty, FieldType::RefList(_)) => errors.push(fail(
-                Some(key),
-                "not_pushed",
-                format!(
-                    "'{key}' is not accepted from providers yet: operators set it (docs/provider-api.md)"
-                ),
             )),
             Some(field)
                 if NOT_PUSHED.contains(&field.name)
@@ -353,11 +364,27 @@ pub fn parse_object(index: usize, item: &Json) -> Result<PushedObject, Vec<Batch
     }
     if !deleted {
         for field in spec.input_fields() {
-            if NOT_PUSHED.contains(&field.name) || matches!(field.ty, FieldType::RefList(_)) {
+            if NOT_PUSHED.contains(&field.name) {
                 continue;
             }
             let given = fields.get(field.name).filter(|json| !json.is_null());
             match (field.ty, given) {
+                (FieldType::RefList(link), given) => match parse_keys(given) {
+                    Ok(keys) => lists.push(PendingList {
+                        field: field.name,
+                        target: link.target,
+                        keys,
+                    }),
+                    Err(reason) => errors.push(fail(
+                        Some(field.name),
+                        "invalid_reference",
+                        format!(
+                            "'{}' is a list of your ids of {}s: {reason}",
+                            field.name,
+                            link.target.spec().id
+                        ),
+                    )),
+                },
                 (_, None) => {
                     if field.presence == Presence::Required {
                         errors.push(fail(
@@ -405,11 +432,42 @@ pub fn parse_object(index: usize, item: &Json) -> Result<PushedObject, Vec<Batch
             deleted,
             values,
             references,
+            lists,
             keep_fields: Vec::new(),
         })
     } else {
         Err(errors)
     }
+}
+
+/// A list reference's ids: strings of 1 to [`MAX_EXTERNAL_ID_CHARS`] characters, at
+/// most [`MAX_LIST_ITEMS`], each once (repeats are one). Omitted: empty.
+fn parse_keys(given: Option<&Json>) -> Result<Vec<String>, String> {
+    let Some(given) = given else {
+        return Ok(Vec::new());
+    };
+    let Some(items) = given.as_array() else {
+        return Err("not a list".into());
+    };
+    if items.len() > MAX_LIST_ITEMS {
+        return Err(format!("{} ids; at most {MAX_LIST_ITEMS}", items.len()));
+    }
+    let mut keys = Vec::with_capacity(items.len());
+    for item in items {
+        match item.as_str().map(str::trim) {
+            Some(key) if !key.is_empty() && key.chars().count() <= MAX_EXTERNAL_ID_CHARS => {
+                keys.push(key.to_owned())
+            }
+            _ => {
+                return Err(format!(
+                    "each id is 1 to {MAX_EXTERNAL_ID_CHARS} characters"
+                ))
+            }
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    Ok(keys)
 }
 
 /// What a full snapshot speaks for.
@@ -520,6 +578,36 @@ impl Plan {
     }
 }
 
+/// Where a reference leads.
+enum Lookup<'r> {
+    /// A row (existing, or new with its provisional id) and its values.
+    Found(i64, &'r Values),
+    SetAside,
+    Missing,
+}
+
+/// Finds what a reference names: an object of this snapshot (resolved before, since
+/// referenced kinds come first), or in an incremental batch a row reported before and
+/// not deleted by the batch.
+fn lookup<'r>(
+    resolved: &'r HashMap<(Kind, &str), Resolved<'_>>,
+    existing: &HashMap<(Kind, &str), &'r Existing>,
+    deleted: &HashSet<(Kind, &str)>,
+    mode: Mode,
+    target: Kind,
+    key: &'r str,
+) -> Lookup<'r> {
+    match resolved.get(&(target, key)) {
+        Some(Resolved::Row { id, values }) => Lookup::Found(*id, values.as_ref()),
+        Some(Resolved::Unassigned) => Lookup::SetAside,
+        None => existing
+            .get(&(target, key))
+            .filter(|_| mode == Mode::Incremental)
+            .filter(|_| !deleted.contains(&(target, key)))
+            .map_or(Lookup::Missing, |row| Lookup::Found(row.id, &row.values)),
+    }
+}
+
 /// Where a resolved object stands: a row (existing id, or a new row's negative
 /// provisional id) and its values, or set aside.
 enum Resolved<'a> {
@@ -532,10 +620,10 @@ enum Resolved<'a> {
 ///
 /// `coverage` says what a full snapshot speaks for: only rows of its kinds that it does
 /// not hold are deleted, and never those it names as unreadable this time.
-pub fn plan(
-    current: &Current,
+pub fn plan<'a>(
+    current: &'a Current,
     mode: Mode,
-    objects: &[PushedObject],
+    objects: &'a [PushedObject],
     coverage: &Coverage,
 ) -> Result<Plan, Vec<BatchError>> {
     let mut errors = Vec::new();
@@ -636,8 +724,26 @@ pub fn plan(
                 }
             }
         }
-        let mut targets: HashMap<&'static str, &Values> = HashMap::new();
+        let mut targets: HashMap<&'static str, Vec<&Values>> = HashMap::new();
         let mut failed = false;
+        let lookup =
+            |target: Kind, key: &'a str| lookup(&resolved, &existing, &deleted, mode, target, key);
+        let missing = |field: &str, target: Kind, key: &str| {
+            object_error(
+                object,
+                Some(field),
+                "unknown_reference",
+                format!(
+                    "no {} with id {key} {}",
+                    target.spec().id,
+                    if mode == Mode::Full {
+                        "in this snapshot"
+                    } else {
+                        "in this batch or reported before"
+                    }
+                ),
+            )
+        };
         for reference in &object.references {
             if reference.target == Kind::Zone {
                 match current.zones.get(&reference.key) {
@@ -656,12 +762,12 @@ pub fn plan(
                 }
                 continue;
             }
-            match resolved.get(&(reference.target, reference.key.as_str())) {
-                Some(Resolved::Row { id, values: target }) => {
-                    values.insert(reference.field, Value::Int(*id));
-                    targets.insert(reference.field, target.as_ref());
+            match lookup(reference.target, &reference.key) {
+                Lookup::Found(id, target) => {
+                    values.insert(reference.field, Value::Int(id));
+                    targets.insert(reference.field, vec![target]);
                 }
-                Some(Resolved::Unassigned) => {
+                Lookup::SetAside => {
                     set_aside.get_or_insert_with(|| {
                         format!(
                             "its {} {} is set aside",
@@ -670,37 +776,36 @@ pub fn plan(
                         )
                     });
                 }
-                None => {
-                    let row = existing
-                        .get(&(reference.target, reference.key.as_str()))
-                        .filter(|_| mode == Mode::Incremental)
-                        .filter(|_| !deleted.contains(&(reference.target, reference.key.as_str())));
-                    match row {
-                        Some(row) => {
-                            values.insert(reference.field, Value::Int(row.id));
-                            targets.insert(reference.field, &row.values);
-                        }
-                        None => {
-                            errors.push(object_error(
-                                object,
-                                Some(reference.field),
-                                "unknown_reference",
-                                format!(
-                                    "no {} with id {} {}",
-                                    reference.target.spec().id,
-                                    reference.key,
-                                    if mode == Mode::Full {
-                                        "in this snapshot"
-                                    } else {
-                                        "in this batch or reported before"
-                                    }
-                                ),
-                            ));
-                            failed = true;
-                        }
+                Lookup::Missing => {
+                    errors.push(missing(reference.field, reference.target, &reference.key));
+                    failed = true;
+                }
+            }
+        }
+        for list in &object.lists {
+            let mut ids = Vec::with_capacity(list.keys.len());
+            let found = targets.entry(list.field).or_default();
+            for key in &list.keys {
+                match lookup(list.target, key) {
+                    Lookup::Found(id, target) => {
+                        ids.push(id);
+                        found.push(target);
+                    }
+                    // One set-aside member sets the object aside: half its groups would
+                    // verify a different network than the platform runs.
+                    Lookup::SetAside => {
+                        set_aside.get_or_insert_with(|| {
+                            format!("its {} {key} is set aside", list.target.spec().id)
+                        });
+                    }
+                    Lookup::Missing => {
+                        errors.push(missing(list.field, list.target, key));
+                        failed = true;
                     }
                 }
             }
+            ids.sort_unstable();
+            values.insert(list.field, Value::IdList(ids));
         }
         if failed {
             continue;
@@ -719,18 +824,20 @@ pub fn plan(
             if let Presence::Derived { via, column } = field.presence {
                 let value = targets
                     .get(via)
+                    .and_then(|found| found.first())
                     .and_then(|target| target.get(column).cloned())
                     .unwrap_or(Value::Null);
                 values.insert(field.name, value);
             }
         }
         for agreement in spec.agreements {
-            let Some(target) = targets.get(agreement.field) else {
+            let Some(found) = targets.get(agreement.field) else {
                 continue;
             };
             let expected = values.get(agreement.equals).unwrap_or(&Value::Null);
-            let actual = target.get(agreement.target_column).unwrap_or(&Value::Null);
-            if expected != actual {
+            if found.iter().any(|target| {
+                target.get(agreement.target_column).unwrap_or(&Value::Null) != expected
+            }) {
                 errors.push(object_error(
                     object,
                     Some(agreement.field),
@@ -742,6 +849,17 @@ pub fn plan(
                 ));
                 failed = true;
             }
+        }
+        // The same rules about one object as an operator's write (port ranges, one
+        // remote per rule, a peering route's peering).
+        for problem in yunjian_core::rules::check_object(object.kind, &values) {
+            errors.push(object_error(
+                object,
+                Some(&problem.field),
+                problem.code,
+                problem.message,
+            ));
+            failed = true;
         }
         if failed {
             continue;
@@ -779,7 +897,7 @@ pub fn plan(
                 // declarations, what the source cannot express) stays. Compared first,
                 // copied only when something differs: most of a snapshot is unchanged.
                 let mut changes = Vec::new();
-                for field in spec.column_fields() {
+                for field in spec.fields {
                     if field.name == "system_id" || object.keep_fields.contains(&field.name) {
                         continue;
                     }
@@ -791,7 +909,16 @@ pub fn plan(
                             &empty
                         }
                     };
-                    let before = row.values.get(field.name).unwrap_or(&Value::Null);
+                    // A row read without its lists has empty ones.
+                    let unlisted;
+                    let before = match row.values.get(field.name) {
+                        Some(value) => value,
+                        None if matches!(field.ty, FieldType::RefList(_)) => {
+                            unlisted = empty_value(field);
+                            &unlisted
+                        }
+                        None => &Value::Null,
+                    };
                     if before != now {
                         changes.push(FieldChange {
                             field: field.name,
@@ -833,7 +960,7 @@ pub fn plan(
                 }
             }
             None => {
-                for field in spec.column_fields() {
+                for field in spec.fields {
                     values
                         .entry(field.name)
                         .or_insert_with(|| empty_value(field));
@@ -941,6 +1068,23 @@ pub fn prune_dangling(
             }
             !required
         });
+        for list in &mut object.lists {
+            list.keys.retain(|key| {
+                let known = present.contains(&(list.target, key.clone()));
+                if !known {
+                    notes.push((
+                        object.kind,
+                        object.external_id.clone(),
+                        format!(
+                            "'{}': {} {key} was not reported; left out of the list",
+                            list.field,
+                            list.target.spec().id
+                        ),
+                    ));
+                }
+                known
+            });
+        }
         if let Some(reference) = missing_required {
             notes.push((
                 object.kind,
@@ -1043,6 +1187,11 @@ pub fn export(
                             None => continue,
                         }
                     }
+                    (FieldType::RefList(link), Value::IdList(ids)) => ids
+                        .iter()
+                        .filter_map(|id| external.get(&(link.target, *id)))
+                        .map(|key| Json::String((*key).to_owned()))
+                        .collect(),
                     (_, value) => value.to_json(),
                 };
                 fields.insert(field.name.to_owned(), json);

@@ -8,9 +8,15 @@
 //! with a note; a security group belongs to the network of the ports that use it (else
 //! its project's first network); a VM's subnet comes from its ports or else from the
 //! subnet of its project whose CIDR holds its address; its host from the server record,
-//! its ports' bindings or the hypervisors' server lists, in that order.
+//! its ports' bindings or the hypervisors' server lists, in that order; its security
+//! groups from its ports (a port with port security off is open: an allow-all group
+//! stands for it). A router joining networks is a peering between each two of them
+//! with routes to each other's subnets; its external gateway a default route (through
+//! NAT when it translates sources); its extra routes go to an address the model does
+//! not hold. FWaaS v2 rules become the firewall rules of the project whose firewall
+//! groups apply them, ingress policy before egress, in each policy's order.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 
 use serde_json::{json, Map, Value as Json};
@@ -168,6 +174,13 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
         kinds: OPENSTACK_KINDS.to_vec(),
         ..Translated::default()
     };
+    // What optional APIs answered is the platform's whole word on their kinds.
+    if observed.extensions.contains("routers") {
+        out.kinds.extend([Kind::VpcPeering, Kind::Route]);
+    }
+    if observed.extensions.contains("fwaas") {
+        out.kinds.push(Kind::FirewallRule);
+    }
     let mut pushed: Vec<Json> = Vec::new();
     let of = |kind| observed.of_kind(kind).collect::<Vec<_>>();
     let (hosts, networks, subnets, ports) = (
@@ -358,10 +371,15 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
 
     // Ports tell which VM sits in which subnet, on which host, in which groups.
     let mut port_of_server: HashMap<&str, &ObservedObject> = HashMap::new();
+    let mut ports_of_server: HashMap<&str, Vec<&ObservedObject>> = HashMap::new();
     let mut network_of_group: HashMap<String, String> = HashMap::new();
     for port in &ports {
         if let Some(server) = port.references.get("server") {
             port_of_server.entry(server.as_str()).or_insert(port);
+            ports_of_server
+                .entry(server.as_str())
+                .or_default()
+                .push(port);
         }
         if let Some(network) = port
             .references
@@ -384,6 +402,7 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
         }
     }
 
+    let mut group_network: HashMap<&str, String> = HashMap::new();
     for group in &groups {
         let network = network_of_group
             .get(&group.external_id)
@@ -405,6 +424,7 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
             );
             continue;
         };
+        group_network.insert(group.external_id.as_str(), network.clone());
         pushed.push(json!({
             "kind": "security_group", "id": group.external_id,
             "fields": {"name": name_or_id(group), "vpc_id": network,
@@ -455,6 +475,8 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
             ))
         })
         .collect();
+    let mut open_networks: BTreeSet<String> = BTreeSet::new();
+    let mut keep_groups: Vec<String> = Vec::new();
     for server in &servers {
         let port = port_of_server.get(server.external_id.as_str());
         let addresses: Vec<&str> = server
@@ -515,6 +537,21 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
         });
         if let Some(host) = host {
             fields["host_id"] = json!(host);
+        }
+        match ports_of_server.get(server.external_id.as_str()) {
+            Some(own) => {
+                let groups = vm_groups(
+                    &mut out,
+                    &mut open_networks,
+                    &server.external_id,
+                    network,
+                    own,
+                    &group_network,
+                );
+                fields["security_group_ids"] = json!(groups);
+            }
+            // No port seen: the groups recorded before stay.
+            None => keep_groups.push(server.external_id.clone()),
         }
         if let Some(image) = server
             .references
@@ -590,7 +627,383 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
         pushed.push(json!({"kind": "backup", "id": backup.external_id, "project": project, "fields": fields}));
     }
 
-    finish(out, &pushed)
+    for network in &open_networks {
+        pushed.extend(open_group(network));
+    }
+    if observed.extensions.contains("routers") {
+        routers(&mut out, &mut pushed, observed, &vpcs, &subnets_of);
+    }
+    if observed.extensions.contains("fwaas") {
+        firewalls(&mut out, &mut pushed, observed, &ports);
+    }
+
+    let mut out = finish(out, &pushed);
+    for object in &mut out.objects {
+        if object.kind == Kind::Vm && keep_groups.contains(&object.external_id) {
+            object.keep_fields.push("security_group_ids");
+        }
+    }
+    out
+}
+
+/// The id of the allow-all group that stands for port security being off in a network.
+fn open_group_id(network: &str) -> String {
+    format!("port-security-off:{network}")
+}
+
+/// A VM's groups: those of its ports in its network that were recorded there. A port
+/// with port security off filters nothing: the network's allow-all group stands for it.
+fn vm_groups(
+    out: &mut Translated,
+    open_networks: &mut BTreeSet<String>,
+    server: &str,
+    network: &str,
+    ports: &[&ObservedObject],
+    group_network: &HashMap<&str, String>,
+) -> Vec<String> {
+    let mut groups = BTreeSet::new();
+    for port in ports {
+        if port.references.get("network").map(String::as_str) != Some(network) {
+            continue;
+        }
+        if port
+            .fields
+            .get("port_security_enabled")
+            .and_then(Json::as_bool)
+            == Some(false)
+        {
+            open_networks.insert(network.to_owned());
+            groups.insert(open_group_id(network));
+            continue;
+        }
+        for group in port
+            .fields
+            .get("security_groups")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Json::as_str)
+        {
+            match group_network.get(group) {
+                Some(recorded) if recorded == network => {
+                    groups.insert(group.to_owned());
+                }
+                Some(recorded) => out.problems.push(note(
+                    "neutron ports",
+                    server,
+                    format!(
+                        "security group {group} is recorded in network {recorded}, not this VM's {network}: \
+                         not listed among the VM's groups"
+                    ),
+                )),
+                None => out.problems.push(note(
+                    "neutron ports",
+                    server,
+                    format!("security group {group} was not recorded: not listed among the VM's groups"),
+                )),
+            }
+        }
+    }
+    groups.into_iter().collect()
+}
+
+/// The allow-all group (and its two rules) of a network with port security off.
+fn open_group(network: &str) -> [Json; 3] {
+    let id = open_group_id(network);
+    let rule = |direction: &str| {
+        json!({"kind": "security_group_rule", "id": format!("{id}:{direction}"), "fields": {
+            "security_group_id": id, "direction": direction, "priority": 1, "action": "allow",
+            "protocol": "any", "remote_cidr": "0.0.0.0/0",
+            "description": "端口安全已关闭：不过滤 / port security off: nothing is filtered",
+        }})
+    };
+    [
+        json!({"kind": "security_group", "id": id, "fields": {
+            "name": "端口安全已关闭 (port security off)", "vpc_id": network,
+            "description": "OpenStack 端口关闭了端口安全：该端口不经安全组过滤",
+        }}),
+        rule("ingress"),
+        rule("egress"),
+    ]
+}
+
+/// Routers: each two recorded networks a router joins are peered, with routes to each
+/// other's subnets; the external gateway is each network's default route; extra routes
+/// lead to an address the model does not hold.
+fn routers(
+    out: &mut Translated,
+    pushed: &mut Vec<Json>,
+    observed: &Observed,
+    vpcs: &HashSet<&str>,
+    subnets_of: &BTreeMap<&str, Vec<&ObservedObject>>,
+) {
+    let mut joined: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for port in observed.of_kind(ObservedKind::Port) {
+        if let (Some(router), Some(network)) = (
+            port.references.get("router"),
+            port.references.get("network"),
+        ) {
+            if vpcs.contains(network.as_str()) {
+                joined.entry(router).or_default().insert(network);
+            }
+        }
+    }
+    let cidrs_of = |network: &str| -> Vec<String> {
+        subnets_of
+            .get(network)
+            .into_iter()
+            .flatten()
+            .filter_map(|subnet| subnet.fields.get("cidr")?.as_str().map(str::to_owned))
+            .collect()
+    };
+    for router in observed.of_kind(ObservedKind::Router) {
+        let Some(networks) = joined.get(router.external_id.as_str()) else {
+            continue;
+        };
+        if router.fields.get("admin_state_up").and_then(Json::as_bool) == Some(false) {
+            out.problems.push(note(
+                "neutron routers",
+                &router.external_id,
+                "administratively down: it forwards nothing and is not recorded",
+            ));
+            continue;
+        }
+        let id = &router.external_id;
+        let name = name_or_id(router);
+        let route = |network: &str, suffix: String, fields: Json| {
+            let mut fields = fields;
+            fields["vpc_id"] = json!(network);
+            json!({"kind": "route", "id": format!("{id}:{network}:{suffix}"), "fields": fields})
+        };
+        let networks: Vec<&str> = networks.iter().copied().collect();
+        for (position, a) in networks.iter().enumerate() {
+            for b in &networks[position + 1..] {
+                let peering = format!("{id}:{a}:{b}");
+                pushed.push(json!({"kind": "vpc_peering", "id": peering, "fields": {
+                    "vpc_id": a, "peer_vpc_id": b, "name": format!("router {name}"),
+                    "description": format!("OpenStack 路由器 {name} 连接的两个网络 / joined by router {name}"),
+                }}));
+                for (from, to) in [(a, b), (b, a)] {
+                    for cidr in cidrs_of(to) {
+                        pushed.push(route(
+                            from,
+                            format!("peer:{cidr}"),
+                            json!({
+                                "destination": cidr, "next_hop": "peering", "peering_id": peering,
+                                "description": format!("router {name}"),
+                            }),
+                        ));
+                    }
+                }
+            }
+            if router
+                .fields
+                .get("external_gateway")
+                .and_then(Json::as_bool)
+                == Some(true)
+            {
+                let snat = router.fields.get("enable_snat").and_then(Json::as_bool) != Some(false);
+                pushed.push(route(
+                    a,
+                    "gateway".into(),
+                    json!({
+                        "destination": "0.0.0.0/0",
+                        "next_hop": if snat { "nat_gateway" } else { "internet_gateway" },
+                        "description": format!("router {name} external gateway"),
+                    }),
+                ));
+            }
+            for extra in router
+                .fields
+                .get("routes")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let (Some(destination), Some(nexthop)) =
+                    (extra["destination"].as_str(), extra["nexthop"].as_str())
+                else {
+                    continue;
+                };
+                pushed.push(route(
+                    a,
+                    format!("extra:{destination}"),
+                    json!({
+                        "destination": destination, "next_hop": "address",
+                        "description": format!("router {name} via {nexthop}"),
+                    }),
+                ));
+            }
+        }
+    }
+}
+
+/// FWaaS v2: the rules each project's active firewall groups apply, as that tenant's
+/// firewall rules in order (ingress policy, then egress; each rule once). Disabled
+/// rules apply to nothing and are left out; a rule matching source ports, which the
+/// model does not hold, is taken at layer 4 and marked as not verifiable.
+fn firewalls(
+    out: &mut Translated,
+    pushed: &mut Vec<Json>,
+    observed: &Observed,
+    ports: &[&ObservedObject],
+) {
+    let policies: HashMap<&str, &ObservedObject> = observed
+        .of_kind(ObservedKind::FirewallPolicy)
+        .map(|policy| (policy.external_id.as_str(), policy))
+        .collect();
+    let rules: HashMap<&str, &ObservedObject> = observed
+        .of_kind(ObservedKind::FirewallRule)
+        .map(|rule| (rule.external_id.as_str(), rule))
+        .collect();
+    let port_projects: HashMap<&str, &str> = ports
+        .iter()
+        .filter_map(|port| Some((port.external_id.as_str(), port.project.as_deref()?)))
+        .collect();
+    let mut groups: Vec<&ObservedObject> = observed.of_kind(ObservedKind::FirewallGroup).collect();
+    groups.sort_by(|a, b| a.external_id.cmp(&b.external_id));
+    let mut order: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for group in groups {
+        let applied: Vec<&str> = group
+            .fields
+            .get("ports")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Json::as_str)
+            .collect();
+        if group.fields.get("admin_state_up").and_then(Json::as_bool) == Some(false)
+            || applied.is_empty()
+        {
+            continue;
+        }
+        // The tenant whose firewall it is: the group's project, else its ports'.
+        let Some(project) = group.project.as_deref().or_else(|| {
+            applied
+                .iter()
+                .find_map(|port| port_projects.get(port).copied())
+        }) else {
+            out.problems.push(note(
+                "neutron firewall groups",
+                &group.external_id,
+                "no project: no tenant's firewall; its rules are not recorded",
+            ));
+            continue;
+        };
+        let sequence = order.entry(project.to_owned()).or_default();
+        for key in ["ingress_policy", "egress_policy"] {
+            let Some(policy) = group.references.get(key) else {
+                continue;
+            };
+            let Some(policy) = policies.get(policy.as_str()) else {
+                out.problems.push(note(
+                    "neutron firewall groups",
+                    &group.external_id,
+                    format!("policy {policy} was not listed: its rules are not recorded"),
+                ));
+                continue;
+            };
+            for rule in policy
+                .fields
+                .get("rules")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Json::as_str)
+            {
+                if !sequence.contains(&rule) {
+                    sequence.push(rule);
+                }
+            }
+        }
+    }
+    let mut used: HashSet<&str> = HashSet::new();
+    for (project, sequence) in &order {
+        let mut position = 0;
+        for key in sequence {
+            let Some(rule) = rules.get(key) else {
+                out.problems.push(note(
+                    "neutron firewall rules",
+                    key,
+                    "named by a policy but not listed: not recorded (the firewall may deny less than it seems)",
+                ));
+                continue;
+            };
+            if rule.fields.get("enabled").and_then(Json::as_bool) == Some(false) {
+                continue;
+            }
+            match firewall_rule(rule) {
+                Ok(mut fields) => {
+                    position += 1;
+                    fields["position"] = json!(position);
+                    // A rule shared by two projects' firewalls is one row in each.
+                    let id = if used.insert(key) {
+                        (*key).to_owned()
+                    } else {
+                        format!("{key}@{project}")
+                    };
+                    pushed.push(json!({"kind": "firewall_rule", "id": id, "project": project, "fields": fields}));
+                }
+                Err(reason) => leave_out(
+                    out,
+                    "neutron firewall rules",
+                    Kind::FirewallRule,
+                    key,
+                    reason,
+                ),
+            }
+        }
+    }
+}
+
+/// One FWaaS rule's fields in the world's terms (position aside).
+fn firewall_rule(rule: &ObservedObject) -> Result<Json, String> {
+    let field = |key: &str| rule.fields.get(key).and_then(Json::as_str);
+    let any = if rule.fields.get("ip_version").and_then(Json::as_i64) == Some(6) {
+        "::/0"
+    } else {
+        "0.0.0.0/0"
+    };
+    let address = |key: &str| -> Result<String, String> {
+        match field(key) {
+            None => Ok(any.to_owned()),
+            Some(text) if text.contains('/') => text
+                .parse::<ipnet::IpNet>()
+                .map(|net| net.trunc().to_string())
+                .map_err(|_| format!("{key} '{text}' is not an address or CIDR")),
+            Some(text) => text
+                .parse::<IpAddr>()
+                .map(|address| ipnet::IpNet::from(address).to_string())
+                .map_err(|_| format!("{key} '{text}' is not an address or CIDR")),
+        }
+    };
+    let protocol = field("protocol").unwrap_or("any");
+    let mut fields = json!({
+        "name": field("name").filter(|name| !name.trim().is_empty()).unwrap_or(&rule.external_id),
+        "action": field("action").unwrap_or("deny"),
+        "protocol": protocol,
+        "source_cidr": address("source")?,
+        "destination_cidr": address("destination")?,
+    });
+    if let Some(description) = field("description").filter(|text| !text.is_empty()) {
+        fields["description"] = json!(description);
+    }
+    if let Some(ports) = field("destination_port") {
+        if matches!(protocol, "tcp" | "udp") {
+            let (from, to) = ports.split_once(':').unwrap_or((ports, ports));
+            match (from.trim().parse::<u16>(), to.trim().parse::<u16>()) {
+                (Ok(from), Ok(to)) if from >= 1 => {
+                    fields["port_from"] = json!(from);
+                    fields["port_to"] = json!(to);
+                }
+                _ => return Err(format!("destination_port '{ports}' is not a port or range")),
+            }
+        }
+    }
+    if let Some(ports) = field("source_port") {
+        fields["application"] = json!(format!("source port {ports}"));
+    }
+    Ok(fields)
 }
 
 /// Reads the translated objects as the standard API would, each bad one its own
@@ -644,6 +1057,19 @@ pub fn kubernetes(observed: &Observed, cluster: &str, project_label: Option<&str
             Some((name, labelled.unwrap_or(name).to_owned()))
         })
         .collect();
+    // Each pod carries its namespace's labels: namespaceSelectors match them.
+    let namespace_labels: HashMap<&str, Vec<Json>> = observed
+        .of_kind(ObservedKind::Namespace)
+        .filter_map(|namespace| {
+            let name = namespace.fields.get("name")?.as_str()?;
+            let labels = namespace
+                .fields
+                .get("labels")
+                .cloned()
+                .unwrap_or(Json::Null);
+            Some((name, crate::kubernetes::label_texts(&labels)))
+        })
+        .collect();
     let mut pushed = Vec::new();
     for (kind, object) in observed
         .of_kind(ObservedKind::Pod)
@@ -674,6 +1100,11 @@ pub fn kubernetes(observed: &Observed, cluster: &str, project_label: Option<&str
         fields.insert("cluster".into(), json!(cluster));
         for (key, value) in &object.fields {
             fields.insert((*key).to_owned(), value.clone());
+        }
+        if kind == "container_workload" {
+            if let Some(labels) = namespace_labels.get(namespace) {
+                fields.insert("namespace_labels".into(), json!(labels));
+            }
         }
         pushed.push(
             json!({"kind": kind, "id": object.external_id, "project": project, "fields": fields}),

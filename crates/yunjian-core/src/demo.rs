@@ -1287,6 +1287,20 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
     // Providers' own ids, as their platforms would report them: UUID-shaped, a pure
     // function of the kind and row (the world stays deterministic).
     for (kind, rows) in &mut kinds {
+        // The rows' list references as values too (the links stay for bulk loading):
+        // a row is then the whole object, as the store reads it back.
+        if let Some((field, _)) = kind.spec().link_fields().next() {
+            let mut lists: std::collections::HashMap<i64, Vec<i64>> = Default::default();
+            for (owner, target) in &rows.links {
+                lists.entry(*owner).or_default().push(*target);
+            }
+            for (id, values) in &mut rows.rows {
+                let mut list = lists.remove(id).unwrap_or_default();
+                list.sort_unstable();
+                list.dedup();
+                values.insert(field.name, Value::IdList(list));
+            }
+        }
         if kind.spec().field("external_id").is_none() {
             continue;
         }

@@ -37,39 +37,36 @@ pub fn check_object(kind: Kind, values: &Values) -> Vec<FieldError> {
             ));
         }
         Kind::SecurityGroupRule => check_rule(values, &mut errors),
+        // Absent ports mean every port for these (a platform's "all"); present ones
+        // are a range in order, and only TCP and UDP have them.
+        Kind::NetworkAclRule | Kind::FirewallRule | Kind::ExchangeRule => {
+            check_ports(values, false, &mut errors)
+        }
+        Kind::Route => {
+            let peering = values
+                .get("peering_id")
+                .is_some_and(|value| !value.is_null());
+            match (text(values, "next_hop"), peering) {
+                (Some("peering"), false) => errors.push(FieldError::new(
+                    "peering_id",
+                    "peering_required",
+                    "a route to a peering names the peering",
+                )),
+                (Some(hop), true) if hop != "peering" => errors.push(FieldError::new(
+                    "peering_id",
+                    "peering_not_applicable",
+                    "only routes whose next hop is a peering name one",
+                )),
+                _ => {}
+            }
+        }
         _ => {}
     }
     errors
 }
 
 fn check_rule(values: &Values, errors: &mut Vec<FieldError>) {
-    let protocol = text(values, "protocol");
-    let from = values.get("port_from").and_then(Value::as_int);
-    let to = values.get("port_to").and_then(Value::as_int);
-    match protocol {
-        Some("tcp") | Some("udp") => match (from, to) {
-            (Some(from), Some(to)) if from > to => errors.push(FieldError::new(
-                "port_to",
-                "invalid_port_range",
-                format!("'port_to' ({to}) is below 'port_from' ({from})"),
-            )),
-            (Some(_), Some(_)) => {}
-            _ => errors.push(FieldError::new(
-                "port_from",
-                "ports_required",
-                "TCP and UDP rules need 'port_from' and 'port_to'",
-            )),
-        },
-        _ => {
-            if from.is_some() || to.is_some() {
-                errors.push(FieldError::new(
-                    "port_from",
-                    "ports_not_applicable",
-                    "only TCP and UDP rules have ports",
-                ));
-            }
-        }
-    }
+    check_ports(values, true, errors);
     let has_cidr = values
         .get("remote_cidr")
         .is_some_and(|value| !value.is_null());
@@ -82,6 +79,42 @@ fn check_rule(values: &Values, errors: &mut Vec<FieldError>) {
             "remote_required",
             "a rule names exactly one of 'remote_cidr' and 'remote_group_id'",
         ));
+    }
+}
+
+/// A rule's port range: in order, and only for TCP and UDP (`required`: both ends given).
+fn check_ports(values: &Values, required: bool, errors: &mut Vec<FieldError>) {
+    let protocol = text(values, "protocol");
+    let from = values.get("port_from").and_then(Value::as_int);
+    let to = values.get("port_to").and_then(Value::as_int);
+    match protocol {
+        Some("tcp") | Some("udp") => match (from, to) {
+            (Some(from), Some(to)) if from > to => errors.push(FieldError::new(
+                "port_to",
+                "invalid_port_range",
+                format!("'port_to' ({to}) is below 'port_from' ({from})"),
+            )),
+            (Some(_), Some(_)) => {}
+            (None, None) if !required => {}
+            _ => errors.push(FieldError::new(
+                "port_from",
+                "ports_required",
+                if required {
+                    "TCP and UDP rules need 'port_from' and 'port_to'"
+                } else {
+                    "give both 'port_from' and 'port_to', or neither for every port"
+                },
+            )),
+        },
+        _ => {
+            if from.is_some() || to.is_some() {
+                errors.push(FieldError::new(
+                    "port_from",
+                    "ports_not_applicable",
+                    "only TCP and UDP rules have ports",
+                ));
+            }
+        }
     }
 }
 

@@ -433,6 +433,7 @@ pub const NEXT_HOPS: &[EnumOption] = &[
     opt("internet_gateway", "互联网网关", "Internet gateway"),
     opt("zone_gateway", "区域间网闸", "Zone gateway"),
     opt("dynamic", "动态路由", "Dynamic routing"),
+    opt("address", "指定下一跳地址", "Next-hop address"),
 ];
 pub const ENDPOINT_KINDS: &[EnumOption] = &[
     opt("bastion", "堡垒机", "Bastion host"),
@@ -1496,6 +1497,33 @@ static CONTAINER_WORKLOAD: KindSpec = KindSpec {
         ),
         f("node", "节点", "Node", text(253), OPT),
         f("status", "状态", "Status", text(32), OPT),
+        f(
+            "labels",
+            "标签",
+            "Labels",
+            FieldType::TextList {
+                max_items: 64,
+                max_chars: 400,
+            },
+            OPT,
+        ),
+        f(
+            "namespace_labels",
+            "命名空间标签",
+            "Namespace labels",
+            FieldType::TextList {
+                max_items: 64,
+                max_chars: 400,
+            },
+            OPT,
+        ),
+        f(
+            "ip_addresses",
+            "Pod地址",
+            "Pod addresses",
+            FieldType::IpList,
+            OPT,
+        ),
         EXTERNAL_ID,
     ],
     tenant_access: TENANT_RESOURCE.0,

@@ -18,7 +18,7 @@
 //! that decided the example at every hop.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
@@ -55,10 +55,16 @@ pub enum Invariant {
     Redundant,
     /// Paths the engine cannot model exactly (NAT, VPN, the internet, dynamic routes).
     NotVerifiable,
+    /// Pods of two tenants in one container cluster reach each other (5.4.3, 7.5.9.5):
+    /// container east-west traffic is not isolated like the cloud's.
+    ContainerCrossTenant,
+    /// Pods no NetworkPolicy isolates for ingress: every pod of the cluster reaches
+    /// them (5.4.3 asks for micro-segmentation).
+    ContainerUnsegmented,
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 9] = [
+    pub const ALL: [Invariant; 11] = [
         Invariant::CrossTenantPath,
         Invariant::ZoneSeparation,
         Invariant::ManagementReach,
@@ -68,6 +74,8 @@ impl Invariant {
         Invariant::Shadowed,
         Invariant::Redundant,
         Invariant::NotVerifiable,
+        Invariant::ContainerCrossTenant,
+        Invariant::ContainerUnsegmented,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -81,6 +89,8 @@ impl Invariant {
             Invariant::Shadowed => "shadowed",
             Invariant::Redundant => "redundant",
             Invariant::NotVerifiable => "not_verifiable",
+            Invariant::ContainerCrossTenant => "container_cross_tenant",
+            Invariant::ContainerUnsegmented => "container_unsegmented",
         }
     }
 
@@ -100,6 +110,8 @@ impl Invariant {
             Invariant::ManagementOpenToAll => "7.2.2.3, 7.2.4.2",
             Invariant::AnyToAny | Invariant::Shadowed | Invariant::Redundant => "5.3.5, 7.2.4.2",
             Invariant::NotVerifiable => "7.5.11, 7.5.12",
+            Invariant::ContainerCrossTenant => "5.4.3, 7.5.9.5",
+            Invariant::ContainerUnsegmented => "5.4.3",
         }
     }
 
@@ -155,6 +167,29 @@ pub enum Subject {
     FirewallRule {
         rule_id: i64,
         tenant_id: i64,
+    },
+    /// Pods of a cluster: the example pair, every source and destination pod the
+    /// finding holds for, and the NetworkPolicies that allowed it (none: no policy
+    /// isolates them).
+    Pods {
+        cluster: String,
+        source: i64,
+        destination: i64,
+        sources: Vec<i64>,
+        destinations: Vec<i64>,
+        policies: Vec<i64>,
+    },
+    /// A namespace's pods no policy isolates.
+    Namespace {
+        cluster: String,
+        namespace: String,
+        pods: Vec<i64>,
+    },
+    /// A NetworkPolicy the model had to approximate or could not read.
+    ContainerPolicy {
+        policy_id: i64,
+        cluster: String,
+        namespace: String,
     },
 }
 
@@ -217,6 +252,8 @@ pub enum Key {
     Route(i64),
     /// A firewall rule that names an application (layer 7).
     FirewallRule(i64),
+    /// A container cluster (its position among the network's clusters).
+    Cluster(u32),
 }
 
 /// The findings of one key.
@@ -227,7 +264,109 @@ pub fn check(network: &Network, key: Key) -> Vec<Finding> {
         Key::Host(host) => host_findings(network, host),
         Key::Route(route) => route_findings(network, route),
         Key::FirewallRule(rule) => layer7_findings(network, rule),
+        Key::Cluster(index) => network
+            .clusters()
+            .get(index as usize)
+            .map(cluster_findings)
+            .unwrap_or_default(),
     }
+}
+
+/// A cluster's findings: every two pod classes of different tenants that can connect,
+/// every namespace's pods no policy isolates, every policy taken approximately.
+pub fn cluster_findings(cluster: &crate::containers::Cluster) -> Vec<Finding> {
+    use crate::containers::{classes, connection, isolated_for_ingress};
+    let mut findings = Vec::new();
+    let classes = classes(cluster);
+    for source in &classes {
+        for destination in &classes {
+            let (from, to) = (source[0], destination[0]);
+            if from.tenant_id == to.tenant_id {
+                continue;
+            }
+            let (set, policies) = connection(&cluster.policies, from, to);
+            let ports: Vec<(Protocol, Ports)> = set.intervals().collect();
+            let Some((protocol, first)) = ports.first().copied() else {
+                continue;
+            };
+            let example = from.address.zip(to.address).map(|(src, dst)| Flow {
+                src,
+                dst,
+                protocol,
+                port: first.from,
+            });
+            let mut tenants = vec![from.tenant_id, to.tenant_id];
+            tenants.sort_unstable();
+            findings.push(Finding {
+                invariant: Invariant::ContainerCrossTenant,
+                subject: Subject::Pods {
+                    cluster: cluster.name.clone(),
+                    source: from.id,
+                    destination: to.id,
+                    sources: source.iter().map(|pod| pod.id).collect(),
+                    destinations: destination.iter().map(|pod| pod.id).collect(),
+                    policies: policies.clone(),
+                },
+                tenants,
+                vpcs: Vec::new(),
+                example,
+                ports,
+                reason: Cow::Borrowed(if policies.is_empty() {
+                    "no NetworkPolicy isolates these pods from another tenant's"
+                } else {
+                    "NetworkPolicies let another tenant's pods in"
+                }),
+                verdict: None,
+            });
+        }
+    }
+    let mut open: BTreeMap<(&str, i64), Vec<i64>> = BTreeMap::new();
+    for pod in &cluster.pods {
+        if !isolated_for_ingress(&cluster.policies, pod) {
+            open.entry((pod.namespace.as_str(), pod.tenant_id))
+                .or_default()
+                .push(pod.id);
+        }
+    }
+    for ((namespace, tenant), pods) in open {
+        findings.push(Finding {
+            invariant: Invariant::ContainerUnsegmented,
+            subject: Subject::Namespace {
+                cluster: cluster.name.clone(),
+                namespace: namespace.to_owned(),
+                pods,
+            },
+            tenants: vec![tenant],
+            vpcs: Vec::new(),
+            example: None,
+            ports: vec![(Protocol::Any, Ports::ALL)],
+            reason: Cow::Borrowed(
+                "no NetworkPolicy selects these pods for ingress: every pod of the cluster reaches them",
+            ),
+            verdict: None,
+        });
+    }
+    for policy in cluster
+        .policies
+        .iter()
+        .filter(|policy| !policy.approximations.is_empty())
+    {
+        findings.push(Finding {
+            invariant: Invariant::NotVerifiable,
+            subject: Subject::ContainerPolicy {
+                policy_id: policy.id,
+                cluster: cluster.name.clone(),
+                namespace: policy.namespace.clone(),
+            },
+            tenants: vec![policy.tenant_id],
+            vpcs: Vec::new(),
+            example: None,
+            ports: Vec::new(),
+            reason: Cow::Owned(policy.approximations.join("; ")),
+            verdict: None,
+        });
+    }
+    findings
 }
 
 pub const NO_EXCHANGE: &str = "no exchange rule allows this flow";
@@ -408,6 +547,9 @@ pub fn route_findings(network: &Network, route: i64) -> Vec<Finding> {
         crate::model::NextHop::NatGateway => "a NAT gateway (addresses are rewritten)",
         crate::model::NextHop::VpnGateway => "a VPN gateway",
         crate::model::NextHop::InternetGateway => "the internet gateway",
+        crate::model::NextHop::Address => {
+            "an address the model does not hold (a router or appliance)"
+        }
         _ => "dynamically learned routes",
     };
     vec![Finding {

@@ -17,7 +17,7 @@
 //! `Network` is mutable: `apply` changes one object and keeps every index right, so the
 //! verifier re-checks only what a change can affect (`verify`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::net::IpAddr;
@@ -133,6 +133,9 @@ pub struct Network {
     endpoints: HashMap<i64, ManagementEndpoint>,
     /// Address → the tenants whose management endpoint it is.
     endpoint_at: HashMap<IpAddr, BTreeSet<i64>>,
+    /// Container clusters by name, with their pods and policies (changed only by a
+    /// reload: they come from provider syncs).
+    clusters: Vec<crate::containers::Cluster>,
 }
 
 pub(crate) fn slot(direction: Direction) -> usize {
@@ -237,7 +240,29 @@ impl Network {
         for endpoint in model.endpoints {
             network.insert_endpoint(endpoint);
         }
+        let mut clusters: BTreeMap<String, crate::containers::Cluster> = BTreeMap::new();
+        for pod in model.pods {
+            let cluster = clusters.entry(pod.cluster.clone()).or_default();
+            cluster.pods.push(pod);
+        }
+        for policy in model.container_policies {
+            let cluster = clusters.entry(policy.cluster.clone()).or_default();
+            cluster
+                .policies
+                .push(crate::containers::Compiled::of(&policy));
+            cluster.sources.push(policy);
+        }
+        for (name, mut cluster) in clusters {
+            cluster.name = name;
+            cluster.pods.sort_by_key(|pod| pod.id);
+            network.clusters.push(cluster);
+        }
         network
+    }
+
+    /// The container clusters, by name.
+    pub fn clusters(&self) -> &[crate::containers::Cluster] {
+        &self.clusters
     }
 
     /// The network as plain data again (sorted by id), for what-if copies and export.
@@ -269,6 +294,16 @@ impl Network {
             exchanges: self.exchanges.values().cloned().collect(),
             routes: self.routes.values().cloned().collect(),
             endpoints: self.endpoints.values().cloned().collect(),
+            pods: self
+                .clusters
+                .iter()
+                .flat_map(|cluster| cluster.pods.iter().cloned())
+                .collect(),
+            container_policies: self
+                .clusters
+                .iter()
+                .flat_map(|cluster| cluster.sources.iter().cloned())
+                .collect(),
         };
         model.zones.sort_by_key(|zone| zone.id);
         model.hosts.sort_by_key(|host| host.id);

@@ -6,6 +6,7 @@
 //! against a naive evaluator that scans every rule and a BDD (tests/it).
 
 pub mod checks;
+pub mod containers;
 pub mod engine;
 pub mod model;
 pub mod ports;

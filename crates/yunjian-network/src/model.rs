@@ -174,6 +174,9 @@ pub enum NextHop {
     ZoneGateway,
     /// Learned by a routing protocol: the table is not known in advance.
     Dynamic,
+    /// An address (a router or appliance the model does not hold: an OpenStack
+    /// router's extra route).
+    Address,
 }
 
 impl NextHop {
@@ -261,6 +264,36 @@ pub struct Model {
     pub routes: Vec<Route>,
     #[serde(default)]
     pub endpoints: Vec<ManagementEndpoint>,
+    /// Container workloads (pods) and the NetworkPolicies of their clusters (5.4.3).
+    #[serde(default)]
+    pub pods: Vec<Pod>,
+    #[serde(default)]
+    pub container_policies: Vec<ContainerPolicy>,
+}
+
+/// A pod: its cluster, namespace (with the namespace's labels), labels and address.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Pod {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub cluster: String,
+    pub namespace: String,
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub namespace_labels: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub address: Option<IpAddr>,
+}
+
+/// A Kubernetes NetworkPolicy: its `spec` as the cluster wrote it (JSON text).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ContainerPolicy {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub cluster: String,
+    pub namespace: String,
+    pub spec: String,
 }
 
 /// One flow: the question every check asks.

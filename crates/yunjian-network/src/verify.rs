@@ -45,6 +45,7 @@ pub fn all_keys(network: &Network) -> Vec<Key> {
             .layer7_rules()
             .map(|rule| Key::FirewallRule(rule.id)),
     );
+    keys.extend((0..network.clusters().len() as u32).map(Key::Cluster));
     keys
 }
 

@@ -6,7 +6,9 @@
 //! shapes of the api-ref samples (`../shared/fixtures/openstack`).
 //!
 //! What OpenStack cannot say is not said: Neutron security group rules are allows
-//! without order, so deny rules are not rendered (Neutron denies what no rule allows);
+//! without order, so deny rules are not rendered (Neutron denies what no rule allows).
+//! This cloud has neither the L3 router nor the FWaaS extension (both answer 404), so
+//! the peerings, routes and firewall rules recorded for its provider stay as they are;
 //! where things are is said by availability zones, which [`settings`] maps back to
 //! yunjian's zones and datacenters for the connector.
 
@@ -180,12 +182,6 @@ fn render(objects: &[Jv], path: &str) -> Option<Jv> {
             .get(&("host", host))
             .map(|host| text(host, "name").to_owned())
     };
-    let groups_of_vpc = |vpc: &str| -> Vec<Jv> {
-        of("security_group")
-            .filter(|group| text(group, "vpc_id") == vpc)
-            .map(|group| group["id"].clone())
-            .collect()
-    };
     Some(match path {
         "compute/os-hypervisors/detail" => json!({"hypervisors": of("host").map(|host| {
             let id = host["id"].as_str().unwrap_or("");
@@ -249,7 +245,17 @@ fn render(objects: &[Jv], path: &str) -> Option<Jv> {
             "id": subnet["id"], "name": field(subnet, "name"), "network_id": field(subnet, "vpc_id"),
             "cidr": field(subnet, "cidr"), "ip_version": 4, "project_id": project_of_vpc(text(subnet, "vpc_id")),
         })).collect::<Vec<_>>()}),
-        "network/v2.0/ports" => json!({"ports": of("vm").map(|vm| {
+        // Each VM's port with its own groups; and each network's DHCP port, carrying
+        // every group of the network so that groups no VM uses are placed in it too
+        // (Neutron groups belong to projects, not networks).
+        "network/v2.0/ports" => json!({"ports": of("vpc").map(|vpc| {
+            let id = vpc["id"].as_str().unwrap_or("");
+            let groups: Vec<Jv> = of("security_group").filter(|group| text(group, "vpc_id") == id)
+                .map(|group| group["id"].clone()).collect();
+            json!({"id": format!("dhcp-{id}"), "network_id": id, "device_owner": "network:dhcp",
+                   "device_id": format!("dhcp-{id}"), "fixed_ips": [], "security_groups": groups,
+                   "project_id": vpc["project"], "status": "ACTIVE"})
+        }).chain(of("vm").map(|vm| {
             let vpc = text(vm, "vpc_id");
             let mut fixed = json!({"subnet_id": field(vm, "subnet_id")});
             if let Some(ip) = field(vm, "ip_addresses").as_array().and_then(|ips| ips.first()) {
@@ -257,9 +263,10 @@ fn render(objects: &[Jv], path: &str) -> Option<Jv> {
             }
             json!({"id": format!("port-{}", vm["id"].as_str().unwrap_or("")), "network_id": vpc,
                    "device_owner": "compute:nova", "device_id": vm["id"], "fixed_ips": [fixed],
-                   "binding:host_id": host_name(text(vm, "host_id")), "security_groups": groups_of_vpc(vpc),
+                   "binding:host_id": host_name(text(vm, "host_id")),
+                   "security_groups": field(vm, "security_group_ids").as_array().cloned().unwrap_or_default(),
                    "project_id": project_of_vpc(vpc), "status": "ACTIVE"})
-        }).collect::<Vec<_>>()}),
+        })).collect::<Vec<_>>()}),
         "network/v2.0/security-groups" => {
             json!({"security_groups": of("security_group").map(|group| {
             let id = group["id"].as_str().unwrap_or("");

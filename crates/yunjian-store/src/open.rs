@@ -136,6 +136,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "network",
         include_str!("../migrations/0013_network.sql"),
     ),
+    (
+        14,
+        "pod_network",
+        include_str!("../migrations/0014_pod_network.sql"),
+    ),
 ];
 
 impl Store {

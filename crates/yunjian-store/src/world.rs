@@ -3,8 +3,10 @@
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, Row};
+use std::collections::HashMap;
 use yunjian_core::access::ReadScope;
-use yunjian_core::schema::{FieldSpec, FieldType, Kind, KindSpec, Presence};
+
+use yunjian_core::schema::{FieldSpec, FieldType, Kind, KindSpec, LinkTable, Presence};
 use yunjian_core::value::{Value, Values};
 
 use crate::error::{Result, StoreError};
@@ -930,30 +932,7 @@ impl WriteTx {
                 .await?;
         }
         if let Some((_, link)) = spec.link_fields().next() {
-            for chunk in links.chunks(200) {
-                let mut params = Params::default();
-                let tuples: Vec<String> = chunk
-                    .iter()
-                    .map(|(owner, target)| {
-                        format!(
-                            "({}, {})",
-                            params.push(Value::Int(*owner)),
-                            params.push(Value::Int(*target))
-                        )
-                    })
-                    .collect();
-                let sql = format!(
-                    "INSERT INTO {} ({}, {}) VALUES {}",
-                    link.table,
-                    link.owner_column,
-                    link.target_column,
-                    tuples.join(", ")
-                );
-                params
-                    .bind(sqlx::query(&sql))
-                    .execute(&mut *self.transaction)
-                    .await?;
-            }
+            self.insert_links(link, links).await?;
         }
         if self.backend == Backend::Postgres {
             // Rows with explicit ids do not advance an identity sequence.
@@ -964,6 +943,44 @@ impl WriteTx {
             sqlx::query(&sql).execute(&mut *self.transaction).await?;
         }
         Ok(())
+    }
+}
+
+impl WriteTx {
+    /// Inserts link-table rows (owner id, target id) in multi-row statements.
+    pub async fn insert_links(&mut self, link: LinkTable, rows: &[(i64, i64)]) -> Result<()> {
+        for chunk in rows.chunks(200) {
+            let mut params = Params::default();
+            let tuples: Vec<String> = chunk
+                .iter()
+                .map(|(owner, target)| {
+                    format!(
+                        "({}, {})",
+                        params.push(Value::Int(*owner)),
+                        params.push(Value::Int(*target))
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO {} ({}, {}) VALUES {}",
+                link.table,
+                link.owner_column,
+                link.target_column,
+                tuples.join(", ")
+            );
+            params
+                .bind(sqlx::query(&sql))
+                .execute(&mut *self.transaction)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Replaces a row's list references with those in `values`.
+    pub async fn replace_links(&mut self, kind: Kind, id: i64, values: &Values) -> Result<()> {
+        let spec = kind.spec();
+        self.delete_links(spec, id).await?;
+        self.write_links(spec, id, values).await
     }
 }
 
@@ -1015,7 +1032,7 @@ impl Store {
         kinds: &[Kind],
         provider_id: i64,
     ) -> Result<Vec<WorldObject>> {
-        let statements = kinds
+        let statements: Vec<Statement> = kinds
             .iter()
             .map(|kind| {
                 let spec = kind.spec();
@@ -1030,11 +1047,57 @@ impl Store {
                 }
             })
             .collect();
-        let results = self.read(statements).await?;
+        // And each list reference of those rows (a VM's security groups).
+        let links: Vec<(Kind, &FieldSpec, LinkTable)> = kinds
+            .iter()
+            .flat_map(|kind| {
+                kind.spec()
+                    .link_fields()
+                    .map(move |(field, link)| (*kind, field, link))
+            })
+            .collect();
+        let link_statements = links.iter().map(|(kind, _, link)| Statement {
+            sql: format!(
+                "SELECT {owner}, {target} FROM {table} WHERE {owner} IN \
+                 (SELECT id FROM {rows} WHERE provider_id = $1 AND external_id IS NOT NULL) \
+                 ORDER BY {owner}, {target}",
+                owner = link.owner_column,
+                target = link.target_column,
+                table = link.table,
+                rows = kind.spec().table
+            ),
+            binds: vec![Bind::Int(Some(provider_id))],
+            types: vec![CellType::Int, CellType::Int],
+        });
+        let mut results = self
+            .read(statements.into_iter().chain(link_statements).collect())
+            .await?;
+        let link_rows = results.split_off(kinds.len());
         let mut objects = Vec::new();
         for (kind, rows) in kinds.iter().zip(results) {
             for row in rows {
-                objects.push(decode(*kind, row)?);
+                let mut object = decode(*kind, row)?;
+                for (field, _) in kind.spec().link_fields() {
+                    object.values.insert(field.name, Value::IdList(Vec::new()));
+                }
+                objects.push(object);
+            }
+        }
+        let position: HashMap<(Kind, i64), usize> = objects
+            .iter()
+            .enumerate()
+            .map(|(index, object)| ((object.kind, object.id), index))
+            .collect();
+        for ((kind, field, _), rows) in links.iter().zip(link_rows) {
+            for row in rows {
+                let (Some(owner), Some(target)) = (row[0].int(), row[1].int()) else {
+                    continue;
+                };
+                if let Some(index) = position.get(&(*kind, owner)) {
+                    if let Some(Value::IdList(ids)) = objects[*index].values.get_mut(field.name) {
+                        ids.push(target);
+                    }
+                }
             }
         }
         Ok(objects)
@@ -1102,7 +1165,8 @@ impl WriteTx {
 
     /// Inserts many rows of a kind that carry external ids, in multi-row statements,
     /// and answers each new id with its external id. The rows must already be valid;
-    /// constraints still apply. No link fields (pushed kinds have none).
+    /// constraints still apply. List references are the caller's ([`WriteTx::insert_links`]):
+    /// the targets' ids may still be provisional.
     pub async fn insert_returning_external(
         &mut self,
         kind: Kind,

@@ -1711,6 +1711,7 @@ fn network(
                 Key::Host(_) => "hosts",
                 Key::Route(_) => "routes",
                 Key::FirewallRule(_) => "layer-7 firewall rules",
+                Key::Cluster(_) => "container clusters, pod class by pod class",
             };
             let started = Instant::now();
             std::hint::black_box(check(verifier.network(), key));

@@ -5,9 +5,10 @@ use yunjian_compliance::catalog::SHIPPED_FILES;
 use yunjian_compliance::{Assessment, Catalog, Party, PartySet, ServiceModel};
 
 fn spec(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/spec")
-        .join(name);
+    let path =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
+            .join("../../../shared/spec")
+            .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 

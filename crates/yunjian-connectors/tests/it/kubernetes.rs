@@ -23,8 +23,10 @@ const TOKEN: &str = "service-account-token";
 
 /// Every NetworkPolicy in the recipes' YAML blocks, as the API lists them.
 fn fixture_policies() -> Vec<Value> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/kubernetes");
+    let dir = std::path::Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("../../../shared/fixtures/kubernetes");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("fixtures")
         .filter_map(Result::ok)
@@ -97,9 +99,11 @@ async fn pods(headers: HeaderMap, Query(query): Query<HashMap<String, String>>) 
         .into_response();
     }
     Json(json!({"kind": "PodList", "metadata": {"continue": "page-2"}, "items": [
-        {"metadata": {"name": "apiserver-7d4", "namespace": "default", "uid": "pod-1"},
+        {"metadata": {"name": "apiserver-7d4", "namespace": "default", "uid": "pod-1",
+                      "labels": {"app": "apiserver", "pod-template-hash": "7d4"}},
          "spec": {"nodeName": "node-1", "containers": [{"name": "api", "image": "nginx:1.25"}, {"name": "log", "image": "fluent-bit:2"}]},
-         "status": {"phase": "Running", "containerStatuses": [
+         "status": {"phase": "Running", "podIP": "10.244.1.7", "podIPs": [{"ip": "10.244.1.7"}, {"ip": "fd00::7"}],
+             "containerStatuses": [
              {"name": "api", "imageID": "docker-pullable://nginx@sha256:aaaa"},
              {"name": "log", "imageID": "sha256:cccc"}]}},
     ]}))
@@ -184,6 +188,19 @@ async fn pods_and_the_recipes_network_policies_import_through_the_standard_api()
         api.values["image_digests"],
         Field::TextList(vec!["sha256:aaaa".into(), "sha256:cccc".into()])
     );
+    // What NetworkPolicies select by: the pod's labels, its namespace's, its addresses.
+    assert_eq!(
+        api.values["labels"],
+        Field::TextList(vec!["app=apiserver".into(), "pod-template-hash=7d4".into()])
+    );
+    assert_eq!(
+        api.values["namespace_labels"],
+        Field::TextList(vec!["yunjian.io/project=proj-edu".into()])
+    );
+    let Field::TextList(addresses) = &api.values["ip_addresses"] else {
+        panic!("{:?}", api.values["ip_addresses"]);
+    };
+    assert!(addresses.contains(&"10.244.1.7".to_owned()) && addresses.len() == 2);
     let db = workloads
         .iter()
         .find(|o| o.external_id == "pod-2")

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 mod kubernetes;
+mod network;
 mod pull;
 mod sync;
 
@@ -12,9 +13,10 @@ use yunjian_connectors::openstack::{self, TokenError};
 use yunjian_connectors::ObservedKind;
 
 pub(crate) fn fixture(path: &str) -> Vec<u8> {
-    let full = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/openstack")
-        .join(path);
+    let full =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
+            .join("../../../shared/fixtures/openstack")
+            .join(path);
     std::fs::read(&full).unwrap_or_else(|error| panic!("{}: {error}", full.display()))
 }
 

@@ -49,6 +49,10 @@ fn answers() -> HashMap<&'static str, Answer> {
         ("volume/backups/detail", Answer::Fixture("cinder/api-ref/source/v3/samples/backups/backups-list-detailed-response.json")),
         ("image/v2/images", Answer::Fixture("glance/api-ref/source/v2/samples/images-list-response.json")),
         ("compute/os-availability-zone/detail", Answer::Fixture("nova/doc/api_samples/os-availability-zone/availability-zone-detail-resp.json")),
+        ("network/v2.0/routers", Answer::Fixture("neutron/api-ref/source/v2/samples/routers/routers-list-response.json")),
+        ("network/v2.0/fwaas/firewall_groups", Answer::Fixture("neutron/api-ref/source/v2/samples/firewall-v2/firewall-groups-list-response.json")),
+        ("network/v2.0/fwaas/firewall_policies", Answer::Fixture("neutron/api-ref/source/v2/samples/firewall-v2/firewall-policies-list-response.json")),
+        ("network/v2.0/fwaas/firewall_rules", Answer::Fixture("neutron/api-ref/source/v2/samples/firewall-v2/firewall-rules-list-response.json")),
     ])
 }
 
@@ -154,7 +158,21 @@ async fn the_openstack_samples_import_through_the_standard_api() {
     let observed = fetch::pull_openstack(&client, &credentials(&base, "s3cret-password"), &limits)
         .await
         .expect("pull");
+    // The router and FWaaS extensions answered: their lists are the cloud's word.
+    assert_eq!(
+        observed.extensions.iter().copied().collect::<Vec<_>>(),
+        ["fwaas", "routers"]
+    );
+    assert_eq!(
+        observed
+            .of_kind(yunjian_connectors::ObservedKind::Router)
+            .count(),
+        2
+    );
     let translated = translate::openstack(&observed, &placement());
+    assert!(
+        translated.kinds.contains(&Kind::Route) && translated.kinds.contains(&Kind::FirewallRule)
+    );
     let count = |kind: Kind| {
         translated
             .objects
@@ -257,6 +275,20 @@ async fn a_wrong_password_a_hang_and_garbage_fail_the_pull_with_a_clear_error() 
         }
         other => panic!("{other:?}"),
     }
+    // A cloud without FWaaS (404) still pulls; only the router extension is its word.
+    let mut without = answers();
+    without.remove("network/v2.0/fwaas/firewall_policies");
+    let base = cloud(without).await;
+    let observed = fetch::pull_openstack(&client, &credentials(&base, "s3cret-password"), &limits)
+        .await
+        .expect("pull without FWaaS");
+    assert_eq!(
+        observed.extensions.iter().copied().collect::<Vec<_>>(),
+        ["routers"]
+    );
+    assert!(!translate::openstack(&observed, &placement())
+        .kinds
+        .contains(&Kind::FirewallRule));
     // One malformed image in an otherwise good list: that image's problem only.
     let mut one_bad = answers();
     one_bad.insert(

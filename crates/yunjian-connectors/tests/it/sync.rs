@@ -44,12 +44,15 @@ fn apply(before: &Current, plan: &Plan) -> Current {
     let mut real = HashMap::new();
     for (next, create) in (first..).zip(&plan.creates) {
         let mut values = create.values.clone();
+        let real_id = |id: i64| if id < 0 { real[&id] } else { id };
         for field in create.kind.spec().fields {
-            if let (FieldType::Ref(_), Some(Field::Int(id))) = (field.ty, values.get(field.name)) {
-                if *id < 0 {
-                    let id = real[id];
-                    values.insert(field.name, Field::Int(id));
+            match (field.ty, values.get_mut(field.name)) {
+                (FieldType::Ref(_), Some(Field::Int(id))) => *id = real_id(*id),
+                (FieldType::RefList(_), Some(Field::IdList(ids))) => {
+                    ids.iter_mut().for_each(|id| *id = real_id(*id));
+                    ids.sort_unstable();
                 }
+                _ => {}
             }
         }
         real.insert(create.provisional, next);
@@ -137,16 +140,17 @@ fn a_snapshot_cannot_name_what_it_does_not_hold_or_set_ownership() {
             .count(),
         2
     );
-    // A VM's security groups are not part of the provider API yet: refused by name,
-    // never read as our ids.
+    // A VM's security groups are the provider's ids, never read as ours.
     let groups = sync::parse_chunk(
         0,
         br#"{"objects": [{"kind": "vm", "id": "i-1", "fields": {"vpc_id": "v", "subnet_id": "s", "name": "x", "vcpus": 2, "memory_mib": 2048, "status": "running", "security_group_ids": [1, 2]}}]}"#,
     )
     .expect_err("refused");
     assert!(
-        groups.iter().any(|problem| problem.code == "not_pushed"
-            && problem.field.as_deref() == Some("security_group_ids")),
+        groups
+            .iter()
+            .any(|problem| problem.code == "invalid_reference"
+                && problem.field.as_deref() == Some("security_group_ids")),
         "{groups:?}"
     );
     // Duplicates in one snapshot, deletions in a full one.
@@ -292,6 +296,251 @@ fn a_project_mapped_to_another_tenant_moves_its_objects_as_new_rows() {
     );
 }
 
+/// Two VPCs of one tenant, groups in each, and a VM listing `groups`.
+fn grouped(groups: &[&str]) -> Value {
+    json!([
+        {"kind": "vpc", "id": "v1", "project": "p-edu", "fields": {"name": "edu", "zone_id": "政务外网区", "cidrs": ["10.1.0.0/16"]}},
+        {"kind": "vpc", "id": "v2", "project": "p-edu", "fields": {"name": "edu-2", "zone_id": "政务外网区", "cidrs": ["10.2.0.0/16"]}},
+        {"kind": "subnet", "id": "s1", "fields": {"name": "a", "vpc_id": "v1", "cidr": "10.1.1.0/24"}},
+        {"kind": "security_group", "id": "web", "fields": {"name": "web", "vpc_id": "v1"}},
+        {"kind": "security_group", "id": "ssh", "fields": {"name": "ssh", "vpc_id": "v1"}},
+        {"kind": "security_group", "id": "other", "fields": {"name": "other", "vpc_id": "v2"}},
+        {"kind": "vm", "id": "i-1", "fields": {"name": "web-1", "vpc_id": "v1", "subnet_id": "s1",
+         "vcpus": 2, "memory_mib": 2048, "status": "running", "security_group_ids": groups}},
+    ])
+}
+
+fn group_ids(current: &Current, keys: &[&str]) -> Vec<i64> {
+    let mut ids: Vec<i64> = keys
+        .iter()
+        .map(|key| {
+            current
+                .rows
+                .iter()
+                .find(|row| row.kind == Kind::SecurityGroup && row.external_id == *key)
+                .expect("group")
+                .id
+        })
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+#[test]
+fn list_references_resolve_compare_as_sets_and_agree_with_the_vpc() {
+    let empty = current(Vec::new());
+    let plan = sync::plan(
+        &empty,
+        Mode::Full,
+        &objects(grouped(&["web", "ssh"])),
+        &Coverage::everything(),
+    )
+    .expect("plan");
+    let vm = plan
+        .creates
+        .iter()
+        .find(|create| create.kind == Kind::Vm)
+        .expect("vm");
+    let Some(Field::IdList(provisional)) = vm.values.get("security_group_ids") else {
+        panic!("no list: {:?}", vm.values);
+    };
+    assert_eq!(provisional.len(), 2);
+    assert!(
+        provisional.iter().all(|id| *id < 0),
+        "new groups' provisional ids"
+    );
+    let stored = apply(&empty, &plan);
+    let row = |current: &Current| {
+        current
+            .rows
+            .iter()
+            .find(|row| row.kind == Kind::Vm)
+            .expect("vm")
+            .values["security_group_ids"]
+            .clone()
+    };
+    assert_eq!(
+        row(&stored),
+        Field::IdList(group_ids(&stored, &["ssh", "web"]))
+    );
+
+    // Order and repeats do not matter: the same set is no change.
+    let again = sync::plan(
+        &stored,
+        Mode::Full,
+        &objects(grouped(&["web", "ssh", "web"])),
+        &Coverage::everything(),
+    )
+    .expect("plan");
+    assert!(again.is_empty(), "{again:?}");
+
+    // A group dropped is a change of the one field; omitting the list empties it.
+    for (keys, expected) in [(vec!["web"], vec!["web"]), (vec![], vec![])] {
+        let mut items = grouped(&keys);
+        if keys.is_empty() {
+            items[6]["fields"]
+                .as_object_mut()
+                .expect("fields")
+                .remove("security_group_ids");
+        }
+        let diff = sync::plan(
+            &stored,
+            Mode::Full,
+            &objects(items),
+            &Coverage::everything(),
+        )
+        .expect("plan");
+        assert_eq!(diff.updates.len(), 1, "{diff:?}");
+        assert_eq!(diff.updates[0].changes.len(), 1);
+        assert_eq!(diff.updates[0].changes[0].field, "security_group_ids");
+        assert_eq!(
+            diff.updates[0].changes[0].after,
+            Field::IdList(group_ids(&stored, &expected))
+        );
+    }
+
+    // Another VPC's group, a group nobody reported, and a group deleted by the same batch.
+    let refused = sync::plan(
+        &empty,
+        Mode::Full,
+        &objects(grouped(&["web", "other", "ghost"])),
+        &Coverage::everything(),
+    )
+    .expect_err("refused");
+    let codes: Vec<&str> = refused.iter().map(|problem| problem.code).collect();
+    assert_eq!(codes, ["unknown_reference"], "{refused:?}");
+    let refused = sync::plan(
+        &empty,
+        Mode::Full,
+        &objects(grouped(&["web", "other"])),
+        &Coverage::everything(),
+    )
+    .expect_err("refused");
+    assert_eq!(refused[0].code, "reference_mismatch");
+    assert_eq!(refused[0].field.as_deref(), Some("security_group_ids"));
+    let refused = sync::plan(
+        &stored,
+        Mode::Incremental,
+        &objects(json!([
+            {"kind": "security_group", "id": "ssh", "deleted": true},
+            {"kind": "vm", "id": "i-1", "fields": {"name": "web-1", "vpc_id": "v1", "subnet_id": "s1",
+             "vcpus": 2, "memory_mib": 2048, "status": "running", "security_group_ids": ["web", "ssh"]}},
+        ])),
+        &Coverage::everything(),
+    )
+    .expect_err("refused");
+    assert_eq!(refused[0].code, "unknown_reference");
+
+    // Incremental: groups reported before resolve.
+    let incremental = sync::plan(
+        &stored,
+        Mode::Incremental,
+        &objects(json!([
+            {"kind": "vm", "id": "i-2", "fields": {"name": "web-2", "vpc_id": "v1", "subnet_id": "s1",
+             "vcpus": 2, "memory_mib": 2048, "status": "running", "security_group_ids": ["ssh"]}},
+        ])),
+        &Coverage::everything(),
+    )
+    .expect("plan");
+    assert_eq!(
+        incremental.creates[0].values["security_group_ids"],
+        Field::IdList(group_ids(&stored, &["ssh"]))
+    );
+}
+
+#[test]
+fn a_vm_whose_group_is_set_aside_is_set_aside_too() {
+    let mut items = grouped(&["web", "foreign"]);
+    items.as_array_mut().expect("list").extend([
+        json!({"kind": "vpc", "id": "v9", "project": "p-unmapped", "fields": {"name": "x", "zone_id": "政务外网区", "cidrs": ["10.9.0.0/16"]}}),
+        json!({"kind": "security_group", "id": "foreign", "fields": {"name": "f", "vpc_id": "v9"}}),
+    ]);
+    let plan = sync::plan(
+        &current(Vec::new()),
+        Mode::Full,
+        &objects(items),
+        &Coverage::everything(),
+    )
+    .expect("plan");
+    let aside: Vec<&str> = plan
+        .unassigned
+        .iter()
+        .map(|object| object.external_id.as_str())
+        .collect();
+    assert_eq!(aside, ["v9", "foreign", "i-1"]);
+    assert!(plan.creates.iter().all(|create| create.kind != Kind::Vm));
+}
+
+#[test]
+fn network_kinds_are_pushed_with_the_same_rules_as_an_operators_write() {
+    let mut items = grouped(&["web"]);
+    items.as_array_mut().expect("list").extend([
+        json!({"kind": "network_acl", "id": "acl-1", "fields": {"name": "db", "vpc_id": "v1", "subnet_ids": ["s1"]}}),
+        json!({"kind": "network_acl_rule", "id": "acl-1-r1", "fields": {"network_acl_id": "acl-1", "direction": "ingress",
+         "position": 10, "action": "deny", "protocol": "tcp", "port_from": 3306, "port_to": 3306, "remote_cidr": "0.0.0.0/0"}}),
+        json!({"kind": "firewall_rule", "id": "fw-1", "project": "p-edu", "fields": {"name": "out", "position": 1,
+         "action": "allow", "protocol": "any", "source_cidr": "10.1.0.0/16", "destination_cidr": "10.2.0.0/16"}}),
+        json!({"kind": "vpc_peering", "id": "pcx-1", "fields": {"name": "p", "vpc_id": "v1", "peer_vpc_id": "v2"}}),
+        json!({"kind": "route", "id": "rt-1", "fields": {"vpc_id": "v1", "destination": "10.2.0.0/16",
+         "next_hop": "peering", "peering_id": "pcx-1"}}),
+    ]);
+    let plan = sync::plan(
+        &current(Vec::new()),
+        Mode::Full,
+        &objects(items.clone()),
+        &Coverage::everything(),
+    )
+    .expect("plan");
+    let kinds: HashSet<Kind> = plan.creates.iter().map(|create| create.kind).collect();
+    for kind in [
+        Kind::NetworkAcl,
+        Kind::NetworkAclRule,
+        Kind::FirewallRule,
+        Kind::VpcPeering,
+        Kind::Route,
+    ] {
+        assert!(kinds.contains(&kind), "{kind:?}");
+    }
+    let firewall = plan
+        .creates
+        .iter()
+        .find(|create| create.kind == Kind::FirewallRule)
+        .expect("firewall rule");
+    assert_eq!(firewall.values["tenant_id"], Field::Int(21));
+    assert_eq!(firewall.values["provider_id"], Field::Int(5));
+
+    // A reversed port range, a peering route without its peering, an ACL bound to
+    // another VPC's subnet: each refused with the operator's rule.
+    let mut bad = items;
+    bad[8]["fields"]["port_to"] = json!(22);
+    bad[11]["fields"]
+        .as_object_mut()
+        .expect("route")
+        .remove("peering_id");
+    bad.as_array_mut().expect("list").extend([
+        json!({"kind": "subnet", "id": "s2", "fields": {"name": "b", "vpc_id": "v2", "cidr": "10.2.1.0/24"}}),
+        json!({"kind": "network_acl", "id": "acl-2", "fields": {"name": "x", "vpc_id": "v1", "subnet_ids": ["s2"]}}),
+    ]);
+    let refused = sync::plan(
+        &current(Vec::new()),
+        Mode::Full,
+        &objects(bad),
+        &Coverage::everything(),
+    )
+    .expect_err("refused");
+    let mut codes: Vec<&str> = refused.iter().map(|problem| problem.code).collect();
+    codes.sort_unstable();
+    assert_eq!(
+        codes,
+        [
+            "invalid_port_range",
+            "peering_required",
+            "reference_mismatch"
+        ],
+        "{refused:?}"
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -342,7 +591,10 @@ proptest! {
 /// field a provider may send.
 #[test]
 fn the_published_api_lists_every_kind_and_field() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/provider-api.md");
+    let path = std::path::Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("../../docs/provider-api.md");
     let text = std::fs::read_to_string(&path).expect("docs/provider-api.md");
     for kind in sync::PUSHED_KINDS {
         let spec = kind.spec();

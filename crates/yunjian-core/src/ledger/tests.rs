@@ -146,7 +146,10 @@ fn hex_all(hashes: &[Hash]) -> Vec<String> {
 fn fixtures() -> PathBuf {
     let shared = std::env::var_os("YUNJIAN_SHARED_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+        .unwrap_or_else(|| {
+            Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
+                .join("../../../shared")
+        });
     let dir = shared.join("fixtures/merkle/testdata");
     assert!(
         dir.exists(),

@@ -503,7 +503,8 @@ fn rule_texts_are_checked_before_they_are_used() {
 // --- Sigma conformance -------------------------------------------------------------
 
 fn sigma_dir() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/sigma/rules")
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/sigma/rules")
 }
 
 fn yaml_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {

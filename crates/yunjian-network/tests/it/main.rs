@@ -9,6 +9,7 @@ use proptest::prelude::*;
 use yunjian_network::engine::{Decider, Hop, Network, Stage, Verdict};
 use yunjian_network::model::*;
 
+mod containers;
 mod symbolic;
 
 /// The oracle: the same semantics written as plainly as possible.

@@ -58,6 +58,13 @@ pub fn invariant_label(lang: Lang, invariant: Invariant) -> &'static str {
         Invariant::Shadowed => lang.t("被遮蔽的规则", "Shadowed rule"),
         Invariant::Redundant => lang.t("冗余规则", "Redundant rule"),
         Invariant::NotVerifiable => lang.t("无法验证的路径", "Not verifiable"),
+        Invariant::ContainerCrossTenant => {
+            lang.t("容器跨租户互通", "Container pods of two tenants connect")
+        }
+        Invariant::ContainerUnsegmented => lang.t(
+            "容器未做微隔离",
+            "Container pods without micro-segmentation",
+        ),
     }
 }
 

@@ -97,7 +97,7 @@ async fn migrations_apply_once_and_every_schema_field_has_its_column() {
     let store = &test.store;
     assert_eq!(
         store.migrate(5).await.expect("migrate"),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
     );
     assert!(
         store.migrate(6).await.expect("again").is_empty(),
