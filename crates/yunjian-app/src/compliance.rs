@@ -357,6 +357,15 @@ impl App {
             refusals,
             refusal_window_days: REFUSAL_WINDOW_DAYS,
             approved_images: self.approved_images().await?,
+            container_owners: self
+                .store
+                .scan_all(Kind::ContainerWorkload)
+                .await?
+                .iter()
+                .filter_map(|pod| {
+                    Some((pod.column_int("tenant_id")?, pod.column_int("provider_id")?))
+                })
+                .collect(),
             network: match self.network_violations().await {
                 Ok(violations) => Some(violations),
                 Err(error) => {

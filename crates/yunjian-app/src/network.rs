@@ -926,26 +926,39 @@ fn difference(before: Vec<&Finding>, after: Vec<&Finding>) -> Delta {
     }
 }
 
-/// What makes path findings the same for people: invariant, the two VPCs, reason and
-/// ports. Other findings stand alone.
-/// Invariant, source VPC, destination VPC, reason, ports.
-type GroupKey = (Invariant, i64, i64, String, Vec<(Protocol, Ports)>);
+/// What makes path findings the same for people: invariant, the two VPCs (or a
+/// cluster's two namespaces), reason and ports. Other findings stand alone.
+/// Invariant, the two ends, reason, ports.
+type GroupKey = (Invariant, String, String, String, Vec<(Protocol, Ports)>);
 
 fn group_key(finding: &Finding) -> Option<GroupKey> {
-    match &finding.subject {
+    let (from, to) = match &finding.subject {
         Subject::Path {
             source,
             destination,
             ..
-        } => Some((
-            finding.invariant,
-            source.vpc_id,
-            destination.vpc_id,
-            finding.reason.to_string(),
-            finding.ports.clone(),
-        )),
-        _ => None,
-    }
+        } => (
+            format!("vpc:{}", source.vpc_id),
+            format!("vpc:{}", destination.vpc_id),
+        ),
+        Subject::Pods {
+            cluster,
+            source_namespace,
+            destination_namespace,
+            ..
+        } => (
+            format!("{cluster}/{source_namespace}"),
+            format!("{cluster}/{destination_namespace}"),
+        ),
+        _ => return None,
+    };
+    Some((
+        finding.invariant,
+        from,
+        to,
+        finding.reason.to_string(),
+        finding.ports.clone(),
+    ))
 }
 
 /// Collapses path findings between the same two VPCs (see `group_key`), keeping order
@@ -957,6 +970,11 @@ fn grouped<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Vec<(&'a Find
         // A path finding already holds for every pair of its two interface classes.
         let pairs = match &finding.subject {
             Subject::Path {
+                sources,
+                destinations,
+                ..
+            } => sources.len() * destinations.len(),
+            Subject::Pods {
                 sources,
                 destinations,
                 ..

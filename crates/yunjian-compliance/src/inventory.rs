@@ -547,6 +547,9 @@ pub struct Facts {
     /// Network isolation verification's violations (issue 8), when it ran: the
     /// `network.isolation` control reports them per tenant; `None` leaves it MANUAL.
     pub network: Option<Vec<NetworkViolation>>,
+    /// (tenant, provider) of every container workload: whom the container
+    /// segmentation control (5.4.3) speaks for.
+    pub container_owners: BTreeSet<(i64, i64)>,
 }
 
 /// One violation of the isolation invariants, as the network verifier reported it.

@@ -126,6 +126,7 @@ fn facts() -> Facts {
         refusal_window_days: 30,
         approved_images: Default::default(),
         network: None,
+        container_owners: Default::default(),
     }
 }
 

@@ -173,6 +173,8 @@ pub enum Subject {
     /// isolates them).
     Pods {
         cluster: String,
+        source_namespace: String,
+        destination_namespace: String,
         source: i64,
         destination: i64,
         sources: Vec<i64>,
@@ -275,16 +277,24 @@ pub fn check(network: &Network, key: Key) -> Vec<Finding> {
 /// A cluster's findings: every two pod classes of different tenants that can connect,
 /// every namespace's pods no policy isolates, every policy taken approximately.
 pub fn cluster_findings(cluster: &crate::containers::Cluster) -> Vec<Finding> {
-    use crate::containers::{classes, connection, isolated_for_ingress};
+    use crate::containers::{applying, classes, connection_between, isolated_for_ingress};
     let mut findings = Vec::new();
     let classes = classes(cluster);
-    for source in &classes {
-        for destination in &classes {
+    let applies: Vec<Vec<usize>> = classes
+        .iter()
+        .map(|class| applying(&cluster.policies, class[0]))
+        .collect();
+    for (source, source_applying) in classes.iter().zip(&applies) {
+        for (destination, destination_applying) in classes.iter().zip(&applies) {
             let (from, to) = (source[0], destination[0]);
             if from.tenant_id == to.tenant_id {
                 continue;
             }
-            let (set, policies) = connection(&cluster.policies, from, to);
+            let (set, policies) = connection_between(
+                &cluster.policies,
+                (from, source_applying),
+                (to, destination_applying),
+            );
             let ports: Vec<(Protocol, Ports)> = set.intervals().collect();
             let Some((protocol, first)) = ports.first().copied() else {
                 continue;
@@ -301,6 +311,8 @@ pub fn cluster_findings(cluster: &crate::containers::Cluster) -> Vec<Finding> {
                 invariant: Invariant::ContainerCrossTenant,
                 subject: Subject::Pods {
                     cluster: cluster.name.clone(),
+                    source_namespace: from.namespace.clone(),
+                    destination_namespace: to.namespace.clone(),
                     source: from.id,
                     destination: to.id,
                     sources: source.iter().map(|pod| pod.id).collect(),

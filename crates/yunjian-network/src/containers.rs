@@ -148,6 +148,14 @@ impl Selector {
         })
     }
 
+    /// The label keys it looks at.
+    fn keys(&self) -> impl Iterator<Item = &str> {
+        self.labels
+            .iter()
+            .map(|(key, _)| key.as_str())
+            .chain(self.expressions.iter().map(|(key, _, _)| key.as_str()))
+    }
+
     pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
         self.labels
             .iter()
@@ -388,11 +396,15 @@ impl Peer {
 
 /// What a direction of one pod allows towards (or from) another, and which policies
 /// allowed it (none: the pod is not isolated in that direction).
-fn allowed(policies: &[Compiled], pod: &Pod, other: &Pod, ingress: bool) -> (PortSet, Vec<i64>) {
+fn allowed<'p>(
+    applying: impl IntoIterator<Item = &'p Compiled>,
+    other: &Pod,
+    ingress: bool,
+) -> (PortSet, Vec<i64>) {
     let mut isolated = false;
     let mut set = PortSet::empty();
     let mut deciding = Vec::new();
-    for policy in policies.iter().filter(|policy| policy.applies_to(pod)) {
+    for policy in applying {
         let rules = if ingress {
             &policy.ingress
         } else {
@@ -428,11 +440,42 @@ fn allowed(policies: &[Compiled], pod: &Pod, other: &Pod, ingress: bool) -> (Por
 /// What `source` may open to `destination`: its egress and the destination's ingress,
 /// with the policies that allowed each.
 pub fn connection(policies: &[Compiled], source: &Pod, destination: &Pod) -> (PortSet, Vec<i64>) {
-    let (out, mut by) = allowed(policies, source, destination, false);
+    let source_applying = applying(policies, source);
+    let destination_applying = applying(policies, destination);
+    connection_between(
+        policies,
+        (source, &source_applying),
+        (destination, &destination_applying),
+    )
+}
+
+/// The indices of the policies that apply to a pod (computed once per pod class).
+pub fn applying(policies: &[Compiled], pod: &Pod) -> Vec<usize> {
+    policies
+        .iter()
+        .enumerate()
+        .filter(|(_, policy)| policy.applies_to(pod))
+        .map(|(index, _)| index)
+        .collect()
+}
+
+/// [`connection`] with each end's applying policies already known.
+pub fn connection_between(
+    policies: &[Compiled],
+    (source, source_applying): (&Pod, &[usize]),
+    (destination, destination_applying): (&Pod, &[usize]),
+) -> (PortSet, Vec<i64>) {
+    let pick = |indices: &[usize]| -> Vec<&Compiled> {
+        indices
+            .iter()
+            .filter_map(|index| policies.get(*index))
+            .collect()
+    };
+    let (out, mut by) = allowed(pick(source_applying), destination, false);
     if out.is_empty() {
         return (out, by);
     }
-    let (into, by_destination) = allowed(policies, destination, source, true);
+    let (into, by_destination) = allowed(pick(destination_applying), source, true);
     by.extend(by_destination);
     by.sort_unstable();
     by.dedup();
@@ -474,20 +517,49 @@ pub struct Cluster {
     pub sources: Vec<ContainerPolicy>,
 }
 
-/// What tells pods apart: tenant, namespace, labels, the namespace's labels, and which
+/// What tells pods apart: tenant, namespace, the values of the label keys some pod
+/// selector names, of the namespace label keys some namespace selector names, and which
 /// of the policies' address blocks hold the pod's address.
 type ClassKey<'a> = (
     i64,
     &'a str,
-    &'a BTreeMap<String, String>,
-    &'a BTreeMap<String, String>,
+    Vec<Option<String>>,
+    Vec<Option<String>>,
     Vec<bool>,
 );
+
+/// The label keys the cluster's pod selectors and namespace selectors name: labels no
+/// selector names cannot tell pods apart (a StatefulSet's per-pod name label, a
+/// ReplicaSet's template hash), so classes stay few.
+fn selector_keys(policies: &[Compiled]) -> (Vec<&str>, Vec<&str>) {
+    let mut pods = BTreeSet::new();
+    let mut namespaces = BTreeSet::new();
+    for policy in policies {
+        pods.extend(policy.selector.keys());
+        for rules in [&policy.ingress, &policy.egress].into_iter().flatten() {
+            for peer in rules.iter().flat_map(|rule| rule.peers.iter().flatten()) {
+                if let Peer::Pods {
+                    namespaces: selected,
+                    pods: selector,
+                } = peer
+                {
+                    pods.extend(selector.keys());
+                    namespaces.extend(selected.iter().flat_map(Selector::keys));
+                }
+            }
+        }
+    }
+    (pods.into_iter().collect(), namespaces.into_iter().collect())
+}
 
 /// Pods no policy, label or address tells apart, each class by its first pod: checked
 /// once for all of them.
 pub fn classes(cluster: &Cluster) -> Vec<Vec<&Pod>> {
     let nets = blocks(&cluster.policies);
+    let (pod_keys, namespace_keys) = selector_keys(&cluster.policies);
+    let values = |labels: &'_ BTreeMap<String, String>, keys: &[&str]| -> Vec<Option<String>> {
+        keys.iter().map(|key| labels.get(*key).cloned()).collect()
+    };
     let mut by_key: BTreeMap<ClassKey, Vec<&Pod>> = BTreeMap::new();
     for pod in &cluster.pods {
         let inside: Vec<bool> = nets
@@ -498,8 +570,8 @@ pub fn classes(cluster: &Cluster) -> Vec<Vec<&Pod>> {
             .entry((
                 pod.tenant_id,
                 pod.namespace.as_str(),
-                &pod.labels,
-                &pod.namespace_labels,
+                values(&pod.labels, &pod_keys),
+                values(&pod.namespace_labels, &namespace_keys),
                 inside,
             ))
             .or_default()

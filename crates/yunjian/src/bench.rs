@@ -137,6 +137,24 @@ pub enum BenchCommand {
         #[arg(long)]
         hostile: bool,
     },
+    /// Container micro-segmentation (5.4.3) over generated clusters: tenants' namespaces
+    /// of Deployments and StatefulSets (every pod its own name label), each namespace
+    /// with a same-namespace default, a monitoring allow and an app-to-app allow per
+    /// app; in each cluster one tenant leaves its namespace open and one admits every
+    /// namespace. Times the full check beside one pass over every pod's labels.
+    Containers {
+        #[arg(long, default_value_t = 10)]
+        clusters: usize,
+        /// Tenants (one namespace each) per cluster.
+        #[arg(long, default_value_t = 20)]
+        tenants: usize,
+        /// Apps per namespace.
+        #[arg(long, default_value_t = 25)]
+        apps: usize,
+        /// Pods per app.
+        #[arg(long, default_value_t = 10)]
+        replicas: usize,
+    },
     /// A normal read (the first page of VPCs, as the management unit) timed alone, then
     /// during a flood of concurrent wrong-password logins (each an argon2id hash; at
     /// most two run at once), on the small demo cloud in a scratch SQLite database.
@@ -378,6 +396,12 @@ pub async fn run(command: BenchCommand) -> Result<()> {
             queries,
             hostile,
         } => network(vpcs, vms, rules, peerings, changes, queries, hostile),
+        BenchCommand::Containers {
+            clusters,
+            tenants,
+            apps,
+            replicas,
+        } => containers(clusters, tenants, apps, replicas),
         BenchCommand::EventsIngest {
             data,
             lines,
@@ -1627,6 +1651,145 @@ fn peak_rss_mib() -> f64 {
                 .and_then(|kib| kib.parse::<f64>().ok())
         })
         .map_or(0.0, |kib| kib / 1024.0)
+}
+
+fn containers(clusters: usize, tenants: usize, apps: usize, replicas: usize) -> Result<()> {
+    use yunjian_network::engine::Network;
+    use yunjian_network::model::{ContainerPolicy, Model, Pod};
+    use yunjian_network::verify::Verifier;
+    println!("machine: {}", machine());
+    let started = Instant::now();
+    let mut model = Model::default();
+    let mut next_id = 0i64;
+    let mut id = || {
+        next_id += 1;
+        next_id
+    };
+    let labels = |pairs: &[(&str, String)]| -> std::collections::BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), value.clone()))
+            .collect()
+    };
+    for cluster in 0..clusters {
+        let cluster_name = format!("k8s-{cluster:02}");
+        for tenant in 0..tenants {
+            let tenant_id = (cluster * tenants + tenant) as i64 + 1;
+            let namespace = format!("ns-{tenant:03}");
+            let team = if tenant == 0 { "ops" } else { "apps" };
+            for app in 0..apps {
+                for replica in 0..replicas {
+                    let pod_id = id();
+                    let mut pod_labels = vec![("app", format!("app-{app}"))];
+                    // Every third app a StatefulSet: a name label per pod.
+                    if app % 3 == 0 {
+                        pod_labels.push((
+                            "statefulset.kubernetes.io/pod-name",
+                            format!("app-{app}-{replica}"),
+                        ));
+                    } else {
+                        pod_labels.push(("pod-template-hash", format!("{:x}", app * 7919)));
+                    }
+                    model.pods.push(Pod {
+                        id: pod_id,
+                        tenant_id,
+                        cluster: cluster_name.clone(),
+                        namespace: namespace.clone(),
+                        labels: labels(&pod_labels),
+                        namespace_labels: labels(&[("team", team.to_owned())]),
+                        address: Some(std::net::IpAddr::from([
+                            10,
+                            (cluster % 250) as u8,
+                            (pod_id / 250 % 250) as u8,
+                            (pod_id % 250) as u8 + 1,
+                        ])),
+                    });
+                }
+            }
+            let mut policy = |spec: serde_json::Value| {
+                let policy_id = id();
+                model.container_policies.push(ContainerPolicy {
+                    id: policy_id,
+                    tenant_id,
+                    cluster: cluster_name.clone(),
+                    namespace: namespace.clone(),
+                    spec: spec.to_string(),
+                });
+            };
+            match tenant {
+                // Open: no policy at all.
+                1 => {}
+                // Admits every namespace.
+                2 => policy(
+                    serde_json::json!({"podSelector": {}, "ingress": [{"from": [{"namespaceSelector": {}}]}]}),
+                ),
+                _ => {
+                    policy(
+                        serde_json::json!({"podSelector": {}, "ingress": [{"from": [{"podSelector": {}}]}]}),
+                    );
+                    policy(
+                        serde_json::json!({"podSelector": {}, "ingress": [{"from": [{
+                        "namespaceSelector": {"matchLabels": {"team": "ops"}},
+                        "podSelector": {"matchLabels": {"app": "app-0"}}}], "ports": [{"port": 9100}]}]}),
+                    );
+                    for app in 1..apps {
+                        policy(
+                            serde_json::json!({"podSelector": {"matchLabels": {"app": format!("app-{app}")}},
+                            "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": format!("app-{}", app - 1)}}}],
+                                         "ports": [{"port": 8080}]}]}),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let generated = started.elapsed();
+    let (pods, policies) = (model.pods.len(), model.container_policies.len());
+    let started = Instant::now();
+    let mut pass = 0u64;
+    for pod in &model.pods {
+        for (key, value) in &pod.labels {
+            pass = pass.wrapping_add((key.len() ^ value.len()) as u64);
+        }
+    }
+    std::hint::black_box(pass);
+    let baseline = started.elapsed();
+    let started = Instant::now();
+    let network = Network::compile(model);
+    let compiled = started.elapsed();
+    let started = Instant::now();
+    let verifier = Verifier::new(network);
+    let verified = started.elapsed();
+    let mut by_invariant: std::collections::BTreeMap<&str, usize> = Default::default();
+    for finding in verifier.findings() {
+        *by_invariant.entry(finding.invariant.as_str()).or_default() += 1;
+    }
+    println!(
+        "world: {clusters} clusters, {pods} pods, {policies} NetworkPolicies (generated in {:.2} s)",
+        generated.as_secs_f64()
+    );
+    println!("findings: {by_invariant:?}");
+    println!("{:<52} {:>12} {:>12}", "measurement", "time", "vs baseline");
+    println!(
+        "{:<52} {:>9.1} ms {:>12}",
+        "baseline: one pass over every pod's labels",
+        baseline.as_secs_f64() * 1e3,
+        "1.0×"
+    );
+    println!(
+        "{:<52} {:>9.1} ms {:>11.1}×",
+        "compile the policies",
+        compiled.as_secs_f64() * 1e3,
+        compiled.as_secs_f64() / baseline.as_secs_f64()
+    );
+    println!(
+        "{:<52} {:>9.1} ms {:>11.1}×",
+        "check every pod pair of every cluster",
+        verified.as_secs_f64() * 1e3,
+        verified.as_secs_f64() / baseline.as_secs_f64()
+    );
+    println!("peak RSS: {:.0} MiB", peak_rss_mib());
+    Ok(())
 }
 
 fn network(

@@ -632,3 +632,221 @@ async fn a_prometheus_connector_stores_utilization_per_tenant() {
         "{own}"
     );
 }
+
+async fn findings(s: &Server, token: &str, invariant: &str) -> Vec<Value> {
+    let answer = send(
+        &s.router,
+        api(
+            Method::GET,
+            &format!("/api/v1/network/findings?invariant={invariant}"),
+            Some(token),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    answer.json()["findings"]
+        .as_array()
+        .expect("findings")
+        .clone()
+}
+
+/// Two tenants' VPCs, each with a group and a VM in it, peered with routes both ways;
+/// pods of both tenants in one cluster. `a_groups`: the groups vm-a lists.
+fn network_inventory(a_groups: &[&str]) -> Value {
+    json!([
+        {"kind": "vpc", "id": "net-a", "project": "proj-a", "fields": {"name": "a-vpc", "zone_id": "政务外网区", "cidrs": ["10.20.0.0/16"]}},
+        {"kind": "subnet", "id": "sub-a", "fields": {"name": "a", "vpc_id": "net-a", "cidr": "10.20.1.0/24"}},
+        {"kind": "vpc", "id": "net-b", "project": "proj-b", "fields": {"name": "b-vpc", "zone_id": "政务外网区", "cidrs": ["10.21.0.0/16"]}},
+        {"kind": "subnet", "id": "sub-b", "fields": {"name": "b", "vpc_id": "net-b", "cidr": "10.21.1.0/24"}},
+        {"kind": "security_group", "id": "sg-a", "fields": {"name": "ssh-from-b", "vpc_id": "net-a"}},
+        {"kind": "security_group_rule", "id": "sg-a-ssh", "fields": {"security_group_id": "sg-a", "direction": "ingress",
+         "priority": 1, "action": "allow", "protocol": "tcp", "port_from": 22, "port_to": 22, "remote_cidr": "10.21.0.0/16"}},
+        {"kind": "security_group", "id": "sg-b", "fields": {"name": "closed", "vpc_id": "net-b"}},
+        {"kind": "vm", "id": "vm-a", "fields": {"name": "a-1", "vpc_id": "net-a", "subnet_id": "sub-a", "vcpus": 2,
+         "memory_mib": 2048, "status": "running", "ip_addresses": ["10.20.1.5"], "security_group_ids": a_groups}},
+        {"kind": "vm", "id": "vm-b", "fields": {"name": "b-1", "vpc_id": "net-b", "subnet_id": "sub-b", "vcpus": 2,
+         "memory_mib": 2048, "status": "running", "ip_addresses": ["10.21.1.5"], "security_group_ids": ["sg-b"]}},
+        {"kind": "vpc_peering", "id": "pcx-1", "fields": {"name": "a-b", "vpc_id": "net-a", "peer_vpc_id": "net-b"}},
+        {"kind": "route", "id": "rt-a", "fields": {"vpc_id": "net-a", "destination": "10.21.0.0/16", "next_hop": "peering", "peering_id": "pcx-1"}},
+        {"kind": "route", "id": "rt-b", "fields": {"vpc_id": "net-b", "destination": "10.20.0.0/16", "next_hop": "peering", "peering_id": "pcx-1"}},
+        {"kind": "container_workload", "id": "pod-a", "project": "proj-a", "fields": {"cluster": "cq-k8s", "namespace": "edu",
+         "name": "api-0", "labels": ["app=api"], "namespace_labels": ["team=edu"], "ip_addresses": ["10.244.1.5"]}},
+        {"kind": "container_workload", "id": "pod-b", "project": "proj-b", "fields": {"cluster": "cq-k8s", "namespace": "civil",
+         "name": "web-0", "labels": ["app=web"], "ip_addresses": ["10.244.2.5"]}},
+    ])
+}
+
+/// A provider reports its network through the standard API — a VM's groups as a list
+/// reference, a peering with its routes, pods with labels — and verification sees it:
+/// the peering opens SSH from the other tenant; dropping the VM's group closes it; a
+/// NetworkPolicy segments one tenant's pods from the other's.
+#[tokio::test]
+async fn a_providers_network_objects_and_vm_groups_feed_isolation_verification() {
+    let s = server().await;
+    let provider = provider_id(&s).await;
+    let operator = member(
+        &s,
+        "net-op",
+        "provider_operator",
+        json!({"provider_id": provider}),
+    )
+    .await;
+    step_up(&s.door, "net-op", &operator).await;
+    let pusher = Pusher {
+        s: &s,
+        key: make_key(&s, &operator).await,
+        nonce: Default::default(),
+    };
+    step_up(&s.door, "sysadmin", &s.admin_token).await;
+    for (project, tenant) in [("proj-a", s.tenants[0]), ("proj-b", s.tenants[1])] {
+        let mapped = send(
+            &s.router,
+            api(
+                Method::POST,
+                "/api/v1/provider/projects",
+                Some(&s.admin_token),
+                Some(json!({"provider_id": provider, "project": project, "tenant_id": tenant})),
+            ),
+        )
+        .await;
+        assert_eq!(mapped.status, StatusCode::OK, "{}", mapped.text);
+    }
+    let sync = pusher.open("net-1", "full").await;
+    assert_eq!(
+        pusher
+            .chunk(sync, 1, network_inventory(&["sg-a"]))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let committed = pusher.commit(sync, 1).await;
+    assert_eq!(committed.status, StatusCode::OK, "{}", committed.text);
+    assert_eq!(committed.json()["created"], 14, "{}", committed.text);
+
+    // The VM's group list was written: the world shows it by our ids.
+    let vms = send(
+        &s.router,
+        api(Method::GET, "/api/v1/vms?q=a-1", Some(&s.admin_token), None),
+    )
+    .await
+    .json();
+    let vm = vms["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|vm| vm["name"] == "a-1")
+        .cloned()
+        .unwrap_or_else(|| panic!("{vms}"));
+    let groups = vm["security_group_ids"].as_array().expect("groups").clone();
+    assert_eq!(groups.len(), 1, "{vm}");
+
+    let admin = &s.admin_token;
+    let paths = findings(&s, admin, "cross_tenant_path").await;
+    assert_eq!(paths.len(), 1, "{paths:?}");
+    assert_eq!(paths[0]["ports_text"], "tcp/22");
+    let pods = findings(&s, admin, "container_cross_tenant").await;
+    assert_eq!(pods.len(), 2, "both ways: {pods:?}");
+    assert_eq!(findings(&s, admin, "container_unsegmented").await.len(), 2);
+
+    // The VM leaves its group (incremental): the path closes.
+    let sync = pusher.open("net-2", "incremental").await;
+    let inventory = network_inventory(&[]);
+    let vm_a = inventory[7].clone();
+    assert_eq!(
+        pusher.chunk(sync, 1, json!([vm_a])).await.status,
+        StatusCode::OK
+    );
+    let committed = pusher.commit(sync, 1).await;
+    assert_eq!(committed.json()["changed"], 1, "{}", committed.text);
+    assert!(findings(&s, admin, "cross_tenant_path").await.is_empty());
+
+    // Tenant b's namespace admits only its own pods (recipe 04): a no longer reaches
+    // b; b still reaches a, whose namespace no policy segments.
+    let sync = pusher.open("net-3", "incremental").await;
+    let policy = json!([{"kind": "network_policy", "id": "np-1", "project": "proj-b", "fields": {
+        "cluster": "cq-k8s", "namespace": "civil", "name": "deny-from-other-namespaces",
+        "spec": json!({"podSelector": {}, "ingress": [{"from": [{"podSelector": {}}]}]}).to_string()}}]);
+    assert_eq!(pusher.chunk(sync, 1, policy).await.status, StatusCode::OK);
+    assert_eq!(pusher.commit(sync, 1).await.status, StatusCode::OK);
+    let pods = findings(&s, admin, "container_cross_tenant").await;
+    assert_eq!(pods.len(), 1, "{pods:?}");
+    assert_eq!(pods[0]["subject"]["kind"], "pods");
+    let unsegmented = findings(&s, admin, "container_unsegmented").await;
+    assert_eq!(unsegmented.len(), 1);
+    assert_eq!(unsegmented[0]["subject"]["namespace"], "edu");
+    // Each tenant sees the container finding that concerns it; the title names pods.
+    let tenant2 = login(&s.door, "tenant2", PASSWORD).await;
+    let seen = findings(&s, &tenant2, "container_cross_tenant").await;
+    assert_eq!(seen.len(), 1);
+    assert!(
+        seen[0]["title"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("civil/web-0"),
+        "{seen:?}"
+    );
+
+    // The compliance engine's container control (5.4.3) fails the provider that runs
+    // the cluster: b's pods still reach a's, whose namespace nothing segments.
+    step_up(&s.door, "sysadmin", &s.admin_token).await;
+    let run = send(
+        &s.router,
+        api(Method::POST, "/api/v1/compliance/runs", Some(admin), None),
+    )
+    .await;
+    assert_eq!(run.status, StatusCode::CREATED, "{}", run.text);
+    let run_id = run.json()["id"].as_i64().expect("run");
+    let results = send(
+        &s.router,
+        api(
+            Method::GET,
+            &format!("/api/v1/compliance/runs/{run_id}/results?limit=10000"),
+            Some(admin),
+            None,
+        ),
+    )
+    .await
+    .json();
+    let container: Vec<(String, i64, String)> = results["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|row| {
+            row["clause"] == "5.4.3" && row.to_string().contains("container segmentation checks")
+        })
+        .map(|row| {
+            (
+                row["scope_kind"].as_str().unwrap_or_default().to_owned(),
+                row["scope_id"].as_i64().unwrap_or_default(),
+                row["status"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    // 5.4.3 is the platform's capability: the catalog holds the provider to it.
+    assert_eq!(
+        container,
+        [("provider".to_owned(), provider, "FAIL".to_owned())]
+    );
+
+    // Another VPC's group: refused at the commit, nothing applied.
+    let sync = pusher.open("net-4", "incremental").await;
+    let wrong = json!([network_inventory(&["sg-b"])[7].clone()]);
+    let refused = pusher.chunk(sync, 1, wrong).await;
+    let refused = if refused.status == StatusCode::OK {
+        pusher.commit(sync, 1).await
+    } else {
+        refused
+    };
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.text.contains("reference_mismatch"),
+        "{}",
+        refused.text
+    );
+}
