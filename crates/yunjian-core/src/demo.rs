@@ -1244,6 +1244,77 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
         }
     }
 
+    // The first provider's container platform (5.4.3): one Kubernetes cluster with
+    // three tenants' namespaces. Two keep to themselves (a same-namespace default,
+    // Kubernetes' own recipe); the third, planted, has no NetworkPolicy: every pod of
+    // the cluster reaches its pods and nothing segments them.
+    let mut workloads = Rows::default();
+    let mut container_policies = Rows::default();
+    let mut cluster_tenants: Vec<i64> = Vec::new();
+    for plan in vpc_plans.iter().filter(|plan| plan.provider_index == 0) {
+        if !cluster_tenants.contains(&plan.tenant) && cluster_tenants.len() < 3 {
+            cluster_tenants.push(plan.tenant);
+        }
+    }
+    let container_provider = demo_providers[0].id;
+    for (number, tenant) in cluster_tenants.iter().enumerate() {
+        let namespace = format!("ns-{}", project_of(*tenant));
+        let mut first = None;
+        for (app_number, app) in ["api", "web"].iter().enumerate() {
+            for replica in 0..2u8 {
+                let id = workloads.push(values([
+                    ("tenant_id", Value::Int(*tenant)),
+                    ("provider_id", Value::Int(container_provider)),
+                    ("cluster", t("cq-k8s-01")),
+                    ("namespace", t(namespace.clone())),
+                    ("name", t(format!("{app}-{replica}"))),
+                    (
+                        "images",
+                        Value::TextList(vec![format!("registry.cq.gov.cn/{app}:1.4")]),
+                    ),
+                    ("image_digests", Value::TextList(Vec::new())),
+                    ("node", t(format!("k8s-node-{}", replica + 1))),
+                    ("status", t("Running")),
+                    ("labels", Value::TextList(vec![format!("app={app}")])),
+                    (
+                        "namespace_labels",
+                        Value::TextList(vec![
+                            format!("kubernetes.io/metadata.name={namespace}"),
+                            format!("yunjian.io/project={}", project_of(*tenant)),
+                        ]),
+                    ),
+                    (
+                        "ip_addresses",
+                        Value::TextList(vec![format!(
+                            "10.244.{number}.{}",
+                            10 + app_number * 2 + usize::from(replica)
+                        )]),
+                    ),
+                ]));
+                first.get_or_insert(id);
+            }
+        }
+        if number < 2 {
+            container_policies.push(values([
+                ("tenant_id", Value::Int(*tenant)),
+                ("provider_id", Value::Int(container_provider)),
+                ("cluster", t("cq-k8s-01")),
+                ("namespace", t(namespace.clone())),
+                ("name", t("deny-from-other-namespaces")),
+                (
+                    "spec",
+                    t(r#"{"podSelector":{},"ingress":[{"from":[{"podSelector":{}}]}]}"#),
+                ),
+            ]));
+        } else if let Some(id) = first {
+            planted.push(PlantedFlaw {
+                kind: Kind::ContainerWorkload,
+                id,
+                what: "a tenant's namespace with no NetworkPolicy: other tenants' pods reach it (5.4.3)",
+            });
+        }
+    }
+
     // Two tenants with administrators: a municipal department and a district.
     let admin_tenants = [5usize, MUNICIPAL_DEPARTMENTS.len()]
         .iter()
@@ -1283,6 +1354,8 @@ pub fn generate(scale: Scale, seed: u64) -> DemoWorld {
         (Kind::ExchangeRule, exchanges),
         (Kind::Route, routes),
         (Kind::ManagementEndpoint, endpoints),
+        (Kind::ContainerWorkload, workloads),
+        (Kind::NetworkPolicy, container_policies),
     ];
     // Providers' own ids, as their platforms would report them: UUID-shaped, a pure
     // function of the kind and row (the world stays deterministic).

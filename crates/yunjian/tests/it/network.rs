@@ -1,9 +1,10 @@
 //! Issue 8's "done when" against the real binary: the demo's planted network flaws — a
 //! peering between two tenants with neither approval nor firewall rules, a bastion that
 //! reaches the other tenant's VPC over it, SSH, RDP, a database port and an any-to-any
-//! rule open to the world, an internet-zone VM on a host of the extranet zone — are each
-//! found, and no other violation is (the approved exchange behind both firewalls, the
-//! other bastions, the ACLs are clean). `yunjian network check` says the same offline.
+//! rule open to the world, an internet-zone VM on a host of the extranet zone, a
+//! container namespace without NetworkPolicies — are each found, and no other violation
+//! is (the approved exchange behind both firewalls, the other bastions, the ACLs, the
+//! segmented namespaces are clean). `yunjian network check` says the same offline.
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -144,13 +145,30 @@ async fn the_demos_planted_network_flaws_are_found_and_nothing_else() {
         .expect("vms")
         .contains(&Value::from(vm)));
 
+    // The container cluster: the planted namespace without NetworkPolicies is the one
+    // unsegmented namespace, and the only destination other tenants' pods reach; the
+    // two namespaces with the same-namespace default are closed to each other.
+    let pod = planted(Kind::ContainerWorkload)[0].0;
+    let unsegmented = of("container_unsegmented");
+    assert_eq!(unsegmented.len(), 1, "{unsegmented:#?}");
+    assert!(unsegmented[0]["subject"]["pods"]
+        .as_array()
+        .expect("pods")
+        .contains(&Value::from(pod)));
+    let namespace = unsegmented[0]["subject"]["namespace"].clone();
+    let pods = of("container_cross_tenant");
+    assert_eq!(pods.len(), 2, "{pods:#?}");
+    assert!(pods
+        .iter()
+        .all(|finding| finding["subject"]["destination_namespace"] == namespace));
+
     // Nothing else is a violation: no zone crossings, and every violation above is
     // one of the planted flaws.
     assert!(of("zone_separation").is_empty());
     let violations = findings.iter().filter(|f| f["violation"] == true).count();
     assert_eq!(
         violations,
-        cross.len() + reach.len() + open.len() + shared.len(),
+        cross.len() + reach.len() + open.len() + shared.len() + unsegmented.len() + pods.len(),
         "{findings:#?}"
     );
 
