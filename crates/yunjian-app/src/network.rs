@@ -440,26 +440,16 @@ pub async fn load_model(store: &Store) -> Result<(Model, Names), AppError> {
         model.endpoints.extend(endpoints(&object, vm));
     }
     for object in store.scan_all(Kind::ContainerWorkload).await? {
-        let values = &object.values;
-        let (Some(tenant_id), Some(cluster), Some(namespace)) = (
-            int(values, "tenant_id"),
-            text(values, "cluster"),
-            text(values, "namespace"),
-        ) else {
+        let Some(place) = in_cluster(&object) else {
             continue;
         };
-        names.pods.insert(
-            object.id,
-            (
-                format!("{namespace}/{}", name_of(&object)),
-                int(values, "provider_id").unwrap_or(0),
-            ),
-        );
+        let values = &object.values;
+        names.pods.insert(object.id, place.shown);
         model.pods.push(Pod {
             id: object.id,
-            tenant_id,
-            cluster: cluster.to_owned(),
-            namespace: namespace.to_owned(),
+            tenant_id: place.tenant_id,
+            cluster: place.cluster,
+            namespace: place.namespace,
             labels: labels(values, "labels"),
             namespace_labels: labels(values, "namespace_labels"),
             address: match values.get("ip_addresses") {
@@ -469,30 +459,42 @@ pub async fn load_model(store: &Store) -> Result<(Model, Names), AppError> {
         });
     }
     for object in store.scan_all(Kind::NetworkPolicy).await? {
-        let values = &object.values;
-        let (Some(tenant_id), Some(cluster), Some(namespace)) = (
-            int(values, "tenant_id"),
-            text(values, "cluster"),
-            text(values, "namespace"),
-        ) else {
+        let Some(place) = in_cluster(&object) else {
             continue;
         };
-        names.container_policies.insert(
-            object.id,
-            (
-                format!("{namespace}/{}", name_of(&object)),
-                int(values, "provider_id").unwrap_or(0),
-            ),
-        );
+        names.container_policies.insert(object.id, place.shown);
         model.container_policies.push(ContainerPolicy {
             id: object.id,
-            tenant_id,
-            cluster: cluster.to_owned(),
-            namespace: namespace.to_owned(),
-            spec: text(values, "spec").unwrap_or_default().to_owned(),
+            tenant_id: place.tenant_id,
+            cluster: place.cluster,
+            namespace: place.namespace,
+            spec: text(&object.values, "spec").unwrap_or_default().to_owned(),
         });
     }
     Ok((model, names))
+}
+
+/// Where a container object (pod or NetworkPolicy) is.
+struct InCluster {
+    tenant_id: i64,
+    cluster: String,
+    namespace: String,
+    /// `namespace/name` for findings, and the provider that runs the cluster.
+    shown: (String, i64),
+}
+
+fn in_cluster(object: &WorldObject) -> Option<InCluster> {
+    let values = &object.values;
+    let namespace = text(values, "namespace")?;
+    Some(InCluster {
+        tenant_id: int(values, "tenant_id")?,
+        cluster: text(values, "cluster")?.to_owned(),
+        namespace: namespace.to_owned(),
+        shown: (
+            format!("{namespace}/{}", name_of(object)),
+            int(values, "provider_id").unwrap_or(0),
+        ),
+    })
 }
 
 /// The providers whose container clusters a finding is about (none for the others,

@@ -1067,62 +1067,33 @@ fn container_segmentation(context: &Context<'_>, out: &mut Emitter) {
     let Some(violations) = &context.facts.network else {
         return;
     };
-    let expected = "no two tenants' pods connect; every namespace isolated by NetworkPolicies";
     let mut scopes: BTreeSet<(Scope, &str, i64)> = BTreeSet::new();
     for (tenant, provider) in &context.facts.container_owners {
         scopes.insert((Scope::Tenant(*tenant), "tenant", *tenant));
         scopes.insert((Scope::Provider(*provider), "provider", *provider));
     }
-    let mut tallies: BTreeMap<Scope, Tally> = BTreeMap::new();
-    for (scope, kind, id) in scopes {
-        let mine: Vec<&crate::inventory::NetworkViolation> = violations
-            .iter()
-            .filter(|violation| {
-                matches!(
-                    violation.invariant.as_str(),
-                    "container_cross_tenant" | "container_unsegmented"
-                )
-            })
-            .filter(|violation| match scope {
-                Scope::Tenant(tenant) => violation.tenants.contains(&tenant),
-                _ => violation.providers.contains(&id),
-            })
-            .collect();
-        let tally = tallies.entry(scope).or_default();
-        if mine.is_empty() {
-            tally.check(true, || {
-                item(
-                    kind,
-                    id,
-                    &format!("{kind}:{id}"),
-                    "segmentation",
-                    "no pod of another tenant connects; every namespace isolated".to_owned(),
-                    expected.to_owned(),
-                )
-            });
-        }
-        for violation in mine {
-            tally.check(false, || {
-                item(
-                    kind,
-                    id,
-                    &violation.title,
-                    &violation.invariant,
-                    format!("{} {}", violation.ports, violation.reason),
-                    expected.to_owned(),
-                )
-            });
-        }
-    }
-    out.tallies(tallies, "容器隔离验证项", "container segmentation checks");
+    let verdicts = violation_tallies(
+        scopes,
+        violations,
+        &["container_cross_tenant", "container_unsegmented"],
+        |scope, violation| match scope {
+            Scope::Tenant(tenant) => violation.tenants.contains(&tenant),
+            Scope::Provider(provider) => violation.providers.contains(&provider),
+            _ => false,
+        },
+        (
+            "segmentation",
+            "no pod of another tenant connects; every namespace isolated",
+        ),
+        "no two tenants' pods connect; every namespace isolated by NetworkPolicies",
+    );
+    out.tallies(verdicts, "容器隔离验证项", "container segmentation checks");
 }
 
 fn network_isolation(context: &Context<'_>, out: &mut Emitter) {
     let Some(violations) = &context.facts.network else {
         return;
     };
-    let relevant = ["cross_tenant_path", "zone_separation", "management_reach"];
-    let expected = "no path outside approved exchanges, zones apart, management inside";
     let provider_of: HashMap<i64, i64> = context
         .index
         .inventory
@@ -1141,22 +1112,44 @@ fn network_isolation(context: &Context<'_>, out: &mut Emitter) {
             vpc.provider_id,
         ));
     }
-    let mut tallies: BTreeMap<Scope, Tally> = BTreeMap::new();
-    for (scope, kind, id) in scopes {
-        let concerns = |violation: &&crate::inventory::NetworkViolation| match scope {
+    let verdicts = violation_tallies(
+        scopes,
+        violations,
+        &["cross_tenant_path", "zone_separation", "management_reach"],
+        |scope, violation| match scope {
             Scope::Tenant(tenant) => violation.tenants.contains(&tenant),
-            _ => {
-                violation.providers.contains(&id)
+            Scope::Provider(provider) => {
+                violation.providers.contains(&provider)
                     || violation
                         .vpcs
                         .iter()
-                        .any(|vpc| provider_of.get(vpc) == Some(&id))
+                        .any(|vpc| provider_of.get(vpc) == Some(&provider))
             }
-        };
+            _ => false,
+        },
+        ("isolation", "no violating flow"),
+        "no path outside approved exchanges, zones apart, management inside",
+    );
+    out.tallies(verdicts, "隔离验证项", "isolation checks");
+}
+
+/// The network verifier's violations of some invariants as one tally per scope: a
+/// passing item (`passing`: field and value) when none concerns the scope, a failing
+/// item naming each that does.
+fn violation_tallies(
+    scopes: BTreeSet<(Scope, &str, i64)>,
+    violations: &[crate::inventory::NetworkViolation],
+    invariants: &[&str],
+    concerns: impl Fn(Scope, &crate::inventory::NetworkViolation) -> bool,
+    passing: (&str, &str),
+    expected: &str,
+) -> BTreeMap<Scope, Tally> {
+    let mut tallies: BTreeMap<Scope, Tally> = BTreeMap::new();
+    for (scope, kind, id) in scopes {
         let mine: Vec<&crate::inventory::NetworkViolation> = violations
             .iter()
-            .filter(|violation| relevant.contains(&violation.invariant.as_str()))
-            .filter(concerns)
+            .filter(|violation| invariants.contains(&violation.invariant.as_str()))
+            .filter(|violation| concerns(scope, violation))
             .collect();
         let tally = tallies.entry(scope).or_default();
         if mine.is_empty() {
@@ -1165,17 +1158,22 @@ fn network_isolation(context: &Context<'_>, out: &mut Emitter) {
                     kind,
                     id,
                     &format!("{kind}:{id}"),
-                    "isolation",
-                    "no violating flow".to_owned(),
+                    passing.0,
+                    passing.1.to_owned(),
                     expected.to_owned(),
                 )
             });
         }
         for violation in mine {
+            // The evidence names the VPC a path starts in, else the scope itself.
+            let (evidence_kind, evidence_id) = match violation.vpcs.first() {
+                Some(vpc) => ("vpc", *vpc),
+                None => (kind, id),
+            };
             tally.check(false, || {
                 item(
-                    "vpc",
-                    violation.vpcs.first().copied().unwrap_or(0),
+                    evidence_kind,
+                    evidence_id,
                     &violation.title,
                     &violation.invariant,
                     format!("{} {}", violation.ports, violation.reason),
@@ -1184,7 +1182,7 @@ fn network_isolation(context: &Context<'_>, out: &mut Emitter) {
             });
         }
     }
-    out.tallies(tallies, "隔离验证项", "isolation checks");
+    tallies
 }
 
 fn setting_check(

@@ -129,6 +129,17 @@ fn kept_fields(kind: Kind) -> &'static [&'static str] {
     }
 }
 
+/// The strings of a field that holds a list (ids, names); absent or not a list: none.
+fn strings<'a>(object: &'a ObservedObject, key: &str) -> impl Iterator<Item = &'a str> {
+    object
+        .fields
+        .get(key)
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Json::as_str)
+}
+
 fn note(source: &'static str, external_id: &str, reason: impl Into<String>) -> Problem {
     Problem {
         source,
@@ -226,16 +237,8 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
     for host in &hosts {
         let name = name_or_id(host);
         host_by_name.insert(name.clone(), host.external_id.clone());
-        for server in host
-            .fields
-            .get("servers")
-            .and_then(Json::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(server) = server.as_str() {
-                host_of_server.insert(server.to_owned(), host.external_id.clone());
-            }
+        for server in strings(host, "servers") {
+            host_of_server.insert(server.to_owned(), host.external_id.clone());
         }
         let availability_zone = observed
             .host_zones
@@ -386,18 +389,10 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
             .get("network")
             .filter(|network| vpcs.contains(network.as_str()))
         {
-            for group in port
-                .fields
-                .get("security_groups")
-                .and_then(Json::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(group) = group.as_str() {
-                    network_of_group
-                        .entry(group.to_owned())
-                        .or_insert_with(|| network.clone());
-                }
+            for group in strings(port, "security_groups") {
+                network_of_group
+                    .entry(group.to_owned())
+                    .or_insert_with(|| network.clone());
             }
         }
     }
@@ -479,14 +474,7 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
     let mut keep_groups: Vec<String> = Vec::new();
     for server in &servers {
         let port = port_of_server.get(server.external_id.as_str());
-        let addresses: Vec<&str> = server
-            .fields
-            .get("ip_addresses")
-            .and_then(Json::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Json::as_str)
-            .collect();
+        let addresses: Vec<&str> = strings(server, "ip_addresses").collect();
         let subnet = port
             .and_then(|port| port.references.get("subnet"))
             .map(String::as_str)
@@ -676,14 +664,7 @@ fn vm_groups(
             groups.insert(open_group_id(network));
             continue;
         }
-        for group in port
-            .fields
-            .get("security_groups")
-            .and_then(Json::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Json::as_str)
-        {
+        for group in strings(port, "security_groups") {
             match group_network.get(group) {
                 Some(recorded) if recorded == network => {
                     groups.insert(group.to_owned());
@@ -864,14 +845,7 @@ fn firewalls(
     groups.sort_by(|a, b| a.external_id.cmp(&b.external_id));
     let mut order: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for group in groups {
-        let applied: Vec<&str> = group
-            .fields
-            .get("ports")
-            .and_then(Json::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Json::as_str)
-            .collect();
+        let applied: Vec<&str> = strings(group, "ports").collect();
         if group.fields.get("admin_state_up").and_then(Json::as_bool) == Some(false)
             || applied.is_empty()
         {
@@ -903,14 +877,7 @@ fn firewalls(
                 ));
                 continue;
             };
-            for rule in policy
-                .fields
-                .get("rules")
-                .and_then(Json::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Json::as_str)
-            {
+            for rule in strings(policy, "rules") {
                 if !sequence.contains(&rule) {
                     sequence.push(rule);
                 }

@@ -60,6 +60,40 @@ impl Pusher<'_> {
     }
 }
 
+/// The test server's provider with an operator `username` and its signing key, and its
+/// `projects` mapped to tenants by the system administrator (left stepped up).
+async fn pushing<'a>(s: &'a Server, username: &str, projects: &[(&str, i64)]) -> (i64, Pusher<'a>) {
+    let provider = provider_id(s).await;
+    let operator = member(
+        s,
+        username,
+        "provider_operator",
+        json!({"provider_id": provider}),
+    )
+    .await;
+    step_up(&s.door, username, &operator).await;
+    let pusher = Pusher {
+        s,
+        key: make_key(s, &operator).await,
+        nonce: Default::default(),
+    };
+    step_up(&s.door, "sysadmin", &s.admin_token).await;
+    for (project, tenant) in projects {
+        let mapped = send(
+            &s.router,
+            api(
+                Method::POST,
+                "/api/v1/provider/projects",
+                Some(&s.admin_token),
+                Some(json!({"provider_id": provider, "project": project, "tenant_id": tenant})),
+            ),
+        )
+        .await;
+        assert_eq!(mapped.status, StatusCode::OK, "{}", mapped.text);
+    }
+    (provider, pusher)
+}
+
 fn inventory(memory_mib: i64, with_volume: bool, digest: &str) -> (Value, Value) {
     let mut first = vec![
         json!({"kind": "datacenter", "id": "dc-1", "fields": {"name": "两江数据中心", "address": "重庆市渝北区", "latitude": 29.72, "longitude": 106.63, "datum": "cgcs2000"}}),
@@ -112,33 +146,8 @@ async fn changes(s: &Server, token: &str, query: &str) -> Vec<Value> {
 #[tokio::test]
 async fn a_provider_pushes_signed_chunked_snapshots_applied_whole_with_history_and_alerts() {
     let s = server().await;
-    let provider = provider_id(&s).await;
-    let operator = member(
-        &s,
-        "push-op",
-        "provider_operator",
-        json!({"provider_id": provider}),
-    )
-    .await;
-    step_up(&s.door, "push-op", &operator).await;
-    let pusher = Pusher {
-        s: &s,
-        key: make_key(&s, &operator).await,
-        nonce: Default::default(),
-    };
     // The management unit maps the provider's project to the first tenant.
-    step_up(&s.door, "sysadmin", &s.admin_token).await;
-    let mapped = send(
-        &s.router,
-        api(
-            Method::POST,
-            "/api/v1/provider/projects",
-            Some(&s.admin_token),
-            Some(json!({"provider_id": provider, "project": "proj-a", "tenant_id": s.tenants[0]})),
-        ),
-    )
-    .await;
-    assert_eq!(mapped.status, StatusCode::OK, "{}", mapped.text);
+    let (provider, pusher) = pushing(&s, "push-op", &[("proj-a", s.tenants[0])]).await;
     let vms_before = count(&s, "/api/v1/vms", &s.admin_token).await;
 
     // A chunk with a bad object is refused whole, naming the object and the field.
@@ -684,34 +693,12 @@ fn network_inventory(a_groups: &[&str]) -> Value {
 #[tokio::test]
 async fn a_providers_network_objects_and_vm_groups_feed_isolation_verification() {
     let s = server().await;
-    let provider = provider_id(&s).await;
-    let operator = member(
+    let (provider, pusher) = pushing(
         &s,
         "net-op",
-        "provider_operator",
-        json!({"provider_id": provider}),
+        &[("proj-a", s.tenants[0]), ("proj-b", s.tenants[1])],
     )
     .await;
-    step_up(&s.door, "net-op", &operator).await;
-    let pusher = Pusher {
-        s: &s,
-        key: make_key(&s, &operator).await,
-        nonce: Default::default(),
-    };
-    step_up(&s.door, "sysadmin", &s.admin_token).await;
-    for (project, tenant) in [("proj-a", s.tenants[0]), ("proj-b", s.tenants[1])] {
-        let mapped = send(
-            &s.router,
-            api(
-                Method::POST,
-                "/api/v1/provider/projects",
-                Some(&s.admin_token),
-                Some(json!({"provider_id": provider, "project": project, "tenant_id": tenant})),
-            ),
-        )
-        .await;
-        assert_eq!(mapped.status, StatusCode::OK, "{}", mapped.text);
-    }
     let sync = pusher.open("net-1", "full").await;
     assert_eq!(
         pusher
