@@ -24,7 +24,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{InterfaceIndex, Network, Verdict};
-use crate::model::{Action, Direction, Flow, GroupRule, Ports, Protocol, Remote};
+use crate::model::{Action, Direction, Flow, GroupRule, Pod, Ports, Protocol, Remote};
 use crate::ports::PortSet;
 
 /// What a violation is about.
@@ -284,9 +284,15 @@ pub fn cluster_findings(cluster: &crate::containers::Cluster) -> Vec<Finding> {
         .iter()
         .map(|class| applying(&cluster.policies, class[0]))
         .collect();
-    for (source, source_applying) in classes.iter().zip(&applies) {
-        for (destination, destination_applying) in classes.iter().zip(&applies) {
-            let (from, to) = (source[0], destination[0]);
+    // Per destination class, the source classes of one namespace that reach it the
+    // same way (ports and policies) are one finding: it holds for every pair of its
+    // sources and destinations.
+    type Same = (i64, String, Vec<(Protocol, Ports)>, Vec<i64>);
+    for (destination, destination_applying) in classes.iter().zip(&applies) {
+        let to = destination[0];
+        let mut same: BTreeMap<Same, (&Pod, Vec<i64>)> = BTreeMap::new();
+        for (source, source_applying) in classes.iter().zip(&applies) {
+            let from = source[0];
             if from.tenant_id == to.tenant_id {
                 continue;
             }
@@ -296,6 +302,16 @@ pub fn cluster_findings(cluster: &crate::containers::Cluster) -> Vec<Finding> {
                 (to, destination_applying),
             );
             let ports: Vec<(Protocol, Ports)> = set.intervals().collect();
+            if ports.is_empty() {
+                continue;
+            }
+            let entry = same
+                .entry((from.tenant_id, from.namespace.clone(), ports, policies))
+                .or_insert((from, Vec::new()));
+            entry.1.extend(source.iter().map(|pod| pod.id));
+        }
+        for ((_, _, ports, policies), (from, mut sources)) in same {
+            sources.sort_unstable();
             let Some((protocol, first)) = ports.first().copied() else {
                 continue;
             };
@@ -315,7 +331,7 @@ pub fn cluster_findings(cluster: &crate::containers::Cluster) -> Vec<Finding> {
                     destination_namespace: to.namespace.clone(),
                     source: from.id,
                     destination: to.id,
-                    sources: source.iter().map(|pod| pod.id).collect(),
+                    sources,
                     destinations: destination.iter().map(|pod| pod.id).collect(),
                     policies: policies.clone(),
                 },

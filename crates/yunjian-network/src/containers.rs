@@ -157,17 +157,35 @@ impl Selector {
     }
 
     pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.matches_with(|key| labels.get(key).map(String::as_str))
+    }
+
+    /// Whether it selects a pod's namespace: the namespace's labels, which always hold
+    /// its name label (read without copying them: this runs for every pod pair).
+    fn matches_namespace(&self, pod: &Pod) -> bool {
+        self.matches_with(|key| match pod.namespace_labels.get(key) {
+            Some(value) => Some(value.as_str()),
+            None if key == NAMESPACE_NAME_LABEL => Some(pod.namespace.as_str()),
+            None => None,
+        })
+    }
+
+    fn matches_with<'l>(&self, label: impl Fn(&str) -> Option<&'l str>) -> bool {
         self.labels
             .iter()
-            .all(|(key, value)| labels.get(key) == Some(value))
+            .all(|(key, value)| label(key) == Some(value.as_str()))
             && self
                 .expressions
                 .iter()
                 .all(|(key, operator, values)| match operator {
-                    Operator::In => labels.get(key).is_some_and(|value| values.contains(value)),
-                    Operator::NotIn => labels.get(key).is_none_or(|value| !values.contains(value)),
-                    Operator::Exists => labels.contains_key(key),
-                    Operator::DoesNotExist => !labels.contains_key(key),
+                    Operator::In => {
+                        label(key).is_some_and(|value| values.iter().any(|v| v == value))
+                    }
+                    Operator::NotIn => {
+                        label(key).is_none_or(|value| !values.iter().any(|v| v == value))
+                    }
+                    Operator::Exists => label(key).is_some(),
+                    Operator::DoesNotExist => label(key).is_none(),
                 })
     }
 }
@@ -367,15 +385,6 @@ impl Compiled {
     }
 }
 
-/// A namespace's labels as selectors see them: with its name label.
-fn namespace_labels(pod: &Pod) -> BTreeMap<String, String> {
-    let mut labels = pod.namespace_labels.clone();
-    labels
-        .entry(NAMESPACE_NAME_LABEL.to_owned())
-        .or_insert_with(|| pod.namespace.clone());
-    labels
-}
-
 impl Peer {
     /// Whether the peer admits `other`, for a policy of `namespace`.
     fn admits(&self, namespace: &str, other: &Pod) -> bool {
@@ -383,7 +392,7 @@ impl Peer {
             Peer::Pods { namespaces, pods } => {
                 let in_namespace = match namespaces {
                     None => other.namespace == namespace,
-                    Some(selector) => selector.matches(&namespace_labels(other)),
+                    Some(selector) => selector.matches_namespace(other),
                 };
                 in_namespace && pods.matches(&other.labels)
             }
