@@ -110,8 +110,8 @@ pub async fn findings(
         h1 { (lang.t("网络隔离验证", "Network isolation verification")) }
         (nav(&frame))
         p.muted { (lang.t(
-            "对所有可能的流量（每个协议、每个端口、每对虚拟机接口）证明指南的隔离要求：区域之间只经网闸（5.2.2），租户之间只沿经审批且双方防火墙明确放行的通道（7.5.12），运维只能到达本租户VPC（7.2.2.3），互联网区虚拟机不与其他区域混合部署（7.1.2），安全组不对全网开放管理端口（7.2.4.2）。",
-            "Proves the guide's isolation requirements over every possible flow (every protocol, port and pair of VM interfaces): zones meet only through the gateway (5.2.2), tenants only along approved exchanges both firewalls allow (7.5.12), management reaches only the tenant's own VPCs (7.2.2.3), internet-zone VMs share no host with other zones (7.1.2), no security group opens management ports to all (7.2.4.2)."
+            "对所有可能的流量（每个协议、每个端口、每对虚拟机接口）证明指南的隔离要求：区域之间只经网闸（5.2.2），租户之间只沿经审批且双方防火墙明确放行的通道（7.5.12），运维只能到达本租户VPC（7.2.2.3），互联网区虚拟机不与其他区域混合部署（7.1.2），安全组不对全网开放管理端口（7.2.4.2）；容器集群中按 Kubernetes 网络策略验证不同租户的 Pod 互不可达、各命名空间均做微隔离（5.4.3）。",
+            "Proves the guide's isolation requirements over every possible flow (every protocol, port and pair of VM interfaces): zones meet only through the gateway (5.2.2), tenants only along approved exchanges both firewalls allow (7.5.12), management reaches only the tenant's own VPCs (7.2.2.3), internet-zone VMs share no host with other zones (7.1.2), no security group opens management ports to all (7.2.4.2); in container clusters, Kubernetes NetworkPolicies keep tenants' pods apart and every namespace segmented (5.4.3)."
         )) }
         p.muted #network-size {
             (view.size.vpcs) " VPC · " (view.size.interfaces) (lang.t(" 个接口 · ", " interfaces · "))
@@ -179,7 +179,15 @@ pub async fn findings(
                         td {
                             (item.title)
                             @if item.pairs > 1 {
-                                br; small.muted { (lang.t("同两VPC间同类接口对共 ", "interface pairs alike between these VPCs: ")) (item.pairs) }
+                                br;
+                                small.muted {
+                                    @if matches!(item.finding.subject, yunjian_network::checks::Subject::Pods { .. }) {
+                                        (lang.t("同两命名空间间同类Pod对共 ", "pod pairs alike between these namespaces: "))
+                                    } @else {
+                                        (lang.t("同两VPC间同类接口对共 ", "interface pairs alike between these VPCs: "))
+                                    }
+                                    (item.pairs)
+                                }
                             }
                         }
                         td { code { (item.ports_text) } }

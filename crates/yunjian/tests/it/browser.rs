@@ -712,6 +712,24 @@ async fn a_supervisor_logs_in_and_browses_the_overview_and_a_detail_page() {
         .await
         .expect("the segmentation matrix");
     screenshot(&client, "network-segmentation").await;
+    // The container cluster's planted namespace: other tenants' pods reach it.
+    client
+        .goto(&format!(
+            "{}/console/network?invariant=container_cross_tenant",
+            demo.base
+        ))
+        .await
+        .expect("container findings");
+    let row = client
+        .wait()
+        .for_element(Locator::Css("#network-findings tbody tr"))
+        .await
+        .expect("a container finding")
+        .text()
+        .await
+        .expect("text");
+    assert!(row.contains("cq-k8s-01") && row.contains("5.4.3"), "{row}");
+    screenshot(&client, "network-containers").await;
     client.close().await.expect("close the browser");
     drop(driver);
 }
