@@ -1345,6 +1345,8 @@ impl WriteTx {
              system_id, attacker, target, incident_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
              $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id",
         )
+        // A float parameter: never cached (see `read::bind_sqlx`).
+        .persistent(false)
         .bind(alert.at_ns)
         .bind(&alert.rule_key)
         .bind(&alert.title)

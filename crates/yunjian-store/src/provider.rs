@@ -894,6 +894,8 @@ impl WriteTx {
              latency_ms, last_error, failures, next_attempt_at_ns, objects) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
+        // A float parameter: never cached (see `read::bind_sqlx`).
+        .persistent(false)
         .bind(health.provider_id)
         .bind(&health.connector)
         .bind(health.last_attempt_at_ns)

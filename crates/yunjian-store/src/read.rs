@@ -77,10 +77,17 @@ pub(crate) struct Statement {
 
 pub(crate) type Rows = Vec<Vec<Cell>>;
 
+/// Binds a statement's parameters. A statement with a float parameter is not cached:
+/// sqlx 0.8.6's Any driver binds a NULL double as a 4-byte float, so a cached
+/// PostgreSQL statement first run with a NULL refuses every later value ("incorrect
+/// binary data format"); parsed afresh, each run's NULL is a float4 PostgreSQL widens.
 pub(crate) fn bind_sqlx<'q>(
     binds: &[Bind],
     mut query: Query<'q, Any, AnyArguments<'q>>,
 ) -> Query<'q, Any, AnyArguments<'q>> {
+    if binds.iter().any(|bind| matches!(bind, Bind::Float(_))) {
+        query = query.persistent(false);
+    }
     for bind in binds {
         query = match bind.clone() {
             Bind::Int(number) => query.bind(number),

@@ -1126,3 +1126,36 @@ async fn external_ids_are_unique_per_provider() {
         "{refused:?}"
     );
 }
+
+/// A float parameter first bound as NULL and then with a value, on one connection: sqlx
+/// 0.8.6's Any driver binds a NULL double as a 4-byte float, and PostgreSQL's cached
+/// statement then refused the 8-byte value ("incorrect binary data format"), which
+/// lost event-centre alerts and connector health on PostgreSQL.
+#[tokio::test]
+async fn a_float_parameter_bound_null_then_with_a_value_is_stored() {
+    let test = fresh_store().await;
+    let store = &test.store;
+    let world = small_world(store).await;
+    let health = |latency_ms: Option<f64>| yunjian_store::HealthRecord {
+        provider_id: world.provider,
+        connector: "push".into(),
+        last_attempt_at_ns: Some(20),
+        last_success_at_ns: None,
+        latency_ms,
+        last_error: None,
+        failures: 0,
+        next_attempt_at_ns: None,
+        objects: 0,
+    };
+    let mut tx = store.begin_write().await.expect("begin");
+    tx.put_health(&health(None)).await.expect("null latency");
+    tx.put_health(&health(Some(12.5)))
+        .await
+        .expect("a latency after a null one");
+    tx.commit().await.expect("commit");
+    let stored = store
+        .connector_health(Some(world.provider))
+        .await
+        .expect("health");
+    assert_eq!(stored[0].latency_ms, Some(12.5));
+}
