@@ -6,7 +6,7 @@
 //! (docs/decisions/0011-provider-sync.md): a Neutron network is a VPC and its CIDRs are
 //! its subnets'; external networks are the platform's, not a tenant's, and are skipped
 //! with a note; a security group belongs to the network of the ports that use it (else
-//! its project's first network); a VM's subnet comes from its ports or else from the
+//! its project's first network; used in several, copied into each); a VM's subnet comes from its ports or else from the
 //! subnet of its project whose CIDR holds its address; its host from the server record,
 //! its ports' bindings or the hypervisors' server lists, in that order; its security
 //! groups from its ports (a port with port security off is open: an allow-all group
@@ -375,7 +375,8 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
     // Ports tell which VM sits in which subnet, on which host, in which groups.
     let mut port_of_server: HashMap<&str, &ObservedObject> = HashMap::new();
     let mut ports_of_server: HashMap<&str, Vec<&ObservedObject>> = HashMap::new();
-    let mut network_of_group: HashMap<String, String> = HashMap::new();
+    // Every recorded network whose ports use a group, in the order first seen.
+    let mut networks_of_group: HashMap<String, Vec<String>> = HashMap::new();
     for port in &ports {
         if let Some(server) = port.references.get("server") {
             port_of_server.entry(server.as_str()).or_insert(port);
@@ -390,25 +391,31 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
             .filter(|network| vpcs.contains(network.as_str()))
         {
             for group in strings(port, "security_groups") {
-                network_of_group
-                    .entry(group.to_owned())
-                    .or_insert_with(|| network.clone());
+                let networks = networks_of_group.entry(group.to_owned()).or_default();
+                if !networks.contains(network) {
+                    networks.push(network.clone());
+                }
             }
         }
     }
 
-    let mut group_network: HashMap<&str, String> = HashMap::new();
+    // A Neutron group belongs to a project, a world group to one VPC: a group used in
+    // several networks is recorded in the first and copied (`group@network`, its rules
+    // `rule@network`) into each other, so every VM keeps its groups.
+    let mut group_at: HashMap<(String, String), String> = HashMap::new();
+    let mut networks_of: HashMap<&str, Vec<String>> = HashMap::new();
     for group in &groups {
-        let network = network_of_group
+        let used = networks_of_group
             .get(&group.external_id)
             .cloned()
-            .or_else(|| {
-                group
-                    .project
-                    .as_deref()
-                    .and_then(|project| first_network_of_project.get(project))
-                    .map(|network| (*network).to_owned())
-            });
+            .unwrap_or_default();
+        let network = used.first().cloned().or_else(|| {
+            group
+                .project
+                .as_deref()
+                .and_then(|project| first_network_of_project.get(project))
+                .map(|network| (*network).to_owned())
+        });
         let Some(network) = network else {
             leave_out(
                 &mut out,
@@ -419,12 +426,22 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
             );
             continue;
         };
-        group_network.insert(group.external_id.as_str(), network.clone());
-        pushed.push(json!({
-            "kind": "security_group", "id": group.external_id,
-            "fields": {"name": name_or_id(group), "vpc_id": network,
-                       "description": group.fields.get("description").cloned().unwrap_or(Json::Null)},
-        }));
+        let mut networks = vec![network];
+        networks.extend(used.into_iter().skip(1));
+        for (copy, network) in networks.iter().enumerate() {
+            let id = if copy == 0 {
+                group.external_id.clone()
+            } else {
+                format!("{}@{network}", group.external_id)
+            };
+            group_at.insert((group.external_id.clone(), network.clone()), id.clone());
+            pushed.push(json!({
+                "kind": "security_group", "id": id,
+                "fields": {"name": name_or_id(group), "vpc_id": network,
+                           "description": group.fields.get("description").cloned().unwrap_or(Json::Null)},
+            }));
+        }
+        networks_of.insert(group.external_id.as_str(), networks);
     }
     for rule in &rules {
         if rule
@@ -451,14 +468,35 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
         }
         // Neutron rules are allows without order: one priority for all.
         fields.insert("priority".into(), json!(1));
-        if let Some(group) = rule.references.get("security_group") {
-            fields.insert("security_group_id".into(), json!(group));
+        let group = rule.references.get("security_group");
+        let networks = group
+            .and_then(|group| networks_of.get(group.as_str()))
+            .cloned()
+            .unwrap_or_else(|| vec![String::new()]);
+        // The rule in each network its group is recorded in; a remote group is its copy
+        // in the same network when there is one (members elsewhere are not counted:
+        // the world's remote is one group).
+        for (copy, network) in networks.iter().enumerate() {
+            let mut fields = fields.clone();
+            let at = |id: &String| {
+                group_at
+                    .get(&(id.clone(), network.clone()))
+                    .cloned()
+                    .unwrap_or_else(|| id.clone())
+            };
+            if let Some(group) = group {
+                fields.insert("security_group_id".into(), json!(at(group)));
+            }
+            if let Some(remote) = rule.references.get("remote_group") {
+                fields.insert("remote_group_id".into(), json!(at(remote)));
+            }
+            let id = if copy == 0 {
+                rule.external_id.clone()
+            } else {
+                format!("{}@{network}", rule.external_id)
+            };
+            pushed.push(json!({"kind": "security_group_rule", "id": id, "fields": fields}));
         }
-        if let Some(remote) = rule.references.get("remote_group") {
-            fields.insert("remote_group_id".into(), json!(remote));
-        }
-        pushed
-            .push(json!({"kind": "security_group_rule", "id": rule.external_id, "fields": fields}));
     }
 
     let subnet_network: HashMap<&str, &str> = subnets
@@ -534,7 +572,7 @@ pub fn openstack(observed: &Observed, placement: &Placement) -> Translated {
                     &server.external_id,
                     network,
                     own,
-                    &group_network,
+                    &group_at,
                 );
                 fields["security_group_ids"] = json!(groups);
             }
@@ -639,7 +677,7 @@ fn open_group_id(network: &str) -> String {
     format!("port-security-off:{network}")
 }
 
-/// A VM's groups: those of its ports in its network that were recorded there. A port
+/// A VM's groups: those of its ports in its network, as recorded there. A port
 /// with port security off filters nothing: the network's allow-all group stands for it.
 fn vm_groups(
     out: &mut Translated,
@@ -647,7 +685,7 @@ fn vm_groups(
     server: &str,
     network: &str,
     ports: &[&ObservedObject],
-    group_network: &HashMap<&str, String>,
+    group_at: &HashMap<(String, String), String>,
 ) -> Vec<String> {
     let mut groups = BTreeSet::new();
     for port in ports {
@@ -665,22 +703,16 @@ fn vm_groups(
             continue;
         }
         for group in strings(port, "security_groups") {
-            match group_network.get(group) {
-                Some(recorded) if recorded == network => {
-                    groups.insert(group.to_owned());
+            match group_at.get(&(group.to_owned(), network.to_owned())) {
+                Some(id) => {
+                    groups.insert(id.clone());
                 }
-                Some(recorded) => out.problems.push(note(
-                    "neutron ports",
-                    server,
-                    format!(
-                        "security group {group} is recorded in network {recorded}, not this VM's {network}: \
-                         not listed among the VM's groups"
-                    ),
-                )),
                 None => out.problems.push(note(
                     "neutron ports",
                     server,
-                    format!("security group {group} was not recorded: not listed among the VM's groups"),
+                    format!(
+                        "security group {group} was not recorded: not listed among the VM's groups"
+                    ),
                 )),
             }
         }

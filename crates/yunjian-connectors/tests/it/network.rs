@@ -106,7 +106,13 @@ fn cloud(extensions: &[&'static str]) -> Observed {
                 &format!("{NEUTRON}/security-groups/security-groups-list-response.json"),
                 "security_groups",
                 json!({"id": "sg-web", "name": "web", "project_id": "pa", "tenant_id": "pa",
-                       "security_group_rules": []}),
+                "security_group_rules": [sample(
+                    &format!("{NEUTRON}/security-groups/security-group-rules-list-response.json"),
+                    "security_group_rules",
+                    json!({"id": "r-self", "security_group_id": "sg-web", "direction": "ingress",
+                           "protocol": "tcp", "port_range_min": 443, "port_range_max": 443,
+                           "remote_group_id": "sg-web", "remote_ip_prefix": null, "ethertype": "IPv4"}),
+                )]}),
             )],
         )),
         openstack::parse_servers(&body(
@@ -114,6 +120,7 @@ fn cloud(extensions: &[&'static str]) -> Observed {
             vec![
                 server("vm-a", "pa", "10.1.0.5"),
                 server("vm-open", "pa", "10.2.0.7"),
+                server("vm-a2", "pa", "10.2.0.9"),
             ],
         )),
         openstack::parse_ports(&body(
@@ -139,6 +146,14 @@ fn cloud(extensions: &[&'static str]) -> Observed {
                     open["port_security_enabled"] = json!(false);
                     open
                 },
+                port(
+                    "p-a2",
+                    "compute:nova",
+                    "vm-a2",
+                    "a2",
+                    fixed("sa2", "10.2.0.9"),
+                    &["sg-web"],
+                ),
                 port(
                     "ri-a1",
                     "network:router_interface",
@@ -270,6 +285,24 @@ fn vm_groups_routers_and_fwaas_become_the_worlds_network_objects() {
         assert_eq!(rule.values["remote_cidr"], Field::Text("0.0.0.0/0".into()));
         assert_eq!(rule.values["protocol"], Field::Text("any".into()));
     }
+
+    // sg-web is used in a1 and a2: recorded in a1 and copied into a2 with its rule, whose
+    // remote (the group itself) is the copy in the same network.
+    assert_eq!(
+        keys(find(objects, Kind::Vm, "vm-a2"), "security_group_ids"),
+        ["sg-web@a2"]
+    );
+    let copy = find(objects, Kind::SecurityGroup, "sg-web@a2");
+    assert_eq!(reference(copy, "vpc_id"), Some("a2"));
+    assert_eq!(
+        reference(find(objects, Kind::SecurityGroup, "sg-web"), "vpc_id"),
+        Some("a1")
+    );
+    let rule = find(objects, Kind::SecurityGroupRule, "r-self@a2");
+    assert_eq!(reference(rule, "security_group_id"), Some("sg-web@a2"));
+    assert_eq!(reference(rule, "remote_group_id"), Some("sg-web@a2"));
+    let original = find(objects, Kind::SecurityGroupRule, "r-self");
+    assert_eq!(reference(original, "remote_group_id"), Some("sg-web"));
 
     // The router joins a1 (pa) and b1 (pb): a peering with routes both ways, a NAT
     // default route and the extra route for each, nothing for a2 (not attached).
