@@ -6,8 +6,9 @@
 //! (docs/decisions/0011-provider-sync.md): a Neutron network is a VPC and its CIDRs are
 //! its subnets'; external networks are the platform's, not a tenant's, and are skipped
 //! with a note; a security group belongs to the network of the ports that use it (else
-//! its project's first network; used in several, copied into each); a VM's subnet comes from its ports or else from the
-//! subnet of its project whose CIDR holds its address; its host from the server record,
+//! its project's first network; used in several, copied into each); a VM's subnet comes
+//! from its ports or else from the subnet of its project whose CIDR holds its address;
+//! its host from the server record,
 //! its ports' bindings or the hypervisors' server lists, in that order; its security
 //! groups from its ports (a port with port security off is open: an allow-all group
 //! stands for it). A router joining networks is a peering between each two of them
