@@ -909,16 +909,7 @@ pub fn plan<'a>(
                             &empty
                         }
                     };
-                    // A row read without its lists has empty ones.
-                    let unlisted;
-                    let before = match row.values.get(field.name) {
-                        Some(value) => value,
-                        None if matches!(field.ty, FieldType::RefList(_)) => {
-                            unlisted = empty_value(field);
-                            &unlisted
-                        }
-                        None => &Value::Null,
-                    };
+                    let before = row.values.get(field.name).unwrap_or(&Value::Null);
                     if before != now {
                         changes.push(FieldChange {
                             field: field.name,

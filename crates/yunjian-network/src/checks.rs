@@ -277,7 +277,7 @@ pub fn check(network: &Network, key: Key) -> Vec<Finding> {
 /// A cluster's findings: every two pod classes of different tenants that can connect,
 /// every namespace's pods no policy isolates, every policy taken approximately.
 pub fn cluster_findings(cluster: &crate::containers::Cluster) -> Vec<Finding> {
-    use crate::containers::{applying, classes, connection_between, isolated_for_ingress};
+    use crate::containers::{applying, classes, connection_between};
     let mut findings = Vec::new();
     let classes = classes(cluster);
     let applies: Vec<Vec<usize>> = classes
@@ -348,13 +348,20 @@ pub fn cluster_findings(cluster: &crate::containers::Cluster) -> Vec<Finding> {
             });
         }
     }
+    // Isolation is a class's (the policies that apply to it are), not each pod's.
     let mut open: BTreeMap<(&str, i64), Vec<i64>> = BTreeMap::new();
-    for pod in &cluster.pods {
-        if !isolated_for_ingress(&cluster.policies, pod) {
-            open.entry((pod.namespace.as_str(), pod.tenant_id))
+    for (class, applying) in classes.iter().zip(&applies) {
+        let isolated = applying
+            .iter()
+            .any(|index| cluster.policies[*index].isolates_ingress());
+        if !isolated {
+            open.entry((class[0].namespace.as_str(), class[0].tenant_id))
                 .or_default()
-                .push(pod.id);
+                .extend(class.iter().map(|pod| pod.id));
         }
+    }
+    for pods in open.values_mut() {
+        pods.sort_unstable();
     }
     for ((namespace, tenant), pods) in open {
         findings.push(Finding {
@@ -382,11 +389,11 @@ pub fn cluster_findings(cluster: &crate::containers::Cluster) -> Vec<Finding> {
         findings.push(Finding {
             invariant: Invariant::NotVerifiable,
             subject: Subject::ContainerPolicy {
-                policy_id: policy.id,
+                policy_id: policy.source.id,
                 cluster: cluster.name.clone(),
-                namespace: policy.namespace.clone(),
+                namespace: policy.source.namespace.clone(),
             },
-            tenants: vec![policy.tenant_id],
+            tenants: vec![policy.source.tenant_id],
             vpcs: Vec::new(),
             example: None,
             ports: Vec::new(),

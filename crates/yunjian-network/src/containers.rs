@@ -214,9 +214,8 @@ struct Rule {
 /// A NetworkPolicy, compiled.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Compiled {
-    pub id: i64,
-    pub tenant_id: i64,
-    pub namespace: String,
+    /// The policy as given.
+    pub source: ContainerPolicy,
     selector: Selector,
     /// `None`: the policy does not isolate for ingress.
     ingress: Option<Vec<Rule>>,
@@ -370,9 +369,7 @@ impl Compiled {
         approximations.sort();
         approximations.dedup();
         Compiled {
-            id: policy.id,
-            tenant_id: policy.tenant_id,
-            namespace: policy.namespace.clone(),
+            source: policy.clone(),
             selector,
             ingress,
             egress,
@@ -381,7 +378,12 @@ impl Compiled {
     }
 
     fn applies_to(&self, pod: &Pod) -> bool {
-        pod.namespace == self.namespace && self.selector.matches(&pod.labels)
+        pod.namespace == self.source.namespace && self.selector.matches(&pod.labels)
+    }
+
+    /// Whether it isolates the pods it applies to for ingress.
+    pub fn isolates_ingress(&self) -> bool {
+        self.ingress.is_some()
     }
 }
 
@@ -426,7 +428,7 @@ fn allowed<'p>(
             let admitted = rule.peers.as_ref().is_none_or(|peers| {
                 peers
                     .iter()
-                    .any(|peer| peer.admits(&policy.namespace, other))
+                    .any(|peer| peer.admits(&policy.source.namespace, other))
             });
             if admitted {
                 for (protocol, ports) in rule.ports.intervals() {
@@ -436,7 +438,7 @@ fn allowed<'p>(
             }
         }
         if used {
-            deciding.push(policy.id);
+            deciding.push(policy.source.id);
         }
     }
     if isolated {
@@ -468,34 +470,26 @@ pub fn applying(policies: &[Compiled], pod: &Pod) -> Vec<usize> {
         .collect()
 }
 
+/// The policies at `indices`, without collecting them (this runs for every pod pair).
+fn pick<'p>(policies: &'p [Compiled], indices: &'p [usize]) -> impl Iterator<Item = &'p Compiled> {
+    indices.iter().filter_map(|index| policies.get(*index))
+}
+
 /// [`connection`] with each end's applying policies already known.
 pub fn connection_between(
     policies: &[Compiled],
     (source, source_applying): (&Pod, &[usize]),
     (destination, destination_applying): (&Pod, &[usize]),
 ) -> (PortSet, Vec<i64>) {
-    let pick = |indices: &[usize]| -> Vec<&Compiled> {
-        indices
-            .iter()
-            .filter_map(|index| policies.get(*index))
-            .collect()
-    };
-    let (out, mut by) = allowed(pick(source_applying), destination, false);
+    let (out, mut by) = allowed(pick(policies, source_applying), destination, false);
     if out.is_empty() {
         return (out, by);
     }
-    let (into, by_destination) = allowed(pick(destination_applying), source, true);
+    let (into, by_destination) = allowed(pick(policies, destination_applying), source, true);
     by.extend(by_destination);
     by.sort_unstable();
     by.dedup();
     (out.intersect(&into), by)
-}
-
-/// Whether any policy isolates the pod for ingress.
-pub fn isolated_for_ingress(policies: &[Compiled], pod: &Pod) -> bool {
-    policies
-        .iter()
-        .any(|policy| policy.ingress.is_some() && policy.applies_to(pod))
 }
 
 /// Every address block the cluster's policies name (for telling pods apart by address).
@@ -522,8 +516,6 @@ pub struct Cluster {
     pub name: String,
     pub pods: Vec<Pod>,
     pub policies: Vec<Compiled>,
-    /// The policies as given (for the model's round trip).
-    pub sources: Vec<ContainerPolicy>,
 }
 
 /// What tells pods apart: tenant, namespace, the values of the label keys some pod

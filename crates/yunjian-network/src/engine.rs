@@ -250,7 +250,6 @@ impl Network {
             cluster
                 .policies
                 .push(crate::containers::Compiled::of(&policy));
-            cluster.sources.push(policy);
         }
         for (name, mut cluster) in clusters {
             cluster.name = name;
@@ -302,7 +301,7 @@ impl Network {
             container_policies: self
                 .clusters
                 .iter()
-                .flat_map(|cluster| cluster.sources.iter().cloned())
+                .flat_map(|cluster| cluster.policies.iter().map(|policy| policy.source.clone()))
                 .collect(),
         };
         model.zones.sort_by_key(|zone| zone.id);
